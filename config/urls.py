@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from integrations import health, oauth_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("integrations.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),
+    path("oauth/callback/<slug:provider>/", oauth_views.oauth_callback, name="oauth-callback"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+]
+
+if settings.SANDBOX:
+    urlpatterns.append(path("sandbox/", include("connectors.sandbox.urls")))
+
+handler404 = "integrations.api.errors.handler404"
+handler500 = "integrations.api.errors.handler500"

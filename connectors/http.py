@@ -1,0 +1,199 @@
+"""The one HTTP client every provider uses: auth, rate limit, timeouts, retries, error mapping.
+
+Providers subclass ``ProviderClient`` and override at most ``error_message`` (how their error
+bodies read) and ``raise_for_response`` (special cases such as HubSpot's daily limit or
+AITable's HTTP-200 errors). Short retries happen here with tenacity; long backoffs belong to
+Celery.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import requests
+from django.conf import settings
+from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
+
+from config.logging import redact
+from connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from connectors.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4
+MAX_BACKOFF = 30.0
+ERROR_EXCERPT = 300
+
+
+class Auth(Protocol):
+    """Supplies request headers; may refresh once when the provider answers 401."""
+
+    def headers(self) -> dict[str, str]: ...
+
+    def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
+        """Return True when credentials were renewed and the request is worth repeating."""
+        ...
+
+
+class StaticAuth:
+    """Fixed headers: a private-app token, an API key header, Basic auth."""
+
+    def __init__(self, headers: Mapping[str, str]):
+        self._headers = dict(headers)
+
+    def headers(self) -> dict[str, str]:
+        return dict(self._headers)
+
+    def on_unauthorized(self, sent_headers: Mapping[str, str]) -> bool:
+        return False
+
+
+def bearer(token: str) -> StaticAuth:
+    return StaticAuth({"Authorization": f"Bearer {token}"})
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def json_or_empty(resp: requests.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return {}
+
+
+def _wait(state: RetryCallState) -> float:
+    """Honour the provider's retry_after; otherwise exponential backoff with full jitter."""
+    exc = state.outcome.exception() if state.outcome else None
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        return min(float(retry_after), MAX_BACKOFF)
+    return random.uniform(0, min(MAX_BACKOFF, 0.5 * 2 ** (state.attempt_number - 1)))  # noqa: S311 (jitter, not crypto)
+
+
+class ProviderClient:
+    """An HTTP session bound to one provider account."""
+
+    provider: str = "provider"
+    # Statuses a provider uses for "slow down" besides 429 (Salesforce uses 403 + an error code).
+    ok_statuses = range(200, 300)
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        auth: Auth | None = None,
+        limiter: RateLimiter | None = None,
+        timeout: float | None = None,
+        session: requests.Session | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.limiter = limiter
+        self.timeout = timeout or settings.CONNECTOR_HTTP_TIMEOUT
+        self.session = session or requests.Session()
+        self.max_attempts = max_attempts
+        self.calls = 0  # requests actually sent (benchmarks and tests read it)
+
+    def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
+        return self.base_url + (path if path.startswith("/") else "/" + path)
+
+    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """Send with retries on TransientError; raise mapped errors for everything else."""
+        retrying = retry(
+            retry=retry_if_exception_type(TransientError),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=_wait,
+            reraise=True,
+        )
+        return retrying(self._send)(method, path, **kwargs)
+
+    def get_json(self, path: str, **kwargs: Any) -> Any:
+        return json_or_empty(self.request("GET", path, **kwargs))
+
+    def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
+        return json_or_empty(self.request("POST", path, json=body, **kwargs))
+
+    def _send(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> requests.Response:
+        headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
+        if auth and self.auth is not None:
+            headers.update(self.auth.headers())
+        if self.limiter is not None:
+            self.limiter.acquire()
+        try:
+            self.calls += 1
+            resp = self.session.request(method, self.url(path), headers=headers, timeout=self.timeout, **kwargs)
+        except requests.Timeout:
+            raise TransientError(f"{self.provider} did not answer within {self.timeout:.0f} s") from None
+        except requests.ConnectionError:
+            raise TransientError(f"could not connect to {self.provider}") from None
+        if resp.status_code == 401 and auth and self.auth is not None and self.auth.on_unauthorized(headers):
+            headers.update(self.auth.headers())
+            self.calls += 1
+            resp = self.session.request(method, self.url(path), headers=headers, timeout=self.timeout, **kwargs)
+        self.raise_for_response(resp)
+        return resp
+
+    # --- the hooks providers override ---------------------------------------------------------
+
+    def error_message(self, resp: requests.Response) -> str:
+        """The provider's own words about an error, without secrets, shortened."""
+        body = json_or_empty(resp)
+        message = ""
+        if isinstance(body, dict):
+            message = str(body.get("message") or body.get("error_description") or body.get("error") or "")
+        elif isinstance(body, list) and body and isinstance(body[0], dict):
+            message = str(body[0].get("message", ""))
+        if not message:
+            message = resp.reason or f"HTTP {resp.status_code}"
+        return redact(message)[:ERROR_EXCERPT]
+
+    def error_code(self, resp: requests.Response) -> str:
+        body = json_or_empty(resp)
+        if isinstance(body, dict):
+            return str(body.get("category") or body.get("errorCode") or body.get("code") or "")
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            return str(body[0].get("errorCode", ""))
+        return ""
+
+    def raise_for_response(self, resp: requests.Response) -> None:
+        status = resp.status_code
+        if status in self.ok_statuses:
+            return
+        message = self.error_message(resp)
+        if status == 429:
+            raise RateLimited(
+                f"{self.provider} rate limit: {message}",
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+                status=status,
+            )
+        if status >= 500 or status == 408:
+            raise TransientError(
+                f"{self.provider} error {status}: {message}",
+                retry_after=parse_retry_after(resp.headers.get("Retry-After")),
+                status=status,
+            )
+        if status == 401:
+            raise AuthError(f"{self.provider} rejected the credentials: {message}", status=status,
+                            code=self.error_code(resp))
+        raise PermanentError(f"{self.provider} refused the request ({status}): {message}", status=status,
+                             code=self.error_code(resp))

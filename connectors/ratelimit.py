@@ -1,0 +1,52 @@
+"""Rate limits shared by every worker: the ``limits`` library on Redis, in-process without it.
+
+A limiter is sized from the provider's published limit ("100/10": 100 requests per 10 s), kept a
+little under it so clock skew between us and the provider never earns a 429, and keyed per
+provider account so integrations do not starve each other.
+"""
+
+import functools
+import time
+
+from django.conf import settings
+from limits import RateLimitItemPerSecond, storage, strategies
+
+from connectors.base import RateLimited
+
+# Stay this far under the published limit: our window and the provider's never align exactly.
+HEADROOM = 0.95
+# Waiting longer than this in-process is the task's job (Celery retry with countdown).
+MAX_WAIT_SECONDS = 30.0
+
+
+@functools.cache
+def _strategy(url: str) -> strategies.MovingWindowRateLimiter:
+    return strategies.MovingWindowRateLimiter(storage.storage_from_string(url))
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"100/10"`` → (100, 10): requests per window of seconds."""
+    amount, _, seconds = rate.partition("/")
+    return int(amount), int(seconds or 1)
+
+
+class RateLimiter:
+    """Blocks until a request may go, up to MAX_WAIT_SECONDS; past that raises RateLimited."""
+
+    def __init__(self, *, key: str, rate: str, storage_url: str | None = None, headroom: float = HEADROOM):
+        amount, seconds = parse_rate(rate)
+        self.item = RateLimitItemPerSecond(max(1, int(amount * headroom)), seconds)
+        self.key = key
+        self.strategy = _strategy(storage_url or settings.RATELIMIT_STORAGE_URL)
+
+    def acquire(self, *, max_wait: float = MAX_WAIT_SECONDS) -> None:
+        deadline = time.monotonic() + max_wait
+        while not self.strategy.hit(self.item, "connector", self.key):
+            stats = self.strategy.get_window_stats(self.item, "connector", self.key)
+            wait = max(0.01, min(stats.reset_time - time.time(), self.item.get_expiry()))
+            if time.monotonic() + wait > deadline:
+                raise RateLimited(f"rate limit for {self.key} reached", retry_after=wait)
+            time.sleep(min(wait, 0.25))
+
+    def reset(self) -> None:
+        self.strategy.clear(self.item, "connector", self.key)

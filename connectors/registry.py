@@ -1,0 +1,49 @@
+"""The only module that knows every provider: registry key → dotted path, imported on first use."""
+
+import functools
+from types import ModuleType
+
+from django.utils.module_loading import import_string
+
+from connectors.base import Connector
+
+CONNECTORS: dict[str, str] = {
+    "hubspot": "connectors.hubspot.connector.HubSpotConnector",
+    "salesforce": "connectors.salesforce.connector.SalesforceConnector",
+}
+
+# Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
+PLANNED: frozenset[str] = frozenset(
+    {"pipedrive", "zoho", "aitable", "missionx", "gohighlevel", "facebook_leads", "google_analytics",
+     "alacarte", "enrichment_http"}
+)
+
+# Emulator modules: each exposes ``emulator`` (a connectors.sandbox.emulator.Emulator).
+EMULATORS: dict[str, str] = {
+    "hubspot": "connectors.hubspot.emulator",
+    "salesforce": "connectors.salesforce.emulator",
+}
+
+
+class UnknownConnector(LookupError):
+    pass
+
+
+def is_registered(key: str) -> bool:
+    return key in CONNECTORS
+
+
+@functools.cache
+def connector_class(key: str) -> type[Connector]:
+    if key not in CONNECTORS:
+        raise UnknownConnector(f"No connector {key!r}: add it to CONNECTORS in connectors/registry.py")
+    return import_string(CONNECTORS[key])
+
+
+@functools.cache
+def emulator_module(key: str) -> ModuleType:
+    if key not in EMULATORS:
+        raise UnknownConnector(f"No emulator {key!r}: add it to EMULATORS in connectors/registry.py")
+    import importlib
+
+    return importlib.import_module(EMULATORS[key])

@@ -1,0 +1,325 @@
+"""What every emulator shares: fault injection, rate limits, tokens, the control surface.
+
+A provider's ``emulator.py`` subclasses ``Emulator``, fills in its error bodies, token shape,
+seeding and webhook signing, and lists its real API paths in ``api_urls()``. Views are wrapped
+with ``Emulator.endpoint`` so every call goes through the same order: injected latency → injected
+error/429 → auth → the provider's rate limit → the view, with the provider's headers added.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.db import transaction
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from limits import RateLimitItemPerSecond
+
+from connectors.ratelimit import _strategy
+from connectors.sandbox.models import (
+    SandboxAuthCode,
+    SandboxRecord,
+    SandboxState,
+    SandboxToken,
+    SandboxWebhook,
+)
+
+View = Callable[..., HttpResponse]
+
+# The OAuth app every emulator accepts unless a test configures another one.
+SANDBOX_CLIENT_ID = "sandbox-client-id"
+SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 (a public demo credential)
+
+
+def json_body(request: HttpRequest) -> Any:
+    """The request's JSON body, or None when it is not JSON."""
+    try:
+        return json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class Emulator:
+    """Base of a provider emulator. State lives in the Sandbox* models, keyed by ``provider``."""
+
+    provider: str = ""
+    # (requests, seconds) enforced per access token; None: no limit.
+    rate_limit: tuple[int, int] | None = None
+    token_lifetime: timedelta | None = timedelta(hours=1)
+    token_prefix = "tok"
+
+    # --- provider specifics: override -----------------------------------------------------
+
+    def error(self, status: int, message: str, *, code: str = "", **extra: Any) -> HttpResponse:
+        return JsonResponse({"message": message, "code": code, **extra}, status=status)
+
+    def rate_limited_response(self, *, retry_after: float) -> HttpResponse:
+        return self.error(429, "rate limit exceeded")
+
+    def unauthorized(self) -> HttpResponse:
+        return self.error(401, "invalid credentials")
+
+    def response_headers(self, request: HttpRequest, token: SandboxToken | None) -> dict[str, str]:
+        return {}
+
+    def token_response(self, token: SandboxToken, request: HttpRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {"access_token": token.access_token, "token_type": "bearer"}
+        if token.refresh_token:
+            body["refresh_token"] = token.refresh_token
+        if token.expires_at:
+            body["expires_in"] = int((token.expires_at - timezone.now()).total_seconds())
+        return body
+
+    def seed(self, object_type: str, count: int, request: HttpRequest) -> int:
+        raise ValueError(f"{self.provider} emulator cannot seed {object_type!r}")
+
+    def fire_webhooks(self, request: HttpRequest, target_url: str, payload: Any) -> SandboxWebhook:
+        raise ValueError(f"{self.provider} emulator sends no webhooks")
+
+    def api_urls(self) -> list[URLPattern]:
+        return []
+
+    # --- state ------------------------------------------------------------------------------
+
+    def state(self) -> SandboxState:
+        return SandboxState.objects.get_or_create(provider=self.provider)[0]
+
+    def setting(self, name: str, default: Any) -> Any:
+        return self.state().settings.get(name, default)
+
+    def client_credentials(self) -> tuple[str, str]:
+        settings = self.state().settings
+        return (settings.get("client_id", SANDBOX_CLIENT_ID), settings.get("client_secret", SANDBOX_CLIENT_SECRET))
+
+    def reset(self) -> None:
+        with transaction.atomic():
+            SandboxRecord.objects.filter(provider=self.provider).delete()
+            SandboxToken.objects.filter(provider=self.provider).delete()
+            SandboxAuthCode.objects.filter(provider=self.provider).delete()
+            SandboxWebhook.objects.filter(provider=self.provider).delete()
+            SandboxState.objects.filter(provider=self.provider).delete()
+        if self.rate_limit:
+            _strategy_for_sandbox().storage.reset()
+
+    def records(self, object_type: str):
+        return SandboxRecord.objects.filter(provider=self.provider, object_type=object_type)
+
+    # --- tokens -------------------------------------------------------------------------------
+
+    def issue_token(self, *, kind: str = "oauth", client_id: str = "", scopes: Iterable[str] = (),
+                    data: dict[str, Any] | None = None, refresh: bool = True) -> SandboxToken:
+        lifetime = self.token_lifetime if kind == "oauth" else None
+        return SandboxToken.objects.create(
+            provider=self.provider,
+            access_token=f"{self.token_prefix}-{secrets.token_urlsafe(24)}",
+            refresh_token=f"rt-{secrets.token_urlsafe(24)}" if refresh else "",
+            kind=kind,
+            client_id=client_id,
+            scopes=list(scopes),
+            data=data or {},
+            expires_at=timezone.now() + lifetime if lifetime else None,
+        )
+
+    def bearer_token(self, request: HttpRequest) -> str:
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        return value.strip() if scheme.lower() == "bearer" else ""
+
+    def authenticate(self, request: HttpRequest) -> SandboxToken | None:
+        value = self.bearer_token(request)
+        if not value:
+            return None
+        token = SandboxToken.objects.filter(provider=self.provider, access_token=value, revoked=False).first()
+        if token is None or (token.expires_at and token.expires_at <= timezone.now()):
+            return None
+        return token
+
+    # --- the request pipeline -----------------------------------------------------------------
+
+    def endpoint(self, view: View | None = None, *, auth: bool = True, limited: bool = True,
+                 rate: tuple[int, int] | None = None) -> Any:
+        """Wrap an API view: faults, auth, rate limit, provider headers. Usable bare or with args."""
+        if view is None:
+            return functools.partial(self.endpoint, auth=auth, limited=limited, rate=rate)
+
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            injected = self.injected_fault()
+            if injected is not None:
+                return injected
+            token = None
+            if auth:
+                token = self.authenticate(request)
+                if token is None:
+                    return self.unauthorized()
+            if limited:
+                blocked = self.check_rate(token, rate or self.rate_limit, scope=view.__name__ if rate else "")
+                if blocked is not None:
+                    return blocked
+            request.sandbox_token = token  # type: ignore[attr-defined]
+            response = view(request, *args, **kwargs)
+            for name, value in self.response_headers(request, token).items():
+                response.setdefault(name, value)
+            return response
+
+        return wrapped
+
+    def injected_fault(self) -> HttpResponse | None:
+        state = self.state()
+        SandboxState.objects.filter(pk=state.pk).update(requests=F("requests") + 1)
+        if state.latency_ms:
+            time.sleep(state.latency_ms / 1000)
+        if state.ratelimit_count and SandboxState.objects.filter(
+            pk=state.pk, ratelimit_count__gt=0
+        ).update(ratelimit_count=F("ratelimit_count") - 1):
+            return self.rate_limited_response(retry_after=1)
+        if state.fail_count and SandboxState.objects.filter(
+            pk=state.pk, fail_count__gt=0
+        ).update(fail_count=F("fail_count") - 1):
+            return self.error(state.fail_status or 503, "injected failure")
+        return None
+
+    def check_rate(self, token: SandboxToken | None, rate: tuple[int, int] | None, *, scope: str = "") -> HttpResponse | None:
+        if rate is None or not self.state().rate_limit_enabled:
+            return None
+        amount, seconds = rate
+        item = RateLimitItemPerSecond(amount, seconds)
+        strategy = _strategy_for_sandbox()
+        who = token.access_token if token else "anonymous"
+        if strategy.hit(item, "sandbox", self.provider, scope, who):
+            return None
+        stats = strategy.get_window_stats(item, "sandbox", self.provider, scope, who)
+        return self.rate_limited_response(retry_after=max(0.0, stats.reset_time - time.time()))
+
+    # --- webhooks -------------------------------------------------------------------------------
+
+    def deliver(self, target_url: str, body: bytes, headers: dict[str, str], *, attempts: int = 3) -> SandboxWebhook:
+        """POST a signed webhook, retrying non-2xx answers like the provider does (short waits)."""
+        hook = SandboxWebhook.objects.create(
+            provider=self.provider, target_url=target_url, headers=headers, body=body.decode()
+        )
+        status = None
+        for attempt in range(1, attempts + 1):
+            try:
+                resp = requests.post(target_url, data=body, headers=headers, timeout=10)
+                status = resp.status_code
+            except requests.RequestException:
+                status = None
+            hook.attempts, hook.status_code = attempt, status
+            if status is not None and 200 <= status < 300:
+                break
+            time.sleep(min(0.2 * 2**attempt, 2))
+        hook.save(update_fields=["attempts", "status_code"])
+        return hook
+
+    # --- control surface ----------------------------------------------------------------------
+
+    def control_urls(self) -> list[URLPattern]:
+        return [
+            path("_control/reset", self._control(self._reset_view)),
+            path("_control/seed", self._control(self._seed_view)),
+            path("_control/faults", self._control(self._faults_view)),
+            path("_control/settings", self._control(self._settings_view)),
+            path("_control/token", self._control(self._token_view)),
+            path("_control/webhooks", self._control(self._webhooks_view)),
+            path("_control/state", self._control(self._state_view)),
+        ]
+
+    def urls(self) -> list[URLPattern]:
+        return self.control_urls() + self.api_urls()
+
+    def _control(self, view: View) -> View:
+        return csrf_exempt(view)
+
+    def _reset_view(self, request: HttpRequest) -> HttpResponse:
+        self.reset()
+        return JsonResponse({"reset": True})
+
+    def _seed_view(self, request: HttpRequest) -> HttpResponse:
+        body = json_body(request) or {}
+        try:
+            count = self.seed(str(body.get("object", "")), int(body.get("count", 10)), request)
+        except (TypeError, ValueError) as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse({"seeded": count})
+
+    def _faults_view(self, request: HttpRequest) -> HttpResponse:
+        body = json_body(request) or {}
+        state = self.state()
+        for name in ("latency_ms", "fail_status", "fail_count", "ratelimit_count"):
+            if name in body:
+                setattr(state, name, int(body[name]))
+        if "rate_limit" in body:
+            state.rate_limit_enabled = bool(body["rate_limit"])
+        state.save()
+        return JsonResponse(self._state_dict(state))
+
+    def _settings_view(self, request: HttpRequest) -> HttpResponse:
+        body = json_body(request) or {}
+        state = self.state()
+        state.settings = {**state.settings, **body}
+        state.save(update_fields=["settings"])
+        return JsonResponse(state.settings)
+
+    def _token_view(self, request: HttpRequest) -> HttpResponse:
+        body = json_body(request) or {}
+        token = self.issue_token(kind=body.get("kind", "oauth"), client_id=self.client_credentials()[0],
+                                 data=self.token_data(request))
+        return JsonResponse(self.token_response(token, request))
+
+    def token_data(self, request: HttpRequest) -> dict[str, Any]:
+        """Provider data attached to every token (Salesforce's instance_url, HubSpot's hub_id)."""
+        return {}
+
+    def _webhooks_view(self, request: HttpRequest) -> HttpResponse:
+        body = json_body(request) or {}
+        target = body.get("target_url")
+        if not target:
+            return JsonResponse({"error": "target_url is required"}, status=400)
+        try:
+            hook = self.fire_webhooks(request, target, body.get("events"))
+        except ValueError as exc:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse({"id": hook.pk, "status_code": hook.status_code, "attempts": hook.attempts,
+                             "body": hook.body, "headers": hook.headers})
+
+    def _state_view(self, request: HttpRequest) -> HttpResponse:
+        return JsonResponse(self._state_dict(self.state()))
+
+    def _state_dict(self, state: SandboxState) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for row in SandboxRecord.objects.filter(provider=self.provider).values_list("object_type", "archived"):
+            key = f"{row[0]}{' (archived)' if row[1] else ''}"
+            counts[key] = counts.get(key, 0) + 1
+        return {
+            "provider": self.provider,
+            "latency_ms": state.latency_ms,
+            "fail_status": state.fail_status,
+            "fail_count": state.fail_count,
+            "ratelimit_count": state.ratelimit_count,
+            "rate_limit": state.rate_limit_enabled,
+            "requests": state.requests,
+            "records": counts,
+            "settings": state.settings,
+        }
+
+
+def _strategy_for_sandbox():
+    from django.conf import settings
+
+    return _strategy(settings.RATELIMIT_STORAGE_URL)
+
+
+def now() -> datetime:
+    return timezone.now()

@@ -1,0 +1,86 @@
+"""Emulator state, in the database so web and worker processes see the same provider."""
+
+from django.db import models
+
+
+class SandboxRecord(models.Model):
+    """One provider object (a HubSpot contact, a Salesforce Account...) in its own shape."""
+
+    provider = models.CharField(max_length=30)
+    object_type = models.CharField(max_length=40)
+    remote_id = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    archived = models.BooleanField(default=False)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "connectors"
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "object_type", "remote_id"], name="uniq_sandbox_record")
+        ]
+        indexes = [
+            models.Index(fields=["provider", "object_type", "archived", "updated_at", "id"], name="sandbox_delta"),
+        ]
+
+
+class SandboxToken(models.Model):
+    provider = models.CharField(max_length=30)
+    access_token = models.CharField(max_length=400, unique=True)
+    refresh_token = models.CharField(max_length=400, blank=True, db_index=True)
+    kind = models.CharField(max_length=20, default="oauth")  # oauth / private_app
+    client_id = models.CharField(max_length=200, blank=True)
+    scopes = models.JSONField(default=list)
+    data = models.JSONField(default=dict)  # instance_url, hub_id, org id ...
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "connectors"
+
+
+class SandboxAuthCode(models.Model):
+    provider = models.CharField(max_length=30)
+    code = models.CharField(max_length=100, unique=True)
+    client_id = models.CharField(max_length=200)
+    redirect_uri = models.CharField(max_length=500)
+    code_challenge = models.CharField(max_length=200, blank=True)
+    scopes = models.JSONField(default=list)
+    expires_at = models.DateTimeField()
+    used = models.BooleanField(default=False)
+
+    class Meta:
+        app_label = "connectors"
+
+
+class SandboxState(models.Model):
+    """Per-provider knobs: injected faults, rate-limit switch, settings (caps, OAuth app)."""
+
+    provider = models.CharField(max_length=30, unique=True)
+    settings = models.JSONField(default=dict)
+    latency_ms = models.PositiveIntegerField(default=0)
+    fail_status = models.PositiveIntegerField(default=0)
+    fail_count = models.PositiveIntegerField(default=0)
+    ratelimit_count = models.PositiveIntegerField(default=0)
+    rate_limit_enabled = models.BooleanField(default=True)
+    requests = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        app_label = "connectors"
+
+
+class SandboxWebhook(models.Model):
+    """A webhook the emulator sent: what, where, and how the target answered."""
+
+    provider = models.CharField(max_length=30)
+    target_url = models.CharField(max_length=500)
+    headers = models.JSONField(default=dict)
+    body = models.TextField()
+    status_code = models.IntegerField(null=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "connectors"

@@ -1,0 +1,179 @@
+"""Integration configs against their template's JSON Schema: validate, keep secrets, redact.
+
+A field is secret when its schema says ``"format": "password"`` or ``"writeOnly": true``. Secrets
+are never sent back (API, admin, audit log); an update that leaves a secret blank keeps the
+stored value.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from jsonschema import Draft202012Validator, FormatChecker
+
+SECRET_MASK = "********"
+
+format_checker = FormatChecker(formats=())
+
+
+@format_checker.checks("uri", raises=ValueError)
+def _is_uri(value: object) -> bool:
+    # jsonschema leaves "uri" unchecked without its GPL extra; an http(s) URL with a host is what
+    # every config here means by it.
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return True
+
+
+@format_checker.checks("email", raises=EmailNotValidError)
+def _is_email(value: object) -> bool:
+    if isinstance(value, str):
+        validate_email(value, check_deliverability=False)
+    return True
+
+
+class ConfigInvalid(ValueError):
+    """Per-field errors: ``{"field.path": ["message", ...]}``; "" keys the object itself."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("; ".join(f"{k or 'config'}: {', '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def is_secret(prop: dict[str, Any]) -> bool:
+    return prop.get("format") == "password" or bool(prop.get("writeOnly"))
+
+
+def iter_properties(schema: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict]]:
+    """Every property (depth first) with its path; nested objects yield themselves and children."""
+    for name, prop in (schema.get("properties") or {}).items():
+        path = (*prefix, name)
+        yield path, prop
+        if prop.get("type") == "object":
+            yield from iter_properties(prop, path)
+
+
+def secret_paths(schema: dict[str, Any]) -> list[tuple[str, ...]]:
+    return [path for path, prop in iter_properties(schema) if is_secret(prop)]
+
+
+def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
+
+
+def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        data = data.setdefault(part, {})
+    data[path[-1]] = value
+
+
+def _pop(data: dict[str, Any], path: tuple[str, ...]) -> None:
+    for part in path[:-1]:
+        data = data.get(part)
+        if not isinstance(data, dict):
+            return
+    data.pop(path[-1], None)
+
+
+def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Fill in ``default`` values for absent properties (nested objects too)."""
+    result = copy.deepcopy(data)
+    for path, prop in iter_properties(schema):
+        if "default" in prop and _get(result, path) is None:
+            parent = _get(result, path[:-1]) if len(path) > 1 else result
+            if parent is None or isinstance(parent, dict):
+                _set(result, path, copy.deepcopy(prop["default"]))
+    return result
+
+
+def validate_config(schema: dict[str, Any], data: Any) -> dict[str, Any]:
+    """Return the config with defaults applied, or raise ConfigInvalid with per-field messages."""
+    if not isinstance(data, dict):
+        raise ConfigInvalid({"": ["must be a JSON object"]})
+    data = apply_defaults(schema, data)
+    validator = Draft202012Validator(schema, format_checker=format_checker)
+    errors: dict[str, list[str]] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else ""
+            path = ".".join(filter(None, [path, missing]))
+            message = "This field is required."
+        elif error.validator == "additionalProperties":
+            message = "Unknown field: " + error.message.split("(")[-1].rstrip(")")
+        else:
+            message = _message(error)
+        errors.setdefault(path, []).append(message)
+    if errors:
+        raise ConfigInvalid(errors)
+    return data
+
+
+def _message(error) -> str:
+    # Never echo the instance for secret fields: the message must not carry the value.
+    prop = error.schema if isinstance(error.schema, dict) else {}
+    if is_secret(prop):
+        return f"Invalid value ({error.validator})."
+    return error.message
+
+
+def merge_config(schema: dict[str, Any], stored: dict[str, Any], incoming: dict[str, Any]) -> dict[str, Any]:
+    """``incoming`` over ``stored``, where a blank or masked secret keeps the stored one."""
+    merged = copy.deepcopy(incoming)
+    for path in secret_paths(schema):
+        value = _get(incoming, path)
+        if value in (None, "", SECRET_MASK) and _get(stored, path) not in (None, ""):
+            _set(merged, path, _get(stored, path))
+        elif value in ("", SECRET_MASK):
+            _pop(merged, path)
+    return merged
+
+
+def redact_config(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The config without its secrets, for the API, the admin and logs."""
+    redacted = copy.deepcopy(config or {})
+    for path in secret_paths(schema):
+        _pop(redacted, path)
+    return redacted
+
+
+def secrets_set(schema: dict[str, Any], config: dict[str, Any]) -> list[str]:
+    """Names of secret fields that hold a value (so the UI can say "set" without showing it)."""
+    return [".".join(path) for path in secret_paths(schema) if _get(config or {}, path) not in (None, "")]
+
+
+def audit_diff(schema: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """Changed fields as {path: {"from": x, "to": y}}; secrets only as "[changed]"."""
+    secret = {".".join(p) for p in secret_paths(schema)}
+    diff: dict[str, Any] = {}
+    keys = {".".join(p) for p, prop in iter_properties(schema) if prop.get("type") != "object"}
+    keys |= set(_flatten(old)) | set(_flatten(new))
+    flat_old, flat_new = _flatten(old or {}), _flatten(new or {})
+    for key in sorted(keys):
+        before, after = flat_old.get(key), flat_new.get(key)
+        if before == after:
+            continue
+        diff[key] = "[changed]" if key in secret else {"from": before, "to": after}
+    return diff
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in (data or {}).items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat

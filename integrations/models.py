@@ -1,0 +1,208 @@
+"""Tenancy, the catalog and each sub-account's integrations."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey
+
+from integrations.fields import EncryptedJSONField
+
+
+class SubAccount(models.Model):
+    """The tenant. Every tenant-owned row points here and every query is scoped by it."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    default_region = models.CharField(
+        max_length=2, default="US", help_text="ISO country used to read phone numbers without +"
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+        verbose_name = "sub-account"
+
+    def __str__(self) -> str:
+        return self.name or self.slug
+
+
+class Membership(models.Model):
+    """Which staff users may manage which sub-accounts (superusers manage all)."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.ADMIN)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "subaccount"], name="uniq_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.subaccount}"
+
+
+class ApiKey(AbstractAPIKey):
+    """Hashed, prefixed, revocable; only the prefix is ever shown again."""
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="api_keys")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "API key"
+
+
+class IntegrationTemplate(models.Model):
+    """A catalog entry, loaded from ``integrations/catalog/<key>.json``."""
+
+    class AuthType(models.TextChoices):
+        OAUTH2 = "oauth2", "OAuth 2"
+        API_KEY = "api_key", "API key / token"
+        BASIC = "basic", "Basic auth"
+        NONE = "none", "None"
+
+    key = models.SlugField(unique=True)
+    display_name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=40)
+    icon = models.CharField(max_length=200, blank=True, help_text="Static path or emoji")
+    is_active = models.BooleanField(default=True)
+    config_schema = models.JSONField(default=dict)
+    setup_instructions = models.TextField(blank=True, help_text="Markdown")
+    connector = models.CharField(max_length=50, help_text="Registry key in connectors/registry.py")
+    auth_type = models.CharField(max_length=10, choices=AuthType.choices)
+    api_version = models.CharField(max_length=40, blank=True)
+    capabilities = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["category", "display_name"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def is_available(self) -> bool:
+        """Chosen in the wizard only when active and its connector is built."""
+        from connectors.registry import is_registered
+
+        return self.is_active and is_registered(self.connector)
+
+
+class Integration(models.Model):
+    """One sub-account's connection to one outside system."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ERROR = "error", "Error"
+        DISCONNECTED = "disconnected", "Disconnected"
+
+    class Health(models.TextChoices):
+        UNKNOWN = "unknown", "Unknown"
+        HEALTHY = "healthy", "Healthy"
+        DEGRADED = "degraded", "Degraded"
+        FAILING = "failing", "Failing"
+
+    class Direction(models.TextChoices):
+        INBOUND = "inbound", "Inbound (CRM → app)"
+        OUTBOUND = "outbound", "Outbound (app → CRM)"
+        BIDIRECTIONAL = "bidirectional", "Two-way"
+
+    class ConflictStrategy(models.TextChoices):
+        APP_WINS = "app_wins", "App wins"
+        CRM_WINS = "crm_wins", "CRM wins"
+        NEWEST_WINS = "newest_wins", "Newest wins"
+        MANUAL = "manual", "Manual"
+
+    class DeletePolicy(models.TextChoices):
+        IGNORE = "ignore", "Ignore deletes"
+        ARCHIVE = "archive", "Archive locally"
+        PROPAGATE = "propagate", "Propagate both ways"
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="integrations")
+    template = models.ForeignKey(IntegrationTemplate, on_delete=models.PROTECT, related_name="integrations")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    config = EncryptedJSONField(default=dict)
+    tokens = EncryptedJSONField(null=True, blank=True)  # OAuth: access, refresh, expires_at, ...
+    webhook_secret = EncryptedJSONField(null=True, blank=True)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING)
+    reauthorization_needed = models.BooleanField(default=False)
+    health = models.CharField(max_length=10, choices=Health.choices, default=Health.UNKNOWN)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_message = models.CharField(max_length=500, blank=True)
+    last_sync_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    direction = models.CharField(max_length=15, choices=Direction.choices, default=Direction.BIDIRECTIONAL)
+    conflict_strategy = models.CharField(
+        max_length=15, choices=ConflictStrategy.choices, default=ConflictStrategy.NEWEST_WINS
+    )
+    sync_interval_minutes = models.PositiveIntegerField(default=15)
+    delete_policy = models.CharField(max_length=10, choices=DeletePolicy.choices, default=DeletePolicy.ARCHIVE)
+    enrichment_enabled = models.BooleanField(default=False)
+    automation_enabled = models.BooleanField(default=False)
+    # Token-refresh lease: one process refreshes, the others wait and re-read (connectors/oauth.py).
+    token_lock_owner = models.CharField(max_length=64, blank=True)
+    token_lock_until = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["subaccount", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.template.display_name})"
+
+    @property
+    def connector_key(self) -> str:
+        return self.template.connector
+
+
+class OAuthState(models.Model):
+    """One pending authorization: single use, short-lived, bound to one integration."""
+
+    state_hash = models.CharField(max_length=64, unique=True)
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="oauth_states")
+    code_verifier = EncryptedJSONField()
+    redirect_uri = models.URLField(max_length=500)
+    return_to = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def is_expired(self) -> bool:
+        return timezone.now() >= self.expires_at
+
+
+class AuditLog(models.Model):
+    """Who changed what. ``changes`` never holds a secret: secret fields show as "[changed]"."""
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="audit_logs")
+    integration = models.ForeignKey(
+        Integration, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_logs"
+    )
+    actor = models.CharField(max_length=200, help_text="user:<name>, api_key:<prefix> or system")
+    action = models.CharField(max_length=50)
+    changes = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

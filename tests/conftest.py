@@ -1,0 +1,28 @@
+"""Shared fixtures. Personas: ``subaccount`` (acme) owns things; ``other_subaccount`` (globex)
+must never see them."""
+
+import pytest
+from django.core.management import call_command
+
+from tests.factories import SubAccountFactory
+
+
+@pytest.fixture
+def catalog(db):
+    call_command("load_catalog", verbosity=0)
+
+
+@pytest.fixture
+def subaccount(db):
+    return SubAccountFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def other_subaccount(db):
+    return SubAccountFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def sandbox_url(live_server):
+    """Base URL of the emulators, served over real HTTP by pytest-django's live server."""
+    return f"{live_server.url}/sandbox"
