@@ -7,9 +7,11 @@ import logging
 import re
 
 _PATTERNS = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)((?:access_token|refresh_token|client_secret|api_key|password|secret|token)"
-               r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|client_secret|api_key|password|secret|token)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+    ),
     re.compile(r"\b(pat-[a-z0-9]{2,4}-)[A-Za-z0-9-]{8,}"),
     re.compile(r"\b(whsec_)[A-Za-z0-9+/=]{8,}"),
 ]

@@ -220,6 +220,27 @@ class MemoryTokenStore:
 
 CANONICAL_ENTITIES = ("contact", "company", "deal", "activity")
 
+# Canonical field names a connector's default mappings (mappings.py) map onto. Activities span
+# several provider object types: connectors expose the kind as the synthetic remote field "_kind"
+# (note / task / call / email / meeting / event / message) and read it back to pick the type.
+CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": (
+        "external_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "mobile_phone",
+        "job_title",
+        "company_name",
+        "owner_id",
+        "lifecycle_stage",
+    ),
+    "company": ("external_id", "name", "domain", "phone", "industry", "owner_id"),
+    "deal": ("external_id", "name", "amount", "currency", "stage", "pipeline", "close_date", "owner_id"),
+    "activity": ("external_id", "kind", "subject", "body", "status", "direction", "occurred_at", "due_at"),
+}
+
 
 class Connector(abc.ABC):
     """One provider. Subclasses declare class attributes and implement the record methods.
@@ -282,8 +303,9 @@ class Connector(abc.ABC):
 
     # webhooks
     @classmethod
-    def verify_webhook(cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str,
-                       now: float) -> None:
+    def verify_webhook(
+        cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str, now: float
+    ) -> None:
         """Raise SignatureInvalid unless the request is authentic. Constant-time, fail closed."""
         raise SignatureInvalid(f"{cls.__name__} does not accept webhooks")
 
@@ -320,6 +342,10 @@ class Connector(abc.ABC):
 
         return RateLimiter(key=f"{self.key}:{self.account_key()}", rate=self.rate_limit)
 
+    def uses_oauth(self) -> bool:
+        """Whether this integration connects through OAuth (some providers also take a token)."""
+        return self.oauth is not None and self.config.get("auth_mode", "oauth") == "oauth"
+
     def oauth_endpoints(self) -> dict[str, str]:
         """Override to point authorize/token URLs elsewhere (e.g. at the sandbox)."""
         return {}
@@ -330,8 +356,12 @@ class Connector(abc.ABC):
             return None
         from connectors.oauth import OAuthClient
 
-        return OAuthClient(self.oauth, client_id=str(self.config["client_id"]),
-                           client_secret=str(self.config.get("client_secret", "")), **self.oauth_endpoints())
+        return OAuthClient(
+            self.oauth,
+            client_id=str(self.config["client_id"]),
+            client_secret=str(self.config.get("client_secret", "")),
+            **self.oauth_endpoints(),
+        )
 
     def auth(self):
         """Request auth: OAuth tokens from the token store. Override for static tokens."""
@@ -357,8 +387,9 @@ class Connector(abc.ABC):
 
         endpoint = client.revoke_endpoint
         try:
-            resp = requests.post(endpoint, data={"token": tokens.refresh_token or tokens.access_token},
-                                 timeout=10)
+            resp = requests.post(
+                endpoint, data={"token": tokens.refresh_token or tokens.access_token}, timeout=10
+            )
         except requests.RequestException:
             raise TransientError("could not reach the provider to revoke the token") from None
         return resp.status_code < 400

@@ -1,0 +1,300 @@
+"""The operator's home: sub-accounts, keys, the catalog, integrations and their audit trail.
+
+Encrypted fields are never form fields here (EncryptedJSONField.formfield returns None); configs
+are shown redacted and edited through the schema form (admin_views.configure_view).
+"""
+
+from django.contrib import admin
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from integrations import admin_views
+from integrations.admin_scope import integrations_for, subaccounts_for
+from integrations.config_schema import redact_config, secrets_set
+from integrations.models import ApiKey, AuditLog, Integration, IntegrationTemplate, Membership, SubAccount
+from integrations.wizard import IntegrationWizard
+
+admin.site.site_header = "CRM integration platform"
+admin.site.site_title = "Integrations admin"
+admin.site.index_title = "Operations"
+
+STATUS_COLOURS = {
+    "pending": "#8a6d3b",
+    "active": "#2e7d32",
+    "paused": "#616161",
+    "error": "#c62828",
+    "disconnected": "#455a64",
+}
+HEALTH_COLOURS = {"unknown": "#9e9e9e", "healthy": "#2e7d32", "degraded": "#ef6c00", "failing": "#c62828"}
+
+
+def badge(text: str, colour: str):
+    return format_html(
+        '<span class="badge" style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
+        'font-size:11px;white-space:nowrap">{}</span>',
+        colour,
+        text,
+    )
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(SubAccount)
+class SubAccountAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "default_region", "is_active", "integration_count", "created_at"]
+    search_fields = ["slug", "name"]
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return (
+            subaccounts_for(request.user) if not request.user.is_superuser else super().get_queryset(request)
+        )
+
+    @admin.display(description="Integrations")
+    def integration_count(self, obj):
+        return obj.integrations.count()
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(APIKeyModelAdmin):
+    list_display = [*APIKeyModelAdmin.list_display, "subaccount", "last_used_at"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "subaccount"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+
+
+@admin.register(IntegrationTemplate)
+class IntegrationTemplateAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "key", "category", "auth_type", "api_version", "available", "is_active"]
+    list_filter = ["category", "auth_type", "is_active"]
+    search_fields = ["key", "display_name", "description"]
+    readonly_fields = ["key", "connector", "config_schema", "capabilities", "updated_at"]
+
+    @admin.display(boolean=True, description="Connector built")
+    def available(self, obj):
+        return obj.is_available
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "catalog_url": reverse("admin:integrations_catalog")}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "subaccount",
+        "template",
+        "status_badge",
+        "health_badge",
+        "last_test",
+        "last_sync_at",
+        "short_error",
+    ]
+    list_filter = ["status", "health", "template", "subaccount"]
+    search_fields = ["name", "subaccount__slug", "template__display_name"]
+    change_form_template = "admin/integrations/integration_change_form.html"
+    change_list_template = "admin/integrations/integration_change_list.html"
+    actions = ["action_test", "action_pause", "action_resume", "action_disconnect"]
+    fieldsets = [
+        (None, {"fields": ["name", "description", "subaccount", "template", "status_badge", "health_badge"]}),
+        ("Configuration", {"fields": ["config_summary", "secret_fields", "connection"]}),
+        (
+            "Sync settings",
+            {
+                "fields": [
+                    "direction",
+                    "conflict_strategy",
+                    "sync_interval_minutes",
+                    "delete_policy",
+                    "enrichment_enabled",
+                    "automation_enabled",
+                ]
+            },
+        ),
+        (
+            "Health",
+            {
+                "fields": [
+                    "last_tested_at",
+                    "last_test_ok",
+                    "last_test_message",
+                    "last_sync_at",
+                    "last_error",
+                    "last_error_at",
+                    "reauthorization_needed",
+                ]
+            },
+        ),
+        ("History", {"fields": ["created_by", "created_at", "updated_at", "recent_audit"]}),
+    ]
+    readonly_fields = [
+        "subaccount",
+        "template",
+        "status_badge",
+        "health_badge",
+        "config_summary",
+        "secret_fields",
+        "connection",
+        "last_tested_at",
+        "last_test_ok",
+        "last_test_message",
+        "last_sync_at",
+        "last_error",
+        "last_error_at",
+        "reauthorization_needed",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "recent_audit",
+    ]
+
+    def get_queryset(self, request):
+        return integrations_for(request.user)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("catalog/", wrap(admin_views.catalog_view), name="integrations_catalog"),
+            path("wizard/", wrap(IntegrationWizard.as_view()), name="integrations_wizard"),
+            path("<int:pk>/configure/", wrap(admin_views.configure_view), name="integrations_configure"),
+            path("<int:pk>/test/", wrap(admin_views.test_view), name="integrations_test"),
+            path("<int:pk>/oauth/", wrap(admin_views.oauth_connect_view), name="integrations_oauth"),
+            path(
+                "<int:pk>/do/<slug:action>/",
+                wrap(admin_views.transition_view),
+                name="integrations_transition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def add_view(self, request, form_url="", extra_context=None):
+        return HttpResponseRedirect(reverse("admin:integrations_wizard"))
+
+    def save_model(self, request, obj, form, change):
+        from integrations.services import integration_update
+
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        if fields:
+            fresh = Integration.objects.get(pk=obj.pk)
+            integration_update(integration=fresh, actor=f"user:{request.user.get_username()}", **fields)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return badge(obj.get_status_display(), STATUS_COLOURS.get(obj.status, "#777"))
+
+    @admin.display(description="Health", ordering="health")
+    def health_badge(self, obj):
+        return badge(obj.get_health_display(), HEALTH_COLOURS.get(obj.health, "#777"))
+
+    @admin.display(description="Last test")
+    def last_test(self, obj):
+        if obj.last_tested_at is None:
+            return "—"
+        return format_html(
+            "{} {}", "✔" if obj.last_test_ok else "✘", obj.last_tested_at.strftime("%Y-%m-%d %H:%M")
+        )
+
+    @admin.display(description="Last error")
+    def short_error(self, obj):
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.display(description="Config (secrets hidden)")
+    def config_summary(self, obj):
+        config = redact_config(obj.template.config_schema, obj.config or {})
+        if not config:
+            return "—"
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "",
+                "<tr><th style='padding:2px 8px'>{}</th><td style='padding:2px 8px'>{}</td></tr>",
+                ((k, v) for k, v in sorted(config.items())),
+            ),
+        )
+
+    @admin.display(description="Secrets")
+    def secret_fields(self, obj):
+        names = secrets_set(obj.template.config_schema, obj.config or {})
+        return ", ".join(f"{n}: set" for n in names) or "none stored"
+
+    @admin.display(description="Connection")
+    def connection(self, obj):
+        if obj.tokens:
+            return "Authorized (tokens stored encrypted)"
+        return "Not authorized" if obj.template.auth_type == "oauth2" else "Static credentials"
+
+    @admin.display(description="Recent changes")
+    def recent_audit(self, obj):
+        rows = obj.audit_logs.order_by("-created_at")[:10]
+        return (
+            format_html_join(
+                "",
+                "<div>{} · {} · {}</div>",
+                ((r.created_at.strftime("%Y-%m-%d %H:%M"), r.actor, r.action) for r in rows),
+            )
+            or "—"
+        )
+
+    def _bulk(self, request, queryset, action: str):
+        from integrations import services
+        from integrations.admin_views import TRANSITIONS
+
+        done = 0
+        for integration in queryset:
+            try:
+                if action == "test":
+                    done += services.integration_test(
+                        integration=integration, actor=f"user:{request.user.get_username()}"
+                    ).ok
+                else:
+                    TRANSITIONS[action](integration=integration, actor=f"user:{request.user.get_username()}")
+                    done += 1
+            except services.InvalidTransition as exc:
+                self.message_user(request, f"{integration.name}: {exc}", level="warning")
+        self.message_user(request, f"{action}: {done} of {queryset.count()} succeeded")
+
+    @admin.action(description="Test connection")
+    def action_test(self, request, queryset):
+        self._bulk(request, queryset, "test")
+
+    @admin.action(description="Pause")
+    def action_pause(self, request, queryset):
+        self._bulk(request, queryset, "pause")
+
+    @admin.action(description="Resume")
+    def action_resume(self, request, queryset):
+        self._bulk(request, queryset, "resume")
+
+    @admin.action(description="Disconnect (revoke tokens)")
+    def action_disconnect(self, request, queryset):
+        self._bulk(request, queryset, "disconnect")
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "subaccount", "integration", "actor", "action"]
+    list_filter = ["action", "subaccount"]
+    search_fields = ["actor", "action"]
+    readonly_fields = ["created_at", "subaccount", "integration", "actor", "action", "changes"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -57,6 +57,8 @@ class Emulator:
     rate_limit: tuple[int, int] | None = None
     token_lifetime: timedelta | None = timedelta(hours=1)
     token_prefix = "tok"
+    # What `manage.py seed_demo` puts in the emulator: provider object type → count.
+    demo_seed: dict[str, int] = {}
 
     # --- provider specifics: override -----------------------------------------------------
 
@@ -99,7 +101,10 @@ class Emulator:
 
     def client_credentials(self) -> tuple[str, str]:
         settings = self.state().settings
-        return (settings.get("client_id", SANDBOX_CLIENT_ID), settings.get("client_secret", SANDBOX_CLIENT_SECRET))
+        return (
+            settings.get("client_id", SANDBOX_CLIENT_ID),
+            settings.get("client_secret", SANDBOX_CLIENT_SECRET),
+        )
 
     def reset(self) -> None:
         with transaction.atomic():
@@ -116,8 +121,15 @@ class Emulator:
 
     # --- tokens -------------------------------------------------------------------------------
 
-    def issue_token(self, *, kind: str = "oauth", client_id: str = "", scopes: Iterable[str] = (),
-                    data: dict[str, Any] | None = None, refresh: bool = True) -> SandboxToken:
+    def issue_token(
+        self,
+        *,
+        kind: str = "oauth",
+        client_id: str = "",
+        scopes: Iterable[str] = (),
+        data: dict[str, Any] | None = None,
+        refresh: bool = True,
+    ) -> SandboxToken:
         lifetime = self.token_lifetime if kind == "oauth" else None
         return SandboxToken.objects.create(
             provider=self.provider,
@@ -146,8 +158,14 @@ class Emulator:
 
     # --- the request pipeline -----------------------------------------------------------------
 
-    def endpoint(self, view: View | None = None, *, auth: bool = True, limited: bool = True,
-                 rate: tuple[int, int] | None = None) -> Any:
+    def endpoint(
+        self,
+        view: View | None = None,
+        *,
+        auth: bool = True,
+        limited: bool = True,
+        rate: tuple[int, int] | None = None,
+    ) -> Any:
         """Wrap an API view: faults, auth, rate limit, provider headers. Usable bare or with args."""
         if view is None:
             return functools.partial(self.endpoint, auth=auth, limited=limited, rate=rate)
@@ -180,17 +198,19 @@ class Emulator:
         SandboxState.objects.filter(pk=state.pk).update(requests=F("requests") + 1)
         if state.latency_ms:
             time.sleep(state.latency_ms / 1000)
-        if state.ratelimit_count and SandboxState.objects.filter(
-            pk=state.pk, ratelimit_count__gt=0
-        ).update(ratelimit_count=F("ratelimit_count") - 1):
+        if state.ratelimit_count and SandboxState.objects.filter(pk=state.pk, ratelimit_count__gt=0).update(
+            ratelimit_count=F("ratelimit_count") - 1
+        ):
             return self.rate_limited_response(retry_after=1)
-        if state.fail_count and SandboxState.objects.filter(
-            pk=state.pk, fail_count__gt=0
-        ).update(fail_count=F("fail_count") - 1):
+        if state.fail_count and SandboxState.objects.filter(pk=state.pk, fail_count__gt=0).update(
+            fail_count=F("fail_count") - 1
+        ):
             return self.error(state.fail_status or 503, "injected failure")
         return None
 
-    def check_rate(self, token: SandboxToken | None, rate: tuple[int, int] | None, *, scope: str = "") -> HttpResponse | None:
+    def check_rate(
+        self, token: SandboxToken | None, rate: tuple[int, int] | None, *, scope: str = ""
+    ) -> HttpResponse | None:
         if rate is None or not self.state().rate_limit_enabled:
             return None
         amount, seconds = rate
@@ -204,7 +224,9 @@ class Emulator:
 
     # --- webhooks -------------------------------------------------------------------------------
 
-    def deliver(self, target_url: str, body: bytes, headers: dict[str, str], *, attempts: int = 3) -> SandboxWebhook:
+    def deliver(
+        self, target_url: str, body: bytes, headers: dict[str, str], *, attempts: int = 3
+    ) -> SandboxWebhook:
         """POST a signed webhook, retrying non-2xx answers like the provider does (short waits)."""
         hook = SandboxWebhook.objects.create(
             provider=self.provider, target_url=target_url, headers=headers, body=body.decode()
@@ -274,8 +296,11 @@ class Emulator:
 
     def _token_view(self, request: HttpRequest) -> HttpResponse:
         body = json_body(request) or {}
-        token = self.issue_token(kind=body.get("kind", "oauth"), client_id=self.client_credentials()[0],
-                                 data=self.token_data(request))
+        token = self.issue_token(
+            kind=body.get("kind", "oauth"),
+            client_id=self.client_credentials()[0],
+            data=self.token_data(request),
+        )
         return JsonResponse(self.token_response(token, request))
 
     def token_data(self, request: HttpRequest) -> dict[str, Any]:
@@ -291,15 +316,24 @@ class Emulator:
             hook = self.fire_webhooks(request, target, body.get("events"))
         except ValueError as exc:
             return JsonResponse({"error": str(exc)}, status=400)
-        return JsonResponse({"id": hook.pk, "status_code": hook.status_code, "attempts": hook.attempts,
-                             "body": hook.body, "headers": hook.headers})
+        return JsonResponse(
+            {
+                "id": hook.pk,
+                "status_code": hook.status_code,
+                "attempts": hook.attempts,
+                "body": hook.body,
+                "headers": hook.headers,
+            }
+        )
 
     def _state_view(self, request: HttpRequest) -> HttpResponse:
         return JsonResponse(self._state_dict(self.state()))
 
     def _state_dict(self, state: SandboxState) -> dict[str, Any]:
         counts: dict[str, int] = {}
-        for row in SandboxRecord.objects.filter(provider=self.provider).values_list("object_type", "archived"):
+        for row in SandboxRecord.objects.filter(provider=self.provider).values_list(
+            "object_type", "archived"
+        ):
             key = f"{row[0]}{' (archived)' if row[1] else ''}"
             counts[key] = counts.get(key, 0) + 1
         return {

@@ -1,0 +1,200 @@
+"""Thin adapters: parse, call a service, serialise. Every queryset is scoped to request.subaccount."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from connectors.base import ConfigError, ConnectorError
+from integrations import selectors, services
+from integrations.api.authentication import actor_for
+from integrations.api.errors import ApiError
+from integrations.api.serializers import (
+    IntegrationSerializer,
+    IntegrationStatusSerializer,
+    IntegrationWriteSerializer,
+    OAuthStartResultSerializer,
+    OAuthStartSerializer,
+    TemplateSerializer,
+    TestResultSerializer,
+)
+from integrations.models import IntegrationTemplate
+
+ERROR_RESPONSES = {
+    400: OpenApiResponse(description="Invalid input: error.code / message / details"),
+    401: OpenApiResponse(description="Missing, unknown or revoked API key"),
+    404: OpenApiResponse(description="Not found (or another sub-account's)"),
+}
+
+
+class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
+    """The catalog: every active template with its config schema."""
+
+    serializer_class = TemplateSerializer
+    lookup_field = "key"
+    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    pagination_class = None
+    filterset_fields = ["category", "auth_type"]
+
+    def get_queryset(self):
+        return selectors.template_list()
+
+
+class IntegrationViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = IntegrationSerializer
+    filterset_fields = ["status", "template__key"]
+
+    def get_queryset(self):
+        return selectors.integration_list(subaccount=self.request.subaccount)
+
+    @extend_schema(
+        request=IntegrationWriteSerializer, responses={201: IntegrationSerializer, **ERROR_RESPONSES}
+    )
+    def create(self, request: Request) -> Response:
+        params = IntegrationWriteSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        key = params.validated_data.get("template")
+        if not key:
+            raise ApiError(
+                status_code=400,
+                code="invalid",
+                message="The request is not valid.",
+                details={"template": ["This field is required."]},
+            )
+        template = IntegrationTemplate.objects.filter(key=key, is_active=True).first()
+        if template is None:
+            raise ApiError(
+                status_code=400,
+                code="unknown_template",
+                message=f"No template {key!r}.",
+                details={"template": [f"Unknown template {key!r}."]},
+            )
+        try:
+            integration = services.integration_create(
+                subaccount=request.subaccount,
+                template=template,
+                name=params.validated_data.get("name", ""),
+                config=params.validated_data.get("config", {}),
+                actor=actor_for(request),
+                **params.settings(),
+            )
+        except services.TemplateUnavailable as exc:
+            raise ApiError(status_code=400, code="template_unavailable", message=str(exc)) from None
+        return Response(IntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=IntegrationWriteSerializer, responses={200: IntegrationSerializer, **ERROR_RESPONSES}
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        integration = self.get_object()
+        params = IntegrationWriteSerializer(data=request.data, partial=True)
+        params.is_valid(raise_exception=True)
+        if (
+            "template" in params.validated_data
+            and params.validated_data["template"] != integration.template.key
+        ):
+            raise ApiError(
+                status_code=400,
+                code="invalid",
+                message="The template of an integration cannot change.",
+                details={"template": ["Create a new integration instead."]},
+            )
+        config = params.validated_data.get("config")
+        if config is not None:
+            config = {**(integration.config or {}), **config}  # PATCH: absent keys keep their values
+        fields = params.settings()
+        if "description" in params.validated_data:
+            fields["description"] = params.validated_data["description"]
+        integration = services.integration_update(
+            integration=integration, actor=actor_for(request), config=config, **fields
+        )
+        return Response(IntegrationSerializer(integration).data)
+
+    def perform_destroy(self, instance) -> None:
+        services.audit_record(
+            integration=None,
+            subaccount=instance.subaccount,
+            actor=actor_for(self.request),
+            action="integration.deleted",
+            changes={"id": instance.pk, "name": instance.name},
+        )
+        instance.delete()
+
+    @extend_schema(request=None, responses={200: TestResultSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, pk: str) -> Response:
+        result = services.integration_test(integration=self.get_object(), actor=actor_for(request))
+        return Response({"ok": result.ok, "message": result.message, "details": result.details})
+
+    @extend_schema(request=None, responses={200: IntegrationStatusSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["get"])
+    def status(self, request: Request, pk: str) -> Response:
+        return Response(IntegrationStatusSerializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses={200: IntegrationSerializer, **ERROR_RESPONSES})
+    @action(detail=True, methods=["post"])
+    def disconnect(self, request: Request, pk: str) -> Response:
+        integration = services.integration_disconnect(integration=self.get_object(), actor=actor_for(request))
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(
+        request=None, responses={200: IntegrationSerializer, 409: OpenApiResponse(), **ERROR_RESPONSES}
+    )
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk: str) -> Response:
+        try:
+            integration = services.integration_activate(
+                integration=self.get_object(), actor=actor_for(request)
+            )
+        except services.InvalidTransition as exc:
+            raise ApiError(status_code=409, code="invalid_state", message=str(exc)) from None
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(
+        request=None, responses={200: IntegrationSerializer, 409: OpenApiResponse(), **ERROR_RESPONSES}
+    )
+    @action(detail=True, methods=["post"])
+    def pause(self, request: Request, pk: str) -> Response:
+        try:
+            integration = services.integration_pause(integration=self.get_object(), actor=actor_for(request))
+        except services.InvalidTransition as exc:
+            raise ApiError(status_code=409, code="invalid_state", message=str(exc)) from None
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(
+        request=None, responses={200: IntegrationSerializer, 409: OpenApiResponse(), **ERROR_RESPONSES}
+    )
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, pk: str) -> Response:
+        try:
+            integration = services.integration_resume(integration=self.get_object(), actor=actor_for(request))
+        except services.InvalidTransition as exc:
+            raise ApiError(status_code=409, code="invalid_state", message=str(exc)) from None
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(
+        request=OAuthStartSerializer, responses={200: OAuthStartResultSerializer, **ERROR_RESPONSES}
+    )
+    @action(detail=True, methods=["post"], url_path="oauth/start")
+    def oauth_start(self, request: Request, pk: str) -> Response:
+        integration = self.get_object()
+        params = OAuthStartSerializer(data=request.data or {})
+        params.is_valid(raise_exception=True)
+        redirect_uri = services.oauth_redirect_uri(
+            integration.template.connector, request_base=request.build_absolute_uri("/")
+        )
+        try:
+            url = services.oauth_start(
+                integration=integration,
+                redirect_uri=redirect_uri,
+                return_to=params.validated_data.get("return_to", ""),
+            )
+        except ConfigError as exc:
+            raise ApiError(status_code=400, code="oauth_unavailable", message=str(exc)) from None
+        except ConnectorError as exc:
+            raise ApiError(status_code=400, code="oauth_error", message=str(exc)) from None
+        return Response({"authorize_url": url, "expires_in": settings.OAUTH_STATE_TTL_SECONDS})

@@ -1,0 +1,147 @@
+"""Admin pages beyond the ModelAdmins: the catalog grid, configure form, and integration actions.
+
+Each action is a POST that calls one service and redirects back; nothing long runs in a request
+(a connection test is one provider call with a short timeout).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from connectors.base import ConnectorError
+from integrations import services
+from integrations.admin_scope import integration_for
+from integrations.config_schema import ConfigInvalid, redact_config
+from integrations.models import IntegrationTemplate
+from integrations.schema_forms import config_form_class, render_help_markdown
+
+
+def _actor(request: HttpRequest) -> str:
+    return f"user:{request.user.get_username()}"
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return HttpResponseRedirect(target)
+    return HttpResponseRedirect(default)
+
+
+def catalog_view(request: HttpRequest) -> HttpResponse:
+    templates = IntegrationTemplate.objects.filter(is_active=True)
+    category = request.GET.get("category", "")
+    query = request.GET.get("q", "").strip()
+    if category:
+        templates = templates.filter(category=category)
+    if query:
+        templates = templates.filter(
+            Q(display_name__icontains=query) | Q(description__icontains=query) | Q(key__icontains=query)
+        )
+    categories = (
+        IntegrationTemplate.objects.filter(is_active=True)
+        .order_by("category")
+        .values_list("category", flat=True)
+        .distinct()
+    )
+    context = {
+        **admin.site.each_context(request),
+        "title": "Integration catalog",
+        "templates": templates.order_by("category", "display_name"),
+        "categories": categories,
+        "category": category,
+        "query": query,
+    }
+    return render(request, "admin/integrations/catalog.html", context)
+
+
+def configure_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit an existing integration's config with the schema form; secrets stay write-only."""
+    integration = integration_for(request.user, pk)
+    schema = integration.template.config_schema
+    form_class = config_form_class(schema, stored=integration.config or {})
+    if request.method == "POST":
+        form = form_class(data=request.POST)
+        if form.is_valid():
+            try:
+                services.integration_update(
+                    integration=integration, actor=_actor(request), config=form.config
+                )
+            except ConfigInvalid as exc:
+                for field, errors in exc.errors.items():
+                    for error in errors:
+                        form.add_error(field if field in form.fields else None, error)
+            else:
+                messages.success(request, "Configuration saved. Test the connection to check it.")
+                return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
+    else:
+        form = form_class(initial=redact_config(schema, integration.config or {}))
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Configure {integration.name}",
+        "integration": integration,
+        "form": form,
+        "setup_help": render_help_markdown(integration.template.setup_instructions),
+        "opts": integration._meta,
+    }
+    return render(request, "admin/integrations/configure.html", context)
+
+
+@require_POST
+def test_view(request: HttpRequest, pk: int) -> HttpResponse:
+    integration = integration_for(request.user, pk)
+    result = services.integration_test(integration=integration, actor=_actor(request))
+    if result.ok:
+        messages.success(request, f"Connection test passed: {result.message}")
+    else:
+        messages.error(request, f"Connection test failed: {result.message}")
+    return _back(request, reverse("admin:integrations_integration_change", args=[pk]))
+
+
+@require_POST
+def oauth_connect_view(request: HttpRequest, pk: int) -> HttpResponse:
+    integration = integration_for(request.user, pk)
+    back = request.POST.get("next") or reverse("admin:integrations_integration_change", args=[pk])
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("admin:integrations_integration_change", args=[pk])
+    redirect_uri = services.oauth_redirect_uri(
+        integration.template.connector, request_base=request.build_absolute_uri("/")
+    )
+    try:
+        url = services.oauth_start(
+            integration=integration, redirect_uri=redirect_uri, return_to=back, user=request.user
+        )
+    except ConnectorError as exc:
+        messages.error(request, f"Cannot start the connection: {exc}")
+        return HttpResponseRedirect(back)
+    return HttpResponseRedirect(url)
+
+
+TRANSITIONS = {
+    "activate": services.integration_activate,
+    "pause": services.integration_pause,
+    "resume": services.integration_resume,
+    "disconnect": services.integration_disconnect,
+}
+
+
+@require_POST
+def transition_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    integration = integration_for(request.user, pk)
+    change_url = reverse("admin:integrations_integration_change", args=[pk])
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        messages.error(request, f"Unknown action {action!r}")
+        return HttpResponseRedirect(change_url)
+    try:
+        transition(integration=integration, actor=_actor(request))
+    except services.InvalidTransition as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{integration.name}: {action} done.")
+    return _back(request, change_url)

@@ -1,0 +1,158 @@
+from datetime import timedelta
+
+from rest_framework import serializers
+
+from connectors.registry import connector_class
+from integrations.config_schema import redact_config, secrets_set
+from integrations.models import Integration, IntegrationTemplate
+from integrations.services import SETTINGS_FIELDS
+
+
+class TemplateSerializer(serializers.ModelSerializer):
+    available = serializers.BooleanField(source="is_available", read_only=True)
+
+    class Meta:
+        model = IntegrationTemplate
+        fields = [
+            "key",
+            "display_name",
+            "description",
+            "category",
+            "icon",
+            "is_active",
+            "available",
+            "auth_type",
+            "api_version",
+            "capabilities",
+            "config_schema",
+            "setup_instructions",
+        ]
+
+
+class IntegrationSerializer(serializers.ModelSerializer):
+    """An integration as the API shows it: config without secrets, never tokens."""
+
+    template = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    config = serializers.SerializerMethodField()
+    secrets_set = serializers.SerializerMethodField()
+    connected = serializers.SerializerMethodField()
+    uses_oauth = serializers.SerializerMethodField()
+    webhook_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "name",
+            "description",
+            "template",
+            "status",
+            "health",
+            "reauthorization_needed",
+            "config",
+            "secrets_set",
+            "connected",
+            "uses_oauth",
+            "webhook_url",
+            "last_tested_at",
+            "last_test_ok",
+            "last_test_message",
+            "last_sync_at",
+            "last_error",
+            "direction",
+            "conflict_strategy",
+            "sync_interval_minutes",
+            "delete_policy",
+            "enrichment_enabled",
+            "automation_enabled",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_config(self, obj: Integration) -> dict:
+        return redact_config(obj.template.config_schema, obj.config or {})
+
+    def get_secrets_set(self, obj: Integration) -> list[str]:
+        return secrets_set(obj.template.config_schema, obj.config or {})
+
+    def get_connected(self, obj: Integration) -> bool:
+        return bool(obj.tokens)
+
+    def get_uses_oauth(self, obj: Integration) -> bool:
+        return (
+            connector_class(obj.template.connector)(obj.config or {}).uses_oauth()
+            if obj.template.is_available
+            else False
+        )
+
+    def get_webhook_url(self, obj: Integration) -> str:
+        return f"/webhooks/in/{obj.template.connector}/{obj.pk}/"
+
+
+class IntegrationWriteSerializer(serializers.Serializer):
+    template = serializers.SlugField(required=False)
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True)
+    config = serializers.JSONField(required=False)
+    direction = serializers.ChoiceField(Integration.Direction.choices, required=False)
+    conflict_strategy = serializers.ChoiceField(Integration.ConflictStrategy.choices, required=False)
+    sync_interval_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
+    delete_policy = serializers.ChoiceField(Integration.DeletePolicy.choices, required=False)
+    enrichment_enabled = serializers.BooleanField(required=False)
+    automation_enabled = serializers.BooleanField(required=False)
+
+    def validate_config(self, value):
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        return value
+
+    def settings(self) -> dict:
+        return {k: v for k, v in self.validated_data.items() if k in SETTINGS_FIELDS}
+
+
+class TestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+    details = serializers.DictField()
+
+
+class OAuthStartSerializer(serializers.Serializer):
+    return_to = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class OAuthStartResultSerializer(serializers.Serializer):
+    authorize_url = serializers.URLField()
+    expires_in = serializers.IntegerField()
+
+
+class IntegrationStatusSerializer(serializers.ModelSerializer):
+    next_sync_at = serializers.SerializerMethodField()
+    connected = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "status",
+            "health",
+            "reauthorization_needed",
+            "connected",
+            "last_tested_at",
+            "last_test_ok",
+            "last_test_message",
+            "last_sync_at",
+            "next_sync_at",
+            "last_error",
+            "last_error_at",
+        ]
+
+    def get_next_sync_at(self, obj: Integration):
+        if obj.status != Integration.Status.ACTIVE:
+            return None
+        if obj.last_sync_at is None:
+            return None
+        return obj.last_sync_at + timedelta(minutes=obj.sync_interval_minutes)
+
+    def get_connected(self, obj: Integration) -> bool:
+        return bool(obj.tokens)

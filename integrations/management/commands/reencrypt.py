@@ -1,0 +1,37 @@
+"""Re-encrypt every encrypted column with the newest key in FIELD_ENCRYPTION_KEYS."""
+
+from django.apps import apps
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from tqdm import tqdm
+
+from integrations.crypto import DecryptionError
+from integrations.fields import EncryptedJSONField
+
+
+class Command(BaseCommand):
+    help = "Re-encrypt stored secrets with the newest key (after prepending one to FIELD_ENCRYPTION_KEYS)."
+
+    def handle(self, *args, **options):
+        total = 0
+        for model in apps.get_models():
+            fields = [f.name for f in model._meta.get_fields() if isinstance(f, EncryptedJSONField)]
+            if not fields:
+                continue
+            queryset = model._base_manager.only("pk", *fields).order_by("pk")
+            for row in tqdm(
+                queryset.iterator(chunk_size=200),
+                total=queryset.count(),
+                desc=model._meta.label,
+                disable=options["verbosity"] == 0,
+                file=self.stderr,
+            ):
+                try:
+                    values = {name: getattr(row, name) for name in fields}
+                except DecryptionError as exc:
+                    raise CommandError(f"{model._meta.label} #{row.pk}: {exc}") from None
+                with transaction.atomic():
+                    # update() encrypts again through the field, with the newest (first) key.
+                    model._base_manager.filter(pk=row.pk).update(**values)
+                total += 1
+        self.stdout.write(f"Re-encrypted {total} row(s)")

@@ -1,0 +1,76 @@
+"""A demo sub-account wired to the sandbox emulators, with data on the provider side.
+
+Idempotent: a second run leaves existing demo integrations alone and only prints the login.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from connectors.registry import emulator_module
+from integrations.models import ApiKey, Integration, IntegrationTemplate, Membership, SubAccount
+from integrations.services import integration_create, integration_set_status
+from integrations.tokens import IntegrationTokenStore
+
+DEMO_PROVIDERS = ("hubspot", "salesforce")
+
+
+class Command(BaseCommand):
+    help = "Create the demo sub-account, admin login and sandbox-backed integrations."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where this server will listen (the emulators live under /sandbox/)",
+        )
+        parser.add_argument("--username", default="admin")
+
+    def handle(self, *args, base_url: str, username: str, **options):
+        if not settings.SANDBOX:
+            raise CommandError("seed_demo wires integrations to the sandbox emulators: set SANDBOX=on")
+        if not IntegrationTemplate.objects.exists():
+            call_command("load_catalog", verbosity=0)
+        password = settings.DEMO_ADMIN_PASSWORD
+        user_model = get_user_model()
+        user = user_model.objects.filter(username=username).first()
+        if user is None:
+            user = user_model.objects.create_superuser(username=username, email="", password=password)
+        sub, _ = SubAccount.objects.get_or_create(slug="demo", defaults={"name": "Demo Agency Client"})
+        Membership.objects.get_or_create(user=user, subaccount=sub)
+        sandbox = base_url.rstrip("/") + "/sandbox"
+        for key in DEMO_PROVIDERS:
+            if Integration.objects.filter(subaccount=sub, template__key=key).exists():
+                continue
+            self._wire(sub, key, sandbox)
+        if not ApiKey.objects.filter(subaccount=sub, name="demo", revoked=False).exists():
+            _, api_key = ApiKey.objects.create_key(name="demo", subaccount=sub)
+            self.stdout.write(f"Demo API key (shown once): {api_key}")
+        self.stdout.write(f"Admin: {base_url.rstrip('/')}/admin/  login: {username} / {password}")
+
+    @transaction.atomic
+    def _wire(self, sub: SubAccount, key: str, sandbox: str) -> None:
+        emulator = emulator_module(key).emulator
+        for object_type, count in emulator.demo_seed.items():
+            if not emulator.records(object_type).exists():
+                emulator.seed(object_type, count, None)
+        config, tokens = emulator.connect(sandbox)
+        template = IntegrationTemplate.objects.get(key=key)
+        integration = integration_create(
+            subaccount=sub,
+            template=template,
+            name=f"{template.display_name} (sandbox)",
+            config=config,
+            actor="system:seed_demo",
+        )
+        if tokens is not None:
+            IntegrationTokenStore(integration.pk).save(tokens)
+        integration_set_status(
+            integration=integration,
+            status=Integration.Status.ACTIVE,
+            actor="system:seed_demo",
+            reason="demo wired to the sandbox emulator",
+        )
+        self.stdout.write(f"Wired {template.display_name} to {sandbox}/{key}/")

@@ -1,0 +1,27 @@
+"""Reads, always scoped by sub-account: another tenant's id is simply not found."""
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+
+from integrations.models import AuditLog, Integration, IntegrationTemplate, SubAccount
+
+
+def template_list(*, include_inactive: bool = False) -> QuerySet[IntegrationTemplate]:
+    qs = IntegrationTemplate.objects.all()
+    return qs if include_inactive else qs.filter(is_active=True)
+
+
+def template_get(*, key: str) -> IntegrationTemplate:
+    return get_object_or_404(IntegrationTemplate, key=key, is_active=True)
+
+
+def integration_list(*, subaccount: SubAccount) -> QuerySet[Integration]:
+    return Integration.objects.filter(subaccount=subaccount).select_related("template")
+
+
+def integration_get(*, subaccount: SubAccount, pk: int) -> Integration:
+    return get_object_or_404(integration_list(subaccount=subaccount), pk=pk)
+
+
+def audit_log_list(*, subaccount: SubAccount) -> QuerySet[AuditLog]:
+    return AuditLog.objects.filter(subaccount=subaccount)
