@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "integrations",
     "connectors",
+    "sync",
 ]
 
 MIDDLEWARE = [
@@ -127,7 +128,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -47,3 +47,11 @@ def emulator_module(key: str) -> ModuleType:
     import importlib
 
     return importlib.import_module(EMULATORS[key])
+
+
+def default_mappings(key: str) -> dict:
+    """The connector's DEFAULT_MAPPINGS (its package's mappings.py)."""
+    import importlib
+
+    package = connector_class(key).__module__.rsplit(".", 1)[0]
+    return importlib.import_module(f"{package}.mappings").DEFAULT_MAPPINGS

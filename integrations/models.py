@@ -184,6 +184,9 @@ class OAuthState(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"OAuth state for integration {self.integration_id}"
+
     @property
     def is_expired(self) -> bool:
         return timezone.now() >= self.expires_at

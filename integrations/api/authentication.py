@@ -56,7 +56,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         if raw is None:
             return None
         try:
-            key = ApiKey.objects.select_related("subaccount").get_from_key(raw)
+            key = ApiKey.objects.get_from_key(raw)
         except ApiKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("API key not recognised.") from None
         # get_from_key() checks neither revocation nor expiry (LIBRARIES.md): we do.

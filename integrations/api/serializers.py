@@ -108,7 +108,8 @@ class IntegrationWriteSerializer(serializers.Serializer):
         return value
 
     def settings(self) -> dict:
-        return {k: v for k, v in self.validated_data.items() if k in SETTINGS_FIELDS}
+        """Sync settings and description (name and config travel separately)."""
+        return {k: v for k, v in self.validated_data.items() if k in SETTINGS_FIELDS and k != "name"}
 
 
 class TestResultSerializer(serializers.Serializer):

@@ -107,8 +107,8 @@ class IntegrationViewSet(
         if config is not None:
             config = {**(integration.config or {}), **config}  # PATCH: absent keys keep their values
         fields = params.settings()
-        if "description" in params.validated_data:
-            fields["description"] = params.validated_data["description"]
+        if "name" in params.validated_data:
+            fields["name"] = params.validated_data["name"]
         integration = services.integration_update(
             integration=integration, actor=actor_for(request), config=config, **fields
         )

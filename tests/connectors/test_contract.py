@@ -1,0 +1,160 @@
+"""The contract every registered connector keeps, run over real HTTP against its emulator.
+
+Parametrised by registry key: a new connector added to CONNECTORS (with its emulator in EMULATORS)
+runs all of this without writing a line here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from connectors.base import (
+    CANONICAL_ENTITIES,
+    CANONICAL_FIELDS,
+    AuthError,
+    Connector,
+    MemoryTokenStore,
+    Page,
+    RemoteRecord,
+    TestResult,
+)
+from connectors.registry import CONNECTORS, EMULATORS, connector_class, emulator_module
+
+pytestmark = pytest.mark.django_db(transaction=True)
+KEYS = sorted(CONNECTORS)
+
+
+@pytest.fixture(params=KEYS)
+def key(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def emulator(key):
+    em = emulator_module(key).emulator
+    em.reset()
+    return em
+
+
+@pytest.fixture
+def connector(key, emulator, sandbox_url) -> Connector:
+    config, tokens = emulator.connect(sandbox_url)
+    return connector_class(key)(config, token_store=MemoryTokenStore(tokens), integration_id=f"contract-{key}")
+
+
+def pull_all(connector: Connector, entity: str, cursor: str | None = None) -> tuple[list[RemoteRecord], str | None]:
+    records: list[RemoteRecord] = []
+    for page in connector.pull(entity, cursor=cursor):
+        assert isinstance(page, Page)
+        records.extend(page.records)
+        cursor = page.cursor if page.cursor is not None else cursor
+    return records, cursor
+
+
+def control(sandbox_url: str, key: str, name: str, body: dict) -> dict:
+    resp = requests.post(f"{sandbox_url}/{key}/_control/{name}", data=json.dumps(body), timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def test_every_registered_connector_has_an_emulator_and_declares_itself(key):
+    cls = connector_class(key)
+    assert key in EMULATORS
+    assert cls.key == key and cls.display_name
+    assert set(cls.entities) <= set(CANONICAL_ENTITIES)
+    assert cls.batch_size >= 1
+    mappings = __import__(f"connectors.{key}.mappings", fromlist=["DEFAULT_MAPPINGS"]).DEFAULT_MAPPINGS
+    for entity, rows in mappings.items():
+        assert entity in cls.entities
+        for row in rows:
+            assert row["local"] in CANONICAL_FIELDS[entity], (entity, row)
+            assert row["direction"] in {"both", "to_remote", "from_remote", "none"}
+
+
+def test_connection_succeeds_with_good_credentials(connector):
+    result = connector.test_connection()
+    assert isinstance(result, TestResult) and result.ok, result.message
+
+
+def test_bad_credentials_are_refused_clearly(key, emulator, sandbox_url):
+    config, tokens = emulator.connect(sandbox_url)
+    if tokens is not None:
+        tokens.access_token, tokens.refresh_token = "revoked-token", ""
+    else:
+        config = {**config, **{k: "revoked-token" for k in ("access_token", "api_key", "api_token") if k in config}}
+    bad = connector_class(key)(config, token_store=MemoryTokenStore(tokens))
+    try:
+        result = bad.test_connection()
+    except AuthError as exc:
+        assert "revoked-token" not in str(exc)
+    else:
+        assert not result.ok and "revoked-token" not in result.message
+
+
+def test_create_in_batches_then_full_pull_pages_past_one_page(key, connector):
+    count = connector.batch_size + 5
+    em = emulator_module(key).emulator
+    results = connector.create("contact", [em.sample_record("contact", i) for i in range(count)])
+    assert [r.index for r in results] == list(range(count))
+    assert all(r.ok and r.remote_id for r in results), [r.error for r in results if not r.ok][:3]
+    records, cursor = pull_all(connector, "contact")
+    ids = [r.id for r in records if not r.deleted]
+    assert len(set(ids)) == count and cursor
+    fetched = connector.get("contact", ids[:3])
+    assert {r.id for r in fetched} == set(ids[:3])
+
+
+def test_a_rejected_record_fails_alone(key, connector):
+    em = emulator_module(key).emulator
+    batch = [em.sample_record("contact", 1), em.invalid_record("contact"), em.sample_record("contact", 2)]
+    results = connector.create("contact", batch)
+    assert [r.ok for r in results] == [True, False, True]
+    assert results[1].error and not results[1].remote_id
+
+
+def test_delta_from_a_cursor_returns_the_change_and_update_round_trips(key, connector):
+    em = emulator_module(key).emulator
+    created = connector.create("contact", [em.sample_record("contact", i) for i in range(5)])
+    _, cursor = pull_all(connector, "contact")
+    target = created[2].remote_id
+    sample = em.sample_record("contact", 99)
+    name_field = next(f for f in sample if "last" in f.lower() or "name" in f.lower())
+    [result] = connector.update("contact", [(target, {name_field: "Changed"})])
+    assert result.ok, result.error
+    changed, _ = pull_all(connector, "contact", cursor)
+    by_id = {r.id: r for r in changed}
+    assert target in by_id and by_id[target].fields[name_field] == "Changed"
+    assert len(changed) < 5 or all(r.id in {c.remote_id for c in created} for r in changed)
+
+
+def test_deletes_come_back_as_deleted_records(key, connector):
+    em = emulator_module(key).emulator
+    created = connector.create("contact", [em.sample_record("contact", i) for i in range(3)])
+    _, cursor = pull_all(connector, "contact")
+    [result] = connector.delete("contact", [created[0].remote_id])
+    assert result.ok, result.error
+    changed, _ = pull_all(connector, "contact", cursor)
+    assert any(r.id == created[0].remote_id and r.deleted for r in changed)
+
+
+def test_every_entity_can_be_created_and_pulled(key, connector):
+    em = emulator_module(key).emulator
+    for entity in connector.entities:
+        results = connector.create(entity, [em.sample_record(entity, 1)])
+        assert results[0].ok, (entity, results[0].error)
+        records, _ = pull_all(connector, entity)
+        assert results[0].remote_id in {r.id for r in records}, entity
+
+
+def test_an_injected_rate_limit_is_retried_transparently(key, connector, sandbox_url):
+    control(sandbox_url, key, "faults", {"ratelimit_count": 1})
+    assert connector.test_connection().ok
+    assert control(sandbox_url, key, "state", {})["ratelimit_count"] == 0
+
+
+def test_an_injected_server_error_is_retried_transparently(key, connector, sandbox_url):
+    control(sandbox_url, key, "faults", {"fail_status": 503, "fail_count": 1})
+    assert connector.test_connection().ok
