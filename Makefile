@@ -54,6 +54,9 @@ test-unit:
 test-e2e:
 	$(VENV)/bin/pytest -q tests/e2e
 
+bench: install-dev system-deps
+	scripts/with-test-servers.sh $(PY) benchmarks/run.py $(BENCH_ARGS)
+
 lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -105,6 +105,7 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class TestResult:
+    __test__ = False  # not a pytest test class
     ok: bool
     message: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -164,7 +165,7 @@ class Tokens:
     access_token: str
     refresh_token: str = ""
     expires_at: float | None = None  # epoch seconds; None when the provider gives no lifetime
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 (a token kind, not a secret)
     scope: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -372,7 +373,7 @@ class Connector(abc.ABC):
             raise ConfigError("no credentials configured: connect with OAuth or enter a token")
         return OAuthAuth(self.token_store, client)
 
-    def accept_tokens(self, tokens: Tokens) -> None:
+    def accept_tokens(self, tokens: Tokens) -> None:  # noqa: B027 (optional hook, no-op by default)
         """Check freshly granted tokens (e.g. an instance URL) before they are stored."""
 
     def revoke(self) -> bool:

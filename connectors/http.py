@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import requests
 from django.conf import settings
-from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 
 from config.logging import redact
 from connectors.base import AuthError, PermanentError, RateLimited, TransientError
@@ -78,6 +78,11 @@ def json_or_empty(resp: requests.Response) -> Any:
         return {}
 
 
+def _worth_waiting_for(exc: BaseException) -> bool:
+    """Transient, and soon: a wait longer than MAX_BACKOFF (a daily cap) is Celery's to schedule."""
+    return isinstance(exc, TransientError) and (exc.retry_after is None or exc.retry_after <= MAX_BACKOFF)
+
+
 def _wait(state: RetryCallState) -> float:
     """Honour the provider's retry_after; otherwise exponential backoff with full jitter."""
     exc = state.outcome.exception() if state.outcome else None
@@ -120,7 +125,7 @@ class ProviderClient:
     def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         """Send with retries on TransientError; raise mapped errors for everything else."""
         retrying = retry(
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception(_worth_waiting_for),
             stop=stop_after_attempt(self.max_attempts),
             wait=_wait,
             reraise=True,
@@ -141,7 +146,9 @@ class ProviderClient:
             self.limiter.acquire()
         try:
             self.calls += 1
-            resp = self.session.request(method, self.url(path), headers=headers, timeout=self.timeout, **kwargs)
+            resp = self.session.request(
+                method, self.url(path), headers=headers, timeout=self.timeout, **kwargs
+            )
         except requests.Timeout:
             raise TransientError(f"{self.provider} did not answer within {self.timeout:.0f} s") from None
         except requests.ConnectionError:
@@ -149,7 +156,9 @@ class ProviderClient:
         if resp.status_code == 401 and auth and self.auth is not None and self.auth.on_unauthorized(headers):
             headers.update(self.auth.headers())
             self.calls += 1
-            resp = self.session.request(method, self.url(path), headers=headers, timeout=self.timeout, **kwargs)
+            resp = self.session.request(
+                method, self.url(path), headers=headers, timeout=self.timeout, **kwargs
+            )
         self.raise_for_response(resp)
         return resp
 
@@ -193,7 +202,13 @@ class ProviderClient:
                 status=status,
             )
         if status == 401:
-            raise AuthError(f"{self.provider} rejected the credentials: {message}", status=status,
-                            code=self.error_code(resp))
-        raise PermanentError(f"{self.provider} refused the request ({status}): {message}", status=status,
-                             code=self.error_code(resp))
+            raise AuthError(
+                f"{self.provider} rejected the credentials: {message}",
+                status=status,
+                code=self.error_code(resp),
+            )
+        raise PermanentError(
+            f"{self.provider} refused the request ({status}): {message}",
+            status=status,
+            code=self.error_code(resp),
+        )

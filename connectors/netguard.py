@@ -57,5 +57,7 @@ def check_url(url: str, *, resolve: bool = True) -> str:
     except ValueError:
         pass
     if any(is_private_address(ip) for ip in candidates):
-        raise ConfigError(f"host {host!r} is a private or loopback address; allowlist it in ALLOWED_PRIVATE_HOSTS")
+        raise ConfigError(
+            f"host {host!r} is a private or loopback address; allowlist it in ALLOWED_PRIVATE_HOSTS"
+        )
     return url

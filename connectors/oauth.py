@@ -107,7 +107,10 @@ class OAuthClient:
             form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
         try:
             resp = requests.post(
-                self.token_endpoint, data=form, auth=auth, timeout=self.timeout,
+                self.token_endpoint,
+                data=form,
+                auth=auth,
+                timeout=self.timeout,
                 headers={"Accept": "application/json"},
             )
         except requests.RequestException:
@@ -172,7 +175,9 @@ class OAuthAuth:
             tokens = self.store.load()  # another worker may have refreshed while we waited
             if tokens is None:
                 raise ReauthorizationNeeded("not connected yet: authorize the integration")
-            fresh_enough = tokens.expires_at is None or tokens.expires_at - EXPIRY_MARGIN_SECONDS > time.time()
+            fresh_enough = (
+                tokens.expires_at is None or tokens.expires_at - EXPIRY_MARGIN_SECONDS > time.time()
+            )
             if tokens.access_token != stale_access_token and fresh_enough:
                 return tokens
             try:

@@ -14,8 +14,17 @@ CONNECTORS: dict[str, str] = {
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
-    {"pipedrive", "zoho", "aitable", "missionx", "gohighlevel", "facebook_leads", "google_analytics",
-     "alacarte", "enrichment_http"}
+    {
+        "pipedrive",
+        "zoho",
+        "aitable",
+        "missionx",
+        "gohighlevel",
+        "facebook_leads",
+        "google_analytics",
+        "alacarte",
+        "enrichment_http",
+    }
 )
 
 # Emulator modules: each exposes ``emulator`` (a connectors.sandbox.emulator.Emulator).

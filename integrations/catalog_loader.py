@@ -14,8 +14,17 @@ from integrations.models import IntegrationTemplate
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 REQUIRED_KEYS = {"key", "display_name", "description", "category", "connector", "auth_type", "config_schema"}
 TEMPLATE_FIELDS = {
-    "display_name", "description", "category", "icon", "is_active", "config_schema",
-    "setup_instructions", "connector", "auth_type", "api_version", "capabilities",
+    "display_name",
+    "description",
+    "category",
+    "icon",
+    "is_active",
+    "config_schema",
+    "setup_instructions",
+    "connector",
+    "auth_type",
+    "api_version",
+    "capabilities",
 }
 
 
@@ -46,7 +55,9 @@ def validate_template(data: dict[str, Any], *, source: str) -> None:
     if missing:
         raise CatalogError(f"{source}: missing {', '.join(sorted(missing))}")
     if data["auth_type"] not in IntegrationTemplate.AuthType.values:
-        raise CatalogError(f"{source}: auth_type {data['auth_type']!r} is not one of {IntegrationTemplate.AuthType.values}")
+        raise CatalogError(
+            f"{source}: auth_type {data['auth_type']!r} is not one of {IntegrationTemplate.AuthType.values}"
+        )
     try:
         Draft202012Validator.check_schema(data["config_schema"])
     except SchemaError as exc:

@@ -13,12 +13,14 @@ def catalog_connectors_registered(app_configs, **kwargs):
     for path in catalog_files():
         connector = read_template_file(path).get("connector", "")
         if connector not in CONNECTORS and connector not in PLANNED:
-            problems.append(Error(
-                f"Catalog template {path.name} names connector {connector!r}, which is neither "
-                "registered nor planned",
-                hint="Add it to CONNECTORS (built) or PLANNED (coming soon) in connectors/registry.py",
-                id="integrations.E002",
-            ))
+            problems.append(
+                Error(
+                    f"Catalog template {path.name} names connector {connector!r}, which is neither "
+                    "registered nor planned",
+                    hint="Add it to CONNECTORS (built) or PLANNED (coming soon) in connectors/registry.py",
+                    id="integrations.E002",
+                )
+            )
     return problems
 
 

@@ -51,7 +51,9 @@ def is_secret(prop: dict[str, Any]) -> bool:
     return prop.get("format") == "password" or bool(prop.get("writeOnly"))
 
 
-def iter_properties(schema: dict[str, Any], prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], dict]]:
+def iter_properties(
+    schema: dict[str, Any], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], dict]]:
     """Every property (depth first) with its path; nested objects yield themselves and children."""
     for name, prop in (schema.get("properties") or {}).items():
         path = (*prefix, name)

@@ -52,6 +52,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
             logger.warning("readiness check failed", extra={"check": name, "error": type(exc).__name__})
         else:
             results[name] = {"ok": True, "ms": round((time.monotonic() - started) * 1000, 1)}
-    results_body = {"status": "ready" if ready else "unavailable", "checks": results,
-                    "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]}
+    results_body = {
+        "status": "ready" if ready else "unavailable",
+        "checks": results,
+        "database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
+    }
     return JsonResponse(results_body, status=200 if ready else 503)

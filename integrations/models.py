@@ -145,7 +145,9 @@ class Integration(models.Model):
         max_length=15, choices=ConflictStrategy.choices, default=ConflictStrategy.NEWEST_WINS
     )
     sync_interval_minutes = models.PositiveIntegerField(default=15)
-    delete_policy = models.CharField(max_length=10, choices=DeletePolicy.choices, default=DeletePolicy.ARCHIVE)
+    delete_policy = models.CharField(
+        max_length=10, choices=DeletePolicy.choices, default=DeletePolicy.ARCHIVE
+    )
     enrichment_enabled = models.BooleanField(default=False)
     automation_enabled = models.BooleanField(default=False)
     # Token-refresh lease: one process refreshes, the others wait and re-read (connectors/oauth.py).

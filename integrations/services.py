@@ -34,8 +34,14 @@ from integrations.tokens import IntegrationTokenStore
 logger = logging.getLogger(__name__)
 
 SETTINGS_FIELDS = (
-    "name", "description", "direction", "conflict_strategy", "sync_interval_minutes", "delete_policy",
-    "enrichment_enabled", "automation_enabled",
+    "name",
+    "description",
+    "direction",
+    "conflict_strategy",
+    "sync_interval_minutes",
+    "delete_policy",
+    "enrichment_enabled",
+    "automation_enabled",
 )
 
 
@@ -54,10 +60,19 @@ class InvalidTransition(ValueError):
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def audit_record(*, integration: Integration | None, subaccount: SubAccount, actor: str, action: str,
-                 changes: dict[str, Any] | None = None) -> AuditLog:
+def audit_record(
+    *,
+    integration: Integration | None,
+    subaccount: SubAccount,
+    actor: str,
+    action: str,
+    changes: dict[str, Any] | None = None,
+) -> AuditLog:
     return AuditLog.objects.create(
-        subaccount=subaccount, integration=integration, actor=actor or "system", action=action,
+        subaccount=subaccount,
+        integration=integration,
+        actor=actor or "system",
+        action=action,
         changes=changes or {},
     )
 
@@ -65,8 +80,11 @@ def audit_record(*, integration: Integration | None, subaccount: SubAccount, act
 def connector_for(integration: Integration) -> Connector:
     """The integration's connector, with its decrypted config and a token store."""
     cls = connector_class(integration.template.connector)
-    return cls(integration.config or {}, token_store=IntegrationTokenStore(integration.pk),
-               integration_id=integration.pk)
+    return cls(
+        integration.config or {},
+        token_store=IntegrationTokenStore(integration.pk),
+        integration_id=integration.pk,
+    )
 
 
 def oauth_client_for(integration: Integration) -> OAuthClient:
@@ -91,8 +109,16 @@ def _hash_state(state: str) -> str:
 # --- lifecycle ----------------------------------------------------------------------------------
 
 
-def integration_create(*, subaccount: SubAccount, template: IntegrationTemplate, name: str,
-                       config: dict[str, Any], actor: str, created_by=None, **options: Any) -> Integration:
+def integration_create(
+    *,
+    subaccount: SubAccount,
+    template: IntegrationTemplate,
+    name: str,
+    config: dict[str, Any],
+    actor: str,
+    created_by=None,
+    **options: Any,
+) -> Integration:
     """Validate the config against the template's schema and store it encrypted (status pending)."""
     if not template.is_available:
         raise TemplateUnavailable(f"{template.display_name} is coming soon and cannot be chosen yet")
@@ -103,16 +129,27 @@ def integration_create(*, subaccount: SubAccount, template: IntegrationTemplate,
         raise ValueError(f"unknown integration settings: {', '.join(sorted(unknown))}")
     with transaction.atomic():
         integration = Integration.objects.create(
-            subaccount=subaccount, template=template, name=name or template.display_name,
-            config=cleaned, webhook_secret=secrets.token_urlsafe(32), created_by=created_by, **options,
+            subaccount=subaccount,
+            template=template,
+            name=name or template.display_name,
+            config=cleaned,
+            webhook_secret=secrets.token_urlsafe(32),
+            created_by=created_by,
+            **options,
         )
-        audit_record(integration=integration, subaccount=subaccount, actor=actor, action="integration.created",
-                     changes={"template": template.key, "config": audit_diff(template.config_schema, {}, cleaned)})
+        audit_record(
+            integration=integration,
+            subaccount=subaccount,
+            actor=actor,
+            action="integration.created",
+            changes={"template": template.key, "config": audit_diff(template.config_schema, {}, cleaned)},
+        )
     return integration
 
 
-def integration_update(*, integration: Integration, actor: str, config: dict[str, Any] | None = None,
-                       **fields: Any) -> Integration:
+def integration_update(
+    *, integration: Integration, actor: str, config: dict[str, Any] | None = None, **fields: Any
+) -> Integration:
     """Change settings and/or config; blank secrets keep their stored values."""
     unknown = set(fields) - set(SETTINGS_FIELDS)
     if unknown:
@@ -134,21 +171,32 @@ def integration_update(*, integration: Integration, actor: str, config: dict[str
     if changes:
         with transaction.atomic():
             integration.save()
-            audit_record(integration=integration, subaccount=integration.subaccount, actor=actor,
-                         action="integration.updated", changes=changes)
+            audit_record(
+                integration=integration,
+                subaccount=integration.subaccount,
+                actor=actor,
+                action="integration.updated",
+                changes=changes,
+            )
     return integration
 
 
-def integration_set_status(*, integration: Integration, status: str, actor: str, reason: str = "") -> Integration:
+def integration_set_status(
+    *, integration: Integration, status: str, actor: str, reason: str = ""
+) -> Integration:
     old = integration.status
     if old == status:
         return integration
     integration.status = status
     with transaction.atomic():
         integration.save(update_fields=["status", "updated_at"])
-        audit_record(integration=integration, subaccount=integration.subaccount, actor=actor,
-                     action="integration.status_changed",
-                     changes={"status": {"from": old, "to": status}, **({"reason": reason} if reason else {})})
+        audit_record(
+            integration=integration,
+            subaccount=integration.subaccount,
+            actor=actor,
+            action="integration.status_changed",
+            changes={"status": {"from": old, "to": status}, **({"reason": reason} if reason else {})},
+        )
     return integration
 
 
@@ -159,8 +207,12 @@ def integration_mark_error(*, integration: Integration, message: str, reauthoriz
     integration.health = Integration.Health.FAILING
     if reauthorize:
         integration.reauthorization_needed = True
-    integration.save(update_fields=["last_error", "last_error_at", "health", "reauthorization_needed", "updated_at"])
-    integration_set_status(integration=integration, status=Integration.Status.ERROR, actor="system", reason=message[:200])
+    integration.save(
+        update_fields=["last_error", "last_error_at", "health", "reauthorization_needed", "updated_at"]
+    )
+    integration_set_status(
+        integration=integration, status=Integration.Status.ERROR, actor="system", reason=message[:200]
+    )
 
 
 def integration_test(*, integration: Integration, actor: str) -> TestResult:
@@ -173,7 +225,9 @@ def integration_test(*, integration: Integration, actor: str) -> TestResult:
     except (PermanentError, ConfigError) as exc:
         result = TestResult(ok=False, message=str(exc), details={"reason": "refused"})
     except TransientError as exc:
-        result = TestResult(ok=False, message=f"Provider unreachable: {exc}", details={"reason": "unreachable"})
+        result = TestResult(
+            ok=False, message=f"Provider unreachable: {exc}", details={"reason": "unreachable"}
+        )
     except ConnectorError as exc:
         result = TestResult(ok=False, message=str(exc), details={"reason": "error"})
     integration.last_tested_at = timezone.now()
@@ -193,13 +247,23 @@ def integration_test(*, integration: Integration, actor: str) -> TestResult:
         update += ["health", "last_error", "last_error_at"]
     integration.save(update_fields=update)
     if not result.ok and integration.status == Integration.Status.ACTIVE:
-        integration_set_status(integration=integration, status=Integration.Status.ERROR, actor=actor,
-                               reason=result.message[:200])
+        integration_set_status(
+            integration=integration, status=Integration.Status.ERROR, actor=actor, reason=result.message[:200]
+        )
     elif result.ok and integration.status == Integration.Status.ERROR:
-        integration_set_status(integration=integration, status=Integration.Status.ACTIVE, actor=actor,
-                               reason="connection test passed")
-    audit_record(integration=integration, subaccount=integration.subaccount, actor=actor,
-                 action="integration.tested", changes={"ok": result.ok})
+        integration_set_status(
+            integration=integration,
+            status=Integration.Status.ACTIVE,
+            actor=actor,
+            reason="connection test passed",
+        )
+    audit_record(
+        integration=integration,
+        subaccount=integration.subaccount,
+        actor=actor,
+        action="integration.tested",
+        changes={"ok": result.ok},
+    )
     return result
 
 
@@ -214,13 +278,17 @@ def integration_activate(*, integration: Integration, actor: str) -> Integration
 
 def integration_pause(*, integration: Integration, actor: str) -> Integration:
     if integration.status != Integration.Status.ACTIVE:
-        raise InvalidTransition(f"only an active integration can be paused (this one is {integration.status})")
+        raise InvalidTransition(
+            f"only an active integration can be paused (this one is {integration.status})"
+        )
     return integration_set_status(integration=integration, status=Integration.Status.PAUSED, actor=actor)
 
 
 def integration_resume(*, integration: Integration, actor: str) -> Integration:
     if integration.status != Integration.Status.PAUSED:
-        raise InvalidTransition(f"only a paused integration can be resumed (this one is {integration.status})")
+        raise InvalidTransition(
+            f"only a paused integration can be resumed (this one is {integration.status})"
+        )
     return integration_set_status(integration=integration, status=Integration.Status.ACTIVE, actor=actor)
 
 
@@ -232,13 +300,20 @@ def integration_disconnect(*, integration: Integration, actor: str) -> Integrati
         try:
             revoked = connector.revoke()
         except ConnectorError as exc:
-            logger.warning("token revocation failed", extra={"integration_id": integration.pk,
-                                                              "error": type(exc).__name__})
+            logger.warning(
+                "token revocation failed",
+                extra={"integration_id": integration.pk, "error": type(exc).__name__},
+            )
     integration.tokens = None
     integration.save(update_fields=["tokens", "updated_at"])
     integration_set_status(integration=integration, status=Integration.Status.DISCONNECTED, actor=actor)
-    audit_record(integration=integration, subaccount=integration.subaccount, actor=actor,
-                 action="integration.disconnected", changes={"tokens_revoked_at_provider": revoked})
+    audit_record(
+        integration=integration,
+        subaccount=integration.subaccount,
+        actor=actor,
+        action="integration.disconnected",
+        changes={"tokens_revoked_at_provider": revoked},
+    )
     return integration
 
 
@@ -255,8 +330,12 @@ def oauth_start(*, integration: Integration, redirect_uri: str, return_to: str =
     client = oauth_client_for(integration)
     state, verifier = new_state(), new_code_verifier()
     OAuthState.objects.create(
-        state_hash=_hash_state(state), integration=integration, code_verifier=verifier,
-        redirect_uri=redirect_uri, return_to=return_to, created_by=user,
+        state_hash=_hash_state(state),
+        integration=integration,
+        code_verifier=verifier,
+        redirect_uri=redirect_uri,
+        return_to=return_to,
+        created_by=user,
         expires_at=timezone.now() + timedelta(seconds=settings.OAUTH_STATE_TTL_SECONDS),
     )
     return client.authorize_url(state=state, redirect_uri=redirect_uri, verifier=verifier)
@@ -273,8 +352,12 @@ def oauth_complete(*, provider: str, state: str, code: str, error: str = "") -> 
     if not state:
         raise OAuthFlowError("The authorization response carried no state.")
     with transaction.atomic():
-        row = (OAuthState.objects.select_for_update().select_related("integration__template")
-               .filter(state_hash=_hash_state(state)).first())
+        row = (
+            OAuthState.objects.select_for_update()
+            .select_related("integration__template")
+            .filter(state_hash=_hash_state(state))
+            .first()
+        )
         if row is None or row.integration.template.connector != provider:
             raise OAuthFlowError("This authorization link is not valid. Start the connection again.")
         if row.used_at is not None:
@@ -294,15 +377,20 @@ def oauth_complete(*, provider: str, state: str, code: str, error: str = "") -> 
         tokens = oauth_client_for(integration).exchange_code(
             code=code, redirect_uri=row.redirect_uri, verifier=row.code_verifier
         )
+        connector_for(integration).accept_tokens(tokens)
     except ConnectorError as exc:
         raise OAuthFlowError(f"The provider refused the authorization: {exc}") from None
-    connector_for(integration).accept_tokens(tokens)
     IntegrationTokenStore(integration.pk).save(tokens)
     integration.refresh_from_db()
     if integration.status in (Integration.Status.DISCONNECTED, Integration.Status.ERROR):
-        integration_set_status(integration=integration, status=Integration.Status.PENDING,
-                               actor="system", reason="reauthorized")
-    audit_record(integration=integration, subaccount=integration.subaccount,
-                 actor=f"user:{row.created_by.get_username()}" if row.created_by else "system",
-                 action="integration.oauth_connected", changes={"scope": tokens.scope})
+        integration_set_status(
+            integration=integration, status=Integration.Status.PENDING, actor="system", reason="reauthorized"
+        )
+    audit_record(
+        integration=integration,
+        subaccount=integration.subaccount,
+        actor=f"user:{row.created_by.get_username()}" if row.created_by else "system",
+        action="integration.oauth_connected",
+        changes={"scope": tokens.scope},
+    )
     return OAuthOutcome(integration=integration, return_to=row.return_to)

@@ -131,6 +131,7 @@ class IntegrationWizard(SessionWizardView):
         step = step or self.steps.current
         if step != "configure":
             return super().get_form(step, data, files)
+        self.get_form_list()  # formtools expects its form-list cache to exist after a valid POST
         template = self.chosen_template()
         draft = self.draft()
         schema = template.config_schema if template else {"type": "object", "properties": {}}
@@ -161,7 +162,10 @@ class IntegrationWizard(SessionWizardView):
         template = self.chosen_template()
         secret_names = {".".join(p) for p in secret_paths(template.config_schema)} if template else set()
         prefix = self.get_form_prefix("configure", form)
-        return {k: v for k, v in form.data.items() if k.removeprefix(f"{prefix}-") not in secret_names}
+        data = form.data.copy()  # a QueryDict: formtools keeps every value list as it came
+        for name in secret_names:
+            data.pop(f"{prefix}-{name}", None)
+        return data
 
     def _save_draft(self, form) -> None:
         template = self.chosen_template()

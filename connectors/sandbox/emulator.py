@@ -41,6 +41,36 @@ SANDBOX_CLIENT_ID = "sandbox-client-id"
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 (a public demo credential)
 
 
+# US area codes whose 555-xxxx numbers libphonenumber accepts: 200,000 distinct, valid sample phones.
+_AREA_CODES = (
+    202,
+    212,
+    213,
+    305,
+    312,
+    415,
+    503,
+    512,
+    617,
+    646,
+    702,
+    713,
+    718,
+    805,
+    917,
+    206,
+    303,
+    404,
+    602,
+    615,
+)
+
+
+def sample_phone(n: int) -> str:
+    """A valid, distinct E.164 number for seeded record ``n``."""
+    return f"+1{_AREA_CODES[(n // 10_000) % len(_AREA_CODES)]}555{n % 10_000:04d}"
+
+
 def json_body(request: HttpRequest) -> Any:
     """The request's JSON body, or None when it is not JSON."""
     try:
@@ -56,7 +86,7 @@ class Emulator:
     # (requests, seconds) enforced per access token; None: no limit.
     rate_limit: tuple[int, int] | None = None
     token_lifetime: timedelta | None = timedelta(hours=1)
-    token_prefix = "tok"
+    token_prefix = "tok"  # noqa: S105 (a prefix for generated tokens)
     # What `manage.py seed_demo` puts in the emulator: provider object type → count.
     demo_seed: dict[str, int] = {}
 
@@ -184,6 +214,8 @@ class Emulator:
             if limited:
                 blocked = self.check_rate(token, rate or self.rate_limit, scope=view.__name__ if rate else "")
                 if blocked is not None:
+                    for name, value in self.response_headers(request, token).items():
+                        blocked.setdefault(name, value)
                     return blocked
             request.sandbox_token = token  # type: ignore[attr-defined]
             response = view(request, *args, **kwargs)

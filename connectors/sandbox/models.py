@@ -18,11 +18,18 @@ class SandboxRecord(models.Model):
     class Meta:
         app_label = "connectors"
         constraints = [
-            models.UniqueConstraint(fields=["provider", "object_type", "remote_id"], name="uniq_sandbox_record")
+            models.UniqueConstraint(
+                fields=["provider", "object_type", "remote_id"], name="uniq_sandbox_record"
+            )
         ]
         indexes = [
-            models.Index(fields=["provider", "object_type", "archived", "updated_at", "id"], name="sandbox_delta"),
+            models.Index(
+                fields=["provider", "object_type", "archived", "updated_at", "id"], name="sandbox_delta"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.object_type}/{self.remote_id}"
 
 
 class SandboxToken(models.Model):
@@ -40,6 +47,9 @@ class SandboxToken(models.Model):
     class Meta:
         app_label = "connectors"
 
+    def __str__(self) -> str:
+        return f"{self.provider} token {self.access_token[:8]}…"
+
 
 class SandboxAuthCode(models.Model):
     provider = models.CharField(max_length=30)
@@ -53,6 +63,9 @@ class SandboxAuthCode(models.Model):
 
     class Meta:
         app_label = "connectors"
+
+    def __str__(self) -> str:
+        return f"{self.provider} code"
 
 
 class SandboxState(models.Model):
@@ -70,6 +83,9 @@ class SandboxState(models.Model):
     class Meta:
         app_label = "connectors"
 
+    def __str__(self) -> str:
+        return f"{self.provider} state"
+
 
 class SandboxWebhook(models.Model):
     """A webhook the emulator sent: what, where, and how the target answered."""
@@ -84,3 +100,6 @@ class SandboxWebhook(models.Model):
 
     class Meta:
         app_label = "connectors"
+
+    def __str__(self) -> str:
+        return f"{self.provider} webhook → {self.target_url}"

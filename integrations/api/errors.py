@@ -28,15 +28,25 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
 
 
 CODES = {
-    400: "invalid", 401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    406: "not_acceptable", 409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "throttled",
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "throttled",
 }
 
 
 def _flatten(detail) -> dict:
     if isinstance(detail, dict):
-        return {key: _flatten(value) if isinstance(value, dict) else [str(v) for v in _as_list(value)]
-                for key, value in detail.items()}
+        return {
+            key: _flatten(value) if isinstance(value, dict) else [str(v) for v in _as_list(value)]
+            for key, value in detail.items()
+        }
     return {"non_field_errors": [str(v) for v in _as_list(detail)]}
 
 
@@ -46,8 +56,12 @@ def _as_list(value):
 
 def exception_handler(exc, context):
     if isinstance(exc, ConfigInvalid):
-        return Response(error_body("invalid_config", "The config does not match the template's schema.",
-                                   {"config": exc.errors}), status=400)
+        return Response(
+            error_body(
+                "invalid_config", "The config does not match the template's schema.", {"config": exc.errors}
+            ),
+            status=400,
+        )
     if isinstance(exc, ApiError):
         return Response(error_body(exc.error_code, str(exc.detail), exc.details), status=exc.status_code)
     if isinstance(exc, Http404):

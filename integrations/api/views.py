@@ -46,6 +46,7 @@ class IntegrationViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = IntegrationSerializer
+    lookup_value_regex = "[0-9]+"
     filterset_fields = ["status", "template__key"]
 
     def get_queryset(self):

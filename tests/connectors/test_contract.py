@@ -22,6 +22,7 @@ from connectors.base import (
     TestResult,
 )
 from connectors.registry import CONNECTORS, EMULATORS, connector_class, emulator_module
+from sync.mapping import validate_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 KEYS = sorted(CONNECTORS)
@@ -42,10 +43,14 @@ def emulator(key):
 @pytest.fixture
 def connector(key, emulator, sandbox_url) -> Connector:
     config, tokens = emulator.connect(sandbox_url)
-    return connector_class(key)(config, token_store=MemoryTokenStore(tokens), integration_id=f"contract-{key}")
+    return connector_class(key)(
+        config, token_store=MemoryTokenStore(tokens), integration_id=f"contract-{key}"
+    )
 
 
-def pull_all(connector: Connector, entity: str, cursor: str | None = None) -> tuple[list[RemoteRecord], str | None]:
+def pull_all(
+    connector: Connector, entity: str, cursor: str | None = None
+) -> tuple[list[RemoteRecord], str | None]:
     records: list[RemoteRecord] = []
     for page in connector.pull(entity, cursor=cursor):
         assert isinstance(page, Page)
@@ -71,7 +76,7 @@ def test_every_registered_connector_has_an_emulator_and_declares_itself(key):
         assert entity in cls.entities
         for row in rows:
             assert row["local"] in CANONICAL_FIELDS[entity], (entity, row)
-            assert row["direction"] in {"both", "to_remote", "from_remote", "none"}
+        validate_rows(entity, rows)  # directions, remote names and transforms (names and arguments)
 
 
 def test_connection_succeeds_with_good_credentials(connector):
@@ -84,7 +89,10 @@ def test_bad_credentials_are_refused_clearly(key, emulator, sandbox_url):
     if tokens is not None:
         tokens.access_token, tokens.refresh_token = "revoked-token", ""
     else:
-        config = {**config, **{k: "revoked-token" for k in ("access_token", "api_key", "api_token") if k in config}}
+        config = {
+            **config,
+            **{k: "revoked-token" for k in ("access_token", "api_key", "api_token") if k in config},
+        }
     bad = connector_class(key)(config, token_store=MemoryTokenStore(tokens))
     try:
         result = bad.test_connection()

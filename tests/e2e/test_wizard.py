@@ -4,13 +4,14 @@ HubSpot with a private-app token; Salesforce through an OAuth round trip on the 
 authorize page. No secret may appear in any page the browser is shown.
 """
 
+import secrets
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from connectors.registry import emulator_module
-from connectors.sandbox.emulator import SANDBOX_CLIENT_SECRET
 from integrations.models import Integration
 from tests.factories import SubAccountFactory
 
@@ -94,11 +95,15 @@ def test_wizard_activates_a_hubspot_private_app_integration(live_server, operato
 
 def test_wizard_connects_salesforce_through_the_oauth_round_trip(live_server, operator: Page):
     page, watch = operator, SecretWatch(operator)
+    client_secret = f"e2e-{secrets.token_hex(12)}"  # an OAuth app of our own on the emulator
+    state = emulator_module("salesforce").emulator.state()
+    state.settings = {**state.settings, "client_id": "e2e-app", "client_secret": client_secret}
+    state.save()
     open_catalog_and_choose(page, live_server.url, "salesforce", "CRM")
 
     page.fill('[name="configure-login_url"]', f"{live_server.url}/sandbox/salesforce")
-    page.fill('[name="configure-client_id"]', "sandbox-client-id")
-    page.fill('[name="configure-client_secret"]', SANDBOX_CLIENT_SECRET)
+    page.fill('[name="configure-client_id"]', "e2e-app")
+    page.fill('[name="configure-client_secret"]', client_secret)
     page.click("#wizard-next")
 
     expect(page.locator("#oauth-status")).to_contain_text("Connect")
@@ -115,8 +120,9 @@ def test_wizard_connects_salesforce_through_the_oauth_round_trip(live_server, op
     integration = Integration.objects.get(template__key="salesforce")
     assert integration.status == "active" and integration.tokens["access_token"]
     assert integration.tokens["extra"]["instance_url"].endswith("/sandbox/salesforce")
-    watch.assert_never_shown(SANDBOX_CLIENT_SECRET, integration.tokens["access_token"],
-                             integration.tokens["refresh_token"])
+    watch.assert_never_shown(
+        client_secret, integration.tokens["access_token"], integration.tokens["refresh_token"]
+    )
 
 
 def test_a_bad_oauth_state_shows_a_clear_error_and_saves_nothing(live_server, operator: Page):

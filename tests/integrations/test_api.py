@@ -42,14 +42,21 @@ def api(subaccount):
 
 
 def create(api, **overrides):
-    body = {"template": "hubspot", "name": "CRM", "config": {"access_token": "pat-na1-secret-value"}, **overrides}
+    body = {
+        "template": "hubspot",
+        "name": "CRM",
+        "config": {"access_token": "pat-na1-secret-value"},
+        **overrides,
+    }
     return api.post("/api/v1/integrations/", body, format="json")
 
 
 # --- authentication -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("headers", [{}, {"HTTP_AUTHORIZATION": "Bearer garbage"}, {"HTTP_X_API_KEY": "nope.nope"}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"HTTP_AUTHORIZATION": "Bearer garbage"}, {"HTTP_X_API_KEY": "nope.nope"}]
+)
 def test_missing_or_garbage_keys_get_401_in_the_error_shape(db, headers):
     response = APIClient().get("/api/v1/integrations/", **headers)
     assert response.status_code == 401
@@ -90,7 +97,10 @@ def test_create_validates_stores_encrypted_and_never_returns_the_secret(api, tem
     stored = Integration.objects.get(pk=body["id"])
     assert stored.subaccount == subaccount and stored.config["access_token"] == "pat-na1-secret-value"
     log = AuditLog.objects.get(integration=stored, action="integration.created")
-    assert "pat-na1-secret-value" not in str(log.changes) and log.changes["config"]["access_token"] == "[changed]"
+    assert (
+        "pat-na1-secret-value" not in str(log.changes)
+        and log.changes["config"]["access_token"] == "[changed]"
+    )
 
 
 def test_invalid_config_answers_400_with_per_field_details(api, template):
@@ -99,7 +109,11 @@ def test_invalid_config_answers_400_with_per_field_details(api, template):
     error = response.json()["error"]
     assert error["code"] == "invalid_config"
     fields = error["details"]["config"]
-    assert set(fields) == {"access_token", "page_size", "base_url", ""} or {"access_token", "page_size", "base_url"} <= set(fields)
+    assert set(fields) == {"access_token", "page_size", "base_url", ""} or {
+        "access_token",
+        "page_size",
+        "base_url",
+    } <= set(fields)
     assert fields["access_token"] == ["This field is required."]
 
 
@@ -142,8 +156,11 @@ def test_a_private_base_url_is_refused_outside_the_sandbox(api, template, settin
 
 def test_patch_with_blank_secret_keeps_it_and_changes_the_rest(api, template):
     pk = create(api).json()["id"]
-    response = api.patch(f"/api/v1/integrations/{pk}/", {"config": {"access_token": "", "page_size": 10},
-                                                          "conflict_strategy": "manual"}, format="json")
+    response = api.patch(
+        f"/api/v1/integrations/{pk}/",
+        {"config": {"access_token": "", "page_size": 10}, "conflict_strategy": "manual"},
+        format="json",
+    )
     assert response.status_code == 200, response.content
     stored = Integration.objects.get(pk=pk)
     assert stored.config["access_token"] == "pat-na1-secret-value" and stored.config["page_size"] == 10
@@ -169,9 +186,12 @@ DETAIL_ROUTES = [
 
 
 @pytest.mark.parametrize(("method", "route"), DETAIL_ROUTES)
-def test_another_subaccounts_integration_is_a_404_on_every_route(template, subaccount, other_subaccount,
-                                                                method, route):
-    theirs = IntegrationFactory(subaccount=other_subaccount, template=template, config={"access_token": "t0p"})
+def test_another_subaccounts_integration_is_a_404_on_every_route(
+    template, subaccount, other_subaccount, method, route
+):
+    theirs = IntegrationFactory(
+        subaccount=other_subaccount, template=template, config={"access_token": "t0p"}
+    )
     response = getattr(api_for(subaccount), method)(route.format(pk=theirs.pk), {}, format="json")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
@@ -231,3 +251,9 @@ def test_health_endpoints(db, client):
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["database"]["ok"] is True
+
+
+def test_nul_characters_are_refused_before_reaching_the_database(api, template):
+    response = api.post("/api/v1/integrations/", {"template": "hubspot", "name": "a\u0000b", "config": {}},
+                        format="json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "malformed"

@@ -1,0 +1,329 @@
+"""`make bench`: sync throughput, rate-limited ceiling, delta cost, bulk upsert, memory.
+
+Runs against real PostgreSQL and Redis (scripts/with-test-servers.sh) and the HubSpot emulator
+served by gunicorn over real HTTP. Every figure is reported with a baseline measured in the same
+run, and the results are written to benchmarks/RESULTS.md.
+
+    python benchmarks/run.py [--records 100000] [--limited-records 10000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["SANDBOX"] = "on"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from connectors.registry import emulator_module  # noqa: E402
+from connectors.sandbox.models import SandboxState  # noqa: E402
+from integrations.models import Integration, IntegrationTemplate, SubAccount  # noqa: E402
+from integrations.services import integration_create, integration_set_status  # noqa: E402
+from sync.models import Change, Contact, SyncRun  # noqa: E402
+from sync.runs import sync_run_execute, sync_run_request  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "RESULTS.md"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def emulator_server():
+    """gunicorn serving the app (and so the emulators) on a free loopback port."""
+    port = free_port()
+    env = {**os.environ, "SANDBOX": "on", "DEBUG": "off"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def fresh_integration(base: str, *, slug: str) -> Integration:
+    sub, _ = SubAccount.objects.get_or_create(slug=slug, defaults={"name": slug})
+    Contact.objects.filter(subaccount=sub).delete()
+    Change.objects.filter(subaccount=sub).delete()
+    config, _ = emulator_module("hubspot").emulator.connect(f"{base}/sandbox")
+    integration = integration_create(
+        subaccount=sub,
+        template=IntegrationTemplate.objects.get(key="hubspot"),
+        name=slug,
+        config=config,
+        actor="bench",
+        direction="inbound",
+    )
+    integration_set_status(integration=integration, status="active", actor="bench")
+    integration.refresh_from_db()
+    return integration
+
+
+def full_pull(integration: Integration) -> tuple[SyncRun, float]:
+    run = sync_run_request(integration=integration, kind="full", entities=["contact"], enqueue=False)
+    started = time.perf_counter()
+    run = sync_run_execute(run_id=run.pk)
+    return run, time.perf_counter() - started
+
+
+def emulator_requests() -> int:
+    return SandboxState.objects.get(provider="hubspot").requests
+
+
+def set_rate_limit(enabled: bool) -> None:
+    SandboxState.objects.filter(provider="hubspot").update(rate_limit_enabled=enabled)
+
+
+def baseline_bulk_create(n: int) -> float:
+    """Plain bulk_create of the same number of contact rows: the database's own ceiling."""
+    sub, _ = SubAccount.objects.get_or_create(slug="baseline", defaults={"name": "baseline"})
+    Contact.objects.filter(subaccount=sub).delete()
+    started = time.perf_counter()
+    for start in range(0, n, 2000):
+        Contact.objects.bulk_create(
+            [
+                Contact(
+                    subaccount=sub,
+                    first_name=f"First{i}",
+                    last_name=f"Last{i}",
+                    email=f"bench{i}@example.com",
+                    phone=f"+1202555{i % 10000:04d}",
+                    job_title="Engineer",
+                    company_name="Acme",
+                )
+                for i in range(start, min(n, start + 2000))
+            ]
+        )
+    elapsed = time.perf_counter() - started
+    Contact.objects.filter(subaccount=sub).delete()
+    return elapsed
+
+
+def measure_rss(integration_id: int) -> float:
+    """Peak resident memory (MB) of `manage.py sync_now --full` in a fresh process."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import os,resource,subprocess,sys;"
+                "p=subprocess.run([sys.executable,'manage.py','sync_now',sys.argv[1],'--full','-v','0']);"
+                "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss);sys.exit(p.returncode)"
+            ),
+            str(integration_id),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError("sync_now failed while measuring memory")
+    return int(out.strip().splitlines()[-1]) / 1024
+
+
+def bench(records: int, limited_records: int) -> dict:
+    call_command("migrate", verbosity=0)
+    call_command("load_catalog", verbosity=0)
+    results: dict = {}
+    em = emulator_module("hubspot").emulator
+    with emulator_server() as base:
+        em.reset()
+        em.state()
+        set_rate_limit(False)
+        print(f"seeding {records} contacts in the emulator", flush=True)
+        em.seed("contacts", records, None)
+
+        # 1. Full pull, rate limit off, against a plain bulk_create of the same rows.
+        integration = fresh_integration(base, slug="bench-full")
+        run, elapsed = full_pull(integration)
+        assert run.status == "succeeded", (run.status, run.error)
+        assert Contact.objects.filter(subaccount=integration.subaccount).count() == records
+        baseline = baseline_bulk_create(records)
+        results["full"] = {
+            "records": records,
+            "seconds": elapsed,
+            "records_per_s": records / elapsed,
+            "baseline_seconds": baseline,
+            "baseline_records_per_s": records / baseline,
+            "ratio": baseline / elapsed,
+        }
+        print("full", json.dumps(results["full"]), flush=True)
+
+        # 3. Delta after 100 remote changes: provider calls and time as a share of the full sync.
+        changed = list(em.records("contacts").order_by("?").values_list("remote_id", flat=True)[:100])
+        for remote_id in changed:
+            em.touch("contacts", remote_id, {"jobtitle": "Changed"})
+        calls_before = emulator_requests()
+        run = sync_run_request(integration=integration, kind="delta", entities=["contact"], enqueue=False)
+        started = time.perf_counter()
+        run = sync_run_execute(run_id=run.pk)
+        delta_elapsed = time.perf_counter() - started
+        calls = emulator_requests() - calls_before
+        assert run.status == "succeeded" and run.updated == 100, (run.status, run.updated, run.error)
+        results["delta"] = {
+            "changes": 100,
+            "provider_calls": calls,
+            "seconds": delta_elapsed,
+            "share_of_full": delta_elapsed / elapsed,
+        }
+        print("delta", json.dumps(results["delta"]), flush=True)
+
+        # 5. Peak memory of a full pull in a fresh process: all records vs a tenth of them.
+        big_rss = measure_rss(integration.pk)
+        em.records("contacts").filter(
+            pk__gt=em.records("contacts").order_by("pk").values_list("pk", flat=True)[records // 10 - 1]
+        ).delete()
+        small = fresh_integration(base, slug="bench-small")
+        small_rss = measure_rss(small.pk)
+        results["memory"] = {
+            "records_large": records,
+            "peak_mb_large": big_rss,
+            "records_small": records // 10,
+            "peak_mb_small": small_rss,
+            "growth": big_rss / small_rss,
+        }
+        print("memory", json.dumps(results["memory"]), flush=True)
+
+        # 2. The published rate limit on: achieved request rate as a share of the ceiling.
+        em.reset()
+        em.state()
+        em.seed("contacts", limited_records, None)
+        set_rate_limit(True)
+        limited = fresh_integration(base, slug="bench-limited")
+        calls_before = emulator_requests()
+        run, limited_elapsed = full_pull(limited)
+        calls = emulator_requests() - calls_before
+        assert run.status == "succeeded", (run.status, run.error)
+        ceiling_rps = float(em.limits()["search_rate"])  # requests per second on the search endpoint
+        page = int(em.limits()["search_limit_max"])
+        ceiling_records_per_s = ceiling_rps * page
+        achieved = limited_records / limited_elapsed
+        results["limited"] = {
+            "records": limited_records,
+            "seconds": limited_elapsed,
+            "requests": calls,
+            "records_per_s": achieved,
+            "ceiling_records_per_s": ceiling_records_per_s,
+            "share_of_ceiling": achieved / ceiling_records_per_s,
+            "failed": run.failed,
+        }
+        print("limited", json.dumps(results["limited"]), flush=True)
+
+    # 4. Bulk upsert of 1,000 contacts: SQL queries (10 vs 1,000 records) and time.
+    from sync.services import records_bulk_upsert
+
+    sub, _ = SubAccount.objects.get_or_create(slug="bench-bulk", defaults={"name": "bulk"})
+    queries = {}
+    for n in (10, 1000):
+        Contact.objects.filter(subaccount=sub).delete()
+        batch = [
+            {"email": f"bulk{i}@example.com", "first_name": f"B{i}", "phone": f"+1202555{i:04d}"}
+            for i in range(n)
+        ]
+        reset_queries()
+        with CaptureQueriesContext(connection) as ctx:
+            started = time.perf_counter()
+            records_bulk_upsert(subaccount=sub, entity="contact", records=batch, origin="bench")
+            took = time.perf_counter() - started
+        queries[n] = (len(ctx.captured_queries), took)
+    results["bulk"] = {
+        "queries_10": queries[10][0],
+        "queries_1000": queries[1000][0],
+        "seconds_1000": queries[1000][1],
+    }
+    print("bulk", json.dumps(results["bulk"]), flush=True)
+    return results
+
+
+def write_results(results: dict) -> None:
+    f, d, m, lim, b = (results[k] for k in ("full", "delta", "memory", "limited", "bulk"))
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"""# Benchmark results
+
+Measured by `make bench` on {now}, {platform.machine()}, {os.cpu_count()} cores, Python
+{platform.python_version()}, PostgreSQL and Redis on loopback, the HubSpot emulator on gunicorn
+(2 workers) over real HTTP, one sync worker. Ratios are against baselines measured in the same run.
+
+| # | what | result | baseline (same run) | ratio / share | goal |
+|---|---|---|---|---|---|
+| 1 | full pull of {f["records"]:,} contacts, rate limit off | {f["records_per_s"]:,.0f} records/s ({f["seconds"]:.1f} s) | plain `bulk_create` of the same rows: {f["baseline_records_per_s"]:,.0f} records/s ({f["baseline_seconds"]:.1f} s) | {f["ratio"]:.2f} | ≥ 5,000 records/s, ratio ≥ 0.25 |
+| 2 | full pull of {lim["records"]:,} contacts, HubSpot's published limit enforced | {lim["records_per_s"]:,.0f} records/s, {lim["requests"]} requests, {lim["failed"]} failed | ceiling: search {lim["ceiling_records_per_s"]:,.0f} records/s (5 req/s × 200) | {lim["share_of_ceiling"]:.0%} of the ceiling | ≥ 90 %, no failed requests |
+| 3 | delta after {d["changes"]} remote changes in {f["records"]:,} | {d["provider_calls"]} provider calls, {d["seconds"]:.2f} s | the full sync: {f["seconds"]:.1f} s | {d["share_of_full"]:.1%} of the full sync's time | ≤ 3 calls |
+| 4 | bulk upsert of 1,000 contacts | {b["queries_1000"]} SQL queries, {b["seconds_1000"] * 1000:.0f} ms | 10 contacts: {b["queries_10"]} queries | constant: {b["queries_1000"] == b["queries_10"]} | ≤ 15 queries, not growing |
+| 5 | peak memory of a full pull (fresh process) | {m["records_large"]:,} records: {m["peak_mb_large"]:.0f} MB | {m["records_small"]:,} records: {m["peak_mb_small"]:.0f} MB | × {m["growth"]:.2f} for 10× the records | < 200 MB, flat |
+
+Raw figures:
+
+```json
+{json.dumps(results, indent=2)}
+```
+"""
+    RESULTS.write_text(text)
+    print(f"wrote {RESULTS}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--limited-records", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for trying the harness")
+    args = parser.parse_args()
+    if args.quick:
+        args.records, args.limited_records = 5_000, 2_000
+    if connection.vendor != "postgresql":
+        raise SystemExit("make bench runs on PostgreSQL: use scripts/with-test-servers.sh (make bench does)")
+    write_results(bench(args.records, args.limited_records))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,541 @@
+"""HubSpot: raw CRM v3 dicts ↔ RemoteRecord, delta pulls through search, batched writes.
+
+Pull: search ``GT`` on the modified-time property (``lastmodifieddate`` for contacts,
+``hs_lastmodifieddate`` otherwise), sorted ascending; a query stops at HubSpot's 10,000-result
+ceiling, so before reaching it the query restarts from the last timestamp seen. Archived records
+come next, from ``archived=true`` lists, as deleted records. The cursor is a JSON object of
+per-type watermarks in epoch ms: ``{"contacts": {"modified": ms, "archived": ms}}``.
+Activities are notes, tasks and calls: their ids read ``notes/123`` and ``fields["_kind"]`` says
+which (note / task / call); ``_kind`` picks the type on create.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+from connectors.base import (
+    AuthError,
+    ConfigError,
+    Connector,
+    EntitySpec,
+    OAuthSpec,
+    Page,
+    PermanentError,
+    RemoteRecord,
+    TestResult,
+    WebhookEvent,
+    WebhookRequest,
+    WriteResult,
+)
+from connectors.hubspot import webhooks
+from connectors.hubspot.client import HubSpotClient
+from connectors.ratelimit import RateLimiter
+
+logger = logging.getLogger(__name__)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Step back this far when resuming: HubSpot's search index trails writes by a few seconds, and a page
+# can end among records sharing one timestamp. Re-reading a record is harmless (applying it twice
+# changes nothing).
+OVERLAP_MS = 5_000
+SEARCH_PAGE = 200  # HubSpot's search limit cap
+ERROR_EXCERPT = 300
+
+KIND_TYPES = {"note": "notes", "task": "tasks", "call": "calls"}
+TYPE_KINDS = {t: k for k, t in KIND_TYPES.items()}
+
+# Properties read per type: HubSpot returns only the properties a request names.
+READ_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "contacts": (
+        "firstname",
+        "lastname",
+        "email",
+        "phone",
+        "mobilephone",
+        "jobtitle",
+        "company",
+        "hubspot_owner_id",
+        "lifecyclestage",
+        "createdate",
+        "lastmodifieddate",
+    ),
+    "companies": (
+        "name",
+        "domain",
+        "phone",
+        "industry",
+        "hubspot_owner_id",
+        "createdate",
+        "hs_lastmodifieddate",
+    ),
+    "deals": (
+        "dealname",
+        "amount",
+        "deal_currency_code",
+        "dealstage",
+        "pipeline",
+        "closedate",
+        "hubspot_owner_id",
+        "createdate",
+        "hs_lastmodifieddate",
+    ),
+    "notes": ("hs_timestamp", "hs_note_body", "hubspot_owner_id", "hs_lastmodifieddate"),
+    "tasks": (
+        "hs_timestamp",
+        "hs_task_subject",
+        "hs_task_body",
+        "hs_task_status",
+        "hs_task_priority",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+    ),
+    "calls": (
+        "hs_timestamp",
+        "hs_call_title",
+        "hs_call_body",
+        "hs_call_direction",
+        "hs_call_duration",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+    ),
+}
+# Properties only one activity type has: a write to another type drops them (see mappings.py).
+OWN_PROPERTIES = {
+    t: {p for p in READ_PROPERTIES[t] if p.startswith(f"hs_{TYPE_KINDS[t]}_")} for t in TYPE_KINDS
+}
+
+
+def to_ms(value: datetime) -> int:
+    """Epoch milliseconds, exactly (no float rounding)."""
+    return (value - EPOCH) // timedelta(milliseconds=1)
+
+
+def parse_time(value: Any) -> datetime | None:
+    """HubSpot dates: ISO 8601 (``2019-10-30T03:30:17.883Z``) or epoch-ms strings."""
+    if value in (None, ""):
+        return None
+    text = str(value)
+    if text.isdecimal():
+        return EPOCH + timedelta(milliseconds=int(text))
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class HubSpotConnector(Connector):
+    key = "hubspot"
+    display_name = "HubSpot"
+    entities: ClassVar[Mapping[str, EntitySpec]] = {
+        "contact": EntitySpec(remote_types=("contacts",), modified_field="lastmodifieddate"),
+        "company": EntitySpec(remote_types=("companies",), modified_field="hs_lastmodifieddate"),
+        "deal": EntitySpec(remote_types=("deals",), modified_field="hs_lastmodifieddate"),
+        "activity": EntitySpec(
+            remote_types=("notes", "tasks", "calls"), modified_field="hs_lastmodifieddate"
+        ),
+    }
+    batch_size = 100
+    page_size = SEARCH_PAGE
+    oauth = OAuthSpec(
+        authorize_url="https://app.hubspot.com/oauth/authorize",
+        token_url="https://api.hubapi.com/oauth/v3/token",  # noqa: S106 (a URL, not a password)
+        revoke_url="https://api.hubapi.com/oauth/v3/token/revoke",
+        scopes=(
+            "crm.objects.contacts.read",
+            "crm.objects.contacts.write",
+            "crm.objects.companies.read",
+            "crm.objects.companies.write",
+            "crm.objects.deals.read",
+            "crm.objects.deals.write",
+            "oauth",
+        ),
+        pkce=True,
+        client_auth="body",
+    )
+    rate_limit = "100/10"  # Free/Starter; Professional and Enterprise allow 190/10
+    search_rate_limit = "5/1"  # search endpoints have their own, lower limit
+    default_base_url = "https://api.hubapi.com"
+    # HubSpot refuses to page a search past this many results; an instance may lower it (tests do).
+    search_ceiling = 10_000
+
+    # --- configuration and auth ---------------------------------------------------------------
+
+    @classmethod
+    def validate_config(cls, config: Mapping[str, Any]) -> None:
+        super().validate_config(config)
+        if config.get("auth_mode", "private_app") not in {"private_app", "oauth"}:
+            raise ConfigError("auth_mode must be private_app or oauth", field="auth_mode")
+
+    def oauth_endpoints(self) -> dict[str, str]:
+        """With a ``base_url`` (the sandbox), the authorize and token endpoints live under it."""
+        if not self.config.get("base_url"):
+            return {}
+        base = self.base_url()
+        return {
+            "authorize_url": f"{base}/oauth/authorize",
+            "token_url": f"{base}/oauth/v3/token",
+            "revoke_url": f"{base}/oauth/v3/token/revoke",
+        }
+
+    def auth(self):
+        if self.config.get("auth_mode", "private_app") == "private_app":
+            from connectors.http import bearer
+
+            token = str(self.config.get("access_token") or "")
+            if not token:
+                raise ConfigError("enter the private app's access token", field="access_token")
+            return bearer(token)
+        return super().auth()
+
+    @functools.cached_property
+    def client(self) -> HubSpotClient:
+        search_limiter = RateLimiter(
+            key=f"{self.key}:{self.account_key()}:search", rate=self.search_rate_limit
+        )
+        return HubSpotClient(
+            base_url=self.base_url(), auth=self.auth(), limiter=self.limiter(), search_limiter=search_limiter
+        )
+
+    def test_connection(self) -> TestResult:
+        """One cheap call; an AuthError (401) propagates with HubSpot's message."""
+        self.client.list_page("contacts", limit=1)
+        return TestResult(ok=True, message="Connected to HubSpot", details={"base_url": self.base_url()})
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def pull(self, entity: str, *, cursor: str | None) -> Iterator[Page]:
+        spec = self.entity_spec(entity)
+        state = self._decode_cursor(cursor)
+        for remote_type in spec.remote_types:
+            position = state.setdefault(remote_type, {"modified": 0, "archived": 0})
+            yield from self._pull_changed(entity, remote_type, spec.modified_field, position, state)
+            yield from self._pull_archived(entity, remote_type, position, state)
+
+    def _pull_changed(
+        self,
+        entity: str,
+        remote_type: str,
+        modified_field: str,
+        position: dict[str, int],
+        state: dict[str, Any],
+    ) -> Iterator[Page]:
+        floor = max(0, position["modified"] - OVERLAP_MS) if position["modified"] else 0
+        after = 0
+        while True:
+            body: dict[str, Any] = {
+                "filterGroups": [
+                    {"filters": [{"propertyName": modified_field, "operator": "GT", "value": str(floor)}]}
+                ],
+                "sorts": [{"propertyName": modified_field, "direction": "ASCENDING"}],
+                "properties": list(READ_PROPERTIES[remote_type]),
+                "limit": min(self.page_size, self.search_ceiling - after),
+            }
+            if after:
+                body["after"] = str(after)
+            page = self.client.search(remote_type, body)
+            records = [self._record(entity, remote_type, raw) for raw in page.get("results", [])]
+            stamps = [to_ms(r.modified_at) for r in records if r.modified_at is not None]
+            if stamps:
+                position["modified"] = max(position["modified"], max(stamps))
+            if records:
+                yield Page(records=records, cursor=self._encode_cursor(state))
+            next_after = page.get("paging", {}).get("next", {}).get("after")
+            if not next_after:
+                return
+            after = int(next_after)
+            if after >= self.search_ceiling:
+                if not stamps:
+                    return  # nothing to restart from (HubSpot always sends the modified time)
+                # Restart just below the last timestamp seen, so records sharing it are read again
+                # rather than skipped.
+                restart = max(stamps) - 1
+                if restart <= floor:
+                    # More than a whole query's worth of records share one millisecond: search cannot
+                    # reach the rest, so step past them rather than loop forever.
+                    logger.warning("hubspot search ceiling within one timestamp", extra={"type": remote_type})
+                    restart = max(stamps)
+                floor, after = restart, 0
+
+    def _pull_archived(
+        self, entity: str, remote_type: str, position: dict[str, int], state: dict[str, Any]
+    ) -> Iterator[Page]:
+        since = max(0, position["archived"] - OVERLAP_MS) if position["archived"] else 0
+        for results in self.client.iter_list(remote_type, archived=True, properties=["hs_object_id"]):
+            deleted = []
+            for raw in results:
+                archived_at = parse_time(raw.get("archivedAt")) or parse_time(raw.get("updatedAt"))
+                if archived_at is None or to_ms(archived_at) <= since:
+                    continue
+                position["archived"] = max(position["archived"], to_ms(archived_at))
+                deleted.append(
+                    RemoteRecord(
+                        id=self._record_id(entity, remote_type, str(raw["id"])),
+                        modified_at=archived_at,
+                        fields={},
+                        deleted=True,
+                        remote_type=remote_type,
+                    )
+                )
+            if deleted:
+                yield Page(records=deleted, cursor=self._encode_cursor(state))
+
+    def get(self, entity: str, remote_ids: list[str]) -> list[RemoteRecord]:
+        records: list[RemoteRecord] = []
+        for remote_type, items in self._group_ids(entity, remote_ids).items():
+            for _, chunk in self.chunks(items, self.batch_size):
+                body = self.client.batch_read(
+                    remote_type, [rid for _, rid in chunk], properties=list(READ_PROPERTIES[remote_type])
+                )
+                records += [self._record(entity, remote_type, raw) for raw in body.get("results", [])]
+        return records
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def create(self, entity: str, records: list[Mapping[str, Any]]) -> list[WriteResult]:
+        results: list[WriteResult | None] = [None] * len(records)
+        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for index, fields in enumerate(records):
+            try:
+                remote_type = self._type_for_create(entity, fields)
+            except ValueError as exc:
+                results[index] = WriteResult(index=index, ok=False, error=str(exc), code="INVALID_KIND")
+                continue
+            groups.setdefault(remote_type, []).append((index, self._properties(remote_type, fields)))
+        for remote_type, items in groups.items():
+            for _, chunk in self.chunks(items, self.batch_size):
+                inputs = [{"properties": props, "objectWriteTraceId": str(i)} for i, props in chunk]
+                self._write(entity, remote_type, "create", chunk, inputs, results)
+        return self._finish(results)
+
+    def update(self, entity: str, records: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
+        results: list[WriteResult | None] = [None] * len(records)
+        groups: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+        for index, (remote_id, fields) in enumerate(records):
+            try:
+                remote_type, bare_id = self._split_id(entity, remote_id)
+            except ValueError as exc:
+                results[index] = WriteResult(index=index, ok=False, error=str(exc), code="INVALID_ID")
+                continue
+            groups.setdefault(remote_type, []).append((index, bare_id, self._properties(remote_type, fields)))
+        for remote_type, items in groups.items():
+            for _, chunk in self.chunks(items, self.batch_size):
+                inputs = [
+                    {"id": rid, "properties": props, "objectWriteTraceId": str(i)} for i, rid, props in chunk
+                ]
+                self._write(entity, remote_type, "update", [(i, rid) for i, rid, _ in chunk], inputs, results)
+        return self._finish(results)
+
+    def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
+        results: list[WriteResult | None] = [None] * len(remote_ids)
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for index, remote_id in enumerate(remote_ids):
+            try:
+                remote_type, bare_id = self._split_id(entity, remote_id)
+            except ValueError as exc:
+                results[index] = WriteResult(index=index, ok=False, error=str(exc), code="INVALID_ID")
+                continue
+            groups.setdefault(remote_type, []).append((index, bare_id))
+        for remote_type, items in groups.items():
+            for _, chunk in self.chunks(items, self.batch_size):
+                self._write(entity, remote_type, "archive", chunk, [{"id": rid} for _, rid in chunk], results)
+        return self._finish(results)
+
+    def _write(
+        self,
+        entity: str,
+        remote_type: str,
+        action: str,
+        chunk: list[tuple[int, Any]],
+        inputs: list[dict[str, Any]],
+        results: list[WriteResult | None],
+    ) -> None:
+        """One batch call; fills ``results`` at the inputs' indexes.
+
+        HubSpot may refuse a whole batch (400/409) for one bad input: then each input is sent alone,
+        so only the bad one fails.
+        """
+        try:
+            body = self.client.batch(remote_type, action, inputs)
+        except AuthError:
+            raise
+        except PermanentError as exc:
+            if len(inputs) > 1:
+                for item, single in zip(chunk, inputs, strict=True):
+                    self._write(entity, remote_type, action, [item], [single], results)
+                return
+            index = chunk[0][0]
+            results[index] = WriteResult(index=index, ok=False, error=str(exc)[:ERROR_EXCERPT], code=exc.code)
+            return
+        by_trace = {str(index): index for index, _ in chunk}
+        by_id: dict[str, list[int]] = {}
+        if action != "create":
+            for index, rid in chunk:
+                by_id.setdefault(str(rid), []).append(index)
+        if action == "archive" and not body.get("errors"):
+            for index, rid in chunk:
+                results[index] = WriteResult(
+                    index=index, ok=True, remote_id=self._record_id(entity, remote_type, rid)
+                )
+            return
+        unplaced = [
+            r
+            for r in body.get("results", [])
+            if not self._place_result(entity, remote_type, action, r, by_trace, by_id, results)
+        ]
+        unplaced_errors = [
+            e for e in body.get("errors", []) if not self._place_error(e, by_trace, by_id, results)
+        ]
+        # Without trace ids HubSpot's results still come in input order: give them to the open slots.
+        open_slots = [index for index, _ in chunk if results[index] is None]
+        for index, raw in zip(open_slots, unplaced, strict=False):
+            results[index] = self._ok(entity, remote_type, action, index, raw)
+        open_slots = [index for index, _ in chunk if results[index] is None]
+        for index, error in zip(open_slots, unplaced_errors, strict=False):
+            results[index] = self._failed(index, error)
+
+    def _place_result(
+        self,
+        entity: str,
+        remote_type: str,
+        action: str,
+        raw: dict[str, Any],
+        by_trace: dict[str, int],
+        by_id: dict[str, list[int]],
+        results: list[WriteResult | None],
+    ) -> bool:
+        trace = raw.get("objectWriteTraceId")
+        indexes = (
+            [by_trace[str(trace)]]
+            if trace is not None and str(trace) in by_trace
+            else by_id.get(str(raw.get("id")), [])
+        )
+        for index in indexes:
+            results[index] = self._ok(entity, remote_type, action, index, raw)
+        return bool(indexes)
+
+    def _place_error(
+        self,
+        error: dict[str, Any],
+        by_trace: dict[str, int],
+        by_id: dict[str, list[int]],
+        results: list[WriteResult | None],
+    ) -> bool:
+        context = error.get("context") or {}
+        indexes = [by_trace[str(t)] for t in context.get("objectWriteTraceId", []) if str(t) in by_trace]
+        if not indexes:
+            indexes = [i for rid in context.get("ids", []) for i in by_id.get(str(rid), [])]
+        for index in indexes:
+            results[index] = self._failed(index, error)
+        return bool(indexes)
+
+    def _ok(self, entity: str, remote_type: str, action: str, index: int, raw: dict[str, Any]) -> WriteResult:
+        remote_id = self._record_id(entity, remote_type, str(raw.get("id", "")))
+        return WriteResult(
+            index=index, ok=True, remote_id=remote_id, created=True if action == "create" else None
+        )
+
+    @staticmethod
+    def _failed(index: int, error: dict[str, Any]) -> WriteResult:
+        code = str(
+            error.get("error") if error.get("error") == "CONTACT_EXISTS" else error.get("category") or ""
+        )
+        return WriteResult(
+            index=index, ok=False, error=str(error.get("message", ""))[:ERROR_EXCERPT], code=code
+        )
+
+    @staticmethod
+    def _finish(results: list[WriteResult | None]) -> list[WriteResult]:
+        return [
+            r or WriteResult(index=i, ok=False, error="HubSpot returned no result for this record")
+            for i, r in enumerate(results)
+        ]
+
+    # --- webhooks -----------------------------------------------------------------------------
+
+    @classmethod
+    def verify_webhook(
+        cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str, now: float
+    ) -> None:
+        webhooks.verify(request, secret=secret, now=now, config=config)
+
+    @classmethod
+    def parse_webhook(cls, request: WebhookRequest) -> list[WebhookEvent]:
+        return webhooks.parse(request)
+
+    # --- translation --------------------------------------------------------------------------
+
+    def _record(self, entity: str, remote_type: str, raw: dict[str, Any]) -> RemoteRecord:
+        fields = dict(raw.get("properties") or {})
+        modified_field = "lastmodifieddate" if remote_type == "contacts" else "hs_lastmodifieddate"
+        modified_at = parse_time(fields.get(modified_field)) or parse_time(raw.get("updatedAt"))
+        if remote_type in TYPE_KINDS:
+            fields["_kind"] = TYPE_KINDS[remote_type]
+        return RemoteRecord(
+            id=self._record_id(entity, remote_type, str(raw["id"])),
+            modified_at=modified_at,
+            fields=fields,
+            remote_type=remote_type,
+        )
+
+    @staticmethod
+    def _record_id(entity: str, remote_type: str, bare_id: str) -> str:
+        return f"{remote_type}/{bare_id}" if entity == "activity" else bare_id
+
+    def _split_id(self, entity: str, remote_id: str) -> tuple[str, str]:
+        if entity != "activity":
+            return self.entity_spec(entity).remote_types[0], remote_id
+        remote_type, _, bare_id = remote_id.partition("/")
+        if remote_type not in TYPE_KINDS or not bare_id:
+            raise ValueError(f"activity ids look like notes/123, not {remote_id!r}")
+        return remote_type, bare_id
+
+    def _group_ids(self, entity: str, remote_ids: list[str]) -> dict[str, list[tuple[int, str]]]:
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for index, remote_id in enumerate(remote_ids):
+            try:
+                remote_type, bare_id = self._split_id(entity, remote_id)
+            except ValueError:
+                continue  # not an id this entity can have: simply absent from the result
+            groups.setdefault(remote_type, []).append((index, bare_id))
+        return groups
+
+    def _type_for_create(self, entity: str, fields: Mapping[str, Any]) -> str:
+        if entity != "activity":
+            return self.entity_spec(entity).remote_types[0]
+        kind = str(fields.get("_kind") or "")
+        if kind not in KIND_TYPES:
+            raise ValueError(f"activity _kind must be one of {', '.join(KIND_TYPES)}, not {kind!r}")
+        return KIND_TYPES[kind]
+
+    @staticmethod
+    def _properties(remote_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """Fields to send: no synthetic ``_kind``, none of another activity type's own properties."""
+        foreign = set().union(*(own for t, own in OWN_PROPERTIES.items() if t != remote_type))
+        return {k: v for k, v in fields.items() if k != "_kind" and k not in foreign}
+
+    @staticmethod
+    def _decode_cursor(cursor: str | None) -> dict[str, Any]:
+        if not cursor:
+            return {}
+        try:
+            state = json.loads(cursor)
+        except ValueError:
+            logger.warning("hubspot cursor unreadable: pulling everything")
+            return {}
+        if not isinstance(state, dict):
+            return {}
+        return {
+            t: {"modified": int(p.get("modified", 0)), "archived": int(p.get("archived", 0))}
+            for t, p in state.items()
+            if isinstance(p, dict)
+        }
+
+    @staticmethod
+    def _encode_cursor(state: dict[str, Any]) -> str:
+        return json.dumps(state, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,152 @@
+"""Admin for canonical records and the Change log: read-mostly, scoped to the staff user's sub-accounts.
+
+Records change only through ``sync.services`` (so every change is versioned and logged); the one
+write here is the "soft-delete" action, which calls ``record_delete`` with ``origin="admin:<user>"``.
+"""
+
+from django.contrib import admin
+from django.db.models import QuerySet
+
+from integrations.admin_scope import subaccounts_for
+from sync.models import Activity, Change, Company, Contact, Deal
+from sync.services import record_delete
+
+
+class SubAccountScopeFilter(admin.SimpleListFilter):
+    """Filter by sub-account, offering only the ones this user manages (never other tenants' names)."""
+
+    title = "sub-account"
+    parameter_name = "subaccount"
+
+    def lookups(self, request, model_admin):
+        return [(str(sub.pk), str(sub)) for sub in subaccounts_for(request.user)]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(subaccount_id=self.value()) if self.value() else queryset
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    list_select_related = ["subaccount"]
+
+    def get_queryset(self, request) -> QuerySet:
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # hard deletes would bypass the Change log
+
+
+class RecordAdmin(ScopedAdmin):
+    actions = ["soft_delete"]
+    common_filters = [SubAccountScopeFilter, "is_deleted"]
+    ordering = ["-updated_at", "-id"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+    def has_soft_delete_permission(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")
+
+    @admin.action(description="Soft-delete selected records", permissions=["soft_delete"])
+    def soft_delete(self, request, queryset: QuerySet) -> None:
+        origin = f"admin:{request.user.get_username()}"
+        deleted = 0
+        for record in queryset.filter(is_deleted=False):
+            record_delete(record=record, origin=origin)
+            deleted += 1
+        self.message_user(request, f"Soft-deleted {deleted} record(s).")
+
+
+@admin.register(Contact)
+class ContactAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "email",
+        "phone",
+        "company_name",
+        "lifecycle_stage",
+        "score",
+        "subaccount",
+        "version",
+        "is_deleted",
+        "updated_at",
+    ]
+    list_filter = [*RecordAdmin.common_filters, "lifecycle_stage"]
+    search_fields = [
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "mobile_phone",
+        "external_id",
+        "company_name",
+    ]
+
+
+@admin.register(Company)
+class CompanyAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "domain",
+        "phone",
+        "industry",
+        "score",
+        "subaccount",
+        "version",
+        "is_deleted",
+        "updated_at",
+    ]
+    list_filter = [*RecordAdmin.common_filters, "industry"]
+    search_fields = ["name", "domain", "phone", "external_id"]
+
+
+@admin.register(Deal)
+class DealAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "amount",
+        "currency",
+        "stage",
+        "pipeline",
+        "close_date",
+        "subaccount",
+        "version",
+        "is_deleted",
+        "updated_at",
+    ]
+    list_filter = [*RecordAdmin.common_filters, "stage", "pipeline"]
+    search_fields = ["name", "external_id", "stage"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "kind",
+        "direction",
+        "channel",
+        "status",
+        "occurred_at",
+        "subaccount",
+        "version",
+        "is_deleted",
+    ]
+    list_filter = [*RecordAdmin.common_filters, "kind", "direction", "channel"]
+    search_fields = ["subject", "body", "external_id"]
+
+
+@admin.register(Change)
+class ChangeAdmin(ScopedAdmin):
+    list_display = ["seq", "created_at", "subaccount", "entity", "record_id", "op", "fields", "origin"]
+    list_filter = [SubAccountScopeFilter, "entity", "op"]
+    search_fields = ["origin", "record_id__exact"]  # __exact on an integer compares as text: no 500
+    ordering = ["-seq"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [field.name for field in Change._meta.fields]

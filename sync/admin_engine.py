@@ -1,0 +1,272 @@
+"""Admin for the sync engine: runs with live progress, conflicts side by side, field mappings, "Sync now"."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+
+from integrations.admin_scope import integration_for, subaccounts_for
+from sync.conflicts import ConflictClosed, conflict_resolve
+from sync.mapping import MappingInvalid, validate_rows
+from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
+from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
+
+COUNTERS = ("processed", "created", "updated", "unchanged", "deleted", "pushed", "conflicts", "failed")
+
+
+def _scoped(qs, request):
+    return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+
+
+def progress_bar(run: SyncRun):
+    percent = run.progress_percent
+    if run.status not in SyncRun.ACTIVE:
+        percent = 100
+    width = percent if percent is not None else 100
+    label = f"{percent}%" if percent is not None else f"{run.processed} records"
+    cls = "indeterminate" if percent is None and run.status in SyncRun.ACTIVE else run.status
+    return format_html(
+        '<div class="sync-progress {}" data-run="{}"><div class="bar" style="width:{}%"></div>'
+        '<span class="label">{}</span></div>',
+        cls,
+        run.pk,
+        width,
+        label,
+    )
+
+
+class SyncRecordErrorInline(admin.TabularInline):
+    model = SyncRecordError
+    extra = 0
+    can_delete = False
+    fields = ["entity", "direction", "local_id", "remote_id", "message", "code", "attempts", "resolved"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "integration",
+        "kind",
+        "status",
+        "progress",
+        "processed",
+        "created",
+        "updated",
+        "conflicts",
+        "failed",
+        "created_at",
+        "duration",
+    ]
+    list_filter = ["status", "kind", "integration__template"]
+    readonly_fields = [
+        "integration",
+        "subaccount",
+        "kind",
+        "direction",
+        "entities",
+        "status",
+        "phase",
+        "progress",
+        *COUNTERS,
+        "error",
+        "requested_by",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+    ]
+    fields = readonly_fields
+    inlines = [SyncRecordErrorInline]
+    change_form_template = "admin/sync/syncrun_change_form.html"
+
+    def get_queryset(self, request):
+        return _scoped(super().get_queryset(request).select_related("integration"), request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Progress")
+    def progress(self, obj):
+        return progress_bar(obj)
+
+    @admin.display(description="Took")
+    def duration(self, obj):
+        seconds = obj.duration_seconds
+        return "—" if seconds is None else f"{seconds:.1f} s"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/progress.json", wrap(self.progress_json), name="sync_syncrun_progress"),
+            path("request/<int:integration_id>/", wrap(require_POST(self.request_view)), name="sync_request"),
+            *super().get_urls(),
+        ]
+
+    def progress_json(self, request, pk: int):
+        run = get_object_or_404(self.get_queryset(request), pk=pk)
+        return JsonResponse(
+            {
+                "status": run.status,
+                "phase": run.phase,
+                "percent": run.progress_percent,
+                "active": run.status in SyncRun.ACTIVE,
+                "error": run.error,
+                **{name: getattr(run, name) for name in COUNTERS},
+            }
+        )
+
+    def request_view(self, request, integration_id: int):
+        integration = integration_for(request.user, integration_id)
+        kind = "full" if request.POST.get("kind") == "full" else "delta"
+        try:
+            run = sync_run_request(
+                integration=integration, kind=kind, requested_by=f"user:{request.user.get_username()}"
+            )
+        except SyncBusy as exc:
+            messages.warning(request, f"Already syncing: {exc}")
+            return HttpResponseRedirect(reverse("admin:sync_syncrun_change", args=[exc.run.pk]))
+        except SyncNotAllowed as exc:
+            messages.error(request, str(exc))
+            return HttpResponseRedirect(
+                reverse("admin:integrations_integration_change", args=[integration_id])
+            )
+        messages.success(request, f"{kind.title()} sync queued.")
+        return HttpResponseRedirect(reverse("admin:sync_syncrun_change", args=[run.pk]))
+
+
+class ResolveForm(forms.Form):
+    choice = forms.ChoiceField(choices=Conflict.Choice.choices, widget=forms.RadioSelect)
+    value = forms.CharField(required=False, help_text="Only for a custom value")
+
+
+@admin.register(Conflict)
+class ConflictAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "integration",
+        "entity",
+        "local_id",
+        "field",
+        "local_value",
+        "remote_value",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status", "entity", "integration"]
+    readonly_fields = [
+        "integration",
+        "entity",
+        "local_id",
+        "remote_id",
+        "field",
+        "base_value",
+        "local_value",
+        "remote_value",
+        "status",
+        "resolution",
+        "resolved_value",
+        "resolved_by",
+        "resolved_at",
+    ]
+    fields = readonly_fields
+    actions = ["keep_local", "take_remote"]
+    change_form_template = "admin/sync/conflict_change_form.html"
+
+    def get_queryset(self, request):
+        return _scoped(super().get_queryset(request).select_related("integration"), request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/resolve/", wrap(self.resolve_view), name="sync_conflict_resolve"),
+            *super().get_urls(),
+        ]
+
+    def resolve_view(self, request, pk: int):
+        conflict = get_object_or_404(self.get_queryset(request), pk=pk)
+        form = ResolveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                conflict_resolve(
+                    conflict=conflict,
+                    choice=form.cleaned_data["choice"],
+                    value=form.cleaned_data["value"],
+                    actor=f"user:{request.user.get_username()}",
+                )
+            except ConflictClosed as exc:
+                messages.warning(request, str(exc))
+            else:
+                messages.success(request, "Resolved: the value reaches the other side on the next sync.")
+            return HttpResponseRedirect(reverse("admin:sync_conflict_changelist"))
+        return render(
+            request,
+            "admin/sync/conflict_resolve.html",
+            {
+                **self.admin_site.each_context(request),
+                "conflict": conflict,
+                "form": form,
+                "title": f"Resolve {conflict.entity} {conflict.local_id}.{conflict.field}",
+                "opts": self.model._meta,
+            },
+        )
+
+    def _bulk(self, request, queryset, choice: str) -> None:
+        done = 0
+        for conflict in queryset.filter(status=Conflict.Status.OPEN):
+            conflict_resolve(conflict=conflict, choice=choice, actor=f"user:{request.user.get_username()}")
+            done += 1
+        self.message_user(request, f"{done} conflict(s) resolved ({choice})")
+
+    @admin.action(description="Resolve: keep the local value")
+    def keep_local(self, request, queryset):
+        self._bulk(request, queryset, "local")
+
+    @admin.action(description="Resolve: take the remote value")
+    def take_remote(self, request, queryset):
+        self._bulk(request, queryset, "remote")
+
+
+class FieldMappingForm(forms.ModelForm):
+    class Meta:
+        model = FieldMapping
+        fields = ["entity", "local_field", "remote_field", "direction", "transform", "position"]
+
+    def clean(self):
+        data = super().clean()
+        try:
+            validate_rows(
+                data.get("entity", ""),
+                [
+                    {
+                        "local": data.get("local_field", ""),
+                        "remote": data.get("remote_field", ""),
+                        "direction": data.get("direction", "both"),
+                        "transform": data.get("transform"),
+                    }
+                ],
+            )
+        except MappingInvalid as exc:
+            raise forms.ValidationError("; ".join(m for msgs in exc.errors.values() for m in msgs)) from None
+        return data
+
+
+class FieldMappingInline(admin.TabularInline):
+    model = FieldMapping
+    form = FieldMappingForm
+    extra = 0

@@ -1,0 +1,20 @@
+from django.urls import path
+from rest_framework.routers import DefaultRouter
+
+from sync.api.engine_views import (
+    ConflictViewSet,
+    IntegrationMappingsView,
+    IntegrationSyncView,
+    SyncRunViewSet,
+)
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("sync-runs", SyncRunViewSet, basename="sync-run")
+router.register("conflicts", ConflictViewSet, basename="conflict")
+
+urlpatterns = [
+    path("integrations/<int:pk>/sync/", IntegrationSyncView.as_view(), name="integration-sync"),
+    path("integrations/<int:pk>/mappings/", IntegrationMappingsView.as_view(), name="integration-mappings"),
+    *router.urls,
+]

@@ -1,0 +1,136 @@
+"""Sync endpoints: trigger runs, read runs, manage field mappings, resolve conflicts."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.api.authentication import actor_for
+from integrations.api.errors import ApiError
+from integrations.selectors import integration_get
+from sync.api.engine_serializers import (
+    ConflictResolveSerializer,
+    ConflictSerializer,
+    MappingsSerializer,
+    SyncRequestSerializer,
+    SyncRunSerializer,
+)
+from sync.conflicts import ConflictClosed, conflict_resolve
+from sync.mapping import MappingInvalid, mappings_ensure_defaults, mappings_replace, validate_rows
+from sync.models import Conflict, FieldMapping, SyncRun
+from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
+
+
+class IntegrationSyncView(APIView):
+    @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer, 409: OpenApiResponse()})
+    def post(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request.subaccount, pk=pk)
+        params = SyncRequestSerializer(data=request.data or {})
+        params.is_valid(raise_exception=True)
+        try:
+            run = sync_run_request(
+                integration=integration,
+                kind=params.validated_data["kind"],
+                entities=params.validated_data.get("entities"),
+                requested_by=actor_for(request),
+            )
+        except SyncBusy as exc:
+            raise ApiError(
+                status_code=409, code="sync_busy", message=str(exc), details={"sync_run": exc.run.pk}
+            ) from None
+        except SyncNotAllowed as exc:
+            raise ApiError(status_code=409, code="sync_not_allowed", message=str(exc)) from None
+        return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class IntegrationMappingsView(APIView):
+    @extend_schema(responses={200: MappingsSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request.subaccount, pk=pk)
+        mappings_ensure_defaults(integration)
+        body: dict[str, list] = {}
+        for m in FieldMapping.objects.filter(integration=integration).order_by("entity", "position", "id"):
+            body.setdefault(m.entity, []).append(
+                {
+                    "local": m.local_field,
+                    "remote": m.remote_field,
+                    "direction": m.direction,
+                    "transform": m.transform,
+                }
+            )
+        return Response(body)
+
+    @extend_schema(request=MappingsSerializer, responses={200: MappingsSerializer})
+    def put(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request.subaccount, pk=pk)
+        if not isinstance(request.data, dict) or not request.data:
+            raise ApiError(status_code=400, code="invalid", message="Send {entity: [mapping rows]}.")
+        unknown = set(request.data) - {"contact", "company", "deal", "activity"}
+        if unknown:
+            raise ApiError(
+                status_code=400,
+                code="invalid",
+                message="Unknown entities.",
+                details={name: ["unknown entity"] for name in unknown},
+            )
+        errors = {}
+        for entity, rows in request.data.items():
+            try:
+                validate_rows(entity, rows if isinstance(rows, list) else [rows])
+            except MappingInvalid as exc:
+                errors[entity] = {str(i): msgs for i, msgs in exc.errors.items()}
+        if errors:
+            raise ApiError(
+                status_code=400,
+                code="invalid_mapping",
+                message="Some mappings are not valid.",
+                details=errors,
+            )
+        with transaction.atomic():  # all entities or none
+            mappings_ensure_defaults(integration)
+            for entity, rows in request.data.items():
+                mappings_replace(integration=integration, entity=entity, rows=rows)
+        return self.get(request, pk)
+
+
+class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = SyncRunSerializer
+    lookup_value_regex = "[0-9]+"
+    filterset_fields = ["integration", "status", "kind"]
+
+    def get_queryset(self):
+        return SyncRun.objects.filter(subaccount=self.request.subaccount)
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "detail": self.action == "retrieve"}
+
+
+class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = ConflictSerializer
+    lookup_value_regex = "[0-9]+"
+    filterset_fields = ["integration", "status", "entity"]
+
+    def get_queryset(self):
+        return Conflict.objects.filter(subaccount=self.request.subaccount)
+
+    @extend_schema(
+        request=ConflictResolveSerializer, responses={200: ConflictSerializer, 409: OpenApiResponse()}
+    )
+    @action(detail=True, methods=["post"])
+    def resolve(self, request: Request, pk: str) -> Response:
+        conflict = self.get_object()
+        params = ConflictResolveSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        try:
+            conflict = conflict_resolve(
+                conflict=conflict,
+                choice=params.validated_data["choice"],
+                value=params.validated_data.get("value"),
+                actor=actor_for(request),
+            )
+        except ConflictClosed as exc:
+            raise ApiError(status_code=409, code="conflict_closed", message=str(exc)) from None
+        return Response(ConflictSerializer(conflict).data)

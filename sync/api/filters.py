@@ -1,0 +1,115 @@
+"""List filters for canonical records. Soft-deleted records are hidden unless ``?is_deleted=`` is given.
+
+Filter values are normalised the way stored values are (an email filter is case-insensitive because
+emails are stored lower-case), so a filter finds what an upsert would match.
+"""
+
+import django_filters
+from django.db.models import QuerySet
+
+from sync.models import Activity, Company, Contact, Deal
+from sync.normalize import normalise_domain, normalise_phone
+
+ID_MAX = 2**63 - 1
+
+
+class RecordFilterSet(django_filters.FilterSet):
+    external_id = django_filters.CharFilter()
+    updated_since = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)"
+    )
+    is_deleted = django_filters.BooleanFilter(label="Soft-deleted records (hidden unless given)")
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("is_deleted") is None:
+            queryset = queryset.filter(is_deleted=False)
+        return queryset
+
+
+def _id_filter(field_name: str) -> django_filters.NumberFilter:
+    # Bounded so a huge number is a 400, not a database overflow.
+    return django_filters.NumberFilter(field_name=field_name, min_value=1, max_value=ID_MAX)
+
+
+class ContactFilterSet(RecordFilterSet):
+    email = django_filters.CharFilter(method="filter_email", label="Email (any case)")
+    phone = django_filters.CharFilter(
+        method="filter_phone", label="Phone (any format; local numbers in the region)"
+    )
+    company_id = _id_filter("company_id")
+
+    class Meta:
+        model = Contact
+        fields = ["external_id", "email", "phone", "lifecycle_stage", "owner_id", "company_id", "is_deleted"]
+
+    def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(email=value.strip().lower())
+
+    def filter_phone(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        try:
+            return queryset.filter(
+                phone=normalise_phone(value, region=self.request.subaccount.default_region)
+            )
+        except ValueError:
+            return queryset.none()  # not a phone number: nothing can have it
+
+
+class CompanyFilterSet(RecordFilterSet):
+    domain = django_filters.CharFilter(method="filter_domain", label="Domain (URLs and www. accepted)")
+
+    class Meta:
+        model = Company
+        fields = ["external_id", "domain", "name", "industry", "owner_id", "is_deleted"]
+
+    def filter_domain(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        try:
+            return queryset.filter(domain=normalise_domain(value))
+        except ValueError:
+            return queryset.none()  # not a domain: nothing can have it
+
+
+class DealFilterSet(RecordFilterSet):
+    company_id = _id_filter("company_id")
+    contact_id = _id_filter("contact_id")
+
+    class Meta:
+        model = Deal
+        fields = [
+            "external_id",
+            "stage",
+            "pipeline",
+            "currency",
+            "owner_id",
+            "company_id",
+            "contact_id",
+            "is_deleted",
+        ]
+
+
+class ActivityFilterSet(RecordFilterSet):
+    contact_id = _id_filter("contact_id")
+    company_id = _id_filter("company_id")
+    deal_id = _id_filter("deal_id")
+
+    class Meta:
+        model = Activity
+        fields = [
+            "external_id",
+            "kind",
+            "status",
+            "direction",
+            "channel",
+            "contact_id",
+            "company_id",
+            "deal_id",
+            "is_deleted",
+        ]
+
+
+FILTERSETS: dict[str, type[RecordFilterSet]] = {
+    "contact": ContactFilterSet,
+    "company": CompanyFilterSet,
+    "deal": DealFilterSet,
+    "activity": ActivityFilterSet,
+}

@@ -1,0 +1,79 @@
+"""The one registry of canonical entities: model, writable fields, relations and matching rungs."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from connectors.base import CANONICAL_FIELDS
+from sync.models import Activity, CanonicalRecord, Company, Contact, Deal
+
+
+@dataclass(frozen=True)
+class EntityDef:
+    """How services, the API and the admin treat one canonical entity.
+
+    ``fields`` are the canonical names (``connectors.base.CANONICAL_FIELDS``) plus ``extra_fields``
+    this platform keeps beyond them; ``relations`` maps a writable ``<x>_id`` field to the entity it
+    points at (same sub-account only); ``match_fields`` are the upsert matching rungs, in order.
+    """
+
+    name: str
+    model: type[CanonicalRecord]
+    canonical_fields: tuple[str, ...]
+    extra_fields: tuple[str, ...] = ()
+    relations: Mapping[str, str] = field(default_factory=dict)
+    match_fields: tuple[str, ...] = ("external_id",)
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """Every field a caller may write, in a stable order (custom_fields last)."""
+        return (*self.canonical_fields, *self.extra_fields, *self.relations, "custom_fields")
+
+
+ENTITIES: dict[str, EntityDef] = {
+    "contact": EntityDef(
+        name="contact",
+        model=Contact,
+        canonical_fields=CANONICAL_FIELDS["contact"],
+        relations={"company_id": "company"},
+        match_fields=("external_id", "email", "phone"),
+    ),
+    "company": EntityDef(
+        name="company",
+        model=Company,
+        canonical_fields=CANONICAL_FIELDS["company"],
+        match_fields=("external_id", "domain"),
+    ),
+    "deal": EntityDef(
+        name="deal",
+        model=Deal,
+        canonical_fields=CANONICAL_FIELDS["deal"],
+        relations={"company_id": "company", "contact_id": "contact"},
+    ),
+    "activity": EntityDef(
+        name="activity",
+        model=Activity,
+        canonical_fields=CANONICAL_FIELDS["activity"],
+        extra_fields=("channel", "attachments"),
+        relations={"contact_id": "contact", "company_id": "company", "deal_id": "deal"},
+    ),
+}
+
+_BY_MODEL: dict[type, EntityDef] = {definition.model: definition for definition in ENTITIES.values()}
+
+
+class UnknownEntity(LookupError):
+    pass
+
+
+def entity_def(name: str) -> EntityDef:
+    """The definition of ``name``; UnknownEntity names the known ones."""
+    try:
+        return ENTITIES[name]
+    except KeyError:
+        raise UnknownEntity(f"No entity {name!r}: known are {', '.join(ENTITIES)}") from None
+
+
+def entity_for(record: CanonicalRecord | type[CanonicalRecord]) -> EntityDef:
+    """The definition a record (or model class) belongs to."""
+    model = record if isinstance(record, type) else type(record)
+    return _BY_MODEL[model]

@@ -1,0 +1,202 @@
+"""Field mappings: defaults from each connector, validation, and remote ↔ canonical translation.
+
+Values are compared in one canonical form (``canonical_value``) so that "100" from HubSpot and
+Decimal("100.00") in our database are the same value and never a false conflict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from connectors.base import CANONICAL_FIELDS
+from connectors.registry import default_mappings
+from integrations.models import Integration
+from sync import transforms
+from sync.models import FieldMapping
+
+CUSTOM_PREFIX = "custom:"
+REMOTE_FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\- ]{0,99}$")
+DIRECTIONS = {choice.value for choice in FieldMapping.Direction}
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    local: str
+    remote: str
+    direction: str
+    transform: dict | None
+
+    @property
+    def inbound(self) -> bool:
+        return self.direction in ("both", "from_remote")
+
+    @property
+    def outbound(self) -> bool:
+        return self.direction in ("both", "to_remote")
+
+
+class MappingInvalid(ValueError):
+    """Per-row errors: {row index: [messages]}."""
+
+    def __init__(self, errors: dict[int, list[str]]):
+        super().__init__("; ".join(f"row {i}: {', '.join(m)}" for i, m in errors.items()))
+        self.errors = errors
+
+
+def canonical_value(value: Any) -> Any:
+    """One comparable, JSON-safe form: blanks are None, numbers and dates are strings."""
+    if value is None or value == "" or value == [] or value == {}:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, int | float):
+        return format(Decimal(str(value)).normalize(), "f")
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
+
+
+def is_known_local_field(entity: str, name: str) -> bool:
+    if name.startswith(CUSTOM_PREFIX):
+        return len(name) > len(CUSTOM_PREFIX)
+    return name in CANONICAL_FIELDS.get(entity, ())
+
+
+def validate_rows(entity: str, rows: Iterable[Mapping[str, Any]]) -> list[FieldMap]:
+    """Check a list of mapping rows; raise MappingInvalid naming every problem."""
+    if entity not in CANONICAL_FIELDS:
+        raise MappingInvalid({0: [f"unknown entity {entity!r}"]})
+    errors: dict[int, list[str]] = {}
+    result: list[FieldMap] = []
+    seen: set[tuple[str, str]] = set()
+    for index, row in enumerate(rows):
+        problems = []
+        if not isinstance(row, Mapping):
+            errors[index] = ["must be an object"]
+            continue
+        local, remote = str(row.get("local", "")), str(row.get("remote", ""))
+        direction = row.get("direction", "both")
+        if not is_known_local_field(entity, local):
+            problems.append(
+                f"unknown local field {local!r} (use one of {', '.join(CANONICAL_FIELDS[entity])} "
+                f"or {CUSTOM_PREFIX}<key>)"
+            )
+        if not REMOTE_FIELD_PATTERN.match(remote):
+            problems.append(f"remote field {remote!r} is not a valid field name")
+        if direction not in DIRECTIONS:
+            problems.append(f"direction must be one of {', '.join(sorted(DIRECTIONS))}")
+        try:
+            transforms.validate_transform(row.get("transform"))
+        except ValueError as exc:
+            problems.append(str(exc))
+        if (local, remote) in seen:
+            problems.append(f"{local} ↔ {remote} is mapped twice")
+        seen.add((local, remote))
+        if problems:
+            errors[index] = problems
+        else:
+            result.append(FieldMap(local, remote, direction, row.get("transform") or None))
+    if errors:
+        raise MappingInvalid(errors)
+    return result
+
+
+def mappings_ensure_defaults(integration: Integration) -> None:
+    """Give an integration its connector's default mappings, once."""
+    if FieldMapping.objects.filter(integration=integration).exists():
+        return
+    rows = []
+    for entity, defaults in default_mappings(integration.template.connector).items():
+        for position, row in enumerate(validate_rows(entity, defaults)):
+            rows.append(
+                FieldMapping(
+                    integration=integration,
+                    entity=entity,
+                    local_field=row.local,
+                    remote_field=row.remote,
+                    direction=row.direction,
+                    transform=row.transform,
+                    is_default=True,
+                    position=position,
+                )
+            )
+    FieldMapping.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def mappings_for(integration: Integration, entity: str) -> list[FieldMap]:
+    mappings_ensure_defaults(integration)
+    return [
+        FieldMap(m.local_field, m.remote_field, m.direction, m.transform)
+        for m in FieldMapping.objects.filter(integration=integration, entity=entity).order_by(
+            "position", "id"
+        )
+        if m.direction != "none"
+    ]
+
+
+def mappings_replace(
+    *, integration: Integration, entity: str, rows: list[Mapping[str, Any]]
+) -> list[FieldMap]:
+    """Replace one entity's mappings with validated rows (the API's PUT)."""
+    valid = validate_rows(entity, rows)
+    with transaction.atomic():
+        FieldMapping.objects.filter(integration=integration, entity=entity).delete()
+        FieldMapping.objects.bulk_create(
+            [
+                FieldMapping(
+                    integration=integration,
+                    entity=entity,
+                    local_field=r.local,
+                    remote_field=r.remote,
+                    direction=r.direction,
+                    transform=r.transform,
+                    position=i,
+                )
+                for i, r in enumerate(valid)
+            ]
+        )
+    return valid
+
+
+def remote_to_local(maps: list[FieldMap], fields: Mapping[str, Any], *, region: str) -> dict[str, Any]:
+    """Canonical values from a remote record (inbound mappings only). Raises TransformError."""
+    values: dict[str, Any] = {}
+    for m in maps:
+        if not m.inbound or m.remote not in fields:
+            continue
+        value = fields[m.remote]
+        if m.transform:
+            value = transforms.to_local(m.transform, value, record=fields, region=region)
+        values[m.local] = canonical_value(value)
+    return values
+
+
+def local_to_remote(
+    maps: list[FieldMap], values: Mapping[str, Any], *, only: Iterable[str] | None = None, region: str
+) -> dict[str, Any]:
+    """Remote field values for the given canonical values (outbound mappings only)."""
+    wanted = set(only) if only is not None else None
+    out: dict[str, Any] = {}
+    for m in maps:
+        if not m.outbound or (wanted is not None and m.local not in wanted):
+            continue
+        value = values.get(m.local)
+        if m.transform:
+            value = transforms.to_remote(m.transform, value, record=values, region=region)
+        out[m.remote] = "" if value is None else value
+    return out

@@ -1,0 +1,4 @@
+"""Canonical records and their change log (records.py); the sync engine's bookkeeping (engine.py)."""
+
+from sync.models.engine import *  # noqa: F403
+from sync.models.records import *  # noqa: F403

@@ -1,0 +1,237 @@
+"""The sync engine's bookkeeping: mappings, links, cursors, runs, record errors, conflicts, leases."""
+
+from django.db import models
+from django.db.models import Q
+
+from integrations.models import Integration, SubAccount
+
+__all__ = [
+    "FieldMapping",
+    "EntityLink",
+    "SyncCursor",
+    "SyncRun",
+    "SyncRecordError",
+    "Conflict",
+    "SyncLease",
+    "ENTITY_CHOICES",
+]
+
+ENTITY_CHOICES = [("contact", "Contact"), ("company", "Company"), ("deal", "Deal"), ("activity", "Activity")]
+
+
+class FieldMapping(models.Model):
+    """One canonical field ↔ one remote field for an integration and entity.
+
+    ``local_field`` is a canonical field name or ``custom:<key>`` (a key of ``custom_fields``).
+    """
+
+    class Direction(models.TextChoices):
+        BOTH = "both", "Both ways"
+        TO_REMOTE = "to_remote", "To remote only"
+        FROM_REMOTE = "from_remote", "From remote only"
+        NONE = "none", "Not synced"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="field_mappings")
+    entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
+    local_field = models.CharField(max_length=100)
+    remote_field = models.CharField(max_length=100)
+    direction = models.CharField(max_length=12, choices=Direction.choices, default=Direction.BOTH)
+    transform = models.JSONField(null=True, blank=True)
+    is_default = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["integration", "entity", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "entity", "local_field", "remote_field"], name="uniq_field_mapping"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity}.{self.local_field} ↔ {self.remote_field} ({self.direction})"
+
+
+class EntityLink(models.Model):
+    """Local record ↔ remote record for one integration, with the base snapshot both sides agreed on."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="links")
+    entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
+    local_id = models.BigIntegerField()
+    remote_id = models.CharField(max_length=120)
+    base = models.JSONField(default=dict)
+    remote_modified_at = models.DateTimeField(null=True, blank=True)
+    last_synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "entity", "local_id"], name="uniq_link_local"),
+            models.UniqueConstraint(fields=["integration", "entity", "remote_id"], name="uniq_link_remote"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.local_id} ↔ {self.remote_id}"
+
+
+class SyncCursor(models.Model):
+    """Where the last committed pull stopped (per entity), or the last pushed Change seq (entity "*")."""
+
+    class Kind(models.TextChoices):
+        PULL = "pull", "Pull"
+        PUSH = "push", "Push"
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="cursors")
+    entity = models.CharField(max_length=20)
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    position = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "entity", "kind"], name="uniq_sync_cursor")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.entity} @ {self.position[:40]}"
+
+
+class SyncRun(models.Model):
+    class Kind(models.TextChoices):
+        FULL = "full", "Full"
+        DELTA = "delta", "Delta"
+        WEBHOOK = "webhook", "Webhook"
+        MANUAL = "manual", "Manual"
+        RETRY = "retry", "Retry"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        PARTIAL = "partial", "Partial"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="sync_runs")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_runs")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    direction = models.CharField(max_length=15, default="bidirectional")
+    entities = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    deleted = models.PositiveIntegerField(default=0)
+    pushed = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    phase = models.CharField(max_length=60, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["integration", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync #{self.pk} of {self.integration_id} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def progress_percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, int(self.processed * 100 / self.progress_total))
+
+
+class SyncRecordError(models.Model):
+    """One record that failed in a run; retried by the hourly job at most ``MAX_ATTEMPTS`` times."""
+
+    MAX_ATTEMPTS = 3
+
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="record_errors")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="record_errors")
+    entity = models.CharField(max_length=20)
+    direction = models.CharField(max_length=4, choices=[("pull", "Pull"), ("push", "Push")])
+    local_id = models.BigIntegerField(null=True, blank=True)
+    remote_id = models.CharField(max_length=120, blank=True)
+    message = models.TextField()
+    code = models.CharField(max_length=80, blank=True)
+    attempts = models.PositiveIntegerField(default=1)
+    resolved = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["integration", "resolved"])]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.entity} {self.local_id or self.remote_id}: {self.message[:60]}"
+
+
+class Conflict(models.Model):
+    """A field changed on both sides to different values that the strategy did not settle."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    class Choice(models.TextChoices):
+        LOCAL = "local", "Keep local"
+        REMOTE = "remote", "Take remote"
+        CUSTOM = "custom", "Custom value"
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="conflicts")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="conflicts")
+    entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
+    local_id = models.BigIntegerField()
+    remote_id = models.CharField(max_length=120)
+    field = models.CharField(max_length=100)
+    local_value = models.JSONField(null=True)
+    remote_value = models.JSONField(null=True)
+    base_value = models.JSONField(null=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    resolution = models.CharField(max_length=10, choices=Choice.choices, blank=True)
+    resolved_value = models.JSONField(null=True, blank=True)
+    resolved_by = models.CharField(max_length=200, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "entity", "local_id", "field"],
+                condition=Q(status="open"),
+                name="uniq_open_conflict",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.local_id}.{self.field} ({self.status})"
+
+
+class SyncLease(models.Model):
+    """One sync per integration: taken and renewed with conditional UPDATEs (sync/lease.py)."""
+
+    integration = models.OneToOneField(
+        Integration, on_delete=models.CASCADE, primary_key=True, related_name="sync_lease"
+    )
+    owner = models.CharField(max_length=64, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"lease {self.integration_id} → {self.owner or 'free'}"

@@ -1,0 +1,229 @@
+"""Canonical records (Contact, Company, Deal, Activity), the Change log and stored idempotency keys.
+
+Field names are exactly the canonical names in ``connectors.base.CANONICAL_FIELDS``. Rows are written
+only through ``sync.services``: it normalises values, bumps ``version`` and appends a ``Change`` in
+the same transaction.
+"""
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+
+from integrations.models import SubAccount
+
+__all__ = [
+    "CanonicalRecord",
+    "Enrichment",
+    "Contact",
+    "Company",
+    "Deal",
+    "Activity",
+    "Change",
+    "IdempotencyKey",
+]
+
+
+class CanonicalRecord(models.Model):
+    """What every canonical record has: tenant, the sub-account's own id, custom fields, version."""
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="%(class)s_set")
+    external_id = models.CharField(
+        max_length=255, blank=True, default="", help_text="The sub-account's own id (unique when set)"
+    )
+    custom_fields = models.JSONField(default=dict, blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every change")
+    is_deleted = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set explicitly by the services' bulk writes, which do not apply auto_now.
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        # ?updated_since= and "what changed lately" read within one sub-account.
+        indexes = [
+            models.Index(fields=["subaccount", "updated_at"], name="%(app_label)s_%(class)s_updated_idx")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subaccount", "external_id"],
+                condition=~Q(external_id=""),
+                name="%(app_label)s_%(class)s_uniq_external_id",
+            )
+        ]
+
+
+class Enrichment(models.Model):
+    """Scores and hints written by enrichment, never by the API or a sync."""
+
+    score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
+    score_breakdown = models.JSONField(default=dict, blank=True, help_text="Sub-scores by name")
+    signals = models.JSONField(default=list, blank=True)
+    next_actions = models.JSONField(default=list, blank=True)
+    enriched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+def _score_range(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=100), name=name)
+
+
+class Company(CanonicalRecord, Enrichment):
+    name = models.CharField(max_length=255, blank=True)
+    domain = models.CharField(max_length=255, blank=True, help_text="Lower-case host, no scheme or www.")
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164")
+    industry = models.CharField(max_length=255, blank=True)
+    owner_id = models.CharField(max_length=255, blank=True)
+
+    class Meta(CanonicalRecord.Meta):
+        verbose_name_plural = "companies"
+        indexes = [
+            *CanonicalRecord.Meta.indexes,
+            models.Index(fields=["subaccount", "domain"], name="sync_company_domain_idx"),
+        ]
+        constraints = [*CanonicalRecord.Meta.constraints, _score_range("sync_company_score_range")]
+
+    def __str__(self) -> str:
+        return self.name or self.domain or f"Company {self.pk}"
+
+
+class Contact(CanonicalRecord, Enrichment):
+    first_name = models.CharField(max_length=255, blank=True)
+    last_name = models.CharField(max_length=255, blank=True)
+    email = models.CharField(max_length=254, blank=True, help_text="Trimmed and lower-case")
+    phone = models.CharField(max_length=32, blank=True, help_text="E.164")
+    mobile_phone = models.CharField(max_length=32, blank=True, help_text="E.164")
+    job_title = models.CharField(max_length=255, blank=True)
+    company_name = models.CharField(max_length=255, blank=True)
+    owner_id = models.CharField(max_length=255, blank=True)
+    lifecycle_stage = models.CharField(max_length=64, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+    )
+
+    class Meta(CanonicalRecord.Meta):
+        indexes = [
+            *CanonicalRecord.Meta.indexes,
+            models.Index(fields=["subaccount", "email"], name="sync_contact_email_idx"),
+            models.Index(fields=["subaccount", "phone"], name="sync_contact_phone_idx"),
+        ]
+        constraints = [*CanonicalRecord.Meta.constraints, _score_range("sync_contact_score_range")]
+
+    def __str__(self) -> str:
+        full = f"{self.first_name} {self.last_name}".strip()
+        return full or self.email or f"Contact {self.pk}"
+
+
+class Deal(CanonicalRecord):
+    name = models.CharField(max_length=255, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, help_text="ISO 4217, upper-case")
+    stage = models.CharField(max_length=255, blank=True)
+    pipeline = models.CharField(max_length=255, blank=True)
+    close_date = models.DateField(null=True, blank=True)
+    owner_id = models.CharField(max_length=255, blank=True)
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
+    )
+
+    class Meta(CanonicalRecord.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.name or f"Deal {self.pk}"
+
+
+class Activity(CanonicalRecord):
+    class Kind(models.TextChoices):
+        TASK = "task", "Task"
+        NOTE = "note", "Note"
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        EVENT = "event", "Event"
+        MESSAGE = "message", "Message"
+
+    class Direction(models.TextChoices):
+        NONE = "", "—"
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
+    subject = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    status = models.CharField(max_length=64, blank=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, blank=True, default="")
+    channel = models.CharField(max_length=64, blank=True, help_text="sms, whatsapp, chat, ...")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    attachments = models.JSONField(default=list, blank=True, help_text="Metadata only: name, url, size, type")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    deal = models.ForeignKey(
+        Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+
+    class Meta(CanonicalRecord.Meta):
+        verbose_name_plural = "activities"
+
+    def __str__(self) -> str:
+        return self.subject or f"{self.get_kind_display()} {self.pk}"
+
+
+class Change(models.Model):
+    """One append-only entry per canonical write: the outbox every consumer reads after its cursor."""
+
+    class Op(models.TextChoices):
+        CREATE = "create", "Create"
+        UPDATE = "update", "Update"
+        DELETE = "delete", "Delete"
+
+    seq = models.BigAutoField(primary_key=True)
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="changes")
+    entity = models.CharField(max_length=20)
+    # Not a foreign key: one column serves four tables, and the log outlives the rows it describes.
+    record_id = models.BigIntegerField()
+    op = models.CharField(max_length=10, choices=Op.choices)
+    fields = models.JSONField(default=list, blank=True, help_text="Names of the changed fields")
+    origin = models.CharField(
+        max_length=200, help_text='"api_key:<prefix>", "integration:<id>", "admin:<user>"'
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["subaccount", "seq"], name="sync_change_sub_seq_idx"),
+            models.Index(fields=["entity", "record_id"], name="sync_change_record_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.entity} {self.record_id} {self.op}"
+
+
+class IdempotencyKey(models.Model):
+    """A write the API already answered: the same key and body within 24 h replays this response."""
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="idempotency_keys")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subaccount", "key"], name="sync_idempotency_key_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code})"

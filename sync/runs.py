@@ -1,0 +1,252 @@
+"""Sync runs: request one (API, admin, schedule, command), execute it under the integration's lease.
+
+A run pulls each entity page by page (cursor committed with its page), then pushes local changes.
+Running the same run twice is safe: a redelivered task resumes from the committed cursors.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from django.db import transaction
+from django.utils import timezone
+
+from connectors.base import AuthError, ConnectorError, PermanentError, TransientError
+from integrations.models import Integration
+from integrations.services import connector_for, integration_mark_error
+from sync.engine import (
+    EntityContext,
+    Outcome,
+    apply_pull_page,
+    push_changes,
+    push_records,
+    unlinked_local_ids,
+)
+from sync.lease import LeaseLost, lease_acquire, lease_release, lease_renew
+from sync.models import SyncCursor, SyncLease, SyncRecordError, SyncRun
+from sync.prefetch import prefetch
+
+logger = logging.getLogger(__name__)
+
+SYNCABLE = (Integration.Status.ACTIVE, Integration.Status.PENDING, Integration.Status.ERROR)
+EXPORT_CHUNK = 500
+
+
+class SyncBusy(Exception):
+    """A run of this integration is already queued or running."""
+
+    def __init__(self, run: SyncRun):
+        super().__init__(f"sync #{run.pk} of this integration is {run.status}")
+        self.run = run
+
+
+class SyncNotAllowed(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a foreground caller (sync_now) is told after each page."""
+
+    entity: str
+    phase: str
+    outcome: Outcome
+
+
+def sync_run_request(
+    *,
+    integration: Integration,
+    kind: str = SyncRun.Kind.DELTA,
+    entities: list[str] | None = None,
+    requested_by: str = "",
+    enqueue: bool = True,
+) -> SyncRun:
+    """Create a queued run and enqueue it after commit. Busy → SyncBusy (the API answers 409)."""
+    if integration.status not in SYNCABLE:
+        raise SyncNotAllowed(f"the integration is {integration.status}: resume or reconnect it first")
+    connector_cls = connector_for(integration).__class__
+    wanted = [e for e in (entities or list(connector_cls.entities)) if connector_cls.supports(e)]
+    if not wanted:
+        raise SyncNotAllowed("none of the requested entities is synced by this connector")
+    with transaction.atomic():
+        # Lock the integration row so two requests cannot both see "not busy" (PostgreSQL); on
+        # SQLite writes are serialised anyway, and the lease still guarantees one run executes.
+        Integration.objects.select_for_update().filter(pk=integration.pk).first()
+        active = SyncRun.objects.filter(integration=integration, status__in=SyncRun.ACTIVE).first()
+        if active is not None:
+            raise SyncBusy(active)
+        run = SyncRun.objects.create(
+            subaccount=integration.subaccount,
+            integration=integration,
+            kind=kind,
+            direction=integration.direction,
+            entities=wanted,
+            requested_by=requested_by,
+        )
+        if enqueue:
+            from sync.tasks import sync_run_execute_task
+
+            transaction.on_commit(partial(sync_run_execute_task.delay, run.pk))
+    return run
+
+
+def sync_run_execute(*, run_id: int, progress: Callable[[Progress], None] | None = None) -> SyncRun:
+    """Execute a run. Returns the run; raises TransientError for the task to retry later."""
+    run = SyncRun.objects.select_related("integration__template", "integration__subaccount").get(pk=run_id)
+    if run.status not in SyncRun.ACTIVE:
+        return run  # already finished (a duplicate delivery)
+    integration = run.integration
+    owner = f"run-{run.pk}-{uuid.uuid4().hex[:8]}"
+    if not lease_acquire(integration_id=integration.pk, owner=owner):
+        holder = SyncLease.objects.filter(integration_id=integration.pk).first()
+        if holder is None or not holder.owner.startswith(f"run-{run.pk}-"):
+            _finish(run, SyncRun.Status.FAILED, "another sync of this integration is running")
+            return run
+        # Our own earlier attempt died holding the lease: resume once it expires.
+        wait = (holder.expires_at - timezone.now()).total_seconds() if holder.expires_at else 1
+        raise TransientError(
+            "this run's previous worker stopped; resuming when its lease expires",
+            retry_after=max(1.0, wait + 1),
+        )
+    try:
+        first_start = run.started_at is None
+        SyncRun.objects.filter(pk=run.pk).update(
+            status=SyncRun.Status.RUNNING, started_at=run.started_at or timezone.now()
+        )
+        _execute(run, owner, first_start=first_start, progress=progress)
+    except LeaseLost:
+        logger.warning("sync lease lost", extra={"sync_run_id": run.pk})
+        return run
+    except AuthError as exc:
+        integration_mark_error(integration=integration, message=str(exc), reauthorize=True)
+        _finish(run, SyncRun.Status.FAILED, str(exc))
+    except (PermanentError, ConnectorError) as exc:
+        if isinstance(exc, TransientError):
+            raise
+        _finish(run, SyncRun.Status.FAILED, str(exc))
+    finally:
+        lease_release(integration_id=integration.pk, owner=owner)
+    run.refresh_from_db()
+    return run
+
+
+def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
+    integration = run.integration
+    connector = connector_for(integration)
+    contexts = {entity: EntityContext.build(integration, entity) for entity in run.entities}
+    heartbeat = partial(lease_renew, integration_id=integration.pk, owner=owner)
+    pulls = integration.direction in ("inbound", "bidirectional")
+    pushes = integration.direction in ("outbound", "bidirectional")
+    if run.kind == SyncRun.Kind.FULL and first_start:
+        SyncCursor.objects.filter(integration=integration, kind=SyncCursor.Kind.PULL).delete()
+    if pulls:
+        for entity, ctx in contexts.items():
+            _set_phase(run, f"pulling {entity}s")
+            cursor = (
+                SyncCursor.objects.filter(integration=integration, entity=entity, kind=SyncCursor.Kind.PULL)
+                .values_list("position", flat=True)
+                .first()
+            )
+            for page in prefetch(connector.pull(entity, cursor=cursor or None)):
+                heartbeat()
+                outcome = apply_pull_page(ctx, page.records, cursor=page.cursor, run=run)
+                if progress:
+                    progress(Progress(entity, "pull", outcome))
+    if pushes:
+        if run.kind == SyncRun.Kind.FULL:
+            for entity, ctx in contexts.items():
+                _set_phase(run, f"exporting new {entity}s")
+                after = 0
+                while ids := unlinked_local_ids(ctx, after_id=after, limit=EXPORT_CHUNK):
+                    heartbeat()
+                    outcome = push_records(ctx, connector, ids, run=run)
+                    after = ids[-1]
+                    if progress:
+                        progress(Progress(entity, "export", outcome))
+        _set_phase(run, "pushing changes")
+        outcome = push_changes(contexts, connector, run=run, heartbeat=heartbeat)
+        if progress:
+            progress(Progress("*", "push", outcome))
+    run.refresh_from_db()
+    status = SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED
+    _finish(run, status, "")
+    Integration.objects.filter(pk=integration.pk).update(last_sync_at=timezone.now())
+
+
+def _set_phase(run: SyncRun, phase: str) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(phase=phase)
+
+
+def _finish(run: SyncRun, status: str, error: str) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=status, error=error[:2000], finished_at=timezone.now(), phase=""
+    )
+    run.refresh_from_db()
+    logger.info(
+        "sync finished",
+        extra={
+            "sync_run_id": run.pk,
+            "integration_id": run.integration_id,
+            "status": status,
+            "processed": run.processed,
+            "failed": run.failed,
+        },
+    )
+
+
+def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
+    """Re-try unresolved record errors (≤ MAX_ATTEMPTS each) in one retry run, in the foreground."""
+    errors = list(
+        SyncRecordError.objects.filter(
+            integration=integration, resolved=False, attempts__lt=SyncRecordError.MAX_ATTEMPTS
+        )
+    )
+    if not errors:
+        return None
+    try:
+        run = sync_run_request(
+            integration=integration,
+            kind=SyncRun.Kind.RETRY,
+            requested_by="system:retry",
+            entities=sorted({e.entity for e in errors}),
+            enqueue=False,
+        )
+    except (SyncBusy, SyncNotAllowed):
+        return None
+    owner = f"retry-{run.pk}"
+    if not lease_acquire(integration_id=integration.pk, owner=owner):
+        _finish(run, SyncRun.Status.FAILED, "another sync of this integration is running")
+        return run
+    try:
+        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.RUNNING, started_at=timezone.now())
+        connector = connector_for(integration)
+        for entity in run.entities:
+            ctx = EntityContext.build(integration, entity)
+            mine = [e for e in errors if e.entity == entity]
+            pulls = [e.remote_id for e in mine if e.direction == "pull" and e.remote_id]
+            pushes = [e.local_id for e in mine if e.direction == "push" and e.local_id]
+            if pulls:
+                apply_pull_page(ctx, connector.get(entity, pulls), cursor=None, run=run)
+            if pushes:
+                push_records(ctx, connector, pushes, run=run)
+        SyncRecordError.objects.filter(pk__in=[e.pk for e in errors]).update(resolved=True)
+        # Errors that failed again were recorded afresh by this run: carry the attempt count over.
+        for error in errors:
+            SyncRecordError.objects.filter(
+                run=run,
+                entity=error.entity,
+                direction=error.direction,
+                remote_id=error.remote_id,
+                local_id=error.local_id,
+            ).update(attempts=error.attempts + 1)
+        run.refresh_from_db()
+        _finish(run, SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED, "")
+    except ConnectorError as exc:
+        _finish(run, SyncRun.Status.FAILED, str(exc))
+    finally:
+        lease_release(integration_id=integration.pk, owner=owner)
+    return run

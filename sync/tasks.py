@@ -1,0 +1,132 @@
+"""Celery tasks: ids in, a service does the work. Schedules live in django-celery-beat (editable)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.db.models import F, Q
+from django.utils import timezone
+
+from connectors.base import TransientError
+from integrations.models import Integration
+
+logger = logging.getLogger(__name__)
+
+LOG_RETENTION = timedelta(days=30)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, name="sync.run_execute")
+def sync_run_execute_task(self, sync_run_id: int) -> str:
+    """Running twice is safe (lease + committed cursors), hence acks_late."""
+    from sync.models import SyncRun
+    from sync.runs import sync_run_execute
+
+    try:
+        run = sync_run_execute(run_id=sync_run_id)
+    except TransientError as exc:
+        if self.request.retries >= self.max_retries:
+            SyncRun.objects.filter(pk=sync_run_id).update(
+                status=SyncRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+            )
+            return "failed"
+        countdown = exc.retry_after or min(600, 2 ** (self.request.retries + 2))
+        raise self.retry(exc=exc, countdown=countdown) from None
+    return run.status
+
+
+STALE_AFTER = timedelta(minutes=2)
+
+
+def _recover_stale_runs() -> int:
+    """Re-enqueue runs left queued/running whose worker is gone (lease free) — e.g. a lost message."""
+    from sync.lease import lease_is_free
+    from sync.models import SyncRun
+
+    recovered = 0
+    stale = SyncRun.objects.filter(status__in=SyncRun.ACTIVE, created_at__lt=timezone.now() - STALE_AFTER)
+    for run in stale:
+        if lease_is_free(integration_id=run.integration_id):
+            sync_run_execute_task.delay(run.pk)
+            recovered += 1
+    return recovered
+
+
+@shared_task(name="sync.dispatch_due")
+def sync_dispatch_due_task() -> int:
+    """Every minute: resume stale runs, then queue a delta sync for each active integration whose
+    interval has passed."""
+    from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
+
+    _recover_stale_runs()
+    now = timezone.now()
+    due = (
+        Integration.objects.filter(status=Integration.Status.ACTIVE)
+        .filter(
+            Q(last_sync_at__isnull=True)
+            | Q(last_sync_at__lte=now - timedelta(minutes=1) * F("sync_interval_minutes"))
+        )
+        .select_related("template", "subaccount")
+    )
+    queued = 0
+    for integration in due:
+        try:
+            sync_run_request(integration=integration, kind="delta", requested_by="schedule")
+            queued += 1
+        except (SyncBusy, SyncNotAllowed):
+            continue
+    return queued
+
+
+@shared_task(name="sync.health_check")
+def integrations_health_check_task() -> int:
+    from integrations.services import integration_test
+
+    failing = 0
+    for integration in Integration.objects.filter(status=Integration.Status.ACTIVE).select_related(
+        "template"
+    ):
+        failing += not integration_test(integration=integration, actor="system:health_check").ok
+    return failing
+
+
+@shared_task(name="sync.retry_failed_records")
+def sync_retry_failed_task() -> int:
+    from sync.models import SyncRecordError
+    from sync.runs import sync_retry_failed
+
+    ids = (
+        SyncRecordError.objects.filter(resolved=False, attempts__lt=SyncRecordError.MAX_ATTEMPTS)
+        .values_list("integration_id", flat=True)
+        .distinct()
+    )
+    runs = 0
+    for integration in Integration.objects.filter(pk__in=list(ids), status=Integration.Status.ACTIVE):
+        runs += sync_retry_failed(integration=integration) is not None
+    return runs
+
+
+@shared_task(name="sync.conflict_sweep")
+def conflict_sweep_task() -> int:
+    from sync.conflicts import conflict_sweep
+
+    return conflict_sweep()
+
+
+@shared_task(name="sync.cleanup_logs")
+def cleanup_logs_task() -> dict[str, int]:
+    """Drop finished runs, resolved record errors and task results older than 30 days."""
+    from django_celery_results.models import TaskResult
+
+    from sync.models import SyncRecordError, SyncRun
+    from sync.services import idempotency_keys_purge
+
+    cutoff = timezone.now() - LOG_RETENTION
+    counts = {
+        "idempotency_keys": idempotency_keys_purge(),
+        "runs": SyncRun.objects.filter(finished_at__lt=cutoff).delete()[0],
+        "record_errors": SyncRecordError.objects.filter(resolved=True, updated_at__lt=cutoff).delete()[0],
+        "task_results": TaskResult.objects.filter(date_done__lt=cutoff).delete()[0],
+    }
+    return counts

@@ -1,0 +1,65 @@
+"""HubSpot fixtures: a reset emulator on the live server, a private-app config, connectors on it."""
+
+import uuid
+
+import pytest
+import requests
+
+from connectors.hubspot.connector import HubSpotConnector
+from connectors.hubspot.emulator import emulator as hubspot_emulator
+
+
+@pytest.fixture
+def hs(transactional_db):
+    """The HubSpot emulator, empty, with its rate-limit windows cleared."""
+    hubspot_emulator.reset()
+    yield hubspot_emulator
+    hubspot_emulator.reset()
+
+
+@pytest.fixture
+def config(hs, sandbox_url):
+    config, tokens = hs.connect(sandbox_url)
+    assert tokens is None
+    return config
+
+
+@pytest.fixture
+def base(config):
+    return config["base_url"]
+
+
+@pytest.fixture
+def api(config):
+    """A plain HTTP session holding the private-app token, for talking to the emulator directly."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {config['access_token']}"
+    yield session
+    session.close()  # close keep-alive sockets while the live server still shares the test's DB connection
+
+
+@pytest.fixture
+def make_connector():
+    made = []
+
+    def make(config, **kwargs):
+        # A fresh integration id per connector: our own limiter windows never leak between tests.
+        connector = HubSpotConnector(config, integration_id=f"test-{uuid.uuid4()}", **kwargs)
+        made.append(connector)
+        return connector
+
+    yield make
+    for connector in made:
+        if "client" in connector.__dict__:
+            connector.client.session.close()
+
+
+@pytest.fixture
+def connector(config, make_connector):
+    return make_connector(config)
+
+
+def control(base: str, name: str, body: dict) -> dict:
+    resp = requests.post(f"{base}/_control/{name}", json=body, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()

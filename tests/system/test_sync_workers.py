@@ -1,0 +1,110 @@
+"""Kill -9 a worker in the middle of a full sync; race two workers on one integration."""
+
+from __future__ import annotations
+
+import pytest
+from django.db.models import Count
+
+from connectors.registry import emulator_module
+from integrations.models import IntegrationTemplate
+from integrations.services import integration_create, integration_set_status
+from sync.models import Contact, EntityLink, SyncRun
+from sync.runs import sync_run_request
+from tests.system.conftest import wait_for
+
+pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
+RECORDS = 2400
+
+
+@pytest.fixture
+def hubspot(catalog, subaccount, sandbox_url):
+    em = emulator_module("hubspot").emulator
+    em.reset()
+    em.seed("contacts", RECORDS, None)
+    config, _ = em.connect(sandbox_url)
+    integration = integration_create(
+        subaccount=subaccount,
+        template=IntegrationTemplate.objects.get(key="hubspot"),
+        name="hubspot",
+        config=config,
+        actor="test",
+        direction="inbound",
+    )
+    integration_set_status(integration=integration, status="active", actor="test")
+    return integration
+
+
+def assert_exactly_once(integration, subaccount) -> None:
+    assert Contact.objects.filter(subaccount=subaccount).count() == RECORDS
+    links = EntityLink.objects.filter(integration=integration, entity="contact")
+    assert links.count() == RECORDS
+    assert not links.values("remote_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert not links.values("local_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert (
+        not Contact.objects.filter(subaccount=subaccount)
+        .values("email")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+    )
+
+
+def test_a_worker_killed_mid_sync_is_resumed_by_another_with_nothing_lost_or_duplicated(
+    hubspot, subaccount, workers, sandbox_url
+):
+    emulator_module("hubspot").emulator.state()  # slow the provider so the kill lands mid-sync
+    from connectors.sandbox.models import SandboxState
+
+    SandboxState.objects.filter(provider="hubspot").update(latency_ms=150)
+    first = workers("first")
+    run = sync_run_request(integration=hubspot, kind="full", entities=["contact"], requested_by="test")
+
+    wait_for(lambda: SyncRun.objects.get(pk=run.pk).processed >= 400, timeout=60, message="the first pages")
+    first.kill9()
+    processed_at_kill = SyncRun.objects.get(pk=run.pk).processed
+    assert processed_at_kill < RECORDS, "the sync finished before the kill: slow the emulator down"
+    SandboxState.objects.filter(provider="hubspot").update(latency_ms=0)
+
+    workers("second")
+    finished = wait_for(
+        lambda: SyncRun.objects.filter(pk=run.pk, status__in=["succeeded", "partial", "failed"]).first(),
+        timeout=120,
+        message="the resumed run to finish",
+    )
+
+    assert finished.status == "succeeded", finished.error
+    assert_exactly_once(hubspot, subaccount)
+
+
+def test_two_workers_asked_to_sync_one_integration_at_once_run_it_exactly_once(hubspot, subaccount, workers):
+    from connectors.sandbox.models import SandboxState
+    from sync.tasks import sync_run_execute_task
+
+    SandboxState.objects.filter(provider="hubspot").update(latency_ms=30)
+    workers("one"), workers("two")
+    # Two runs created as if two requests raced past the busy check at the same instant.
+    runs = [
+        SyncRun.objects.create(subaccount=subaccount, integration=hubspot, kind="full", entities=["contact"])
+        for _ in range(2)
+    ]
+    for run in runs:
+        sync_run_execute_task.delay(run.pk)
+
+    done = wait_for(
+        lambda: (
+            list(
+                SyncRun.objects.filter(
+                    pk__in=[r.pk for r in runs], status__in=["succeeded", "partial", "failed"]
+                )
+            )
+            if SyncRun.objects.filter(pk__in=[r.pk for r in runs], status__in=SyncRun.ACTIVE).count() == 0
+            else None
+        ),
+        timeout=120,
+        message="both runs to end",
+    )
+
+    statuses = sorted(r.status for r in done)
+    assert statuses == ["failed", "succeeded"]
+    loser = next(r for r in done if r.status == "failed")
+    assert "another sync" in loser.error and loser.processed == 0
+    assert_exactly_once(hubspot, subaccount)
