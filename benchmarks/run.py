@@ -90,11 +90,13 @@ def emulator_server():
         proc.wait(10)
 
 
-def fresh_integration(base: str, *, slug: str) -> Integration:
+def fresh_integration(base: str, *, slug: str, unlimited: bool = False) -> Integration:
     sub, _ = SubAccount.objects.get_or_create(slug=slug, defaults={"name": slug})
     Contact.objects.filter(subaccount=sub).delete()
     Change.objects.filter(subaccount=sub).delete()
     config, _ = emulator_module("hubspot").emulator.connect(f"{base}/sandbox")
+    if unlimited:  # "rate limit off": the account's limits raised past anything the run can reach
+        config = {**config, "rate_limit": "100000/1", "search_rate_limit": "100000/1"}
     integration = integration_create(
         subaccount=sub,
         template=IntegrationTemplate.objects.get(key="hubspot"),
@@ -184,7 +186,7 @@ def bench(records: int, limited_records: int) -> dict:
         em.seed("contacts", records, None)
 
         # 1. Full pull, rate limit off, against a plain bulk_create of the same rows.
-        integration = fresh_integration(base, slug="bench-full")
+        integration = fresh_integration(base, slug="bench-full", unlimited=True)
         run, elapsed = full_pull(integration)
         assert run.status == "succeeded", (run.status, run.error)
         assert Contact.objects.filter(subaccount=integration.subaccount).count() == records
@@ -223,7 +225,7 @@ def bench(records: int, limited_records: int) -> dict:
         em.records("contacts").filter(
             pk__gt=em.records("contacts").order_by("pk").values_list("pk", flat=True)[records // 10 - 1]
         ).delete()
-        small = fresh_integration(base, slug="bench-small")
+        small = fresh_integration(base, slug="bench-small", unlimited=True)
         small_rss = measure_rss(small.pk)
         results["memory"] = {
             "records_large": records,
@@ -285,6 +287,24 @@ def bench(records: int, limited_records: int) -> dict:
     return results
 
 
+def notes(results: dict) -> str:
+    """Plain words on any goal the run missed, and why."""
+    f = results["full"]
+    lines = []
+    if f["records_per_s"] < 5000:
+        lines.append(
+            f"- Goal 1's absolute figure is **not met**: {f['records_per_s']:,.0f} records/s against 5,000. On this "
+            f"machine a plain `bulk_create` of the same rows (no HTTP, no mapping, no merge, no links or Change "
+            f"rows) reaches {f['baseline_records_per_s']:,.0f} records/s, so 5,000 would need the engine at "
+            f"{5000 / f['baseline_records_per_s']:.0%} of the database's raw insert rate while it also writes a "
+            f"link and a Change row per record and shares the two cores with PostgreSQL and the emulator. The "
+            f"ratio goal (≥ 0.25) is met at {f['ratio']:.2f}."
+        )
+    if results["limited"]["failed"]:
+        lines.append(f"- {results['limited']['failed']} records failed under the rate limit.")
+    return ("Notes:\n\n" + "\n".join(lines) + "\n") if lines else ""
+
+
 def write_results(results: dict) -> None:
     f, d, m, lim, b = (results[k] for k in ("full", "delta", "memory", "limited", "bulk"))
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -302,6 +322,7 @@ Measured by `make bench` on {now}, {platform.machine()}, {os.cpu_count()} cores,
 | 4 | bulk upsert of 1,000 contacts | {b["queries_1000"]} SQL queries, {b["seconds_1000"] * 1000:.0f} ms | 10 contacts: {b["queries_10"]} queries | constant: {b["queries_1000"] == b["queries_10"]} | ≤ 15 queries, not growing |
 | 5 | peak memory of a full pull (fresh process) | {m["records_large"]:,} records: {m["peak_mb_large"]:.0f} MB | {m["records_small"]:,} records: {m["peak_mb_small"]:.0f} MB | × {m["growth"]:.2f} for 10× the records | < 200 MB, flat |
 
+{notes(results)}
 Raw figures:
 
 ```json

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "integrations",
     "connectors",
     "sync",
+    "webhooks",
 ]
 
 MIDDLEWARE = [

@@ -85,10 +85,15 @@ class RemoteRecord:
 
 @dataclass(frozen=True)
 class Page:
-    """A page of changes and the cursor to store once the page has been committed."""
+    """A page of changes and the cursor to store once the page has been committed.
+
+    ``remaining``: how many records the provider says are still to come for this pull, when it
+    says (HubSpot's search ``total``); it drives the run's progress bar.
+    """
 
     records: list[RemoteRecord]
     cursor: str | None
+    remaining: int | None = None
 
 
 @dataclass(frozen=True)
@@ -341,7 +346,10 @@ class Connector(abc.ABC):
     def limiter(self):
         from connectors.ratelimit import RateLimiter
 
-        return RateLimiter(key=f"{self.key}:{self.account_key()}", rate=self.rate_limit)
+        # A config "rate_limit" (requests/seconds) sizes the limiter for the account's own plan.
+        return RateLimiter(
+            key=f"{self.key}:{self.account_key()}", rate=str(self.config.get("rate_limit") or self.rate_limit)
+        )
 
     def uses_oauth(self) -> bool:
         """Whether this integration connects through OAuth (some providers also take a token)."""

@@ -30,23 +30,46 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(amount), int(seconds or 1)
 
 
+# Below this many requests per window, rounding the headroom down costs too much (5/s → 4/s):
+# such limits keep their exact count and are paced by spacing requests instead.
+SMALL_BUDGET = 20
+
+
 class RateLimiter:
-    """Blocks until a request may go, up to MAX_WAIT_SECONDS; past that raises RateLimited."""
+    """Blocks until a request may go, up to MAX_WAIT_SECONDS; past that raises RateLimited.
+
+    The moving window is shared by every process (Redis). Small limits are additionally paced in
+    this process at ``headroom`` of the published rate, so 5/s becomes one request every 0.21 s.
+    """
 
     def __init__(self, *, key: str, rate: str, storage_url: str | None = None, headroom: float = HEADROOM):
         amount, seconds = parse_rate(rate)
-        self.item = RateLimitItemPerSecond(max(1, int(amount * headroom)), seconds)
+        if amount < SMALL_BUDGET:
+            self.item = RateLimitItemPerSecond(amount, seconds)
+            self.spacing = seconds / (amount * headroom)
+        else:
+            self.item = RateLimitItemPerSecond(max(1, int(amount * headroom)), seconds)
+            self.spacing = 0.0
         self.key = key
         self.strategy = _strategy(storage_url or settings.RATELIMIT_STORAGE_URL)
+        self._next_at = 0.0
 
     def acquire(self, *, max_wait: float = MAX_WAIT_SECONDS) -> None:
         deadline = time.monotonic() + max_wait
+        if self.spacing:
+            pause = self._next_at - time.monotonic()
+            if pause > max_wait:
+                raise RateLimited(f"rate limit for {self.key} reached", retry_after=pause)
+            if pause > 0:
+                time.sleep(pause)
         while not self.strategy.hit(self.item, "connector", self.key):
             stats = self.strategy.get_window_stats(self.item, "connector", self.key)
             wait = max(0.01, min(stats.reset_time - time.time(), self.item.get_expiry()))
             if time.monotonic() + wait > deadline:
                 raise RateLimited(f"rate limit for {self.key} reached", retry_after=wait)
             time.sleep(min(wait, 0.25))
+        if self.spacing:
+            self._next_at = time.monotonic() + self.spacing
 
     def reset(self) -> None:
         self.strategy.clear(self.item, "connector", self.key)

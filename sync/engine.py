@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from connectors.base import Connector, RemoteRecord
 from integrations.models import Integration
+from sync.bulk import insert_rows
 from sync.mapping import (
     CUSTOM_PREFIX,
     FieldMap,
@@ -375,7 +376,7 @@ def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
             touched_links.append(link)
 
     if to_create:
-        ctx.model.objects.bulk_create(to_create)
+        insert_rows(ctx.model, to_create)
     if to_update:
         ctx.model.objects.bulk_update(to_update, sorted(update_fields | {"version", "updated_at"}))
     if deleted_objs:
@@ -385,7 +386,8 @@ def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
     change_rows += [(o, op, f) for o, op, f in changes if id(o) not in created_ids]
     _write_changes(ctx, change_rows)
     if new_links:
-        EntityLink.objects.bulk_create(
+        insert_rows(
+            EntityLink,
             [
                 EntityLink(
                     integration=ctx.integration,
@@ -410,7 +412,8 @@ def _write_changes(ctx: EntityContext, rows: list[tuple[models.Model, str, list[
     if not rows:
         return
     change_model = apps.get_model("sync", "Change")
-    change_model.objects.bulk_create(
+    insert_rows(
+        change_model,
         [
             change_model(
                 subaccount_id=ctx.integration.subaccount_id,

@@ -154,6 +154,8 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
             for page in prefetch(connector.pull(entity, cursor=cursor or None)):
                 heartbeat()
                 outcome = apply_pull_page(ctx, page.records, cursor=page.cursor, run=run)
+                if page.remaining is not None:
+                    _estimate_total(run, page.remaining)
                 if progress:
                     progress(Progress(entity, "pull", outcome))
     if pushes:
@@ -175,6 +177,12 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
     status = SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED
     _finish(run, status, "")
     Integration.objects.filter(pk=integration.pk).update(last_sync_at=timezone.now())
+
+
+def _estimate_total(run: SyncRun, remaining: int) -> None:
+    """Records processed so far plus what the provider says is left: the progress bar's 100 %."""
+    processed = SyncRun.objects.filter(pk=run.pk).values_list("processed", flat=True).first() or 0
+    SyncRun.objects.filter(pk=run.pk).update(progress_total=processed + remaining)
 
 
 def _set_phase(run: SyncRun, phase: str) -> None:

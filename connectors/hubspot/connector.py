@@ -196,7 +196,8 @@ class HubSpotConnector(Connector):
     @functools.cached_property
     def client(self) -> HubSpotClient:
         search_limiter = RateLimiter(
-            key=f"{self.key}:{self.account_key()}:search", rate=self.search_rate_limit
+            key=f"{self.key}:{self.account_key()}:search",
+            rate=str(self.config.get("search_rate_limit") or self.search_rate_limit),
         )
         return HubSpotClient(
             base_url=self.base_url(), auth=self.auth(), limiter=self.limiter(), search_limiter=search_limiter
@@ -244,7 +245,8 @@ class HubSpotConnector(Connector):
             if stamps:
                 position["modified"] = max(position["modified"], max(stamps))
             if records:
-                yield Page(records=records, cursor=self._encode_cursor(state))
+                remaining = max(0, int(page.get("total", 0)) - after - len(records))
+                yield Page(records=records, cursor=self._encode_cursor(state), remaining=remaining)
             next_after = page.get("paging", {}).get("next", {}).get("after")
             if not next_after:
                 return

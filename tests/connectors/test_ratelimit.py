@@ -20,3 +20,12 @@ def test_limiter_raises_rate_limited_instead_of_waiting_too_long():
     with pytest.raises(RateLimited) as info:
         limiter.acquire(max_wait=0.2)
     assert info.value.retry_after > 1
+
+
+def test_a_small_limit_is_paced_below_the_published_rate_not_rounded_down():
+    limiter = RateLimiter(key=f"t3-{time.time()}", rate="5/1", storage_url="memory://")
+    started = time.monotonic()
+    for _ in range(10):
+        limiter.acquire()
+    elapsed = time.monotonic() - started
+    assert 1.8 < elapsed < 2.3  # 9 gaps of 1 / (5 × 0.95) s: 4.75 requests a second, never 5+

@@ -1,0 +1,88 @@
+"""What providers send us: each HTTP delivery as received, and each event in it."""
+
+from django.db import models
+
+from integrations.models import Integration, SubAccount
+
+__all__ = ["InboundDelivery", "InboundEvent"]
+
+
+class InboundDelivery(models.Model):
+    """One POST (or GET challenge) to /webhooks/in/<provider>/<integration>/, verified or not.
+
+    Rejected deliveries are kept too (counted and shown in the admin), but nothing unverified is
+    ever processed. Headers are stored without credentials (signature and auth headers dropped).
+    """
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected (signature)"
+        THROTTLED = "throttled", "Throttled"
+        FORBIDDEN = "forbidden", "Forbidden (IP)"
+        MALFORMED = "malformed", "Malformed"
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="inbound_deliveries")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="inbound_deliveries")
+    provider = models.CharField(max_length=30)
+    method = models.CharField(max_length=10, default="POST")
+    headers = models.JSONField(default=dict)
+    body = models.TextField(blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    verified = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    events = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["integration", "outcome", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider} delivery #{self.pk} ({self.outcome})"
+
+
+class InboundEvent(models.Model):
+    """One change a provider told us about, de-duplicated on (integration, provider event id)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored (stale or not synced)"
+        FAILED = "failed", "Failed (will retry)"
+        DEAD = "dead", "Failed (retries exhausted)"
+
+    MAX_ATTEMPTS = 5
+
+    subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="inbound_events")
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="inbound_events")
+    delivery = models.ForeignKey(InboundDelivery, on_delete=models.CASCADE, related_name="inbound_events")
+    provider = models.CharField(max_length=30)
+    event_id = models.CharField(max_length=200)
+    event_type = models.CharField(max_length=100, blank=True)
+    entity = models.CharField(max_length=20, blank=True)
+    remote_id = models.CharField(max_length=120, blank=True)
+    action = models.CharField(max_length=20, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "event_id"], name="uniq_inbound_event"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="inbound_due"),
+            models.Index(fields=["integration", "entity", "remote_id"], name="inbound_record"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.event_type or self.action} {self.remote_id} ({self.status})"
