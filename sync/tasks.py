@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
-from django.db.models import F, Q
 from django.utils import timezone
 
 from connectors.base import TransientError
@@ -61,16 +60,15 @@ def sync_dispatch_due_task() -> int:
 
     _recover_stale_runs()
     now = timezone.now()
-    due = (
-        Integration.objects.filter(status=Integration.Status.ACTIVE)
-        .filter(
-            Q(last_sync_at__isnull=True)
-            | Q(last_sync_at__lte=now - timedelta(minutes=1) * F("sync_interval_minutes"))
-        )
-        .select_related("template", "subaccount")
-    )
     queued = 0
-    for integration in due:
+    # Each integration has its own interval; compared here rather than in SQL, where multiplying a
+    # duration by a column is not portable (SQLite refuses it).
+    for integration in Integration.objects.filter(status=Integration.Status.ACTIVE).select_related(
+        "template", "subaccount"
+    ):
+        last = integration.last_sync_at
+        if last is not None and last > now - timedelta(minutes=integration.sync_interval_minutes):
+            continue
         try:
             sync_run_request(integration=integration, kind="delta", requested_by="schedule")
             queued += 1

@@ -5,8 +5,9 @@ Pull: search ``GT`` on the modified-time property (``lastmodifieddate`` for cont
 ceiling, so before reaching it the query restarts from the last timestamp seen. Archived records
 come next, from ``archived=true`` lists, as deleted records. The cursor is a JSON object of
 per-type watermarks in epoch ms: ``{"contacts": {"modified": ms, "archived": ms}}``.
-Activities are notes, tasks and calls: their ids read ``notes/123`` and ``fields["_kind"]`` says
-which (note / task / call); ``_kind`` picks the type on create.
+Activities are notes, tasks, calls, emails and meetings: their ids read ``notes/123`` and
+``fields["_kind"]`` says which (note / task / call / email / meeting); ``_kind`` picks the type on
+create.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ OVERLAP_MS = 5_000
 SEARCH_PAGE = 200  # HubSpot's search limit cap
 ERROR_EXCERPT = 300
 
-KIND_TYPES = {"note": "notes", "task": "tasks", "call": "calls"}
+KIND_TYPES = {"note": "notes", "task": "tasks", "call": "calls", "email": "emails", "meeting": "meetings"}
 TYPE_KINDS = {t: k for k, t in KIND_TYPES.items()}
 
 # Properties read per type: HubSpot returns only the properties a request names.
@@ -103,6 +104,23 @@ READ_PROPERTIES: dict[str, tuple[str, ...]] = {
         "hubspot_owner_id",
         "hs_lastmodifieddate",
     ),
+    "emails": (
+        "hs_timestamp",
+        "hs_email_subject",
+        "hs_email_text",
+        "hs_email_direction",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+    ),
+    "meetings": (
+        "hs_timestamp",
+        "hs_meeting_title",
+        "hs_meeting_body",
+        "hs_meeting_start_time",
+        "hs_meeting_end_time",
+        "hubspot_owner_id",
+        "hs_lastmodifieddate",
+    ),
 }
 # Properties only one activity type has: a write to another type drops them (see mappings.py).
 OWN_PROPERTIES = {
@@ -137,7 +155,8 @@ class HubSpotConnector(Connector):
         "company": EntitySpec(remote_types=("companies",), modified_field="hs_lastmodifieddate"),
         "deal": EntitySpec(remote_types=("deals",), modified_field="hs_lastmodifieddate"),
         "activity": EntitySpec(
-            remote_types=("notes", "tasks", "calls"), modified_field="hs_lastmodifieddate"
+            remote_types=("notes", "tasks", "calls", "emails", "meetings"),
+            modified_field="hs_lastmodifieddate",
         ),
     }
     batch_size = 100

@@ -25,6 +25,15 @@ LOWERCASE = {"name": "lowercase", "args": {}}
 E164 = {"name": "e164", "args": {}}
 NUMBER = {"name": "number", "args": {}}
 EPOCH_MS = {"name": "date_format", "args": {"format": "epoch_ms"}}
+KIND_MAP = {
+    "name": "value_map",
+    "args": {"map": {"note": "note", "task": "task", "call": "call", "email": "email", "meeting": "event"}},
+}
+CALL_DIRECTION = {"name": "value_map", "args": {"map": {"INBOUND": "inbound", "OUTBOUND": "outbound"}}}
+EMAIL_DIRECTION = {
+    "name": "value_map",
+    "args": {"map": {"INCOMING_EMAIL": "inbound", "EMAIL": "outbound", "FORWARDED_EMAIL": "outbound"}},
+}
 EPOCH_MS_DATE = {"name": "date_format", "args": {"format": "epoch_ms", "as_date": True}}
 
 DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
@@ -56,7 +65,8 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
         _row("owner_id", "hubspot_owner_id"),
     ],
     "activity": [
-        _row("kind", "_kind"),
+        # HubSpot meetings are calendar events: the canonical kind "event" (Salesforce's Event too).
+        _row("kind", "_kind", KIND_MAP),
         _row("occurred_at", "hs_timestamp", EPOCH_MS),
         _row("body", "hs_note_body"),
         _row("subject", "hs_task_subject"),
@@ -64,6 +74,11 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
         _row("status", "hs_task_status"),
         _row("subject", "hs_call_title"),
         _row("body", "hs_call_body"),
-        _row("direction", "hs_call_direction"),
+        _row("direction", "hs_call_direction", CALL_DIRECTION),
+        _row("subject", "hs_email_subject"),
+        _row("body", "hs_email_text"),
+        _row("direction", "hs_email_direction", EMAIL_DIRECTION),
+        _row("subject", "hs_meeting_title"),
+        _row("body", "hs_meeting_body"),
     ],
 }

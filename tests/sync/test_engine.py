@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from connectors.registry import emulator_module
@@ -132,7 +134,8 @@ def test_conflict_strategies_settle_a_field_changed_on_both_sides(
     from sync.services import record_update
 
     record_update(record=Contact.objects.get(pk=link.local_id), fields={"first_name": "Local"}, origin="api")
-    emulator_module(provider).emulator.touch("contacts", link.remote_id, {"firstname": "Remote"})  # newer
+    time.sleep(0.01)  # HubSpot stamps milliseconds: make the remote edit unambiguously the newer one
+    emulator_module(provider).emulator.touch("contacts", link.remote_id, {"firstname": "Remote"})
 
     run = run_sync(integration)
 

@@ -40,6 +40,7 @@ class Command(BaseCommand):
             user = user_model.objects.create_superuser(username=username, email="", password=password)
         sub, _ = SubAccount.objects.get_or_create(slug="demo", defaults={"name": "Demo Agency Client"})
         Membership.objects.get_or_create(user=user, subaccount=sub)
+        self._seed_records(sub)
         sandbox = base_url.rstrip("/") + "/sandbox"
         for key in DEMO_PROVIDERS:
             if Integration.objects.filter(subaccount=sub, template__key=key).exists():
@@ -49,6 +50,25 @@ class Command(BaseCommand):
             _, api_key = ApiKey.objects.create_key(name="demo", subaccount=sub)
             self.stdout.write(f"Demo API key (shown once): {api_key}")
         self.stdout.write(f"Admin: {base_url.rstrip('/')}/admin/  login: {username} / {password}")
+
+    def _seed_records(self, sub: SubAccount) -> None:
+        """Our side of the demo: a few records, some sharing emails with the emulators' seeds (matching)."""
+        from sync.models import Contact
+        from sync.services import records_bulk_upsert
+
+        if Contact.objects.filter(subaccount=sub).exists():
+            return
+        contacts = [{"email": f"seed{i}@example.com", "first_name": f"Known{i}", "job_title": "Buyer"}
+                    for i in range(1, 4)]
+        contacts += [{"email": f"demo{i}@example.com", "first_name": f"Demo{i}", "last_name": "Lead",
+                      "phone": f"+1202555{i:04d}", "external_id": f"app-{i}"} for i in range(1, 16)]
+        companies = [{"name": f"Demo Co {i}", "domain": f"demo{i}.example.com", "industry": "Software"}
+                     for i in range(1, 6)]
+        deals = [{"name": f"Demo deal {i}", "amount": str(1000 * i), "currency": "USD", "stage": "qualified",
+                  "close_date": f"2027-0{i}-15"} for i in range(1, 6)]
+        for entity, rows in (("contact", contacts), ("company", companies), ("deal", deals)):
+            records_bulk_upsert(subaccount=sub, entity=entity, records=rows, origin="system:seed_demo")
+        self.stdout.write(f"Seeded {len(contacts)} contacts, {len(companies)} companies, {len(deals)} deals")
 
     @transaction.atomic
     def _wire(self, sub: SubAccount, key: str, sandbox: str) -> None:
