@@ -12,7 +12,7 @@ from integrations.services import integration_create, integration_set_status
 from integrations.tokens import IntegrationTokenStore
 from sync.conflicts import conflict_resolve
 from sync.mapping import mappings_replace
-from sync.models import Change, Conflict, Contact, EntityLink, SyncRecordError, SyncRun
+from sync.models import Change, Conflict, Contact, EntityLink, SyncCursor, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, sync_retry_failed, sync_run_execute, sync_run_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -268,3 +268,22 @@ def test_revoked_credentials_fail_the_run_and_mark_the_integration(integration_f
     integration.refresh_from_db()
     assert run.status == "failed" and "credentials" in run.error.lower()
     assert integration.status == "error" and "pat-revoked-0000" not in integration.last_error
+
+
+def test_a_value_a_transform_cannot_take_fails_that_record_alone_and_the_page_goes_on(
+    integration_for, subaccount
+):
+    em = emulator_module("hubspot").emulator
+    em.reset()
+    em.seed("contacts", 4, None)
+    bad = em.records("contacts").order_by("id").first()
+    em.touch("contacts", bad.remote_id, {"phone": "not a phone number"})
+    integration = integration_for("hubspot")
+
+    run = run_sync(integration, "full")
+
+    assert run.status == "partial" and run.failed == 1
+    error = SyncRecordError.objects.get(integration=integration)
+    assert error.remote_id == bad.remote_id and "e164" in error.message and error.direction == "pull"
+    assert Contact.objects.filter(subaccount=subaccount).count() == 3
+    assert SyncCursor.objects.get(integration=integration, entity="contact", kind="pull").position  # moved on
