@@ -307,17 +307,38 @@ class Connector(abc.ABC):
     def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
         """Delete (archive) records by id; one result per input, in input order."""
 
-    # webhooks
+    # webhooks: a provider declares its webhooks module (verify, parse, optionally ack_response and
+    # challenge); the receiver only ever talks to these classmethods.
+    webhook_module: ClassVar[Any] = None
+
     @classmethod
     def verify_webhook(
         cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str, now: float
     ) -> None:
         """Raise SignatureInvalid unless the request is authentic. Constant-time, fail closed."""
-        raise SignatureInvalid(f"{cls.__name__} does not accept webhooks")
+        if cls.webhook_module is None:
+            raise SignatureInvalid(f"{cls.__name__} does not accept webhooks")
+        cls.webhook_module.verify(request, secret=secret, now=now, config=config)
 
     @classmethod
     def parse_webhook(cls, request: WebhookRequest) -> list[WebhookEvent]:
-        raise SignatureInvalid(f"{cls.__name__} does not accept webhooks")
+        if cls.webhook_module is None:
+            raise SignatureInvalid(f"{cls.__name__} does not accept webhooks")
+        return cls.webhook_module.parse(request)
+
+    @classmethod
+    def webhook_ack(cls) -> tuple[bytes, str]:
+        """The body and content type a verified delivery is answered with (Salesforce wants a SOAP Ack)."""
+        ack = getattr(cls.webhook_module, "ack_response", None)
+        return ack() if ack is not None else (b"", "text/plain")
+
+    @classmethod
+    def webhook_challenge(
+        cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str
+    ) -> str | None:
+        """The answer to a subscription handshake (Facebook's hub.challenge), or None: not one."""
+        challenge = getattr(cls.webhook_module, "challenge", None)
+        return challenge(request, config=config, secret=secret) if challenge is not None else None
 
     # configuration, auth and plumbing shared by every connector ------------------------------
 

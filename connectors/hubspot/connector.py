@@ -29,8 +29,6 @@ from connectors.base import (
     PermanentError,
     RemoteRecord,
     TestResult,
-    WebhookEvent,
-    WebhookRequest,
     WriteResult,
 )
 from connectors.hubspot import webhooks
@@ -479,15 +477,7 @@ class HubSpotConnector(Connector):
 
     # --- webhooks -----------------------------------------------------------------------------
 
-    @classmethod
-    def verify_webhook(
-        cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str, now: float
-    ) -> None:
-        webhooks.verify(request, secret=secret, now=now, config=config)
-
-    @classmethod
-    def parse_webhook(cls, request: WebhookRequest) -> list[WebhookEvent]:
-        return webhooks.parse(request)
+    webhook_module = webhooks
 
     # --- translation --------------------------------------------------------------------------
 

@@ -28,8 +28,6 @@ from connectors.base import (
     TestResult,
     Tokens,
     TransientError,
-    WebhookEvent,
-    WebhookRequest,
     WriteResult,
 )
 from connectors.salesforce import webhooks
@@ -398,15 +396,7 @@ class SalesforceConnector(Connector):
 
     # --- webhooks -----------------------------------------------------------------------------
 
-    @classmethod
-    def verify_webhook(
-        cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str, now: float
-    ) -> None:
-        webhooks.verify(request, secret=secret, now=now, config=config)
-
-    @classmethod
-    def parse_webhook(cls, request: WebhookRequest) -> list[WebhookEvent]:
-        return webhooks.parse(request)
+    webhook_module = webhooks
 
 
 # --- helpers ----------------------------------------------------------------------------------------

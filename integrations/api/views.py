@@ -29,6 +29,13 @@ ERROR_RESPONSES = {
 }
 
 
+TRANSITION_RESPONSES = {
+    200: IntegrationSerializer,
+    409: OpenApiResponse(description="Not allowed now"),
+    **ERROR_RESPONSES,
+}
+
+
 class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
     """The catalog: every active template with its config schema."""
 
@@ -142,40 +149,28 @@ class IntegrationViewSet(
         integration = services.integration_disconnect(integration=self.get_object(), actor=actor_for(request))
         return Response(IntegrationSerializer(integration).data)
 
-    @extend_schema(
-        request=None, responses={200: IntegrationSerializer, 409: OpenApiResponse(), **ERROR_RESPONSES}
-    )
+    def _transition(self, request: Request, service) -> Response:
+        try:
+            integration = service(integration=self.get_object(), actor=actor_for(request))
+        except services.InvalidTransition as exc:
+            raise ApiError(status_code=409, code="invalid_state", message=str(exc)) from None
+        return Response(IntegrationSerializer(integration).data)
+
+    @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk: str) -> Response:
-        try:
-            integration = services.integration_activate(
-                integration=self.get_object(), actor=actor_for(request)
-            )
-        except services.InvalidTransition as exc:
-            raise ApiError(status_code=409, code="invalid_state", message=str(exc)) from None
-        return Response(IntegrationSerializer(integration).data)
+        """Go live; 409 until a connection test has passed."""
+        return self._transition(request, services.integration_activate)
 
-    @extend_schema(
-        request=None, responses={200: IntegrationSerializer, 409: OpenApiResponse(), **ERROR_RESPONSES}
-    )
+    @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: str) -> Response:
-        try:
-            integration = services.integration_pause(integration=self.get_object(), actor=actor_for(request))
-        except services.InvalidTransition as exc:
-            raise ApiError(status_code=409, code="invalid_state", message=str(exc)) from None
-        return Response(IntegrationSerializer(integration).data)
+        return self._transition(request, services.integration_pause)
 
-    @extend_schema(
-        request=None, responses={200: IntegrationSerializer, 409: OpenApiResponse(), **ERROR_RESPONSES}
-    )
+    @extend_schema(request=None, responses=TRANSITION_RESPONSES)
     @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: str) -> Response:
-        try:
-            integration = services.integration_resume(integration=self.get_object(), actor=actor_for(request))
-        except services.InvalidTransition as exc:
-            raise ApiError(status_code=409, code="invalid_state", message=str(exc)) from None
-        return Response(IntegrationSerializer(integration).data)
+        return self._transition(request, services.integration_resume)
 
     @extend_schema(
         request=OAuthStartSerializer, responses={200: OAuthStartResultSerializer, **ERROR_RESPONSES}

@@ -58,14 +58,34 @@ class Command(BaseCommand):
 
         if Contact.objects.filter(subaccount=sub).exists():
             return
-        contacts = [{"email": f"seed{i}@example.com", "first_name": f"Known{i}", "job_title": "Buyer"}
-                    for i in range(1, 4)]
-        contacts += [{"email": f"demo{i}@example.com", "first_name": f"Demo{i}", "last_name": "Lead",
-                      "phone": f"+1202555{i:04d}", "external_id": f"app-{i}"} for i in range(1, 16)]
-        companies = [{"name": f"Demo Co {i}", "domain": f"demo{i}.example.com", "industry": "Software"}
-                     for i in range(1, 6)]
-        deals = [{"name": f"Demo deal {i}", "amount": str(1000 * i), "currency": "USD", "stage": "qualified",
-                  "close_date": f"2027-0{i}-15"} for i in range(1, 6)]
+        contacts = [
+            {"email": f"seed{i}@example.com", "first_name": f"Known{i}", "job_title": "Buyer"}
+            for i in range(1, 4)
+        ]
+        contacts += [
+            {
+                "email": f"demo{i}@example.com",
+                "first_name": f"Demo{i}",
+                "last_name": "Lead",
+                "phone": f"+1202555{i:04d}",
+                "external_id": f"app-{i}",
+            }
+            for i in range(1, 16)
+        ]
+        companies = [
+            {"name": f"Demo Co {i}", "domain": f"demo{i}.example.com", "industry": "Software"}
+            for i in range(1, 6)
+        ]
+        deals = [
+            {
+                "name": f"Demo deal {i}",
+                "amount": str(1000 * i),
+                "currency": "USD",
+                "stage": "qualified",
+                "close_date": f"2027-0{i}-15",
+            }
+            for i in range(1, 6)
+        ]
         for entity, rows in (("contact", contacts), ("company", companies), ("deal", deals)):
             records_bulk_upsert(subaccount=sub, entity=entity, records=rows, origin="system:seed_demo")
         self.stdout.write(f"Seeded {len(contacts)} contacts, {len(companies)} companies, {len(deals)} deals")
