@@ -197,6 +197,9 @@ def integration_set_status(
             action="integration.status_changed",
             changes={"status": {"from": old, "to": status}, **({"reason": reason} if reason else {})},
         )
+        from webhooks.events import integration_status_changed_emit  # webhooks builds on integrations
+
+        integration_status_changed_emit(integration=integration, old=old, new=status, reason=reason)
     return integration
 
 

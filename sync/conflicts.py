@@ -12,6 +12,7 @@ from sync.engine import assign, entity_model, local_values, origin_of
 from sync.mapping import canonical_value
 from sync.models import Conflict, EntityLink
 from sync.services import change_log_lock
+from webhooks.outbox import outbox_kick
 
 
 class ConflictClosed(ValueError):
@@ -53,6 +54,7 @@ def conflict_resolve(*, conflict: Conflict, choice: str, value: Any = None, acto
                     fields=[conflict.field],
                     origin=origin,
                 )
+                outbox_kick()
             # The remote value has now been considered: it becomes the base, so the next pull does
             # not raise the same conflict again, and a local/custom choice differs from it and is pushed.
             link = EntityLink.objects.filter(

@@ -39,6 +39,8 @@ from sync.merge import FieldRule, merge, outbound_diff
 from sync.models import Conflict, EntityLink, SyncCursor, SyncRecordError, SyncRun
 from sync.services import change_log_lock
 from sync.transforms import TransformError
+from webhooks.events import conflict_detected_emit
+from webhooks.outbox import outbox_kick
 
 logger = logging.getLogger(__name__)
 
@@ -398,7 +400,7 @@ def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
                     remote_modified_at=modified,
                 )
                 for o, rid, base, modified in new_links
-            ]
+            ],
         )
     if touched_links:
         EntityLink.objects.bulk_update(touched_links, ["base", "remote_modified_at", "last_synced_at"])
@@ -406,6 +408,10 @@ def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
         for c in conflicts:
             c.local_id = c.local_id or next((o.pk for o, rid, *_ in new_links if rid == c.remote_id), 0)
         Conflict.objects.bulk_create(conflicts, ignore_conflicts=True)
+        for conflict in Conflict.objects.filter(
+            integration=ctx.integration, entity=ctx.entity, status=Conflict.Status.OPEN, created_at__gte=now
+        ):
+            conflict_detected_emit(conflict=conflict)
 
 
 def _write_changes(ctx: EntityContext, rows: list[tuple[models.Model, str, list[str]]]) -> None:
@@ -424,8 +430,9 @@ def _write_changes(ctx: EntityContext, rows: list[tuple[models.Model, str, list[
                 origin=ctx.origin,
             )
             for o, op, f in rows
-        ]
+        ],
     )
+    outbox_kick()  # outbound webhooks hear about these once the page commits
 
 
 def _record_errors(run: SyncRun, ctx: EntityContext, outcome: Outcome, *, direction: str) -> None:

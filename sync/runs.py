@@ -29,6 +29,7 @@ from sync.engine import (
 from sync.lease import LeaseLost, lease_acquire, lease_release, lease_renew
 from sync.models import SyncCursor, SyncLease, SyncRecordError, SyncRun
 from sync.prefetch import prefetch
+from webhooks.events import sync_run_finished_emit
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def _finish(run: SyncRun, status: str, error: str) -> None:
         status=status, error=error[:2000], finished_at=timezone.now(), phase=""
     )
     run.refresh_from_db()
+    sync_run_finished_emit(run=run)  # sync.completed / sync.failed to the sub-account's endpoints
     logger.info(
         "sync finished",
         extra={

@@ -10,10 +10,10 @@ SCHEDULES = [
 ]
 
 
-def schedules_install(periodic_task_model, interval_model) -> int:
+def schedules_install(periodic_task_model, interval_model, schedules=SCHEDULES) -> int:
     """Create the schedules that do not exist yet; never touches ones an operator edited."""
     created = 0
-    for name, task, every, period in SCHEDULES:
+    for name, task, every, period in schedules:
         interval, _ = interval_model.objects.get_or_create(every=every, period=period)
         _, was_created = periodic_task_model.objects.get_or_create(
             name=name, defaults={"task": task, "interval": interval, "enabled": True}

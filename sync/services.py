@@ -24,6 +24,7 @@ from sync.mapping import CUSTOM_PREFIX
 from sync.matching import MatchIndex
 from sync.models import CanonicalRecord, Change, IdempotencyKey
 from sync.normalize import RecordInvalid, normalise_record
+from webhooks.outbox import outbox_kick
 
 __all__ = [
     "MAX_BULK",
@@ -170,6 +171,7 @@ def change_record(*, record: CanonicalRecord, op: str, fields: Iterable[str], or
     change_log_lock(subaccount_id=record.subaccount_id)
     change = _change_for(record, op=op, fields=fields, origin=origin)
     change.save()
+    outbox_kick()  # outbound webhooks hear about it once this commits
     return change
 
 
@@ -303,6 +305,7 @@ def _write(definition: EntityDef, touched: list[_Touched], *, origin: str) -> No
         ]
         if changes:
             Change.objects.bulk_create(changes)
+            outbox_kick()
 
 
 def _update_rows(model: type[CanonicalRecord], records: list[CanonicalRecord], columns: list[str]) -> None:

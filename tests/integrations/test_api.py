@@ -254,6 +254,7 @@ def test_health_endpoints(db, client):
 
 
 def test_nul_characters_are_refused_before_reaching_the_database(api, template):
-    response = api.post("/api/v1/integrations/", {"template": "hubspot", "name": "a\u0000b", "config": {}},
-                        format="json")
+    response = api.post(
+        "/api/v1/integrations/", {"template": "hubspot", "name": "a\u0000b", "config": {}}, format="json"
+    )
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed"

@@ -155,7 +155,15 @@ def test_icon_is_a_self_contained_svg_badge_with_initials(path: Path):
 def test_hubspot_template_carries_the_exact_property_names_its_connector_reads():
     schema = template("hubspot")["config_schema"]
     props = schema["properties"]
-    assert list(props) == ["auth_mode", "access_token", "client_id", "client_secret", "base_url"]
+    assert list(props) == [
+        "auth_mode",
+        "access_token",
+        "client_id",
+        "client_secret",
+        "base_url",
+        "rate_limit",
+        "search_rate_limit",
+    ]
     assert props["auth_mode"]["enum"] == ["private_app", "oauth"]
     assert props["auth_mode"]["default"] == "private_app"
     assert props["access_token"]["format"] == props["client_secret"]["format"] == "password"
@@ -188,8 +196,12 @@ def test_hubspot_schema_accepts_the_private_app_sandbox_config_and_requires_oaut
         "access_token": "tok-abcdefghijkl",
         "base_url": "http://localhost:8001/sandbox/hubspot",
     }
-    assert validate_config(schema, config) == config
+    # The plan's limits default to HubSpot's published Free/Starter figures.
+    assert validate_config(schema, config) == {**config, "rate_limit": "100/10", "search_rate_limit": "5/1"}
     assert validate_config(schema, {"access_token": "tok-abcdefghijkl"})["auth_mode"] == "private_app"
+    with pytest.raises(ConfigInvalid) as bad_limit:
+        validate_config(schema, {**config, "rate_limit": "lots"})
+    assert set(bad_limit.value.errors) == {"rate_limit"}
     with pytest.raises(ConfigInvalid) as oauth:
         validate_config(schema, {"auth_mode": "oauth"})
     assert set(oauth.value.errors) == {"client_id", "client_secret"}

@@ -32,15 +32,18 @@ def test_seed_demo_wires_both_emulators_with_data_on_both_sides_and_is_idempoten
     first = run("seed_demo", "--base-url", live_server.url)
     assert "login: admin / admin" in first and "Demo API key" in first
     sub = SubAccount.objects.get(slug="demo")
-    assert set(Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)) \
-        == {"hubspot", "salesforce"}
+    assert set(
+        Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)
+    ) == {"hubspot", "salesforce"}
     assert Contact.objects.filter(subaccount=sub).count() == 18
     second = run("seed_demo", "--base-url", live_server.url)
     assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 2
     integration = Integration.objects.get(subaccount=sub, template__key="hubspot")
     out = run("sync_now", str(integration.pk), "--full")
     assert "succeeded" in out
-    assert Contact.objects.filter(subaccount=sub, email="seed1@example.com").count() == 1  # matched, not duplicated
+    assert (
+        Contact.objects.filter(subaccount=sub, email="seed1@example.com").count() == 1
+    )  # matched, not duplicated
 
 
 def test_check_integrations_reports_each_active_integration(db, catalog):

@@ -213,16 +213,21 @@ def test_another_subaccounts_sync_objects_are_404(catalog, subaccount, other_sub
     assert api_for(subaccount).get("/api/v1/sync-runs/").json()["results"] == []
 
 
-def test_the_schedule_queues_only_integrations_whose_interval_has_passed(integration, subaccount,
-                                                                          django_capture_on_commit_callbacks):
+def test_the_schedule_queues_only_integrations_whose_interval_has_passed(
+    integration, subaccount, django_capture_on_commit_callbacks
+):
     from datetime import timedelta
 
     from django.utils import timezone
 
     from sync.tasks import sync_dispatch_due_task
 
-    fresh = IntegrationFactory(subaccount=subaccount, status="active", last_sync_at=timezone.now(),
-                               config={"auth_mode": "private_app", "access_token": "pat-fresh-1"})
+    fresh = IntegrationFactory(
+        subaccount=subaccount,
+        status="active",
+        last_sync_at=timezone.now(),
+        config={"auth_mode": "private_app", "access_token": "pat-fresh-1"},
+    )
     integration.last_sync_at = timezone.now() - timedelta(minutes=16)
     integration.save()
     with django_capture_on_commit_callbacks(execute=False):

@@ -25,8 +25,14 @@ def hubspot(integration_for):  # noqa: F811
 
 
 def event(remote_id: str, action: str = "updated", *, at=None, record=None, n: int = 1) -> WebhookEvent:
-    return WebhookEvent(event_id=f"e{n}", entity="contact", remote_id=remote_id, action=action,
-                        occurred_at=at or timezone.now(), record=record)
+    return WebhookEvent(
+        event_id=f"e{n}",
+        entity="contact",
+        remote_id=remote_id,
+        action=action,
+        occurred_at=at or timezone.now(),
+        record=record,
+    )
 
 
 def test_an_id_only_event_fetches_the_record_and_applies_it_once(hubspot):
@@ -35,7 +41,9 @@ def test_an_id_only_event_fetches_the_record_and_applies_it_once(hubspot):
     outcome = apply_webhook_events(integration=hubspot, events=[event(link.remote_id)])
     assert outcome.updated == 1 and Contact.objects.get(pk=link.local_id).job_title == "CFO"
     changes = Change.objects.count()
-    again = apply_webhook_events(integration=hubspot, events=[event(link.remote_id), event(link.remote_id, n=2)])
+    again = apply_webhook_events(
+        integration=hubspot, events=[event(link.remote_id), event(link.remote_id, n=2)]
+    )
     assert again.updated == 0 and Change.objects.count() == changes
 
 
@@ -43,9 +51,13 @@ def test_an_older_state_arriving_late_never_overwrites_a_newer_one(hubspot):
     link = EntityLink.objects.filter(integration=hubspot).first()
     now = timezone.now()
     newer = RemoteRecord(id=link.remote_id, modified_at=now, fields={"firstname": "Newest"})
-    older = RemoteRecord(id=link.remote_id, modified_at=now - timedelta(minutes=5), fields={"firstname": "Stale"})
+    older = RemoteRecord(
+        id=link.remote_id, modified_at=now - timedelta(minutes=5), fields={"firstname": "Stale"}
+    )
     apply_webhook_events(integration=hubspot, events=[event(link.remote_id, record=newer, at=now)])
-    apply_webhook_events(integration=hubspot, events=[event(link.remote_id, record=older, at=now - timedelta(minutes=5))])
+    apply_webhook_events(
+        integration=hubspot, events=[event(link.remote_id, record=older, at=now - timedelta(minutes=5))]
+    )
     assert Contact.objects.get(pk=link.local_id).first_name == "Newest"
 
 

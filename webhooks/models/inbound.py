@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from integrations.fields import EncryptedJSONField
 from integrations.models import Integration, SubAccount
 
 __all__ = ["InboundDelivery", "InboundEvent"]
@@ -26,7 +27,9 @@ class InboundDelivery(models.Model):
     provider = models.CharField(max_length=30)
     method = models.CharField(max_length=10, default="POST")
     headers = models.JSONField(default=dict)
-    body = models.TextField(blank=True)
+    # The raw body as received, encrypted at rest and never rendered: some providers put credentials
+    # in it (a Salesforce SessionId, Zoho's channel token). Kept for audit and replay forensics.
+    body = EncryptedJSONField(null=True, blank=True)
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     verified = models.BooleanField(default=False)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)

@@ -24,8 +24,12 @@ class Endpoint(models.Model):
     disabled_reason = models.CharField(max_length=300, blank=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     rate_limit_per_second = models.PositiveIntegerField(null=True, blank=True)
-    retry_schedule = models.JSONField(default=list, blank=True, help_text="Seconds between retries; empty: 2, 4, 8")
-    disable_after_failures = models.PositiveIntegerField(default=15, help_text="Consecutive failed deliveries")
+    retry_schedule = models.JSONField(
+        default=list, blank=True, help_text="Seconds between retries; empty: 2, 4, 8"
+    )
+    disable_after_failures = models.PositiveIntegerField(
+        default=15, help_text="Consecutive failed deliveries"
+    )
     disable_after_days = models.PositiveIntegerField(default=5, help_text="Days failing without a success")
     consecutive_failures = models.PositiveIntegerField(default=0)
     failing_since = models.DateTimeField(null=True, blank=True)
@@ -38,7 +42,7 @@ class Endpoint(models.Model):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return self.url
+        return self.url.split("?", 1)[0]  # a query string may carry a token
 
 
 class Message(models.Model):
@@ -48,12 +52,23 @@ class Message(models.Model):
     msg_id = models.CharField(max_length=40, unique=True)  # the webhook-id header: "msg_..."
     event_type = models.CharField(max_length=100, db_index=True)
     payload = models.JSONField()
-    ordering_key = models.CharField(max_length=120, blank=True, help_text="e.g. contact:42 — delivered in order")
+    ordering_key = models.CharField(
+        max_length=120, blank=True, help_text="e.g. contact:42 — delivered in order"
+    )
     change_seq = models.BigIntegerField(null=True, blank=True, help_text="The Change row it came from")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            # One message per Change row, whatever races the outbox pump.
+            models.UniqueConstraint(
+                fields=["change_seq", "subaccount"],
+                condition=models.Q(change_seq__isnull=False),
+                name="uniq_message_change",
+            ),
+        ]
+        indexes = [models.Index(fields=["ordering_key"], name="message_ordering")]
 
     def __str__(self) -> str:
         return f"{self.msg_id} {self.event_type}"
@@ -81,7 +96,10 @@ class Delivery(models.Model):
     class Meta:
         ordering = ["-id"]
         constraints = [models.UniqueConstraint(fields=["message", "endpoint"], name="uniq_delivery")]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["endpoint", "status"], name="delivery_endpoint_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_id} → {self.endpoint_id} ({self.status})"
@@ -104,7 +122,7 @@ class Attempt(models.Model):
 
 
 class OutboxCursor(models.Model):
-    """How far the Change log has been turned into messages (one row: name "changes")."""
+    """How far the Change log has been turned into messages: one row per sub-account ("changes:<id>")."""
 
     name = models.CharField(max_length=40, unique=True)
     position = models.BigIntegerField(default=0)

@@ -1,0 +1,3 @@
+from webhooks.api.urls_outbound import urlpatterns as outbound_urlpatterns
+
+urlpatterns = [*outbound_urlpatterns]
