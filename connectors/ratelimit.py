@@ -5,7 +5,7 @@ little under it so clock skew between us and the provider never earns a 429, and
 provider account so integrations do not starve each other.
 """
 
-import functools
+import threading
 import time
 
 from django.conf import settings
@@ -19,9 +19,17 @@ HEADROOM = 0.95
 MAX_WAIT_SECONDS = 30.0
 
 
-@functools.cache
+_STRATEGIES: dict[str, strategies.MovingWindowRateLimiter] = {}
+_STRATEGIES_LOCK = threading.Lock()
+
+
 def _strategy(url: str) -> strategies.MovingWindowRateLimiter:
-    return strategies.MovingWindowRateLimiter(storage.storage_from_string(url))
+    """One limiter per storage URL per process. Built under a lock: the limits library's storage
+    set-up is not safe to run from several request threads at once."""
+    with _STRATEGIES_LOCK:
+        if url not in _STRATEGIES:
+            _STRATEGIES[url] = strategies.MovingWindowRateLimiter(storage.storage_from_string(url))
+        return _STRATEGIES[url]
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

@@ -1,0 +1,311 @@
+"""`make bench`, webhooks part: inbound ingress, outbound delivery rate, end-to-end latency.
+
+1. Ingress (verify + store + 2xx) of Salesforce Outbound Messages under concurrent load (wrk)
+   against gunicorn, as a ratio of a trivial Django view (/healthz) on the same server.
+2. Outbound deliveries per second by one worker to a local receiver, against a bare POST loop.
+3. End to end through a real Celery worker: a HubSpot emulator webhook → canonical record updated
+   → outbound message delivered to a local receiver: p50 / p90 latency.
+
+Results are merged into benchmarks/RESULTS.md (section "Webhooks").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ["SANDBOX"] = "on"
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ["WEBHOOK_INBOUND_RATE_LIMIT"] = "1000000/1"  # measure the pipeline, not our own throttle
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from benchmarks.run import RESULTS, emulator_server  # noqa: E402
+from connectors.registry import emulator_module  # noqa: E402
+from connectors.sandbox.emulator import SANDBOX_CLIENT_SECRET  # noqa: E402
+from integrations.models import IntegrationTemplate, SubAccount  # noqa: E402
+from integrations.services import integration_create, integration_set_status  # noqa: E402
+from sync.models import EntityLink  # noqa: E402
+from sync.runs import sync_run_execute, sync_run_request  # noqa: E402
+from webhooks.delivery import delivery_attempt  # noqa: E402
+from webhooks.events import event_emit  # noqa: E402
+from webhooks.models import Delivery  # noqa: E402
+from webhooks.outbound import endpoint_create  # noqa: E402
+
+WRK_SECONDS = 10
+WRK_CONNECTIONS = 16
+DELIVERIES = 1000
+E2E_SAMPLES = 20
+
+
+class Receiver:
+    """A local webhook receiver that answers 204 and remembers when each message arrived."""
+
+    def __init__(self):
+        arrivals: dict[str, float] = {}
+        self.arrivals = arrivals
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    payload = json.loads(body)
+                    record = (payload.get("data") or {}).get("record") or {}
+                    arrivals[f"{payload.get('type')}:{record.get('id')}"] = time.monotonic()
+                except ValueError:
+                    pass
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+def wrk(url: str, *, script: str | None = None) -> dict:
+    args = ["wrk", "-t2", f"-c{WRK_CONNECTIONS}", f"-d{WRK_SECONDS}s", "--latency"]
+    if script:
+        args += ["-s", script]
+    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    latency = {}
+    for pct, value, unit in re.findall(r"\s(50|90|99)%\s+([\d.]+)(us|ms|s)\b", out):
+        factor = {"us": 0.001, "ms": 1, "s": 1000}[unit]
+        latency[f"p{pct}_ms"] = float(value) * factor
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, **latency, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def ingress(base: str) -> dict:
+    sub, _ = SubAccount.objects.get_or_create(slug="bench-ingress", defaults={"name": "ingress"})
+    em = emulator_module("salesforce").emulator
+    config, tokens = em.connect(f"{base}/sandbox")
+    integration = integration_create(
+        subaccount=sub,
+        template=IntegrationTemplate.objects.get(key="salesforce"),
+        name="sf-ingress",
+        config=config,
+        actor="bench",
+    )
+    integration_set_status(integration=integration, status="active", actor="bench")
+    integration.refresh_from_db()
+    url = f"{base}/webhooks/in/salesforce/{integration.pk}/?token={integration.webhook_secret}"
+    from connectors.salesforce.emulator import outbound_message
+
+    template = outbound_message(
+        [
+            (
+                "NOTIFICATION_ID",
+                "Contact",
+                {"Id": "003000000000001AAA", "LastName": "Load", "Email": "load@example.com"},
+            )
+        ],
+        base_url=f"{base}/sandbox/salesforce",
+    ).decode()
+    head, tail = template.split("NOTIFICATION_ID")
+    lua = f"""
+counter = 0
+request = function()
+  counter = counter + 1
+  local body = {json.dumps(head)} .. "04l" .. tostring(math.random(1, 1000000000)) .. "x" .. counter .. {json.dumps(tail)}
+  return wrk.format("POST", nil, {{["Content-Type"] = "text/xml; charset=utf-8", ["SOAPAction"] = '""'}}, body)
+end
+"""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as fh:
+        fh.write(lua)
+    baseline = wrk(f"{base}/healthz")
+    measured = wrk(url, script=fh.name)
+    return {
+        "webhook": measured,
+        "trivial_view": baseline,
+        "ratio": measured["rps"] / baseline["rps"],
+        "stored": integration.inbound_deliveries.count(),
+    }
+
+
+def outbound() -> dict:
+    receiver = Receiver()
+    try:
+        session = requests.Session()
+        body = json.dumps({"type": "contact.updated", "data": {"record": {"id": 1}}}).encode()
+        started = time.perf_counter()
+        for _ in range(DELIVERIES):
+            session.post(receiver.url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        bare = DELIVERIES / (time.perf_counter() - started)
+
+        sub, _ = SubAccount.objects.get_or_create(slug="bench-outbound", defaults={"name": "outbound"})
+        endpoint_create(subaccount=sub, url=receiver.url, description="bench")
+        for i in range(DELIVERIES):
+            event_emit(
+                subaccount=sub,
+                event_type="contact.updated",
+                data={"record": {"id": i}},
+                ordering_key=f"contact:{i}",
+            )
+        ids = list(
+            Delivery.objects.filter(endpoint__subaccount=sub, status="pending").values_list("pk", flat=True)
+        )
+        started = time.perf_counter()
+        for delivery_id in ids:
+            delivery_attempt(delivery_id=delivery_id)
+        rate = len(ids) / (time.perf_counter() - started)
+        succeeded = Delivery.objects.filter(pk__in=ids, status="succeeded").count()
+        return {
+            "deliveries": len(ids),
+            "succeeded": succeeded,
+            "per_s": rate,
+            "bare_post_per_s": bare,
+            "ratio": rate / bare,
+        }
+    finally:
+        receiver.close()
+
+
+def end_to_end(base: str) -> dict:
+    receiver = Receiver()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "sync,webhooks,default",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env={**os.environ},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        em = emulator_module("hubspot").emulator
+        em.reset()
+        em.state()
+        em.seed("contacts", E2E_SAMPLES, None)
+        sub, _ = SubAccount.objects.get_or_create(slug="bench-e2e", defaults={"name": "e2e"})
+        config, _ = em.connect(f"{base}/sandbox")
+        config = {**config, "client_id": "sandbox-client-id", "client_secret": SANDBOX_CLIENT_SECRET}
+        integration = integration_create(
+            subaccount=sub,
+            template=IntegrationTemplate.objects.get(key="hubspot"),
+            name="e2e",
+            config=config,
+            actor="bench",
+        )
+        integration_set_status(integration=integration, status="active", actor="bench")
+        run = sync_run_request(integration=integration, kind="full", entities=["contact"], enqueue=False)
+        sync_run_execute(run_id=run.pk)
+        endpoint_create(subaccount=sub, url=receiver.url, description="e2e", event_types=["contact.updated"])
+        time.sleep(2)  # let the outbox pass the import's own changes
+        receiver.arrivals.clear()
+        target = f"{base}/webhooks/in/hubspot/{integration.pk}/"
+        latencies = []
+        for n, link in enumerate(
+            EntityLink.objects.filter(integration=integration).order_by("id")[:E2E_SAMPLES]
+        ):
+            em.touch("contacts", link.remote_id, {"jobtitle": f"E2E {n}"})
+            key = f"contact.updated:{link.local_id}"
+            started = time.monotonic()
+            em.fire_webhooks(
+                None,
+                target,
+                [
+                    {
+                        "subscriptionType": "contact.propertyChange",
+                        "objectId": int(link.remote_id),
+                        "propertyName": "jobtitle",
+                    }
+                ],
+            )
+            deadline = started + 15
+            while key not in receiver.arrivals and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if key in receiver.arrivals:
+                latencies.append(receiver.arrivals[key] - started)
+            time.sleep(0.3)
+        latencies.sort()
+        return {
+            "samples": E2E_SAMPLES,
+            "delivered": len(latencies),
+            "p50_s": statistics.median(latencies) if latencies else None,
+            "p90_s": latencies[int(0.9 * (len(latencies) - 1))] if latencies else None,
+        }
+    finally:
+        worker.terminate()
+        worker.wait(20)
+        receiver.close()
+
+
+def write(results: dict) -> None:
+    ing, out, e2e = results["ingress"], results["outbound"], results["end_to_end"]
+    section = f"""## Webhooks
+
+| # | what | result | baseline (same run) | ratio | goal |
+|---|---|---|---|---|---|
+| 1 | inbound ingress (verify + store + 2xx), Salesforce Outbound Messages, wrk {WRK_CONNECTIONS} connections × {WRK_SECONDS} s against gunicorn | {ing["webhook"]["rps"]:,.0f} req/s, p99 {ing["webhook"].get("p99_ms", 0):.1f} ms, {ing["webhook"]["non_2xx"]} non-2xx | trivial view `/healthz`: {ing["trivial_view"]["rps"]:,.0f} req/s, p99 {ing["trivial_view"].get("p99_ms", 0):.1f} ms | {ing["ratio"]:.2f} | ≥ 0.5, p99 < 50 ms |
+| 2 | outbound deliveries by one worker to a local receiver | {out["per_s"]:,.0f} deliveries/s ({out["succeeded"]}/{out["deliveries"]} succeeded) | bare `requests` POST loop: {out["bare_post_per_s"]:,.0f}/s | {out["ratio"]:.2f} | ≥ 500/s, ratio ≥ 0.5 |
+| 3 | HubSpot emulator webhook → record updated → outbound delivered (real worker) | p50 {e2e["p50_s"] or 0:.2f} s, p90 {e2e["p90_s"] or 0:.2f} s ({e2e["delivered"]}/{e2e["samples"]} delivered) | — | — | p90 < 2 s |
+
+```json
+{json.dumps(results, indent=2)}
+```
+"""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    text = text.split("\n## Webhooks\n")[0].rstrip() + "\n\n" + section
+    RESULTS.write_text(text)
+    print(f"wrote {RESULTS}")
+
+
+def main() -> None:
+    if connection.vendor != "postgresql":
+        raise SystemExit("run through scripts/with-test-servers.sh (make bench does)")
+    call_command("migrate", verbosity=0)
+    call_command("load_catalog", verbosity=0)
+    results = {}
+    with emulator_server() as base:
+        results["ingress"] = ingress(base)
+        print("ingress", json.dumps(results["ingress"]), flush=True)
+        results["outbound"] = outbound()
+        print("outbound", json.dumps(results["outbound"]), flush=True)
+        results["end_to_end"] = end_to_end(base)
+        print("end_to_end", json.dumps(results["end_to_end"]), flush=True)
+    write(results)
+
+
+if __name__ == "__main__":
+    main()
