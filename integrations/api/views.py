@@ -92,7 +92,11 @@ class IntegrationViewSet(
             )
         except services.TemplateUnavailable as exc:
             raise ApiError(status_code=400, code="template_unavailable", message=str(exc)) from None
-        return Response(IntegrationSerializer(integration).data, status=status.HTTP_201_CREATED)
+        body = IntegrationSerializer(integration).data
+        # Shown once, like an API key: providers without signatures (Salesforce) carry it in the
+        # webhook URL (?token=...), so the operator needs it when subscribing.
+        body["webhook_secret"] = integration.webhook_secret
+        return Response(body, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=IntegrationWriteSerializer, responses={200: IntegrationSerializer, **ERROR_RESPONSES}

@@ -94,6 +94,8 @@ def test_create_validates_stores_encrypted_and_never_returns_the_secret(api, tem
     assert "pat-na1-secret-value" not in response.content.decode()
     assert body["config"] == {"auth_mode": "private_app", "page_size": 50}  # defaults applied
     assert body["secrets_set"] == ["access_token"] and body["status"] == "pending"
+    assert body["webhook_secret"]  # shown once, on creation only
+    assert "webhook_secret" not in api.get(f"/api/v1/integrations/{body['id']}/").json()
     stored = Integration.objects.get(pk=body["id"])
     assert stored.subaccount == subaccount and stored.config["access_token"] == "pat-na1-secret-value"
     log = AuditLog.objects.get(integration=stored, action="integration.created")
