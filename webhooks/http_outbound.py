@@ -46,15 +46,32 @@ class SendResult:
     retry_after: float | None = None
 
 
-def post_signed(url: str, *, body: bytes, headers: dict[str, str], timeout: float) -> SendResult:
+def outbound_session() -> requests.Session:
+    """A keep-alive session for a run of sends to one endpoint; environment proxies ignored."""
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def post_signed(
+    url: str,
+    *,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    session: requests.Session | None = None,
+) -> SendResult:
     """POST ``body`` to ``url``, following up to MAX_REDIRECTS redirects, each target re-checked.
 
     The same body and signature go to a redirect's target: the signature covers id, timestamp
     and body, not the URL. Environment proxies are ignored so the checked host is the one called.
+    A caller's ``session`` (from ``outbound_session``) keeps connections alive between sends; its
+    cookies are cleared first, so nothing one response set reaches the next delivery.
     """
     started = time.monotonic()
-    session = requests.Session()
-    session.trust_env = False
+    own_session = session is None
+    session = session or outbound_session()
+    session.cookies.clear()
     hop = 0
     try:
         while True:
@@ -94,7 +111,8 @@ def post_signed(url: str, *, body: bytes, headers: dict[str, str], timeout: floa
                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
                 )
     finally:
-        session.close()
+        if own_session:
+            session.close()
 
 
 def _excerpt(response: requests.Response) -> str:

@@ -6,11 +6,16 @@ from celery import shared_task
 
 
 @shared_task(name="webhooks.deliver", acks_late=True, ignore_result=True)
-def deliver_task(delivery_id: int) -> str:
-    """One attempt at one delivery. Safe to run twice or late: the claim decides who sends."""
-    from webhooks.delivery import delivery_attempt
+def deliver_task(delivery_id: int) -> int:
+    """Send what is due, in batches, this delivery among it (if it is due and nobody else has it).
 
-    return delivery_attempt(delivery_id=delivery_id).value
+    Safe to run twice or late: the claim decides who sends. The id is what the message is about;
+    a batch takes along every delivery that is due, so one task usually empties the queue and the
+    tasks behind it find nothing left to do.
+    """
+    from webhooks.delivery import deliveries_send_due
+
+    return deliveries_send_due()
 
 
 @shared_task(name="webhooks.deliver_due", ignore_result=True)

@@ -11,8 +11,17 @@ from connectors.ratelimit import RateLimiter
 from tests.webhooks.outbound_receiver import Reply, receiver  # noqa: F401 -- a fixture
 from webhooks import delivery as delivery_module
 from webhooks import outbound
-from webhooks.delivery import Outcome, deliveries_due, deliveries_send_due, delivery_attempt, delivery_claim
+from webhooks.delivery import (
+    Outcome,
+    deliveries_claim,
+    deliveries_due,
+    deliveries_send_batch,
+    deliveries_send_due,
+    delivery_attempt,
+    delivery_claim,
+)
 from webhooks.events import event_emit
+from webhooks.http_outbound import outbound_session
 from webhooks.models import Attempt, Delivery, Endpoint, Message
 
 
@@ -292,3 +301,116 @@ def test_the_endpoint_rate_limit_defers_without_counting_an_attempt(subaccount, 
     assert second.next_attempt_at > timezone.now()
     assert not Attempt.objects.filter(delivery=second).exists()
     assert len(receiver.requests) == 1
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def test_a_batch_costs_the_same_number_of_queries_for_10_and_100_deliveries(
+    subaccount,
+    endpoint,
+    receiver,  # noqa: F811 -- the receiver fixture
+    django_assert_max_num_queries,
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def batch_of(n: int) -> list[Delivery]:
+        return [emit(subaccount, endpoint, key=f"contact:{n}-{i}") for i in range(n)]
+
+    small = batch_of(10)
+    with CaptureQueriesContext(connection) as queries:
+        assert deliveries_send_batch(limit=200) == dict.fromkeys([d.pk for d in small], Outcome.SUCCEEDED)
+    large = batch_of(100)
+    with django_assert_max_num_queries(len(queries)):
+        outcomes = deliveries_send_batch(limit=200)
+
+    assert outcomes == dict.fromkeys([d.pk for d in large], Outcome.SUCCEEDED)
+    assert Delivery.objects.filter(status="succeeded", attempts=1).count() == 110
+    assert Attempt.objects.filter(status_code=200).count() == 110
+    assert len(receiver.requests) == 110
+
+
+def test_a_batch_is_claimed_once_and_reclaimed_only_when_its_claim_expires(subaccount, endpoint):
+    deliveries = {emit(subaccount, endpoint).pk for _ in range(3)}
+    now = timezone.now()
+
+    _, first = deliveries_claim(now=now, limit=2)
+    _, second = deliveries_claim(now=now, limit=2)
+    _, third = deliveries_claim(now=now, limit=2)
+
+    assert len(first) == 2 and len(second) == 1 and third == []
+    assert set(first) | set(second) == deliveries
+    _, expired = deliveries_claim(now=now + timedelta(minutes=3), limit=10)
+    assert set(expired) == deliveries
+
+
+def test_a_batch_uses_one_session_per_endpoint_and_keeps_each_record_in_order(
+    subaccount,
+    receiver,  # noqa: F811 -- the receiver fixture
+    monkeypatch,
+):
+    sessions = []
+
+    def counting_session():
+        sessions.append(outbound_session())
+        return sessions[-1]
+
+    monkeypatch.setattr(delivery_module, "outbound_session", counting_session)
+    one = outbound.endpoint_create(subaccount=subaccount, url=receiver.url("/one"), event_types=["contact.*"])
+    two = outbound.endpoint_create(subaccount=subaccount, url=receiver.url("/two"), event_types=["deal.*"])
+    receiver.routes["/one"] = [Reply(503)]
+    first = emit(subaccount, one, key="contact:1")
+    second = emit(subaccount, one, key="contact:1")
+    others = [emit(subaccount, two, key=f"deal:{i}", event_type="deal.created") for i in range(3)]
+
+    outcomes = deliveries_send_batch()
+
+    assert len(sessions) == 2
+    assert outcomes[first.pk] == Outcome.RETRYING and second.pk not in outcomes  # waits its turn
+    assert Delivery.objects.get(pk=second.pk).attempts == 0
+    assert all(outcomes[d.pk] == Outcome.SUCCEEDED for d in others)
+    assert [r.path for r in receiver.requests].count("/one") == 1
+
+
+def test_a_batch_stops_sending_to_an_endpoint_once_its_failures_disable_it(subaccount, receiver):  # noqa: F811 -- the receiver fixture
+    failing = outbound.endpoint_create(
+        subaccount=subaccount, url=receiver.url("/failing"), disable_after_failures=2
+    )
+    receiver.routes["/failing"] = [Reply(410)] * 4
+    deliveries = [emit(subaccount, failing) for _ in range(4)]
+
+    outcomes = deliveries_send_batch()
+
+    assert [outcomes[d.pk] for d in deliveries] == [Outcome.FAILED] * 2 + [Outcome.NOT_CLAIMED] * 2
+    assert len(receiver.requests) == 2
+    failing.refresh_from_db()
+    assert not failing.enabled and failing.disabled_reason == "2 consecutive failed deliveries"
+    assert [Delivery.objects.get(pk=d.pk).status for d in deliveries] == ["failed"] * 2 + ["skipped"] * 2
+
+
+def test_a_batch_defers_what_the_endpoint_rate_limit_does_not_allow(subaccount, receiver, monkeypatch):  # noqa: F811 -- the receiver fixture
+    monkeypatch.setattr(delivery_module, "RATE_WAIT", 0.0)
+    endpoint = outbound.endpoint_create(subaccount=subaccount, url=receiver.url(), rate_limit_per_second=1)
+    RateLimiter(key=f"webhook-endpoint:{endpoint.pk}", rate="1/1").reset()
+    deliveries = [emit(subaccount, endpoint) for _ in range(3)]
+
+    outcomes = deliveries_send_batch()
+
+    assert [outcomes[d.pk] for d in deliveries] == [Outcome.SUCCEEDED] + [Outcome.DEFERRED] * 2
+    assert len(receiver.requests) == 1
+    for deferred in Delivery.objects.filter(pk__in=[d.pk for d in deliveries[1:]]):
+        assert (deferred.status, deferred.attempts, deferred.locked_until) == ("pending", 0, None)
+        assert deferred.next_attempt_at > timezone.now()
+
+
+def test_a_batch_out_of_time_releases_what_it_did_not_send(subaccount, endpoint, receiver):  # noqa: F811 -- the receiver fixture
+    import time
+
+    deliveries = [emit(subaccount, endpoint) for _ in range(3)]
+
+    outcomes = deliveries_send_batch(deadline=time.monotonic() - 1)
+
+    assert set(outcomes.values()) == {Outcome.NOT_CLAIMED} and receiver.requests == []
+    assert not Delivery.objects.filter(pk__in=[d.pk for d in deliveries], locked_until__isnull=False).exists()
+    assert set(deliveries_due()) == {d.pk for d in deliveries}
