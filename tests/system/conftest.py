@@ -47,7 +47,7 @@ def celery_settings(settings, real_servers):
 class Worker:
     """One `celery worker` process on the test database, killable like a real one."""
 
-    def __init__(self, name: str, log_dir: Path):
+    def __init__(self, name: str, log_dir: Path, *, beat: bool = False):
         db = settings.DATABASES["default"]
         env = {
             **os.environ,
@@ -70,7 +70,7 @@ class Worker:
                 "-n",
                 f"{name}@%h",
                 "-Q",
-                "sync,default",
+                "sync,webhooks,default",
                 "--concurrency",
                 "1",
                 "--pool",
@@ -79,6 +79,7 @@ class Worker:
                 "--without-mingle",
                 "--loglevel",
                 "INFO",
+                *(["--beat"] if beat else []),  # the database schedules run in this worker too
             ],
             cwd=ROOT,
             env=env,
@@ -105,10 +106,10 @@ class Worker:
 def workers(celery_settings, tmp_path):
     started: list[Worker] = []
 
-    def start(name: str) -> Worker:
+    def start(name: str, *, beat: bool = False) -> Worker:
         from config.celery import app
 
-        worker = Worker(name, tmp_path)
+        worker = Worker(name, tmp_path, beat=beat)
         started.append(worker)
         wait_for(
             lambda: any(name in reply for r in app.control.ping(timeout=0.5) for reply in r),

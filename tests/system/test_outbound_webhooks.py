@@ -3,19 +3,13 @@ retry survives a worker killed between attempts (and the loss of everything the 
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.db import transaction
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from standardwebhooks import Webhook
 
 from sync.services import record_create
-from tests.system.conftest import LEASE_TTL, ROOT, VISIBILITY, Worker, wait_for
+from tests.system.conftest import wait_for
 from tests.webhooks.outbound_receiver import Reply, receiver  # noqa: F401 -- a fixture
 from webhooks import outbound
 from webhooks.events import event_emit
@@ -25,78 +19,13 @@ from webhooks.outbox import outbox_kick
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
 
-class WebhookWorker(Worker):
-    """A worker on the ``webhooks`` queue, optionally running beat (the database schedules) too."""
-
-    def __init__(self, name: str, log_dir: Path, *, beat: bool = False):
-        db = settings.DATABASES["default"]
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.test_settings",
-            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            "REDIS_URL": settings.REDIS_URL,
-            "CELERY_BROKER_URL": settings.REDIS_URL,
-            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
-            "SYNC_LEASE_TTL_SECONDS": str(LEASE_TTL),
-        }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-n",
-            f"{name}@%h",
-            "-Q",
-            "webhooks,default",
-            # Until webhooks/tasks.py imports them, autodiscovery does not find the outbound tasks.
-            "--include",
-            "webhooks.tasks_outbound",
-            "--concurrency",
-            "1",
-            "--pool",
-            "solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel",
-            "INFO",
-            *(["--beat"] if beat else []),
-        ]
-        self.log = (log_dir / f"{name}.log").open("w")
-        self.proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-@pytest.fixture
-def webhook_workers(celery_settings, tmp_path):
-    started: list[WebhookWorker] = []
-
-    def start(name: str, *, beat: bool = False) -> WebhookWorker:
-        from config.celery import app
-
-        worker = WebhookWorker(name, tmp_path, beat=beat)
-        started.append(worker)
-        wait_for(
-            lambda: any(name in reply for r in app.control.ping(timeout=0.5) for reply in r),
-            timeout=30,
-            message=f"worker {name} to answer ping",
-        )
-        return worker
-
-    yield start
-    for worker in started:
-        worker.stop()
-
-
 def test_a_change_is_delivered_signed_to_the_receiver_by_a_real_worker(
     subaccount,
     receiver,  # noqa: F811 -- pytest injects the fixture by name
-    webhook_workers,
+    workers,
 ):
     endpoint = outbound.endpoint_create(subaccount=subaccount, url=receiver.url(), event_types=["contact.*"])
-    webhook_workers("outbound-1")
+    workers("outbound-1")
 
     with transaction.atomic():  # as the platform's writers do: the kick fires after COMMIT
         contact = record_create(
@@ -119,14 +48,14 @@ def test_a_change_is_delivered_signed_to_the_receiver_by_a_real_worker(
 def test_a_retry_still_happens_when_the_worker_dies_between_attempts(
     subaccount,
     receiver,  # noqa: F811 -- pytest injects the fixture by name
-    webhook_workers,
+    workers,
     celery_settings,
 ):
     from config.celery import app
 
     endpoint = outbound.endpoint_create(subaccount=subaccount, url=receiver.url(), retry_schedule=[3])
     receiver.reply(Reply(503, body=b"busy"))
-    first = webhook_workers("outbound-a")
+    first = workers("outbound-a")
 
     message = event_emit(subaccount=subaccount, event_type="sync.failed", data={"sync_run": {"id": 1}})
     delivery = Delivery.objects.get(message=message)
@@ -144,7 +73,7 @@ def test_a_retry_still_happens_when_the_worker_dies_between_attempts(
 
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(name="deliver due (test)", task="webhooks.deliver_due", interval=every_second)
-    webhook_workers("outbound-b", beat=True)
+    workers("outbound-b", beat=True)
 
     done = wait_for(
         lambda: Delivery.objects.filter(pk=delivery.pk, status="succeeded").first(),
