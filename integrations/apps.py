@@ -7,3 +7,4 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from integrations import checks  # noqa: F401 (registers the system checks)
+        from integrations.api import schema  # noqa: F401 (describes our authentication in OpenAPI)

@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rest_framework import serializers
 
@@ -148,7 +148,7 @@ class IntegrationStatusSerializer(serializers.ModelSerializer):
             "last_error_at",
         ]
 
-    def get_next_sync_at(self, obj: Integration):
+    def get_next_sync_at(self, obj: Integration) -> datetime | None:
         if obj.status != Integration.Status.ACTIVE:
             return None
         if obj.last_sync_at is None:

@@ -11,6 +11,7 @@ from connectors.base import ConfigError, ConnectorError
 from integrations import selectors, services
 from integrations.api.authentication import actor_for
 from integrations.api.errors import ApiError
+from integrations.api.schema import request_subaccount
 from integrations.api.serializers import (
     IntegrationSerializer,
     IntegrationStatusSerializer,
@@ -57,7 +58,7 @@ class IntegrationViewSet(
     filterset_fields = ["status", "template__key"]
 
     def get_queryset(self):
-        return selectors.integration_list(subaccount=self.request.subaccount)
+        return selectors.integration_list(subaccount=request_subaccount(self.request))
 
     @extend_schema(
         request=IntegrationWriteSerializer, responses={201: IntegrationSerializer, **ERROR_RESPONSES}

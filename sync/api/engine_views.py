@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from integrations.api.authentication import actor_for
 from integrations.api.errors import ApiError
+from integrations.api.schema import request_subaccount
 from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
     ConflictResolveSerializer,
@@ -102,7 +103,7 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["integration", "status", "kind"]
 
     def get_queryset(self):
-        return SyncRun.objects.filter(subaccount=self.request.subaccount)
+        return SyncRun.objects.filter(subaccount=request_subaccount(self.request))
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "detail": self.action == "retrieve"}
@@ -114,7 +115,7 @@ class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     filterset_fields = ["integration", "status", "entity"]
 
     def get_queryset(self):
-        return Conflict.objects.filter(subaccount=self.request.subaccount)
+        return Conflict.objects.filter(subaccount=request_subaccount(self.request))
 
     @extend_schema(
         request=ConflictResolveSerializer, responses={200: ConflictSerializer, 409: OpenApiResponse()}

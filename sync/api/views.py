@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from integrations.api.authentication import actor_for
 from integrations.api.errors import ApiError
+from integrations.api.schema import request_subaccount
 from sync import selectors, services
 from sync.api.filters import FILTERSETS
 from sync.api.serializers import (
@@ -116,7 +117,7 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             return model.objects.none()
         # Deleted rows stay reachable here; the filterset hides them unless ?is_deleted= is given.
         return selectors.record_list(
-            subaccount=self.request.subaccount, entity=self.entity, include_deleted=True
+            subaccount=request_subaccount(self.request), entity=self.entity, include_deleted=True
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

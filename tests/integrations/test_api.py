@@ -260,3 +260,13 @@ def test_nul_characters_are_refused_before_reaching_the_database(api, template):
         "/api/v1/integrations/", {"template": "hubspot", "name": "a\u0000b", "config": {}}, format="json"
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == "malformed"
+
+
+def test_the_schema_documents_how_to_authenticate(db, client):
+    schemes = client.get("/api/schema/?format=json").json()["components"]["securitySchemes"]
+    assert schemes["ApiKeyBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A sub-account API key: `Authorization: Bearer <key>`",
+    }
+    assert schemes["ApiKeyHeader"]["name"] == "X-Api-Key"

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations.api.errors import ApiError
+from integrations.api.schema import request_subaccount
 from webhooks import outbound, selectors_outbound
 from webhooks.api.serializers_outbound import (
     AttemptSerializer,
@@ -49,7 +50,7 @@ class EndpointViewSet(
     filterset_fields = ["enabled"]
 
     def get_queryset(self) -> QuerySet:
-        return selectors_outbound.endpoint_list(subaccount=self.request.subaccount)
+        return selectors_outbound.endpoint_list(subaccount=request_subaccount(self.request))
 
     @extend_schema(
         request=EndpointWriteSerializer, responses={201: EndpointSecretSerializer, **ERROR_RESPONSES}
@@ -133,7 +134,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     filterset_class = MessageFilter
 
     def get_queryset(self) -> QuerySet:
-        return selectors_outbound.message_list(subaccount=self.request.subaccount)
+        return selectors_outbound.message_list(subaccount=request_subaccount(self.request))
 
     @extend_schema(
         request=None, filters=False, responses={200: AttemptSerializer(many=True), **ERROR_RESPONSES}
