@@ -37,7 +37,7 @@ from sync.mapping import (
 )
 from sync.merge import FieldRule, merge, outbound_diff
 from sync.models import Conflict, EntityLink, SyncCursor, SyncRecordError, SyncRun
-from sync.services import change_log_lock
+from sync.services import change_log_lock, record_rows_update
 from sync.transforms import TransformError
 from webhooks.events import conflict_detected_emit
 from webhooks.outbox import outbox_kick
@@ -380,9 +380,9 @@ def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
     if to_create:
         insert_rows(ctx.model, to_create)
     if to_update:
-        ctx.model.objects.bulk_update(to_update, sorted(update_fields | {"version", "updated_at"}))
+        record_rows_update(ctx.model, to_update, sorted(update_fields | {"version", "updated_at"}))
     if deleted_objs:
-        ctx.model.objects.bulk_update(deleted_objs, ["is_deleted", "deleted_at", "version", "updated_at"])
+        record_rows_update(ctx.model, deleted_objs, ["is_deleted", "deleted_at", "version", "updated_at"])
     created_ids = {id(o) for o in to_create}
     change_rows = [(o, "create", sorted(_field_names(fields))) for o in to_create]
     change_rows += [(o, op, f) for o, op, f in changes if id(o) not in created_ids]

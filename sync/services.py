@@ -43,6 +43,7 @@ __all__ = [
     "idempotency_request_hash",
     "record_create",
     "record_delete",
+    "record_rows_update",
     "record_update",
     "record_upsert",
     "records_bulk_upsert",
@@ -293,7 +294,7 @@ def _write(definition: EntityDef, touched: list[_Touched], *, origin: str) -> No
             definition.model.objects.bulk_create([entry.record for entry in created])
         if updated:
             columns = sorted({column for entry in updated for column in _columns(entry.fields)})
-            _update_rows(
+            record_rows_update(
                 definition.model, [entry.record for entry in updated], [*columns, "version", "updated_at"]
             )
         changes = [
@@ -308,7 +309,9 @@ def _write(definition: EntityDef, touched: list[_Touched], *, origin: str) -> No
             outbox_kick()
 
 
-def _update_rows(model: type[CanonicalRecord], records: list[CanonicalRecord], columns: list[str]) -> None:
+def record_rows_update(
+    model: type[CanonicalRecord], records: list[CanonicalRecord], columns: list[str]
+) -> None:
     """Write ``columns`` of each record by primary key: one statement, executed for all rows at once.
 
     bulk_update() builds a CASE expression per field per row, which costs about a second of

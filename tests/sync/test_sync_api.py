@@ -104,9 +104,11 @@ def test_bad_mappings_are_refused_with_a_clear_message(api, integration, row, ne
     assert FieldMapping.objects.filter(integration=integration).count() == before
 
 
-def test_resolving_a_conflict_writes_the_choice_and_marks_it_for_the_push(api, integration, subaccount):
+@pytest.fixture
+def first_name_conflict(integration, subaccount):
+    """A linked contact whose first name changed on both sides: Local here, Remote there, Base before."""
     contact = Contact.objects.create(subaccount=subaccount, first_name="Local")
-    EntityLink.objects.create(
+    link = EntityLink.objects.create(
         integration=integration,
         entity="contact",
         local_id=contact.pk,
@@ -124,6 +126,11 @@ def test_resolving_a_conflict_writes_the_choice_and_marks_it_for_the_push(api, i
         remote_value="Remote",
         base_value="Base",
     )
+    return contact, link, conflict
+
+
+def test_resolving_a_conflict_writes_the_choice_and_marks_it_for_the_push(api, first_name_conflict):
+    contact, link, conflict = first_name_conflict
     assert api.get("/api/v1/conflicts/?status=open").json()["results"][0]["id"] == conflict.pk
 
     response = api.post(
@@ -132,33 +139,20 @@ def test_resolving_a_conflict_writes_the_choice_and_marks_it_for_the_push(api, i
 
     assert response.status_code == 200 and response.json()["status"] == "resolved"
     contact.refresh_from_db()
+    link.refresh_from_db()
     assert contact.first_name == "Both"
+    # The remote value was considered: it is the new base, so "Both" differs from it and is pushed.
+    assert link.base["first_name"] == "Remote"
     change = Change.objects.filter(record_id=contact.pk).latest("seq")
     assert change.fields == ["first_name"] and change.origin == f"conflict:{conflict.pk}"
     again = api.post(f"/api/v1/conflicts/{conflict.pk}/resolve/", {"choice": "local"}, format="json")
     assert again.status_code == 409
 
 
-def test_taking_the_remote_value_moves_the_base_so_nothing_is_pushed_back(api, integration, subaccount):
-    contact = Contact.objects.create(subaccount=subaccount, first_name="Local")
-    link = EntityLink.objects.create(
-        integration=integration,
-        entity="contact",
-        local_id=contact.pk,
-        remote_id="7",
-        base={"first_name": "Base"},
-    )
-    conflict = Conflict.objects.create(
-        subaccount=subaccount,
-        integration=integration,
-        entity="contact",
-        local_id=contact.pk,
-        remote_id="7",
-        field="first_name",
-        local_value="Local",
-        remote_value="Remote",
-        base_value="Base",
-    )
+def test_taking_the_remote_value_moves_the_base_so_nothing_is_pushed_back(
+    api, integration, first_name_conflict
+):
+    contact, link, conflict = first_name_conflict
     api.post(f"/api/v1/conflicts/{conflict.pk}/resolve/", {"choice": "remote"}, format="json")
     link.refresh_from_db()
     contact.refresh_from_db()
