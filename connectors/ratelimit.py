@@ -78,6 +78,3 @@ class RateLimiter:
             time.sleep(min(wait, 0.25))
         if self.spacing:
             self._next_at = time.monotonic() + self.spacing
-
-    def reset(self) -> None:
-        self.strategy.clear(self.item, "connector", self.key)

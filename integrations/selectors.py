@@ -3,16 +3,12 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from integrations.models import AuditLog, Integration, IntegrationTemplate, SubAccount
+from integrations.models import Integration, IntegrationTemplate, SubAccount
 
 
 def template_list(*, include_inactive: bool = False) -> QuerySet[IntegrationTemplate]:
     qs = IntegrationTemplate.objects.all()
     return qs if include_inactive else qs.filter(is_active=True)
-
-
-def template_get(*, key: str) -> IntegrationTemplate:
-    return get_object_or_404(IntegrationTemplate, key=key, is_active=True)
 
 
 def integration_list(*, subaccount: SubAccount) -> QuerySet[Integration]:
@@ -21,7 +17,3 @@ def integration_list(*, subaccount: SubAccount) -> QuerySet[Integration]:
 
 def integration_get(*, subaccount: SubAccount, pk: int) -> Integration:
     return get_object_or_404(integration_list(subaccount=subaccount), pk=pk)
-
-
-def audit_log_list(*, subaccount: SubAccount) -> QuerySet[AuditLog]:
-    return AuditLog.objects.filter(subaccount=subaccount)

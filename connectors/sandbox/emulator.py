@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -385,7 +385,3 @@ def _strategy_for_sandbox():
     from django.conf import settings
 
     return _strategy(settings.RATELIMIT_STORAGE_URL)
-
-
-def now() -> datetime:
-    return timezone.now()
