@@ -78,3 +78,7 @@ class RateLimiter:
             time.sleep(min(wait, 0.25))
         if self.spacing:
             self._next_at = time.monotonic() + self.spacing
+
+    def reset(self) -> None:
+        """Forget this key's window (tests, and an operator clearing a throttle)."""
+        self.strategy.clear(self.item, "connector", self.key)
