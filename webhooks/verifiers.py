@@ -181,7 +181,7 @@ def hub_challenge(query: Mapping[str, str], *, verify_token: str) -> str | None:
 
 
 def load_public_key(material: str) -> ed25519.Ed25519PublicKey | rsa.RSAPublicKey:
-    """A public key from a PEM (SPKI), or an Ed25519 key as 32 raw bytes in base64 or hex."""
+    """A public key from a PEM or base64 DER (SPKI), or an Ed25519 key as 32 raw bytes in base64 or hex."""
     text = (material or "").strip()
     if not text:
         raise SignatureInvalid("no public key configured")
@@ -190,7 +190,10 @@ def load_public_key(material: str) -> ed25519.Ed25519PublicKey | rsa.RSAPublicKe
             key = serialization.load_pem_public_key(text.encode())
         else:
             raw = bytes.fromhex(text) if len(text) == 64 else base64.b64decode(text, validate=True)
-            key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+            if len(raw) == 32:
+                key = ed25519.Ed25519PublicKey.from_public_bytes(raw)
+            else:
+                key = serialization.load_der_public_key(raw)
     except (ValueError, binascii.Error, TypeError):
         raise SignatureInvalid("the configured public key cannot be read") from None
     if not isinstance(key, ed25519.Ed25519PublicKey | rsa.RSAPublicKey):

@@ -232,10 +232,14 @@ def rsa_sign(key, body: bytes = GHL_BODY) -> str:
     return base64.b64encode(key.sign(body, padding.PKCS1v15(), hashes.SHA256())).decode()
 
 
-@pytest.mark.parametrize("form", ["pem", "base64", "hex"])
+@pytest.mark.parametrize("form", ["pem", "base64 spki", "base64", "hex"])
 def test_gohighlevel_ed25519_verifies_with_the_key_in_any_configured_form(ed_key, form):
+    spki = ed_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     key = {
         "pem": pem(ed_key),
+        "base64 spki": base64.b64encode(spki).decode(),  # the form GoHighLevel publishes
         "base64": base64.b64encode(raw_ed(ed_key)).decode(),
         "hex": raw_ed(ed_key).hex(),
     }
@@ -321,3 +325,15 @@ def test_ip_allowed_matches_addresses_and_cidrs_and_ignores_bad_entries():
     assert not verifiers.ip_allowed("", allowed)
     assert not verifiers.ip_allowed("garbage", allowed)
     assert not verifiers.ip_allowed("203.0.113.7", [])
+
+
+def test_the_gohighlevel_catalog_ships_the_published_keys_as_config_defaults():
+    """GoHighLevel publishes its webhook keys: the catalog carries them as defaults (not in code),
+    so a new integration verifies both headers without the operator pasting anything."""
+    from integrations.catalog_loader import CATALOG_DIR
+
+    schema = json.loads((CATALOG_DIR / "gohighlevel.json").read_text())["config_schema"]["properties"]
+    ed = verifiers.load_public_key(schema["webhook_public_key"]["default"])
+    legacy = verifiers.load_public_key(schema["webhook_rsa_public_key"]["default"])
+    assert isinstance(ed, ed25519.Ed25519PublicKey)
+    assert isinstance(legacy, rsa.RSAPublicKey) and legacy.key_size == 4096
