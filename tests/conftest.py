@@ -26,3 +26,13 @@ def other_subaccount(db):
 def sandbox_url(live_server):
     """Base URL of the emulators, served over real HTTP by pytest-django's live server."""
     return f"{live_server.url}/sandbox"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_receiver_memory():
+    """What the webhook receiver remembers per process (integrations read, rate-limit leases)
+    starts empty in every test: the database under it is new each time."""
+    from webhooks import inbound_targets, throttle
+
+    inbound_targets.forget()
+    throttle.forget_leases()

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class WebhooksConfig(AppConfig):
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        # The receiver remembers integrations briefly; saving or deleting one must forget it.
+        from webhooks import inbound_targets  # noqa: F401

@@ -3,8 +3,9 @@
 The receiver (``views_inbound``) verifies first; these services never see an unverified event.
 ``inbound_delivery_reject`` keeps a row for each refused delivery (counted and shown in the admin);
 ``inbound_events_store`` keeps the delivery and one ``InboundEvent`` per new provider event id
-(a repeat is acknowledged and dropped) and enqueues processing once the rows are committed;
-``inbound_events_replay`` puts chosen events back in the queue. Processing is ``inbound_processing``.
+(a repeat is acknowledged and dropped) in one statement (``inbound_insert``) and kicks a debounced
+drain run once they are committed; ``inbound_events_replay`` puts chosen events back in the queue.
+Processing is ``inbound_processing``.
 """
 
 from __future__ import annotations
@@ -14,15 +15,15 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from functools import partial
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from kombu.exceptions import OperationalError
 
 from connectors.base import RemoteRecord, WebhookEvent, WebhookRequest
 from integrations.models import Integration
+from webhooks.inbound_insert import inbound_insert
+from webhooks.kick import kick
 from webhooks.models import InboundDelivery, InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 _SECRET_HEADER = re.compile(r"signature|auth|token|secret|key|cookie|password|session|verify", re.I)
 _EVENT_ID_MAX = InboundEvent._meta.get_field("event_id").max_length
 _REASON_MAX = InboundDelivery._meta.get_field("reason").max_length
+KICK_KEY = "webhooks:inbound"
+KICK_WINDOW = 0.25  # seconds: events arriving within it are processed by one drain run
 
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -103,7 +106,7 @@ def inbound_challenge_record(
 def inbound_events_store(
     *, integration: Integration, provider: str, request: WebhookRequest, events: list[WebhookEvent]
 ) -> InboundDelivery:
-    """Store a verified delivery and its new events; enqueue processing after commit.
+    """Store a verified delivery and its new events, then kick processing (``inbound_kick``).
 
     Events whose provider id this integration has already stored (or that repeat within the
     delivery) are dropped and counted in ``delivery.duplicates``. Safe against concurrent repeats:
@@ -112,34 +115,21 @@ def inbound_events_store(
     unique: dict[str, WebhookEvent] = {}
     for event in events:
         unique.setdefault(event_key(provider, event), event)
-    with transaction.atomic():
-        known = set(
-            InboundEvent.objects.filter(integration=integration, event_id__in=list(unique)).values_list(
-                "event_id", flat=True
-            )
-        )
-        delivery = _delivery(
-            integration=integration,
-            provider=provider,
-            request=request,
-            outcome=InboundDelivery.Outcome.ACCEPTED,
-            verified=True,
-            events=len(events),
-        )
-        delivery.save()
-        rows = [
-            _event_row(delivery, event_id, event)
-            for event_id, event in unique.items()
-            if event_id not in known
-        ]
-        # ignore_conflicts: a concurrent delivery of the same event wins the race; ours is a duplicate.
-        InboundEvent.objects.bulk_create(rows, ignore_conflicts=True)
-        stored = InboundEvent.objects.filter(delivery=delivery).count()
-        delivery.duplicates = len(events) - stored
-        if delivery.duplicates:
-            delivery.save(update_fields=["duplicates"])
-        if stored:
-            transaction.on_commit(partial(enqueue_delivery, delivery.pk))
+    delivery = _delivery(
+        integration=integration,
+        provider=provider,
+        request=request,
+        outcome=InboundDelivery.Outcome.ACCEPTED,
+        verified=True,
+        events=len(events),
+    )
+    rows = [_event_row(delivery, event_id, event) for event_id, event in unique.items()]
+    stored = inbound_insert(delivery, rows)
+    delivery.duplicates = len(events) - stored
+    if delivery.duplicates:
+        InboundDelivery.objects.filter(pk=delivery.pk).update(duplicates=delivery.duplicates)
+    if stored:
+        transaction.on_commit(inbound_kick)
     return delivery
 
 
@@ -189,18 +179,16 @@ def record_to_dict(record: RemoteRecord | None) -> dict[str, Any] | None:
     }
 
 
-def enqueue_delivery(delivery_id: int) -> None:
-    """Queue a delivery's processing. A broker outage loses nothing: the events stay pending in the
-    database and ``inbound_retry_due`` picks them up, so the provider still gets its 2xx."""
-    from webhooks.tasks_inbound import inbound_process_task
+def inbound_kick() -> None:
+    """Have pending events processed within KICK_WINDOW; call once they are committed.
 
-    try:
-        inbound_process_task.delay(delivery_id)
-    except OperationalError:
-        logger.warning(
-            "broker unavailable: inbound delivery left for the retry sweep",
-            extra={"delivery_id": delivery_id},
-        )
+    Debounced across processes (``webhooks.kick``): under load, one drain run per window takes every
+    event that arrived in it. If the broker is down nothing is lost: the events stay pending and
+    ``inbound_retry_due`` picks them up from the database.
+    """
+    from webhooks.tasks_inbound import inbound_drain_task
+
+    kick(inbound_drain_task, key=KICK_KEY, window=KICK_WINDOW)
 
 
 def inbound_events_replay(*, event_ids: Iterable[int]) -> int:
@@ -213,9 +201,6 @@ def inbound_events_replay(*, event_ids: Iterable[int]) -> int:
         replayed = InboundEvent.objects.filter(pk__in=ids).update(
             status=InboundEvent.Status.PENDING, attempts=0, next_attempt_at=None, error="", processed_at=None
         )
-        deliveries = sorted(
-            set(InboundEvent.objects.filter(pk__in=ids).values_list("delivery_id", flat=True))
-        )
-        for delivery_id in deliveries:
-            transaction.on_commit(partial(enqueue_delivery, delivery_id))
+        if replayed:
+            transaction.on_commit(inbound_kick)
     return replayed

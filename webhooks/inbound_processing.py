@@ -1,6 +1,7 @@
 """Processing stored inbound events: claim, apply through the sync merge, record each outcome.
 
-Work is claimed with a conditional UPDATE per event (pending/due → processing), so two workers never
+Pending events are drained oldest first by ``inbound_drain``, which the receiver kicks (debounced)
+once it has stored them. Work is claimed with a conditional UPDATE per event (pending/due → processing), so two workers never
 apply the same event, on SQLite and PostgreSQL alike. A claim is a lease: ``next_attempt_at`` holds
 its expiry while an event is processing, so the work of a worker that died mid-way is picked up
 again by ``inbound_retry_due``, which reads everything it needs from the database (a lost broker
@@ -10,6 +11,7 @@ message loses nothing). Events are applied per entity, oldest first, by ``apply_
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -36,6 +38,9 @@ CLAIM_LEASE = timedelta(minutes=10)
 # A pending event older than this lost its task message (broker trouble): the sweep takes it.
 PENDING_GRACE = timedelta(minutes=2)
 SWEEP_LIMIT = 500
+# A drain run claims this many events at a time, and hands over to a fresh run after DRAIN_BUDGET s.
+DRAIN_BATCH = 200
+DRAIN_BUDGET = 30.0
 _ERROR_MAX = 2000
 _LIVE = (Integration.Status.PENDING, Integration.Status.ACTIVE, Integration.Status.ERROR)
 
@@ -45,21 +50,38 @@ class ProcessResult:
     """How many of the claimed events ended in each status."""
 
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    more: bool = False  # stopped on its time budget with events still pending
 
     def add(self, status: str, n: int = 1) -> None:
         self.counts[status] += n
+
+    def merge(self, other: ProcessResult) -> None:
+        for status, n in other.counts.items():
+            self.add(status, n)
 
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
 
-def inbound_delivery_process(*, delivery_id: int) -> ProcessResult:
-    """Claim a delivery's pending events and apply them. Running twice is safe: claims are exclusive."""
-    ids = InboundEvent.objects.filter(delivery_id=delivery_id, status=Status.PENDING).values_list(
-        "pk", flat=True
-    )
-    return _process(_claim(list(ids), Q(status=Status.PENDING)))
+def inbound_drain(*, batch: int | None = None, budget: float | None = None) -> ProcessResult:
+    """Claim pending events oldest first, a batch at a time, and apply them until none is left or
+    ``budget`` seconds are spent (then ``result.more`` is set and the caller queues another run).
+
+    Running several at once is safe: claims are exclusive, and each run takes what the others left.
+    """
+    batch = batch or DRAIN_BATCH
+    deadline = time.monotonic() + (DRAIN_BUDGET if budget is None else budget)
+    result = ProcessResult()
+    pending = Q(status=Status.PENDING)
+    while True:
+        ids = list(InboundEvent.objects.filter(pending).order_by("pk").values_list("pk", flat=True)[:batch])
+        if not ids:
+            return result
+        result.merge(_process(_claim(ids, pending)))
+        if time.monotonic() >= deadline:
+            result.more = True
+            return result
 
 
 def inbound_retry_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> ProcessResult:

@@ -13,7 +13,6 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import CharField, Exists, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
@@ -30,14 +29,15 @@ from webhooks.events import (
     record_data,
     subscribed,
 )
+from webhooks.kick import kick
 from webhooks.models import Delivery, Endpoint, Message, OutboxCursor
 
 logger = logging.getLogger(__name__)
 
 CURSOR_PREFIX = "changes:"
 PUMP_BATCH = 500
-KICK_KEY = "webhooks:outbox-kick"
-KICK_WINDOW = 1  # seconds: kicks within this window share one pump run
+KICK_KEY = "webhooks:outbox"
+KICK_WINDOW = 0.5  # seconds: kicks within this window share one pump run
 
 
 @dataclass(frozen=True)
@@ -66,8 +66,9 @@ def outbox_pump(*, limit: int = PUMP_BATCH) -> PumpResult:
 def outbox_kick() -> None:
     """Ask for a pump run once the current transaction commits (call it after writing Changes).
 
-    Debounced: the first kick in a KICK_WINDOW queues the pump KICK_WINDOW seconds later, so
-    every Change committed during the window (whose kicks were swallowed) is in that run.
+    Debounced (``webhooks.kick``): the first kick in a KICK_WINDOW queues the pump KICK_WINDOW
+    seconds later, so every Change committed during the window (whose kicks were swallowed) is in
+    that run.
     """
     transaction.on_commit(_kick_now)
 
@@ -75,8 +76,7 @@ def outbox_kick() -> None:
 def _kick_now() -> None:
     from webhooks.tasks_outbound import outbox_pump_task
 
-    if cache.add(KICK_KEY, 1, timeout=KICK_WINDOW):
-        outbox_pump_task.apply_async(countdown=KICK_WINDOW)
+    kick(outbox_pump_task, key=KICK_KEY, window=KICK_WINDOW)
 
 
 def _subaccounts_with_news() -> list[int]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(acks_late=True, name="webhooks.inbound_process")
-def inbound_process_task(delivery_id: int) -> dict[str, int]:
-    """Apply a delivery's pending events. Claims make a redelivered message harmless, hence acks_late."""
-    from webhooks.inbound_processing import inbound_delivery_process
+@shared_task(acks_late=True, name="webhooks.inbound_drain")
+def inbound_drain_task() -> dict[str, int]:
+    """Kicked by the receiver: apply pending events. Claims make a redelivered message harmless,
+    hence acks_late. A run that spends its time budget queues the next one."""
+    from webhooks.inbound_processing import inbound_drain
 
-    return dict(inbound_delivery_process(delivery_id=delivery_id).counts)
+    result = inbound_drain()
+    if result.more:
+        inbound_drain_task.delay()
+    return dict(result.counts)
 
 
 @shared_task(acks_late=True, name="webhooks.inbound_retry_due")

@@ -8,20 +8,21 @@ store, de-duplicated → 2xx at once. Processing runs on a worker after the rows
 
 from __future__ import annotations
 
-import math
 import time
 
 from django.conf import settings
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from requests.structures import CaseInsensitiveDict
 
-from connectors.base import Connector, ConnectorError, RateLimited, SignatureInvalid, WebhookRequest
-from connectors.ratelimit import RateLimiter
+from connectors.base import Connector, ConnectorError, SignatureInvalid, WebhookRequest
 from connectors.registry import UnknownConnector, connector_class
 from integrations.models import Integration
+from webhooks import throttle
 from webhooks.inbound import inbound_challenge_record, inbound_delivery_reject, inbound_events_store
+from webhooks.inbound_targets import forget, receiving_integration
 from webhooks.models import InboundDelivery
 from webhooks.verifiers import ip_allowed
 
@@ -35,11 +36,7 @@ Outcome = InboundDelivery.Outcome
 @csrf_exempt
 def receive(request: HttpRequest, provider: str, integration_id: int) -> HttpResponse:
     """Verify, store and acknowledge one provider delivery; never process anything unverified."""
-    integration = (
-        Integration.objects.select_related("template")
-        .filter(pk=integration_id, template__connector=provider)
-        .first()
-    )
+    integration = receiving_integration(provider, integration_id)
     try:
         connector = connector_class(provider) if integration is not None else None
     except UnknownConnector:
@@ -50,6 +47,18 @@ def receive(request: HttpRequest, provider: str, integration_id: int) -> HttpRes
         return HttpResponse(status=410)
     if request.method not in ("POST", "GET"):
         return _not_allowed(connector)
+    try:
+        return _handle(request, connector, integration, provider)
+    except IntegrityError:
+        if Integration.objects.filter(pk=integration.pk).exists():
+            raise
+        forget(integration.pk)  # deleted since this process last read it: its rows cannot be stored
+        return HttpResponse(status=404)
+
+
+def _handle(
+    request: HttpRequest, connector: type[Connector], integration: Integration, provider: str
+) -> HttpResponse:
     body = _read_body(request)
     if body is None:
         return HttpResponse(status=413)
@@ -103,15 +112,21 @@ def _challenge(
 
 
 def _throttled(integration: Integration, provider: str, webhook: WebhookRequest) -> HttpResponse | None:
-    rate = str(getattr(settings, "WEBHOOK_INBOUND_RATE_LIMIT", "") or DEFAULT_RATE_LIMIT)
-    try:
-        RateLimiter(key=f"webhook-in:{integration.pk}", rate=rate).acquire(max_wait=0)
-    except RateLimited as exc:
-        _reject(integration, provider, webhook, Outcome.THROTTLED, "rate limit reached")
-        response = HttpResponse(status=429)
-        response["Retry-After"] = str(max(1, math.ceil(exc.retry_after or 1)))
-        return response
-    return None
+    wait = throttle.admit(throttle_key(integration.pk), inbound_rate())
+    if wait is None:
+        return None
+    _reject(integration, provider, webhook, Outcome.THROTTLED, "rate limit reached")
+    response = HttpResponse(status=429)
+    response["Retry-After"] = throttle.retry_after_header(wait)
+    return response
+
+
+def inbound_rate() -> str:
+    return str(getattr(settings, "WEBHOOK_INBOUND_RATE_LIMIT", "") or DEFAULT_RATE_LIMIT)
+
+
+def throttle_key(integration_id: int) -> str:
+    return f"webhook-in:{integration_id}"
 
 
 def _forbidden(integration: Integration, provider: str, webhook: WebhookRequest) -> HttpResponse | None:

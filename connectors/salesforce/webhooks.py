@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -126,7 +127,21 @@ def _url_token(request: WebhookRequest) -> str:
     return str(token or "")
 
 
+_last_parsed = threading.local()
+
+
 def _notifications(body: bytes) -> Element:
+    """The <notifications> element. verify and parse read the same body on one request thread, so
+    each thread keeps the last tree it built (read-only) rather than parse the XML twice."""
+    last = getattr(_last_parsed, "entry", None)
+    if last is not None and last[0] is body:
+        return last[1]
+    found = _parse_notifications(body)
+    _last_parsed.entry = (body, found)
+    return found
+
+
+def _parse_notifications(body: bytes) -> Element:
     try:
         root = ElementTree.fromstring(body)
     except (ElementTree.ParseError, DefusedXmlException, ValueError):

@@ -19,7 +19,6 @@ from connectors import registry
 from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.webhooks import signature_v3
-from connectors.ratelimit import RateLimiter
 from connectors.registry import emulator_module
 from connectors.salesforce.emulator import ORG_ID, outbound_message
 from connectors.sandbox.models import SandboxState
@@ -29,11 +28,13 @@ from integrations.tokens import IntegrationTokenStore
 from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
-from webhooks import verifiers
-from webhooks.inbound import inbound_events_replay
-from webhooks.inbound_processing import inbound_delivery_process, inbound_retry_due
+from webhooks import throttle, verifiers
+from webhooks.inbound import KICK_KEY, KICK_WINDOW, inbound_events_replay
+from webhooks.inbound_processing import inbound_drain, inbound_retry_due
+from webhooks.kick import kick_reset
 from webhooks.models import InboundDelivery, InboundEvent
-from webhooks.tasks_inbound import inbound_process_task
+from webhooks.tasks_inbound import inbound_drain_task
+from webhooks.views_inbound import throttle_key
 
 # Transactional: enqueueing happens on commit, which a test wrapped in one transaction never reaches.
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
@@ -46,16 +47,18 @@ SF_TOKEN = "sf-url-token-0123456789"
 
 
 @pytest.fixture
-def queued(monkeypatch):
-    """Delivery ids handed to the broker (after commit); tests run the task themselves."""
-    sent: list[int] = []
+def kicks(monkeypatch):
+    """Drain runs the receiver queued (after commit, debounced); tests run the drain themselves."""
+    sent: list[dict] = []
 
-    def delay(delivery_id: int) -> None:
-        assert not connection.in_atomic_block, "enqueued inside a transaction: a worker could miss the rows"
-        sent.append(delivery_id)
+    def apply_async(**options) -> None:
+        assert not connection.in_atomic_block, "queued inside a transaction: a worker could miss the rows"
+        sent.append(options)
 
-    monkeypatch.setattr(inbound_process_task, "delay", delay)
-    return sent
+    kick_reset(KICK_KEY)
+    monkeypatch.setattr(inbound_drain_task, "apply_async", apply_async)
+    yield sent
+    kick_reset(KICK_KEY)
 
 
 @pytest.fixture
@@ -143,7 +146,7 @@ def salesforce_post(client, integration, notifications, *, token=SF_TOKEN):
 # --- the receiver: refusals ----------------------------------------------------------------------
 
 
-def test_unknown_integration_or_provider_mismatch_is_404(client, hubspot, queued):
+def test_unknown_integration_or_provider_mismatch_is_404(client, hubspot, kicks):
     assert hubspot_post(client, hubspot, [hs_event(1)]).status_code == 200  # the control case
     assert (
         client.post(
@@ -158,14 +161,14 @@ def test_unknown_integration_or_provider_mismatch_is_404(client, hubspot, queued
 
 
 @pytest.mark.parametrize("status", ["paused", "disconnected"])
-def test_a_paused_or_disconnected_integration_answers_410_and_stores_nothing(client, hubspot, queued, status):
+def test_a_paused_or_disconnected_integration_answers_410_and_stores_nothing(client, hubspot, kicks, status):
     hubspot.status = status
     hubspot.save()
     assert hubspot_post(client, hubspot, [hs_event(1)]).status_code == 410
-    assert not InboundDelivery.objects.exists() and not InboundEvent.objects.exists() and queued == []
+    assert not InboundDelivery.objects.exists() and not InboundEvent.objects.exists() and kicks == []
 
 
-def test_a_body_over_one_megabyte_is_413_before_anything_is_verified(client, hubspot, queued):
+def test_a_body_over_one_megabyte_is_413_before_anything_is_verified(client, hubspot, kicks):
     from webhooks.views_inbound import MAX_BODY_BYTES
 
     path = receiver("hubspot", hubspot.pk)
@@ -179,10 +182,10 @@ def test_a_body_over_one_megabyte_is_413_before_anything_is_verified(client, hub
         path, data=b"[" + b" " * (MAX_BODY_BYTES - 2) + b"]", content_type="application/json"
     )
     assert at_limit.status_code == 401  # past the size check, then refused: it is unsigned
-    assert not InboundEvent.objects.exists() and queued == []
+    assert not InboundEvent.objects.exists() and kicks == []
 
 
-def test_a_bad_signature_is_401_stored_as_rejected_counted_and_never_processed(client, hubspot, queued):
+def test_a_bad_signature_is_401_stored_as_rejected_counted_and_never_processed(client, hubspot, kicks):
     wrong_secret = hubspot_post(client, hubspot, [hs_event(1)], secret="not-the-secret")
     stale = hubspot_post(client, hubspot, [hs_event(2)], timestamp=str(int((time.time() - 600) * 1000)))
     unsigned = client.post(receiver("hubspot", hubspot.pk), data=b"[]", content_type="application/json")
@@ -196,13 +199,13 @@ def test_a_bad_signature_is_401_stored_as_rejected_counted_and_never_processed(c
         "stale X-HubSpot-Request-Timestamp",
     ]
     assert not rejected.filter(verified=True).exists()
-    assert not InboundEvent.objects.exists() and queued == []
+    assert not InboundEvent.objects.exists() and kicks == []
     stored = rejected.first().headers
     assert not any("signature" in name.lower() for name in stored)
 
 
 def test_the_signature_is_checked_over_the_public_url_when_one_is_configured(
-    client, hubspot, queued, settings
+    client, hubspot, kicks, settings
 ):
     settings.PUBLIC_BASE_URL = "https://hooks.example.com"
     public = f"https://hooks.example.com{receiver('hubspot', hubspot.pk)}"
@@ -210,7 +213,7 @@ def test_the_signature_is_checked_over_the_public_url_when_one_is_configured(
     assert hubspot_post(client, hubspot, [hs_event(2)], url=public).status_code == 200
 
 
-def test_an_address_outside_allowed_ips_is_403_and_recorded(client, hubspot, queued):
+def test_an_address_outside_allowed_ips_is_403_and_recorded(client, hubspot, kicks):
     hubspot.config = {**hubspot.config, "allowed_ips": ["203.0.113.0/24", "2001:db8::1"]}
     hubspot.save()
     refused = hubspot_post(client, hubspot, [hs_event(1)], REMOTE_ADDR="198.51.100.9")
@@ -222,9 +225,9 @@ def test_an_address_outside_allowed_ips_is_403_and_recorded(client, hubspot, que
     assert list(InboundEvent.objects.values_list("event_id", flat=True)) == ["2"]
 
 
-def test_over_the_rate_limit_is_429_with_retry_after(client, hubspot, queued, settings):
+def test_over_the_rate_limit_is_429_with_retry_after(client, hubspot, kicks, settings):
     settings.WEBHOOK_INBOUND_RATE_LIMIT = "2/60"
-    RateLimiter(key=f"webhook-in:{hubspot.pk}", rate="2/60").reset()
+    throttle.reset(throttle_key(hubspot.pk), "2/60")
     statuses = [hubspot_post(client, hubspot, [hs_event(n)]).status_code for n in range(1, 4)]
     throttled = hubspot_post(client, hubspot, [hs_event(9)])
 
@@ -234,7 +237,7 @@ def test_over_the_rate_limit_is_429_with_retry_after(client, hubspot, queued, se
     assert InboundEvent.objects.count() == 2
 
 
-def test_a_signed_body_that_cannot_be_parsed_is_400_and_recorded_as_malformed(client, hubspot, queued):
+def test_a_signed_body_that_cannot_be_parsed_is_400_and_recorded_as_malformed(client, hubspot, kicks):
     path = receiver("hubspot", hubspot.pk)
     body, timestamp = b'{"not": "an array"}', str(int(time.time() * 1000))
     signature = signature_v3(HS_SECRET, "POST", f"http://testserver{path}", body, timestamp)
@@ -248,7 +251,7 @@ def test_a_signed_body_that_cannot_be_parsed_is_400_and_recorded_as_malformed(cl
     assert response.status_code == 400
     malformed = InboundDelivery.objects.get(integration=hubspot)
     assert (malformed.outcome, malformed.verified) == ("malformed", True)
-    assert queued == []
+    assert kicks == []
 
 
 def test_get_is_405_for_providers_without_a_subscription_handshake(client, hubspot):
@@ -259,7 +262,7 @@ def test_get_is_405_for_providers_without_a_subscription_handshake(client, hubsp
 # --- the receiver: acknowledgement and de-duplication -------------------------------------------
 
 
-def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_commit(client, hubspot, queued):
+def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_commit(client, hubspot, kicks):
     response = hubspot_post(client, hubspot, [hs_event(1, 101), hs_event(2, 102, "contact.deletion")])
 
     assert response.status_code == 200 and response.content == b""
@@ -281,22 +284,23 @@ def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_comm
     assert set(events) == {"1", "2"}
     assert (events["2"].entity, events["2"].remote_id, events["2"].action) == ("contact", "102", "deleted")
     assert all(e.status == "pending" and e.attempts == 0 for e in events.values())
-    assert queued == [delivery.pk]  # once, and after commit (the fixture checks)
+    assert kicks == [{"countdown": KICK_WINDOW}]  # once, and after commit (the fixture checks)
 
 
-def test_a_redelivered_event_is_acknowledged_and_dropped_as_a_duplicate(client, hubspot, queued):
+def test_a_redelivered_event_is_acknowledged_and_dropped_as_a_duplicate(client, hubspot, kicks):
     first = hubspot_post(client, hubspot, [hs_event(1), hs_event(2)])
     replayed = hubspot_post(client, hubspot, [hs_event(2), hs_event(3), hs_event(3)])
+    kick_reset(KICK_KEY)  # a new window: whoever stores something new now queues a drain run
     only_dupes = hubspot_post(client, hubspot, [hs_event(1)])
 
     assert [r.status_code for r in (first, replayed, only_dupes)] == [200, 200, 200]
     deliveries = list(InboundDelivery.objects.filter(integration=hubspot).order_by("pk"))
     assert [(d.events, d.duplicates) for d in deliveries] == [(2, 0), (3, 2), (1, 1)]
     assert sorted(InboundEvent.objects.values_list("event_id", flat=True)) == ["1", "2", "3"]
-    assert queued == [deliveries[0].pk, deliveries[1].pk]  # nothing new in the last one: nothing queued
+    assert len(kicks) == 1  # the first two share a window; nothing new in the last one: no run
 
 
-def test_the_same_event_id_from_another_integration_is_not_a_duplicate(client, hubspot, subaccount, queued):
+def test_the_same_event_id_from_another_integration_is_not_a_duplicate(client, hubspot, subaccount, kicks):
     twin = IntegrationFactory(
         subaccount=subaccount, template=hubspot.template, config=hubspot.config, status="active"
     )
@@ -305,7 +309,7 @@ def test_the_same_event_id_from_another_integration_is_not_a_duplicate(client, h
     assert InboundEvent.objects.filter(event_id="7").count() == 2
 
 
-def test_salesforce_gets_its_soap_ack_and_a_wrong_url_token_is_refused(client, salesforce, queued):
+def test_salesforce_gets_its_soap_ack_and_a_wrong_url_token_is_refused(client, salesforce, kicks):
     when = timezone.now()
     notification = ("04l000000000001AAA", "Contact", sf_contact("003000000000001AAA", "Ana", when))
     ok = salesforce_post(client, salesforce, [notification])
@@ -362,9 +366,7 @@ def challenge_integration(request, subaccount, monkeypatch):
     registry.connector_class.cache_clear()
 
 
-def test_a_get_handshake_echoes_the_challenge_only_for_our_verify_token(
-    client, challenge_integration, queued
-):
+def test_a_get_handshake_echoes_the_challenge_only_for_our_verify_token(client, challenge_integration, kicks):
     path = receiver("challenge_test", challenge_integration.pk)
     ok = client.get(
         path, {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "verify-me"}
@@ -387,7 +389,7 @@ def test_a_get_handshake_echoes_the_challenge_only_for_our_verify_token(
 # --- processing (inline records: no provider calls) -----------------------------------------------
 
 
-def test_processing_applies_events_once_and_a_second_run_finds_nothing_to_claim(client, salesforce, queued):
+def test_processing_applies_events_once_and_a_second_run_finds_nothing_to_claim(client, salesforce, kicks):
     when = timezone.now() - timedelta(minutes=5)
     salesforce_post(
         client,
@@ -401,10 +403,10 @@ def test_processing_applies_events_once_and_a_second_run_finds_nothing_to_claim(
             ("04l000000000002AAA", "Contact", sf_contact("003000000000002AAA", "Bo", when, "bo@example.com")),
         ],
     )
-    [delivery_id] = queued
+    assert len(kicks) == 1
 
-    first = inbound_process_task(delivery_id)
-    again = inbound_process_task(delivery_id)
+    first = inbound_drain_task()
+    again = inbound_drain_task()
 
     assert first == {"processed": 2} and again == {}
     assert sorted(Contact.objects.values_list("first_name", flat=True)) == ["Ana", "Bo"]
@@ -412,7 +414,7 @@ def test_processing_applies_events_once_and_a_second_run_finds_nothing_to_claim(
     assert Change.objects.filter(op="create").count() == 2
 
 
-def test_an_older_state_arriving_late_is_ignored_as_stale(client, salesforce, queued):
+def test_an_older_state_arriving_late_is_ignored_as_stale(client, salesforce, kicks):
     now = timezone.now() - timedelta(minutes=5)
     salesforce_post(
         client, salesforce, [("04l000000000002AAA", "Contact", sf_contact("003000000000001AAA", "New", now))]
@@ -428,8 +430,7 @@ def test_an_older_state_arriving_late_is_ignored_as_stale(client, salesforce, qu
             )
         ],
     )
-    for delivery_id in queued:
-        inbound_delivery_process(delivery_id=delivery_id)
+    inbound_drain()
 
     assert Contact.objects.get().first_name == "New"
     statuses = dict(InboundEvent.objects.values_list("event_id", "status"))
@@ -437,18 +438,18 @@ def test_an_older_state_arriving_late_is_ignored_as_stale(client, salesforce, qu
     assert "stale" in InboundEvent.objects.get(event_id="04l000000000001AAA").error
 
 
-def test_events_for_an_outbound_only_integration_are_ignored_not_applied(client, salesforce, queued):
+def test_events_for_an_outbound_only_integration_are_ignored_not_applied(client, salesforce, kicks):
     salesforce.direction = "outbound"
     salesforce.save()
     when = timezone.now()
     salesforce_post(
         client, salesforce, [("04l000000000001AAA", "Contact", sf_contact("003000000000001AAA", "A", when))]
     )
-    inbound_delivery_process(delivery_id=queued[0])
+    inbound_drain()
     assert InboundEvent.objects.get().status == "ignored" and not Contact.objects.exists()
 
 
-def test_a_lost_task_message_is_picked_up_from_the_database_by_the_sweep(client, salesforce, queued):
+def test_a_lost_task_message_is_picked_up_from_the_database_by_the_sweep(client, salesforce, kicks):
     when = timezone.now() - timedelta(minutes=5)
     salesforce_post(
         client, salesforce, [("04l000000000001AAA", "Contact", sf_contact("003000000000001AAA", "A", when))]
@@ -461,7 +462,7 @@ def test_a_lost_task_message_is_picked_up_from_the_database_by_the_sweep(client,
 
 
 def test_a_claim_abandoned_by_a_dead_worker_is_retried_then_buried_after_max_attempts(
-    client, salesforce, queued
+    client, salesforce, kicks
 ):
     when = timezone.now() - timedelta(minutes=5)
     salesforce_post(
@@ -476,7 +477,7 @@ def test_a_claim_abandoned_by_a_dead_worker_is_retried_then_buried_after_max_att
     InboundEvent.objects.update(status="processing", next_attempt_at=expired, attempts=1)
     InboundEvent.objects.filter(event_id="04l000000000002AAA").update(attempts=InboundEvent.MAX_ATTEMPTS)
 
-    assert inbound_delivery_process(delivery_id=queued[0]).total == 0  # not pending: the task leaves it
+    assert inbound_drain().total == 0  # not pending: the drain leaves them
 
     result = inbound_retry_due()
     events = dict(InboundEvent.objects.values_list("event_id", "status"))
@@ -485,22 +486,23 @@ def test_a_claim_abandoned_by_a_dead_worker_is_retried_then_buried_after_max_att
     assert InboundEvent.objects.get(event_id="04l000000000001AAA").attempts == 2
 
 
-def test_replay_requeues_chosen_events_with_a_fresh_budget(client, salesforce, queued):
+def test_replay_requeues_chosen_events_with_a_fresh_budget(client, salesforce, kicks):
     when = timezone.now() - timedelta(minutes=5)
     salesforce_post(
         client, salesforce, [("04l000000000001AAA", "Contact", sf_contact("003000000000001AAA", "A", when))]
     )
-    inbound_delivery_process(delivery_id=queued[0])
+    inbound_drain()
     event = InboundEvent.objects.get()
     InboundEvent.objects.filter(pk=event.pk).update(status="dead", attempts=5, error="boom")
-    queued.clear()
+    kicks.clear()
+    kick_reset(KICK_KEY)
 
     assert inbound_events_replay(event_ids=[event.pk]) == 1
 
     event.refresh_from_db()
     assert (event.status, event.attempts, event.error) == ("pending", 0, "")
-    assert queued == [event.delivery_id]
-    assert inbound_process_task(event.delivery_id) == {"processed": 1}
+    assert len(kicks) == 1
+    assert inbound_drain_task() == {"processed": 1}
     assert Change.objects.count() == 1  # re-applying the same state changed nothing
 
 
@@ -625,6 +627,9 @@ def test_duplicated_and_shuffled_salesforce_messages_apply_each_change_once_and_
     for start_at in range(0, len(sent), 3):  # several notifications per Outbound Message, like Salesforce
         hook = em.fire_webhooks(None, target, sent[start_at : start_at + 3])
         assert hook.status_code == 200 and hook.attempts == 1  # acked first time
+    # Eager tasks run the window's first kick at once instead of at the window's end: run the drain
+    # a worker would run then, for the deliveries that arrived inside the window.
+    inbound_drain_task()
 
     assert InboundEvent.objects.filter(integration=integration).count() == len(notifications)
     assert sum(InboundDelivery.objects.values_list("duplicates", flat=True)) == len(sent) - len(notifications)

@@ -196,21 +196,22 @@ def test_outbox_pump_works_in_batches_and_says_when_it_is_behind(subaccount):
     assert rest.messages == 1 and not rest.behind
 
 
-def test_outbox_kick_queues_one_delayed_pump_per_second_after_commit(
+def test_outbox_kick_queues_one_delayed_pump_per_window_after_commit(
     subaccount, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from django.core.cache import cache
-
     from webhooks import tasks_outbound
+    from webhooks.kick import kick_reset
+    from webhooks.outbox import KICK_KEY, KICK_WINDOW
 
     queued = []
     monkeypatch.setattr(tasks_outbound.outbox_pump_task, "apply_async", lambda **kw: queued.append(kw))
-    cache.delete("webhooks:outbox-kick")
+    kick_reset(KICK_KEY)
     with django_capture_on_commit_callbacks(execute=True):
         outbox_kick()
         outbox_kick()
         assert queued == []  # nothing before commit
-    assert queued == [{"countdown": 1}]
+    assert queued == [{"countdown": KICK_WINDOW}]
+    kick_reset(KICK_KEY)
 
 
 # --- replay and redeliver ---------------------------------------------------------------------

@@ -23,7 +23,10 @@ class InboundDelivery(models.Model):
         MALFORMED = "malformed", "Malformed"
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="inbound_deliveries")
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="inbound_deliveries")
+    # Not indexed on its own: the (integration, outcome, received_at) index leads with it.
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="inbound_deliveries", db_index=False
+    )
     provider = models.CharField(max_length=30)
     method = models.CharField(max_length=10, default="POST")
     headers = models.JSONField(default=dict)
@@ -60,7 +63,10 @@ class InboundEvent(models.Model):
     MAX_ATTEMPTS = 5
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="inbound_events")
-    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="inbound_events")
+    # Not indexed on its own: the unique (integration, event_id) constraint leads with it.
+    integration = models.ForeignKey(
+        Integration, on_delete=models.CASCADE, related_name="inbound_events", db_index=False
+    )
     delivery = models.ForeignKey(InboundDelivery, on_delete=models.CASCADE, related_name="inbound_events")
     provider = models.CharField(max_length=30)
     event_id = models.CharField(max_length=200)
