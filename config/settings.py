@@ -146,6 +146,9 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", not (DEBUG or SANDBOX or TESTING))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_flag("BEHIND_PROXY", False) else None
+# Reverse proxies in front of the app that append to X-Forwarded-For: the webhook receiver takes the
+# sender's address (IP allowlists) from there. 0 = REMOTE_ADDR is the sender.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if env_flag("BEHIND_PROXY", False) else 0)
 # Behind TLS in production: redirect plain HTTP and send HSTS (off by default: the embedded
 # default and the sandbox run on plain http://127.0.0.1).
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", False)

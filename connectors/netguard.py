@@ -1,12 +1,13 @@
 """Refuse outgoing calls to private, loopback, link-local and metadata addresses.
 
-Connector base URLs and (later) webhook targets are user input: without this guard a sub-account
+Connector base URLs and webhook targets are user input: without this guard a sub-account
 could make our workers call the cloud metadata service or an internal admin port. The sandbox
 allows loopback because the emulators live on this very server.
 """
 
 import ipaddress
 import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -19,6 +20,24 @@ def _allowed_hosts() -> set[str]:
     if settings.SANDBOX:
         hosts |= {"127.0.0.1", "localhost", "::1", "[::1]"}
     return hosts
+
+
+def ip_allowed(remote_addr: str, allowed: Iterable[str]) -> bool:
+    """True when ``remote_addr`` is one of the IPs or inside one of the CIDRs; bad entries never match.
+
+    For sender allowlists (webhook receivers): the inbound counterpart of the checks below.
+    """
+    try:
+        address = ipaddress.ip_address((remote_addr or "").strip())
+    except ValueError:
+        return False
+    for entry in allowed:
+        try:
+            if address in ipaddress.ip_network(str(entry).strip(), strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def is_private_address(ip: str) -> bool:

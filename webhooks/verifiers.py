@@ -15,9 +15,8 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ipaddress
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -266,21 +265,3 @@ def _check_body_timestamp(body: bytes, *, now: float, tolerance: float) -> None:
         raise SignatureInvalid("missing or malformed timestamp in the body") from None
     if abs(now - when) > tolerance:
         raise SignatureInvalid("stale timestamp")
-
-
-# --- sender addresses -------------------------------------------------------------------------
-
-
-def ip_allowed(remote_addr: str, allowed: Iterable[str]) -> bool:
-    """True when ``remote_addr`` is one of the IPs or inside one of the CIDRs; bad entries never match."""
-    try:
-        address = ipaddress.ip_address((remote_addr or "").strip())
-    except ValueError:
-        return False
-    for entry in allowed:
-        try:
-            if address in ipaddress.ip_network(str(entry).strip(), strict=False):
-                return True
-        except ValueError:
-            continue
-    return False

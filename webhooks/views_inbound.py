@@ -18,13 +18,13 @@ from django.views.decorators.csrf import csrf_exempt
 from requests.structures import CaseInsensitiveDict
 
 from connectors.base import Connector, ConnectorError, SignatureInvalid, WebhookRequest
+from connectors.netguard import ip_allowed
 from connectors.registry import UnknownConnector, connector_class
 from integrations.models import Integration
 from webhooks import throttle
 from webhooks.inbound import inbound_challenge_record, inbound_delivery_reject, inbound_events_store
 from webhooks.inbound_targets import forget, receiving_integration
 from webhooks.models import InboundDelivery
-from webhooks.verifiers import ip_allowed
 
 MAX_BODY_BYTES = 1024 * 1024
 # Per integration, as "<requests>/<seconds>"; settings.WEBHOOK_INBOUND_RATE_LIMIT overrides it.
@@ -179,9 +179,26 @@ def _webhook_request(request: HttpRequest, body: bytes) -> WebhookRequest:
         url=url,
         headers=CaseInsensitiveDict(dict(request.headers)),
         body=body,
-        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        remote_addr=sender_address(request),
         query={key: request.GET.get(key, "") for key in request.GET},
     )
+
+
+def sender_address(request: HttpRequest) -> str:
+    """The provider's address, as allowlists and the admin see it.
+
+    ``REMOTE_ADDR``, or behind ``TRUSTED_PROXY_COUNT`` reverse proxies the address the outermost of
+    them saw: X-Forwarded-For counted from the right, because entries further left are whatever the
+    sender chose to put there. A header with fewer entries than trusted hops did not come through
+    them all, so REMOTE_ADDR stands.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    return forwarded[-hops] if len(forwarded) >= hops else remote
 
 
 def _not_allowed(connector: type[Connector]) -> HttpResponse:

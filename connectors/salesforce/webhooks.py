@@ -9,9 +9,8 @@ message's ``OrganizationId`` matching the connected org when the config names it
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.etree.ElementTree import Element
@@ -19,6 +18,7 @@ from xml.etree.ElementTree import Element
 from defusedxml import DefusedXmlException, ElementTree
 
 from connectors.base import RemoteRecord, SignatureInvalid, WebhookEvent, WebhookRequest
+from connectors.netguard import ip_allowed
 from connectors.salesforce.client import activity_kind, parse_datetime
 
 OM_NS = "http://soap.sforce.com/2005/09/outbound"
@@ -103,21 +103,6 @@ def parse(request: WebhookRequest | bytes) -> list[WebhookEvent]:
             )
         )
     return events
-
-
-def ip_allowed(remote_addr: str, allowed: Iterable[str]) -> bool:
-    """True when ``remote_addr`` is inside one of the IPs/CIDRs; malformed entries never match."""
-    try:
-        address = ipaddress.ip_address(remote_addr)
-    except ValueError:
-        return False
-    for entry in allowed:
-        try:
-            if address in ipaddress.ip_network(str(entry).strip(), strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
 
 
 def _url_token(request: WebhookRequest) -> str:

@@ -1,7 +1,7 @@
 import pytest
 
 from connectors.base import ConfigError
-from connectors.netguard import check_url
+from connectors.netguard import check_url, ip_allowed
 
 
 @pytest.mark.parametrize(
@@ -35,3 +35,14 @@ def test_production_wants_https(settings):
     settings.SANDBOX = False
     with pytest.raises(ConfigError):
         check_url("http://api.example.com", resolve=False)
+
+
+def test_ip_allowed_matches_addresses_and_cidrs_and_ignores_bad_entries():
+    allowed = ["203.0.113.7", "198.51.100.0/24", "2001:db8::/32", "not-an-ip"]
+    assert ip_allowed("203.0.113.7", allowed)
+    assert ip_allowed("198.51.100.200", allowed)
+    assert ip_allowed("2001:db8::1", allowed)
+    assert not ip_allowed("203.0.113.8", allowed)
+    assert not ip_allowed("", allowed)
+    assert not ip_allowed("garbage", allowed)
+    assert not ip_allowed("203.0.113.7", [])

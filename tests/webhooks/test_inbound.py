@@ -225,6 +225,31 @@ def test_an_address_outside_allowed_ips_is_403_and_recorded(client, hubspot, kic
     assert list(InboundEvent.objects.values_list("event_id", flat=True)) == ["2"]
 
 
+def test_behind_a_trusted_proxy_the_allowlist_reads_the_address_the_proxy_saw(
+    client, hubspot, kicks, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    hubspot.config = {**hubspot.config, "allowed_ips": ["203.0.113.0/24"]}
+    hubspot.save()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}  # the load balancer
+    allowed = hubspot_post(client, hubspot, [hs_event(1)], HTTP_X_FORWARDED_FOR="203.0.113.77", **proxy)
+    # A sender cannot talk its way in: what it puts in the header itself sits left of the proxy's entry.
+    spoofed = hubspot_post(
+        client, hubspot, [hs_event(2)], HTTP_X_FORWARDED_FOR="203.0.113.77, 198.51.100.9", **proxy
+    )
+    bypassed = hubspot_post(client, hubspot, [hs_event(3)], **proxy)  # no header: not through the proxy
+
+    assert [r.status_code for r in (allowed, spoofed, bypassed)] == [200, 403, 403]
+    senders = dict(InboundDelivery.objects.filter(integration=hubspot).values_list("outcome", "remote_addr"))
+    assert senders["accepted"] == "203.0.113.77"
+    assert sorted(
+        InboundDelivery.objects.filter(outcome="forbidden").values_list("remote_addr", flat=True)
+    ) == [
+        "10.0.0.2",
+        "198.51.100.9",
+    ]
+
+
 def test_over_the_rate_limit_is_429_with_retry_after(client, hubspot, kicks, settings):
     settings.WEBHOOK_INBOUND_RATE_LIMIT = "2/60"
     throttle.reset(throttle_key(hubspot.pk), "2/60")
