@@ -21,6 +21,7 @@ from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attem
 
 from config.logging import redact
 from connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from connectors.netguard import guarded_session, refused_address
 from connectors.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,8 @@ class ProviderClient:
         self.auth = auth
         self.limiter = limiter
         self.timeout = timeout or settings.CONNECTOR_HTTP_TIMEOUT
-        self.session = session or requests.Session()
+        # Base URLs are user input: connect-time address checks, as for webhook targets.
+        self.session = session or guarded_session()
         self.max_attempts = max_attempts
         self.calls = 0  # requests actually sent (benchmarks and tests read it)
 
@@ -151,7 +153,11 @@ class ProviderClient:
             )
         except requests.Timeout:
             raise TransientError(f"{self.provider} did not answer within {self.timeout:.0f} s") from None
-        except requests.ConnectionError:
+        except requests.ConnectionError as exc:
+            if refused_address(exc) is not None:  # resolved to a private address when connecting
+                raise PermanentError(
+                    f"{self.provider}'s host resolves to a private address: refused"
+                ) from None
             raise TransientError(f"could not connect to {self.provider}") from None
         if resp.status_code == 401 and auth and self.auth is not None and self.auth.on_unauthorized(headers):
             headers.update(self.auth.headers())

@@ -10,7 +10,13 @@ import socket
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import create_connection
 
 from connectors.base import ConfigError
 
@@ -80,3 +86,89 @@ def check_url(url: str, *, resolve: bool = True) -> str:
             f"host {host!r} is a private or loopback address; allowlist it in ALLOWED_PRIVATE_HOSTS"
         )
     return url
+
+
+# --- enforcement at connect time ----------------------------------------------------------------
+#
+# check_url runs before a request, but the name is resolved again when the connection is made: a
+# host whose DNS answers a public address to the check and 169.254.169.254 to the connection (DNS
+# rebinding) would slip through. Sessions from ``guarded_session`` resolve once, at connect time,
+# refuse private answers and connect to exactly the address they checked. TLS still verifies the
+# certificate against the host name.
+
+
+class AddressRefused(NewConnectionError):
+    """The host resolved to an address we may not call; nothing was sent to it."""
+
+
+class _GuardedConnection:
+    def _new_conn(self) -> socket.socket:
+        host = self._dns_host
+        if host.lower() in _allowed_hosts():
+            return super()._new_conn()
+        try:
+            infos = socket.getaddrinfo(host, self.port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc
+        addresses = [info[4][0] for info in infos]
+        if not addresses or any(is_private_address(address) for address in addresses):
+            raise AddressRefused(self, f"{host} resolves to a private or loopback address: refused")
+        error: OSError | None = None
+        for address in addresses:
+            try:
+                return create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"Connection to {self.host} timed out") from exc
+            except OSError as exc:
+                error = exc
+        raise NewConnectionError(self, f"Failed to establish a new connection: {error}")
+
+
+class _GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class GuardedAdapter(HTTPAdapter):
+    """requests' adapter whose connections refuse private addresses when they connect."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+def guarded_session() -> requests.Session:
+    """A session for user-supplied URLs: private addresses refused at connect time, environment
+    proxies ignored (the host we check must be the host we call)."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = GuardedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def refused_address(exc: BaseException) -> AddressRefused | None:
+    """The AddressRefused behind a requests error, if that is what it was (requests wraps urllib3's
+    MaxRetryError, whose ``reason`` is the connection's error)."""
+    for candidate in (exc, *exc.args):
+        reason = getattr(candidate, "reason", candidate)
+        if isinstance(reason, AddressRefused):
+            return reason
+    return None

@@ -4,6 +4,8 @@ Targets are user input, so every URL we are about to call (the endpoint's and ea
 is resolved and refused when it points at a private, loopback, link-local or metadata address
 (``connectors.netguard``; settings.ALLOWED_PRIVATE_HOSTS and the sandbox's loopback excepted).
 requests would follow redirects without asking, hence ``allow_redirects=False`` and our own loop.
+The session checks the address again when it connects, so a DNS answer that changes between the
+check and the connection (rebinding) is refused too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import urllib3
 
 from connectors.base import ConfigError
 from connectors.http import parse_retry_after
-from connectors.netguard import check_url
+from connectors.netguard import check_url, guarded_session, refused_address
 
 MAX_REDIRECTS = 3
 EXCERPT_BYTES = 1024
@@ -47,10 +49,9 @@ class SendResult:
 
 
 def outbound_session() -> requests.Session:
-    """A keep-alive session for a run of sends to one endpoint; environment proxies ignored."""
-    session = requests.Session()
-    session.trust_env = False
-    return session
+    """A keep-alive session for a run of sends to one endpoint: private addresses are refused again
+    when it connects (no DNS rebinding past the check), environment proxies ignored."""
+    return guarded_session()
 
 
 def post_signed(
@@ -86,7 +87,11 @@ def post_signed(
                 )
             except requests.Timeout:
                 return SendResult(None, duration_ms=_ms(started), error="timed out", retryable=True)
-            except requests.ConnectionError:
+            except requests.ConnectionError as exc:
+                refused = refused_address(exc)
+                if refused is not None:  # the name resolved differently when we connected
+                    where = "redirect target" if hop else "target"
+                    return SendResult(None, duration_ms=_ms(started), error=f"{where} refused: {refused}")
                 return SendResult(None, duration_ms=_ms(started), error="connection failed", retryable=True)
             except requests.RequestException as exc:
                 return SendResult(

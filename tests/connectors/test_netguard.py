@@ -46,3 +46,111 @@ def test_ip_allowed_matches_addresses_and_cidrs_and_ignores_bad_entries():
     assert not ip_allowed("", allowed)
     assert not ip_allowed("garbage", allowed)
     assert not ip_allowed("203.0.113.7", [])
+
+
+# --- connect-time enforcement: DNS rebinding ------------------------------------------------------
+
+
+@pytest.fixture
+def local_server():
+    """A loopback HTTP server that counts what reaches it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            hits.append(self.path)
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_address[1], hits
+    server.shutdown()
+
+
+@pytest.fixture
+def rebinding_dns(monkeypatch):
+    """``rebind.example`` answers a public address the first time and loopback after that."""
+    import socket
+
+    from connectors import netguard
+
+    real = socket.getaddrinfo
+    answers = iter(["93.184.215.14"])
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real(host, port, *args, **kwargs)
+        address = next(answers, "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(netguard.socket, "getaddrinfo", getaddrinfo)
+
+
+def test_a_guarded_session_refuses_a_name_that_resolves_to_loopback_and_sends_nothing(
+    local_server, monkeypatch, settings
+):
+    import socket
+
+    import requests
+
+    from connectors import netguard
+
+    port, hits = local_server
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        netguard.socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real("127.0.0.1" if host == "inside.example" else host, *a, **k),
+    )
+    session = netguard.guarded_session()
+
+    with pytest.raises(requests.ConnectionError) as refused:
+        session.post(f"http://inside.example:{port}/x", data=b"{}", timeout=5)
+    assert netguard.refused_address(refused.value) is not None and hits == []
+
+    settings.SANDBOX = True  # loopback allowlisted by name: the emulators' case
+    assert session.post(f"http://127.0.0.1:{port}/ok", data=b"{}", timeout=5).status_code == 204
+    assert hits == ["/ok"]
+
+
+def test_a_webhook_target_rebinding_to_loopback_after_the_check_is_refused_not_retried(
+    local_server, rebinding_dns, settings
+):
+    from webhooks.http_outbound import post_signed
+
+    settings.SANDBOX = True  # plain http allowed; rebind.example itself is not allowlisted
+    port, hits = local_server
+    result = post_signed(f"http://rebind.example:{port}/hook", body=b"{}", headers={}, timeout=5)
+
+    assert result.status_code is None and result.error.startswith("target refused")
+    assert not result.retryable and hits == []
+
+
+def test_a_connector_whose_host_now_resolves_to_loopback_fails_for_good(local_server, monkeypatch, settings):
+    """Its base URL passed the check when it was configured; the DNS answer changed since."""
+    import socket
+
+    from connectors import netguard
+    from connectors.base import PermanentError
+    from connectors.http import ProviderClient
+
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        netguard.socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real("127.0.0.1" if host == "crm.example" else host, *a, **k),
+    )
+    settings.SANDBOX = True
+    port, hits = local_server
+    client = ProviderClient(base_url=f"http://crm.example:{port}", max_attempts=1)
+    with pytest.raises(PermanentError, match="private address"):
+        client.request("POST", "/api")
+    assert hits == []
