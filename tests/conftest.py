@@ -30,9 +30,13 @@ def sandbox_url(live_server):
 
 @pytest.fixture(autouse=True)
 def _fresh_receiver_memory():
-    """What the webhook receiver remembers per process (integrations read, rate-limit leases)
-    starts empty in every test: the database under it is new each time."""
-    from webhooks import inbound_targets, throttle
+    """What webhooks remember per process (integrations read, rate-limit leases, kick windows)
+    starts empty in every test: the database under it is new each time, and a window left open by
+    the previous test would swallow this test's first kick (eager tasks never run the queued one)."""
+    from webhooks import inbound, inbound_targets, outbox, throttle
+    from webhooks.kick import kick_reset
 
     inbound_targets.forget()
     throttle.forget_leases()
+    kick_reset(inbound.KICK_KEY)
+    kick_reset(outbox.KICK_KEY)
