@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from config.redis_clients import redis_client
+from connectors.ratelimit import parse_rate
 
 logger = logging.getLogger(__name__)
 
@@ -40,19 +41,13 @@ _local_counts: dict[str, tuple[int, int]] = {}  # key → (window, count): the s
 _lock = threading.Lock()
 
 
-def parse_limit(rate: str) -> tuple[int, int]:
-    """``"50/1"`` → (50, 1): requests per window of seconds."""
-    amount, _, seconds = rate.partition("/")
-    return int(amount), int(seconds or 1)
-
-
 def admit(key: str, rate: str) -> float | None:
     """Count one request against ``key``'s limit: None if admitted, else seconds until the window ends.
 
     Fails open: if Redis cannot be reached the request is admitted (and logged), because refusing
     a provider's delivery over our own outage would only make it retry into the same outage.
     """
-    limit, seconds = parse_limit(rate)
+    limit, seconds = parse_rate(rate)
     now = time.time()
     window = int(now // seconds)
     with _lock:
@@ -90,7 +85,7 @@ def _take(key: str, window: int, limit: int, seconds: int, *, slice_size: int) -
 
 def reset(key: str, rate: str) -> None:
     """Forget ``key``'s current window (tests, and an operator clearing a throttle)."""
-    _, seconds = parse_limit(rate)
+    _, seconds = parse_rate(rate)
     window = int(time.time() // seconds)
     with _lock:
         _leases.pop(key, None)
