@@ -4,8 +4,12 @@ Filter values are normalised the way stored values are (an email filter is case-
 emails are stored lower-case), so a filter finds what an upsert would match.
 """
 
+from datetime import UTC
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from sync.models import Activity, Company, Contact, Deal
 from sync.normalize import normalise_domain, normalise_phone
@@ -13,9 +17,29 @@ from sync.normalize import normalise_domain, normalise_phone
 ID_MAX = 2**63 - 1
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601, converted to UTC. Python accepts offsets up to ±23:59 and PostgreSQL only up to
+    ±15:59, so a value like ``…-22:36`` must never reach the query as written."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError(
+                "Enter a date and time within the supported range.", code="invalid"
+            ) from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class RecordFilterSet(django_filters.FilterSet):
     external_id = django_filters.CharFilter()
-    updated_since = django_filters.IsoDateTimeFilter(
+    updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)"
     )
     is_deleted = django_filters.BooleanFilter(label="Soft-deleted records (hidden unless given)")
