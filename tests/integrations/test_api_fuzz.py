@@ -1,4 +1,10 @@
-"""Generated requests from our own OpenAPI schema: whatever the input, never a 500."""
+"""Generated requests from our own OpenAPI schema: whatever the input, never a 500.
+
+Eight examples per operation in the suite; ``FUZZ_EXAMPLES=300 pytest tests/integrations/test_api_fuzz.py``
+digs deeper (run it after touching the API).
+"""
+
+import os
 
 import pytest
 import schemathesis
@@ -25,7 +31,11 @@ def api_key(catalog):
     .exclude(path_regex=r".*/(test|sync|disconnect|oauth/start)/$")
     .parametrize()
 )
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", 8)),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_api_never_answers_500(case, api_key, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         response = case.call(headers={"Authorization": f"Bearer {api_key}"})
