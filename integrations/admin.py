@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from integrations import admin_views
-from integrations.admin_scope import integrations_for, subaccounts_for
+from integrations.admin_scope import integrations_for, scoped_for, subaccounts_for
 from integrations.config_schema import redact_config, secrets_set
 from integrations.models import ApiKey, AuditLog, Integration, IntegrationTemplate, Membership, SubAccount
 from integrations.wizard import IntegrationWizard
@@ -68,8 +68,7 @@ class ApiKeyAdmin(APIKeyModelAdmin):
     list_filter = [*APIKeyModelAdmin.list_filter, "subaccount"]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+        return scoped_for(request.user, super().get_queryset(request))
 
 
 @admin.register(IntegrationTemplate)
@@ -289,8 +288,7 @@ class AuditLogAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "subaccount", "integration", "actor", "action", "changes"]
 
     def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+        return scoped_for(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request):
         return False

@@ -11,6 +11,12 @@ def subaccounts_for(user) -> QuerySet[SubAccount]:
     return qs if user.is_superuser else qs.filter(memberships__user=user)
 
 
+def scoped_for(user, qs: QuerySet) -> QuerySet:
+    """``qs`` (rows with a ``subaccount``) narrowed to what ``user`` may manage: every admin list of
+    tenant data goes through here."""
+    return qs if user.is_superuser else qs.filter(subaccount__in=subaccounts_for(user))
+
+
 def integrations_for(user) -> QuerySet[Integration]:
     qs = Integration.objects.select_related("template", "subaccount")
     return qs if user.is_superuser else qs.filter(subaccount__memberships__user=user)

@@ -7,7 +7,7 @@ write here is the "soft-delete" action, which calls ``record_delete`` with ``ori
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from integrations.admin_scope import subaccounts_for
+from integrations.admin_scope import scoped_for, subaccounts_for
 from sync.models import Activity, Change, Company, Contact, Deal
 from sync.services import record_delete
 
@@ -29,8 +29,7 @@ class ScopedAdmin(admin.ModelAdmin):
     list_select_related = ["subaccount"]
 
     def get_queryset(self, request) -> QuerySet:
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+        return scoped_for(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request) -> bool:
         return False

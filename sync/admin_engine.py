@@ -10,17 +10,13 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from integrations.admin_scope import integration_for, subaccounts_for
+from integrations.admin_scope import integration_for, scoped_for
 from sync.conflicts import ConflictClosed, conflict_resolve
 from sync.mapping import MappingInvalid, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 
 COUNTERS = ("processed", "created", "updated", "unchanged", "deleted", "pushed", "conflicts", "failed")
-
-
-def _scoped(qs, request):
-    return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
 
 
 def progress_bar(run: SyncRun):
@@ -90,7 +86,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     change_form_template = "admin/sync/syncrun_change_form.html"
 
     def get_queryset(self, request):
-        return _scoped(super().get_queryset(request).select_related("integration"), request)
+        return scoped_for(request.user, super().get_queryset(request).select_related("integration"))
 
     def has_add_permission(self, request):
         return False
@@ -186,7 +182,7 @@ class ConflictAdmin(admin.ModelAdmin):
     change_form_template = "admin/sync/conflict_change_form.html"
 
     def get_queryset(self, request):
-        return _scoped(super().get_queryset(request).select_related("integration"), request)
+        return scoped_for(request.user, super().get_queryset(request).select_related("integration"))
 
     def has_add_permission(self, request):
         return False

@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin_scope import subaccounts_for
+from integrations.admin_scope import scoped_for
 from sync.admin import SubAccountScopeFilter
 from webhooks.inbound import inbound_events_replay, safe_headers
 from webhooks.models import InboundDelivery, InboundEvent
@@ -28,15 +28,11 @@ from webhooks.models import InboundDelivery, InboundEvent
 REJECTED_WINDOW = timedelta(hours=24)
 
 
-def _scoped(qs: QuerySet, request) -> QuerySet:
-    return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
-
-
 class ReadOnlyInboundAdmin(admin.ModelAdmin):
     list_select_related = ["integration", "subaccount"]
 
     def get_queryset(self, request) -> QuerySet:
-        return _scoped(super().get_queryset(request), request)
+        return scoped_for(request.user, super().get_queryset(request))
 
     # Fields never shown as stored (raw headers, raw JSON): each has a display method instead.
     hidden: tuple[str, ...] = ()

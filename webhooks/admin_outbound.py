@@ -19,7 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin_scope import subaccounts_for
+from integrations.admin_scope import scoped_for
 from sync.admin import SubAccountScopeFilter
 from webhooks import outbound
 from webhooks.models import Delivery, Endpoint, Message
@@ -36,8 +36,7 @@ class ScopedReadOnlyAdmin(admin.ModelAdmin):
     list_select_related = ["subaccount"]
 
     def get_queryset(self, request) -> QuerySet:
-        qs = super().get_queryset(request)
-        return qs if request.user.is_superuser else qs.filter(subaccount__in=subaccounts_for(request.user))
+        return scoped_for(request.user, super().get_queryset(request))
 
     def has_add_permission(self, request) -> bool:
         return False
