@@ -16,8 +16,6 @@ from sync.mapping import MappingInvalid, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 
-COUNTERS = ("processed", "created", "updated", "unchanged", "deleted", "pushed", "conflicts", "failed")
-
 
 def progress_bar(run: SyncRun):
     percent = run.progress_percent
@@ -73,7 +71,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "status",
         "phase",
         "progress",
-        *COUNTERS,
+        *SyncRun.COUNTERS,
         "error",
         "requested_by",
         "created_at",
@@ -120,7 +118,7 @@ class SyncRunAdmin(admin.ModelAdmin):
                 "percent": run.progress_percent,
                 "active": run.status in SyncRun.ACTIVE,
                 "error": run.error,
-                **{name: getattr(run, name) for name in COUNTERS},
+                **{name: getattr(run, name) for name in SyncRun.COUNTERS},
             }
         )
 

@@ -113,16 +113,7 @@ class Outcome:
     errors: list[tuple[str, str, str]] = field(default_factory=list)  # (remote_id or local_id, message, code)
 
     def add(self, other: Outcome) -> None:
-        for name in (
-            "processed",
-            "created",
-            "updated",
-            "unchanged",
-            "deleted",
-            "pushed",
-            "conflicts",
-            "failed",
-        ):
+        for name in SyncRun.COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
 
@@ -455,11 +446,10 @@ def _record_errors(run: SyncRun, ctx: EntityContext, outcome: Outcome, *, direct
     )
 
 
-COUNTERS = ("processed", "created", "updated", "unchanged", "deleted", "pushed", "conflicts", "failed")
-
-
 def _bump_counters(run: SyncRun, outcome: Outcome) -> None:
-    increments = {name: F(name) + getattr(outcome, name) for name in COUNTERS if getattr(outcome, name)}
+    increments = {
+        name: F(name) + getattr(outcome, name) for name in SyncRun.COUNTERS if getattr(outcome, name)
+    }
     if increments:
         SyncRun.objects.filter(pk=run.pk).update(**increments)
 

@@ -111,6 +111,8 @@ class SyncRun(models.Model):
         FAILED = "failed", "Failed"
 
     ACTIVE = (Status.QUEUED, Status.RUNNING)
+    # The per-run tallies below, which the engine's Outcome counts and the admin and API show.
+    COUNTERS = ("processed", "created", "updated", "unchanged", "deleted", "pushed", "conflicts", "failed")
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="sync_runs")
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="sync_runs")
