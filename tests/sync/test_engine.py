@@ -7,13 +7,12 @@ import time
 import pytest
 
 from connectors.registry import emulator_module
-from integrations.models import Integration, IntegrationTemplate
-from integrations.services import integration_create, integration_set_status
-from integrations.tokens import IntegrationTokenStore
+from integrations.models import Integration
 from sync.conflicts import conflict_resolve
 from sync.mapping import mappings_replace
 from sync.models import Change, Conflict, Contact, EntityLink, SyncCursor, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, sync_retry_failed, sync_run_execute, sync_run_request
+from tests.sandbox import sandbox_integration
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -37,21 +36,7 @@ def emulator(provider):
 @pytest.fixture
 def integration_for(catalog, subaccount, sandbox_url):
     def make(provider: str, **options) -> Integration:
-        em = emulator_module(provider).emulator
-        config, tokens = em.connect(sandbox_url)
-        integration = integration_create(
-            subaccount=subaccount,
-            template=IntegrationTemplate.objects.get(key=provider),
-            name=provider,
-            config=config,
-            actor="test",
-            **options,
-        )
-        if tokens is not None:
-            IntegrationTokenStore(integration.pk).save(tokens)
-        integration_set_status(integration=integration, status="active", actor="test")
-        integration.refresh_from_db()
-        return integration
+        return sandbox_integration(subaccount, provider, sandbox_url, **options)
 
     return make
 

@@ -8,10 +8,9 @@ import socket
 import pytest
 
 from connectors.registry import emulator_module
-from integrations.models import IntegrationTemplate
-from integrations.services import integration_create, integration_set_status
 from sync.models import Contact, EntityLink, SyncRun
 from sync.runs import sync_run_request
+from tests.sandbox import sandbox_integration
 from tests.system.conftest import wait_for
 from webhooks.models import InboundDelivery, InboundEvent
 
@@ -27,16 +26,7 @@ def hubspot(catalog, subaccount, sandbox_url):
     em = emulator_module("hubspot").emulator
     em.reset()
     em.seed("contacts", 3, None)
-    config, _ = em.connect(sandbox_url)
-    integration = integration_create(
-        subaccount=subaccount,
-        template=IntegrationTemplate.objects.get(key="hubspot"),
-        name="hubspot",
-        config=config,
-        actor="test",
-    )
-    integration_set_status(integration=integration, status="active", actor="test")
-    return integration
+    return sandbox_integration(subaccount, "hubspot", sandbox_url)
 
 
 def full_sync_on_the_worker(integration) -> None:

@@ -6,10 +6,9 @@ import pytest
 from django.db.models import Count
 
 from connectors.registry import emulator_module
-from integrations.models import IntegrationTemplate
-from integrations.services import integration_create, integration_set_status
 from sync.models import Contact, EntityLink, SyncRun
 from sync.runs import sync_run_request
+from tests.sandbox import sandbox_integration
 from tests.system.conftest import wait_for
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
@@ -21,17 +20,7 @@ def hubspot(catalog, subaccount, sandbox_url):
     em = emulator_module("hubspot").emulator
     em.reset()
     em.seed("contacts", RECORDS, None)
-    config, _ = em.connect(sandbox_url)
-    integration = integration_create(
-        subaccount=subaccount,
-        template=IntegrationTemplate.objects.get(key="hubspot"),
-        name="hubspot",
-        config=config,
-        actor="test",
-        direction="inbound",
-    )
-    integration_set_status(integration=integration, status="active", actor="test")
-    return integration
+    return sandbox_integration(subaccount, "hubspot", sandbox_url, direction="inbound")
 
 
 def assert_exactly_once(integration, subaccount) -> None:

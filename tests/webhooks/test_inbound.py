@@ -22,12 +22,10 @@ from connectors.hubspot.webhooks import signature_v3
 from connectors.registry import emulator_module
 from connectors.salesforce.emulator import ORG_ID, outbound_message
 from connectors.sandbox.models import SandboxState
-from integrations.models import IntegrationTemplate
-from integrations.services import integration_create, integration_set_status
-from integrations.tokens import IntegrationTokenStore
 from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
+from tests.sandbox import sandbox_integration
 from webhooks import throttle, verifiers
 from webhooks.inbound import KICK_KEY, KICK_WINDOW, inbound_events_replay
 from webhooks.inbound_processing import inbound_drain, inbound_retry_due
@@ -539,20 +537,7 @@ def live_integration(transactional_db, catalog, subaccount, sandbox_url, eager_t
     def make(provider: str, **options):
         em = emulator_module(provider).emulator
         em.reset()
-        config, tokens = em.connect(sandbox_url)
-        integration = integration_create(
-            subaccount=subaccount,
-            template=IntegrationTemplate.objects.get(key=provider),
-            name=provider,
-            config=config,
-            actor="test",
-            **options,
-        )
-        if tokens is not None:
-            IntegrationTokenStore(integration.pk).save(tokens)
-        integration_set_status(integration=integration, status="active", actor="test")
-        integration.refresh_from_db()
-        return integration, em
+        return sandbox_integration(subaccount, provider, sandbox_url, **options), em
 
     return make
 
