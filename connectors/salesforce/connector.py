@@ -328,13 +328,7 @@ class SalesforceConnector(Connector):
             remote_id = normalize_id(value)
             remote_type = type_of_id(remote_id) if remote_id else None
             if remote_id is None or remote_type not in spec.remote_types:
-                results[index] = WriteResult(
-                    index,
-                    False,
-                    remote_id=str(value),
-                    code="MALFORMED_ID",
-                    error=f"{value!r} is not a {'/'.join(spec.remote_types)} id",
-                )
+                results[index] = _malformed_id(index, value, spec.remote_types)
                 continue
             fields = {k: v for k, v in changes.items() if k not in {"_kind", "Id", "TaskSubtype"}}
             groups.setdefault(remote_type, []).append(
@@ -350,13 +344,7 @@ class SalesforceConnector(Connector):
         for index, value in enumerate(remote_ids):
             remote_id = normalize_id(value)
             if remote_id is None or type_of_id(remote_id) not in spec.remote_types:
-                results[index] = WriteResult(
-                    index,
-                    False,
-                    remote_id=str(value),
-                    code="MALFORMED_ID",
-                    error=f"{value!r} is not a {'/'.join(spec.remote_types)} id",
-                )
+                results[index] = _malformed_id(index, value, spec.remote_types)
             else:
                 batch.append((index, remote_id))
         self._write({"*": batch}, self.client().composite_delete, results, created=None)
@@ -400,6 +388,17 @@ class SalesforceConnector(Connector):
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
+
+def _malformed_id(index: int, value: Any, remote_types: tuple[str, ...]) -> WriteResult:
+    """The result for an id that is not a Salesforce id of this entity's types (nothing is sent)."""
+    return WriteResult(
+        index,
+        False,
+        remote_id=str(value),
+        code="MALFORMED_ID",
+        error=f"{value!r} is not a {'/'.join(remote_types)} id",
+    )
 
 
 def _complete(results: list[WriteResult | None]) -> list[WriteResult]:
