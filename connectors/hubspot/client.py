@@ -145,17 +145,6 @@ class HubSpotClient(ProviderClient):
             self.search_limiter.acquire()
         return self.post_json(f"/crm/v3/objects/{object_type}/search", body)
 
-    def iter_search(self, object_type: str, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every page of a search (up to HubSpot's per-query ceiling), following ``paging.next.after``."""
-        body = dict(body)
-        while True:
-            page = self.search(object_type, body)
-            yield page
-            after = page.get("paging", {}).get("next", {}).get("after")
-            if not after:
-                return
-            body["after"] = after
-
     def batch(
         self, object_type: str, action: str, inputs: list[dict[str, Any]], **extra: Any
     ) -> dict[str, Any]:
@@ -168,12 +157,3 @@ class HubSpotClient(ProviderClient):
 
     def batch_read(self, object_type: str, ids: list[str], *, properties: list[str]) -> dict[str, Any]:
         return self.batch(object_type, "read", [{"id": i} for i in ids], properties=properties)
-
-    def batch_create(self, object_type: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.batch(object_type, "create", inputs)
-
-    def batch_update(self, object_type: str, inputs: list[dict[str, Any]]) -> dict[str, Any]:
-        return self.batch(object_type, "update", inputs)
-
-    def batch_archive(self, object_type: str, ids: list[str]) -> dict[str, Any]:
-        return self.batch(object_type, "archive", [{"id": i} for i in ids])

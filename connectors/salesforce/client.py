@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
-from urllib.parse import quote, urljoin
+from urllib.parse import urljoin
 
 import requests
 
@@ -186,10 +186,6 @@ class SalesforceClient(ProviderClient):
             # nextRecordsUrl is host-relative (it carries the full path): join it to the instance host.
             resp = self.request("GET", urljoin(self.base_url, next_url), headers=dict(headers))
 
-    def sobject_get(self, sobject: str, record_id: str, fields: list[str] | None = None) -> dict[str, Any]:
-        params = {"fields": ",".join(fields)} if fields else None
-        return self.get_json(f"/sobjects/{sobject}/{quote(record_id)}", params=params)
-
     def composite_create(self, records: list[dict[str, Any]], *, all_or_none: bool = False) -> list[dict]:
         """POST /composite/sobjects: records carry ``attributes.type``; one result per record, in order."""
         return self._collection("POST", records, all_or_none)
@@ -207,13 +203,6 @@ class SalesforceClient(ProviderClient):
             params={"ids": ",".join(ids), "allOrNone": str(all_or_none).lower()},
         )
         return self._results(resp, len(ids))
-
-    def upsert(self, sobject: str, field: str, value: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """PATCH by external id: ``{"id", "created": True}`` when created, ``{"created": False}`` when updated."""
-        resp = self.request("PATCH", f"/sobjects/{sobject}/{field}/{quote(value, safe='')}", json=dict(body))
-        if resp.status_code == 201:
-            return json_or_empty(resp)
-        return {"created": False, **(json_or_empty(resp) or {})}
 
     def updated(self, sobject: str, start: datetime, end: datetime) -> dict[str, Any]:
         return self.get_json(f"/sobjects/{sobject}/updated/", params=_window(start, end))

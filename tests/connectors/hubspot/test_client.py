@@ -59,7 +59,7 @@ def test_duplicate_contact_409_keeps_the_contact_exists_code():
     responses.post(f"{BASE}/crm/v3/objects/contacts/batch/create", json=body, status=409)
     client = HubSpotClient(base_url=BASE, max_attempts=1)
     with pytest.raises(PermanentError) as caught:
-        client.batch_create("contacts", [{"properties": {"email": "a@b.c"}}])
+        client.batch("contacts", "create", [{"properties": {"email": "a@b.c"}}])
     assert caught.value.code == "CONTACT_EXISTS"
     assert "Existing ID: 2926551" in str(caught.value)
 

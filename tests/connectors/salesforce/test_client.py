@@ -74,7 +74,7 @@ def test_503_is_retried_and_401_is_an_auth_error():
         json=[{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}],
     )
     with pytest.raises(AuthError) as exc:
-        c.sobject_get("Contact", "x")
+        c.get_json("/sobjects/Contact/x")
     assert exc.value.code == "INVALID_SESSION_ID"
 
 
