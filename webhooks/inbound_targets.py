@@ -11,6 +11,7 @@ foreign key and is answered 404.
 # ruff: noqa: S608 -- SQL here is built from model metadata only; every value is a parameter.
 from __future__ import annotations
 
+import functools
 import time
 
 from django.db import connection
@@ -48,16 +49,20 @@ def forget(integration_id: int | None = None) -> None:
 
 
 def _read(provider: str, integration_id: int) -> Integration | None:
-    # Hand-written: compiling the ORM's query would cost more than the rest of the request.
+    return next(iter(Integration.objects.raw(_select_sql(), [integration_id, provider])), None)
+
+
+@functools.cache
+def _select_sql() -> str:
+    """Hand-written, and built once: compiling the ORM's query would cost more than the rest of the request."""
     qn = connection.ops.quote_name
     integration, template = Integration._meta, IntegrationTemplate._meta
     columns = ", ".join(f"i.{qn(integration.get_field(name).column)}" for name in _FIELDS)
-    sql = (
+    return (
         f"SELECT {columns} FROM {qn(integration.db_table)} i "
         f"JOIN {qn(template.db_table)} t ON t.{qn(template.pk.column)} = i.{qn('template_id')} "
         f"WHERE i.{qn(integration.pk.column)} = %s AND t.{qn('connector')} = %s"
     )
-    return next(iter(Integration.objects.raw(sql, [integration_id, provider])), None)
 
 
 def _on_change(sender, instance: Integration, **kwargs) -> None:
