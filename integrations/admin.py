@@ -15,7 +15,6 @@ from integrations.admin_scope import integrations_for, scoped_for, subaccounts_f
 from integrations.config_schema import redact_config, secrets_set
 from integrations.models import ApiKey, AuditLog, Integration, IntegrationTemplate, Membership, SubAccount
 from integrations.wizard import IntegrationWizard
-from sync.admin_engine import FieldMappingInline
 
 admin.site.site_header = "CRM integration platform"
 admin.site.site_title = "Integrations admin"
@@ -104,7 +103,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     change_form_template = "admin/integrations/integration_change_form.html"
     change_list_template = "admin/integrations/integration_change_list.html"
     actions = ["action_test", "action_pause", "action_resume", "action_disconnect"]
-    inlines = [FieldMappingInline]
+    inlines: list = []  # sync registers a subclass with its field-mapping inline (sync/admin_engine.py)
     fieldsets = [
         (None, {"fields": ["name", "description", "subaccount", "template", "status_badge", "health_badge"]}),
         ("Configuration", {"fields": ["config_summary", "secret_fields", "connection"]}),

@@ -27,6 +27,7 @@ from connectors.base import (
 )
 from connectors.oauth import OAuthClient, new_code_verifier, new_state
 from connectors.registry import connector_class
+from integrations import hooks
 from integrations.config_schema import ConfigInvalid, audit_diff, merge_config, validate_config
 from integrations.models import AuditLog, Integration, IntegrationTemplate, OAuthState, SubAccount
 from integrations.tokens import IntegrationTokenStore
@@ -197,9 +198,9 @@ def integration_set_status(
             action="integration.status_changed",
             changes={"status": {"from": old, "to": status}, **({"reason": reason} if reason else {})},
         )
-        from webhooks.events import integration_status_changed_emit  # webhooks builds on integrations
-
-        integration_status_changed_emit(integration=integration, old=old, new=status, reason=reason)
+        hooks.integration_status_changed.send(
+            sender=Integration, integration=integration, old=old, new=status, reason=reason
+        )
     return integration
 
 

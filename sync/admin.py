@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 
 from integrations.admin_scope import scoped_for, subaccounts_for
+from sync import admin_engine  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
 from sync.models import Activity, Change, Company, Contact, Deal
 from sync.services import record_delete
 

@@ -10,7 +10,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
+from integrations.admin import IntegrationAdmin
 from integrations.admin_scope import integration_for, scoped_for
+from integrations.models import Integration
 from sync.conflicts import ConflictClosed, conflict_resolve
 from sync.mapping import MappingInvalid, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
@@ -264,3 +266,13 @@ class FieldMappingInline(admin.TabularInline):
     model = FieldMapping
     form = FieldMappingForm
     extra = 0
+
+
+# The integration page is integrations' admin; sync adds its field mappings to it, so that
+# integrations never imports sync (sync builds on integrations, not the other way round).
+admin.site.unregister(Integration)
+
+
+@admin.register(Integration)
+class IntegrationWithMappingsAdmin(IntegrationAdmin):
+    inlines = [*IntegrationAdmin.inlines, FieldMappingInline]

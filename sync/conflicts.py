@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
 
 from sync.engine import assign, entity_model, local_values, origin_of
 from sync.mapping import canonical_value
 from sync.models import Conflict, EntityLink
-from sync.services import change_log_lock
-from webhooks.outbox import outbox_kick
+from sync.services import change_log_lock, change_record
 
 
 class ConflictClosed(ValueError):
@@ -46,15 +44,7 @@ def conflict_resolve(*, conflict: Conflict, choice: str, value: Any = None, acto
                 assign(obj, {conflict.field: chosen})
                 obj.version += 1
                 obj.save()
-                apps.get_model("sync", "Change").objects.create(
-                    subaccount_id=conflict.subaccount_id,
-                    entity=conflict.entity,
-                    record_id=obj.pk,
-                    op="update",
-                    fields=[conflict.field],
-                    origin=origin,
-                )
-                outbox_kick()
+                change_record(record=obj, op="update", fields=[conflict.field], origin=origin)
             # The remote value has now been considered: it becomes the base, so the next pull does
             # not raise the same conflict again, and a local/custom choice differs from it and is pushed.
             link = EntityLink.objects.filter(

@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from connectors.base import Connector, RemoteRecord
 from integrations.models import Integration
+from sync import hooks
 from sync.bulk import insert_rows
 from sync.mapping import (
     CUSTOM_PREFIX,
@@ -39,8 +40,6 @@ from sync.merge import FieldRule, merge, outbound_diff
 from sync.models import Conflict, EntityLink, SyncCursor, SyncRecordError, SyncRun
 from sync.services import change_log_lock, record_rows_update
 from sync.transforms import TransformError
-from webhooks.events import conflict_detected_emit
-from webhooks.outbox import outbox_kick
 
 logger = logging.getLogger(__name__)
 
@@ -399,10 +398,10 @@ def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
         for c in conflicts:
             c.local_id = c.local_id or next((o.pk for o, rid, *_ in new_links if rid == c.remote_id), 0)
         Conflict.objects.bulk_create(conflicts, ignore_conflicts=True)
-        for conflict in Conflict.objects.filter(
+        opened = Conflict.objects.filter(
             integration=ctx.integration, entity=ctx.entity, status=Conflict.Status.OPEN, created_at__gte=now
-        ):
-            conflict_detected_emit(conflict=conflict)
+        )
+        hooks.conflicts_detected.send(sender=Conflict, conflicts=list(opened))
 
 
 def _write_changes(ctx: EntityContext, rows: list[tuple[models.Model, str, list[str]]]) -> None:
@@ -423,7 +422,7 @@ def _write_changes(ctx: EntityContext, rows: list[tuple[models.Model, str, list[
             for o, op, f in rows
         ],
     )
-    outbox_kick()  # outbound webhooks hear about these once the page commits
+    hooks.changes_recorded.send(sender=change_model, subaccount_id=ctx.integration.subaccount_id)
 
 
 def _record_errors(run: SyncRun, ctx: EntityContext, outcome: Outcome, *, direction: str) -> None:

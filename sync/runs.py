@@ -18,6 +18,7 @@ from django.utils import timezone
 from connectors.base import AuthError, ConnectorError, PermanentError, TransientError
 from integrations.models import Integration
 from integrations.services import connector_for, integration_mark_error
+from sync import hooks
 from sync.engine import (
     EntityContext,
     Outcome,
@@ -29,7 +30,6 @@ from sync.engine import (
 from sync.lease import LeaseLost, lease_acquire, lease_release, lease_renew
 from sync.models import SyncCursor, SyncLease, SyncRecordError, SyncRun
 from sync.prefetch import prefetch
-from webhooks.events import sync_run_finished_emit
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def _finish(run: SyncRun, status: str, error: str) -> None:
         status=status, error=error[:2000], finished_at=timezone.now(), phase=""
     )
     run.refresh_from_db()
-    sync_run_finished_emit(run=run)  # sync.completed / sync.failed to the sub-account's endpoints
+    hooks.sync_run_finished.send(sender=SyncRun, run=run)
     logger.info(
         "sync finished",
         extra={

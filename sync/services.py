@@ -19,12 +19,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from integrations.models import SubAccount
+from sync import hooks
 from sync.entities import ENTITIES, EntityDef, entity_def, entity_for
 from sync.mapping import CUSTOM_PREFIX
 from sync.matching import MatchIndex
 from sync.models import CanonicalRecord, Change, IdempotencyKey
 from sync.normalize import RecordInvalid, normalise_record
-from webhooks.outbox import outbox_kick
 
 __all__ = [
     "MAX_BULK",
@@ -172,7 +172,7 @@ def change_record(*, record: CanonicalRecord, op: str, fields: Iterable[str], or
     change_log_lock(subaccount_id=record.subaccount_id)
     change = _change_for(record, op=op, fields=fields, origin=origin)
     change.save()
-    outbox_kick()  # outbound webhooks hear about it once this commits
+    hooks.changes_recorded.send(sender=Change, subaccount_id=record.subaccount_id)
     return change
 
 
@@ -306,7 +306,7 @@ def _write(definition: EntityDef, touched: list[_Touched], *, origin: str) -> No
         ]
         if changes:
             Change.objects.bulk_create(changes)
-            outbox_kick()
+            hooks.changes_recorded.send(sender=Change, subaccount_id=changes[0].subaccount_id)
 
 
 def record_rows_update(

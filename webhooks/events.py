@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import Integration, SubAccount
+from sync.api.serializers import RECORD_SERIALIZERS
 from webhooks.models import Delivery, Endpoint, Message
 
 # The payload format version; bump it (and document the change) when the envelope or data change shape.
@@ -102,8 +103,6 @@ def record_data(
     *, entity: str, record_id: int, op: str, fields: list[str], origin: str, change_seq: int | None, record
 ) -> dict[str, Any]:
     """``data`` of ``<entity>.created|updated|deleted``: the record as the REST API shows it."""
-    from sync.api.serializers import RECORD_SERIALIZERS
-
     return {
         "entity": entity,
         "id": record_id,

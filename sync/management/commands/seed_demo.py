@@ -1,4 +1,6 @@
-"""A demo sub-account wired to the sandbox emulators, with data on the provider side.
+"""A demo sub-account wired to the sandbox emulators, with data on both sides.
+
+It lives in sync (not integrations) because it writes canonical records, which are sync's.
 
 Idempotent: a second run leaves existing demo integrations alone and only prints the login.
 """
@@ -13,6 +15,8 @@ from connectors.registry import emulator_module
 from integrations.models import ApiKey, Integration, IntegrationTemplate, Membership, SubAccount
 from integrations.services import integration_create, integration_set_status
 from integrations.tokens import IntegrationTokenStore
+from sync.models import Contact
+from sync.services import records_bulk_upsert
 
 DEMO_PROVIDERS = ("hubspot", "salesforce")
 
@@ -53,9 +57,6 @@ class Command(BaseCommand):
 
     def _seed_records(self, sub: SubAccount) -> None:
         """Our side of the demo: a few records, some sharing emails with the emulators' seeds (matching)."""
-        from sync.models import Contact
-        from sync.services import records_bulk_upsert
-
         if Contact.objects.filter(subaccount=sub).exists():
             return
         contacts = [
