@@ -226,6 +226,8 @@ CONNECTOR_TEST_TIMEOUT = env.float("CONNECTOR_TEST_TIMEOUT", default=10.0)
 RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
 # A sync's lease expires this long after its last heartbeat (a dead worker's run is resumed then).
 SYNC_LEASE_TTL_SECONDS = env.int("SYNC_LEASE_TTL_SECONDS", default=90)
+# Crash-test fault injection (sync/failpoints.py); empty in every real deployment.
+SYNC_FAILPOINTS = env.str("SYNC_FAILPOINTS", default="")
 # Inbound provider webhooks allowed per integration, as "<requests>/<seconds>".
 WEBHOOK_INBOUND_RATE_LIMIT = env.str("WEBHOOK_INBOUND_RATE_LIMIT", default="50/1")
 OAUTH_STATE_TTL_SECONDS = env.int("OAUTH_STATE_TTL_SECONDS", default=600)

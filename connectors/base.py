@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,16 +24,31 @@ class ConnectorError(Exception):
 
 
 class TransientError(ConnectorError):
-    """429, 5xx, timeouts: worth another try, after ``retry_after`` seconds if known."""
+    """429, 5xx, timeouts: worth another try, after ``retry_after`` seconds if known.
 
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
+    ``ambiguous``: the provider may have applied the request before failing (a 5xx, a timeout, a
+    dropped connection), so a non-idempotent one (a create) must not simply be sent again.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+        ambiguous: bool = True,
+    ):
         super().__init__(message)
         self.retry_after = retry_after
         self.status = status
+        self.ambiguous = ambiguous
 
 
 class RateLimited(TransientError):
-    """The provider (or our own limiter) says slow down."""
+    """The provider (or our own limiter) says slow down: the request was not applied."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
+        super().__init__(message, retry_after=retry_after, status=status, ambiguous=False)
 
 
 class PermanentError(ConnectorError):
@@ -98,7 +114,11 @@ class Page:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """The outcome of one record in a batch write; ``index`` is its position in the input."""
+    """The outcome of one record in a batch write; ``index`` is its position in the input.
+
+    ``uncertain``: the provider may have applied the write, but we do not know (it returned no
+    result for this record). A create in that state is looked for (``find_created``), never re-sent.
+    """
 
     index: int
     ok: bool
@@ -106,6 +126,39 @@ class WriteResult:
     error: str = ""
     code: str = ""
     created: bool | None = None
+    uncertain: bool = False
+
+
+def collect_results(results: list[WriteResult | None], *, provider: str) -> list[WriteResult]:
+    """Every input's result, in input order. A record the provider said nothing about fails alone,
+    marked ``uncertain`` (it may have been written): never silently dropped, never counted as done."""
+    return [
+        result
+        or WriteResult(
+            index=index,
+            ok=False,
+            error=f"{provider} returned no result for this record",
+            code="NO_RESULT",
+            uncertain=True,
+        )
+        for index, result in enumerate(results)
+    ]
+
+
+def encode_cursor(state: Mapping[str, Any]) -> str:
+    """A connector's cursor state as the opaque string the engine stores (stable: sorted keys)."""
+    return json.dumps(dict(state), sort_keys=True, separators=(",", ":"))
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The state ``encode_cursor`` wrote; {} for no cursor, None when it is not a JSON object."""
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
 
 
 @dataclass(frozen=True)
@@ -306,6 +359,30 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
         """Delete (archive) records by id; one result per input, in input order."""
+
+    @abc.abstractmethod
+    def find_created(
+        self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
+    ) -> list[list[str]]:
+        """For each create payload, the ids of remote records created at or after ``since`` that
+        carry its values: where an interrupted create may have left its record.
+
+        The engine calls it only for creates whose outcome it never stored (a crash, a timeout),
+        and links each local record to at most one of the candidates, never to one already linked.
+        Search by the payload's identifying values (email, phone, domain, name) and the provider's
+        creation time; an empty list means "not created", and the engine creates it again.
+        """
+
+    # provider-side webhook subscriptions (Pipedrive, Zoho, Facebook, GoHighLevel register one)
+    def subscribe_webhooks(self, *, target_url: str, secret: str) -> dict[str, Any]:
+        """Register the provider's webhook subscription pointing at ``target_url``; called when the
+        integration is activated or its webhook secret changes. Returns what ``unsubscribe_webhooks``
+        needs later (stored with the integration). Providers configured by hand return {}."""
+        return {}
+
+    def unsubscribe_webhooks(self, *, subscription: Mapping[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Remove what ``subscribe_webhooks`` registered (integration deleted, re-keyed, disconnected).
+        Must succeed quietly when it is already gone."""
 
     # webhooks: a provider declares its webhooks module (verify, parse, optionally ack_response and
     # challenge); the receiver only ever talks to these classmethods.

@@ -84,6 +84,11 @@ def _worth_waiting_for(exc: BaseException) -> bool:
     return isinstance(exc, TransientError) and (exc.retry_after is None or exc.retry_after <= MAX_BACKOFF)
 
 
+def _safe_to_resend(exc: BaseException) -> bool:
+    """Worth waiting for, and the provider certainly did not apply the request."""
+    return _worth_waiting_for(exc) and not getattr(exc, "ambiguous", True)
+
+
 def _wait(state: RetryCallState) -> float:
     """Honour the provider's retry_after; otherwise exponential backoff with full jitter."""
     exc = state.outcome.exception() if state.outcome else None
@@ -124,10 +129,21 @@ class ProviderClient:
             return path
         return self.base_url + (path if path.startswith("/") else "/" + path)
 
-    def request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        """Send with retries on TransientError; raise mapped errors for everything else."""
+    def request(
+        self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any
+    ) -> requests.Response:
+        """Send with retries on TransientError; raise mapped errors for everything else.
+
+        A request that is not idempotent (by default: POST; pass ``idempotent=True`` for a POST
+        that only reads, or writes by key) is resent only after failures that prove it was not
+        applied (429, a refused connection): resending a create after a timeout or a 5xx could
+        make the record twice. The caller settles such an ambiguous failure itself.
+        """
+        if idempotent is None:
+            idempotent = method.upper() != "POST"
+        worth = _worth_waiting_for if idempotent else _safe_to_resend
         retrying = retry(
-            retry=retry_if_exception(_worth_waiting_for),
+            retry=retry_if_exception(worth),
             stop=stop_after_attempt(self.max_attempts),
             wait=_wait,
             reraise=True,
@@ -137,8 +153,8 @@ class ProviderClient:
     def get_json(self, path: str, **kwargs: Any) -> Any:
         return json_or_empty(self.request("GET", path, **kwargs))
 
-    def post_json(self, path: str, body: Any, **kwargs: Any) -> Any:
-        return json_or_empty(self.request("POST", path, json=body, **kwargs))
+    def post_json(self, path: str, body: Any, *, idempotent: bool | None = None, **kwargs: Any) -> Any:
+        return json_or_empty(self.request("POST", path, json=body, idempotent=idempotent, **kwargs))
 
     def _send(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> requests.Response:
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
@@ -158,7 +174,9 @@ class ProviderClient:
                 raise PermanentError(
                     f"{self.provider}'s host resolves to a private address: refused"
                 ) from None
-            raise TransientError(f"could not connect to {self.provider}") from None
+            # Refused before anything was sent, or dropped after: only the first is certain.
+            sent = not isinstance(exc, requests.ConnectTimeout) and "NewConnectionError" not in repr(exc)
+            raise TransientError(f"could not connect to {self.provider}", ambiguous=sent) from None
         if resp.status_code == 401 and auth and self.auth is not None and self.auth.on_unauthorized(headers):
             headers.update(self.auth.headers())
             self.calls += 1

@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.apps import apps
@@ -28,6 +28,7 @@ from connectors.base import Connector, RemoteRecord
 from integrations.models import Integration
 from sync import hooks
 from sync.bulk import insert_rows
+from sync.failpoints import failpoint
 from sync.mapping import (
     CUSTOM_PREFIX,
     FieldMap,
@@ -37,7 +38,7 @@ from sync.mapping import (
     remote_to_local,
 )
 from sync.merge import FieldRule, merge, outbound_diff
-from sync.models import Conflict, EntityLink, SyncCursor, SyncRecordError, SyncRun
+from sync.models import Conflict, CreateIntent, EntityLink, SyncCursor, SyncRecordError, SyncRun
 from sync.services import change_log_lock, record_rows_update
 from sync.transforms import TransformError
 
@@ -52,6 +53,9 @@ MATCH_FIELDS = {
     "activity": ("external_id",),
 }
 PUSH_CHUNK = 500
+# How far before an interrupted create's intent a found record may have been created: our clock
+# and the provider's differ a little.
+CREATE_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def entity_model(entity: str) -> type[models.Model]:
@@ -524,7 +528,7 @@ def push_records(
     ).values_list("local_id", "field"):
         blocked[local_id].add(name)
 
-    creates: list[tuple[models.Model, dict]] = []
+    creates: list[tuple[models.Model, dict, dict]] = []
     updates: list[tuple[EntityLink, dict, dict]] = []
     deletes: list[EntityLink] = []
     for local_id in local_ids:
@@ -545,6 +549,8 @@ def push_records(
             }
             if payload:
                 creates.append((obj, local, payload))
+            else:
+                outcome.unchanged += 1  # no mapped value to send yet
             continue
         diff = outbound_diff(rules=rules, base=link.base, local=local, blocked=blocked.get(local_id, set()))
         if not diff:
@@ -552,25 +558,9 @@ def push_records(
             continue
         updates.append((link, diff, local_to_remote(ctx.maps, local, only=diff, region=ctx.region)))
 
-    new_links, touched = [], []
-    if creates:
-        results = connector.create(ctx.entity, [payload for _, _, payload in creates])
-        for (obj, local, _), result in zip(creates, results, strict=True):
-            if result.ok and result.remote_id:
-                new_links.append(
-                    EntityLink(
-                        integration=ctx.integration,
-                        entity=ctx.entity,
-                        local_id=obj.pk,
-                        remote_id=result.remote_id,
-                        base=local,
-                    )
-                )
-                outcome.pushed += 1
-                outcome.created += 1
-            else:
-                outcome.failed += 1
-                outcome.errors.append((str(obj.pk), result.error or "refused by the provider", result.code))
+    # Creates store their links batch by batch (and their share of the counters with them).
+    created = _push_creates(ctx, connector, creates, run=run) if creates else Outcome()
+    touched = []
     if updates:
         results = connector.update(ctx.entity, [(link.remote_id, payload) for link, _, payload in updates])
         for (link, diff, _), result in zip(updates, results, strict=True):
@@ -596,14 +586,141 @@ def push_records(
         outcome.deleted += len(gone)
         EntityLink.objects.filter(pk__in=gone).delete()
     with transaction.atomic():
-        if new_links:
-            EntityLink.objects.bulk_create(new_links, ignore_conflicts=True)
         if touched:
             EntityLink.objects.bulk_update(touched, ["base", "last_synced_at"])
         if run is not None:
             _record_errors(run, ctx, outcome, direction="push")
             _bump_counters(run, outcome)
+    outcome.add(created)
     return outcome
+
+
+def _push_creates(
+    ctx: EntityContext, connector: Connector, creates: list[tuple[models.Model, dict, dict]], *, run
+) -> Outcome:
+    """Create the remote side of never-linked records, a provider batch at a time.
+
+    A CreateIntent per record is committed before the provider is called, and each batch's links
+    are committed (deleting those intents) as soon as it returns, so a failure in a later batch,
+    or a crash anywhere, leaves every record either linked or marked as "maybe created": the next
+    attempt looks for those (``create_intents_reconcile``) instead of creating them twice.
+    """
+    total = Outcome()
+    local_ids = [obj.pk for obj, _, _ in creates]
+    if CreateIntent.objects.filter(
+        integration=ctx.integration, entity=ctx.entity, local_id__in=local_ids
+    ).exists():
+        create_intents_reconcile(ctx, connector, run=run, local_ids=local_ids)
+        linked = set(
+            EntityLink.objects.filter(
+                integration=ctx.integration, entity=ctx.entity, local_id__in=local_ids
+            ).values_list("local_id", flat=True)
+        )
+        creates = [item for item in creates if item[0].pk not in linked]
+    for _, batch in connector.chunks(creates, connector.batch_size):
+        now = timezone.now()
+        CreateIntent.objects.bulk_create(
+            [
+                CreateIntent(
+                    integration=ctx.integration,
+                    entity=ctx.entity,
+                    local_id=obj.pk,
+                    payload=payload,
+                    base=local,
+                    created_at=now,
+                )
+                for obj, local, payload in batch
+            ],
+            ignore_conflicts=True,
+        )
+        results = connector.create(ctx.entity, [payload for _, _, payload in batch])
+        failpoint("push.after_create")
+        outcome, new_links, settled = Outcome(), [], []
+        for (obj, local, _), result in zip(batch, results, strict=True):
+            if result.ok and result.remote_id:
+                new_links.append(
+                    EntityLink(
+                        integration=ctx.integration,
+                        entity=ctx.entity,
+                        local_id=obj.pk,
+                        remote_id=result.remote_id,
+                        base=local,
+                    )
+                )
+                outcome.pushed += 1
+                outcome.created += 1
+                settled.append(obj.pk)
+                continue
+            outcome.failed += 1
+            outcome.errors.append((str(obj.pk), result.error or "refused by the provider", result.code))
+            if not result.uncertain:
+                settled.append(obj.pk)  # refused: nothing was created
+        with transaction.atomic():
+            EntityLink.objects.bulk_create(new_links, ignore_conflicts=True)
+            CreateIntent.objects.filter(
+                integration=ctx.integration, entity=ctx.entity, local_id__in=settled
+            ).delete()
+            if run is not None:
+                _record_errors(run, ctx, outcome, direction="push")
+                _bump_counters(run, outcome)
+        total.add(outcome)
+    return total
+
+
+def create_intents_reconcile(
+    ctx: EntityContext, connector: Connector, *, run: SyncRun | None, local_ids: list[int] | None = None
+) -> int:
+    """Settle creates whose outcome was never stored; returns how many were found and linked
+    (counted as pushed: the push that made them is only now complete).
+
+    Each is linked to a remote record the connector finds for its payload (created since the
+    intent, and not linked to anything yet), or forgotten when there is none, so that it is
+    created again. Runs before a pull too: otherwise the pull would take our own unlinked create
+    for a new remote record and import it as a duplicate.
+    """
+    intents = CreateIntent.objects.filter(integration=ctx.integration, entity=ctx.entity).order_by("pk")
+    if local_ids is not None:
+        intents = intents.filter(local_id__in=local_ids)
+    found = 0
+    for _, chunk in connector.chunks(list(intents), connector.batch_size):
+        since = min(intent.created_at for intent in chunk) - CREATE_CLOCK_SKEW
+        candidates = connector.find_created(ctx.entity, [intent.payload for intent in chunk], since=since)
+        links = EntityLink.objects.filter(integration=ctx.integration, entity=ctx.entity)
+        taken = set(
+            links.filter(remote_id__in={rid for ids in candidates for rid in ids}).values_list(
+                "remote_id", flat=True
+            )
+        )
+        already = set(
+            links.filter(local_id__in=[i.local_id for i in chunk]).values_list("local_id", flat=True)
+        )
+        new_links = []
+        for intent, ids in zip(chunk, candidates, strict=True):
+            remote_id = next((rid for rid in ids if rid not in taken), None)
+            if remote_id is None or intent.local_id in already:
+                continue
+            taken.add(remote_id)  # one remote record answers one intent
+            new_links.append(
+                EntityLink(
+                    integration=ctx.integration,
+                    entity=ctx.entity,
+                    local_id=intent.local_id,
+                    remote_id=remote_id,
+                    base=intent.base,
+                )
+            )
+        with transaction.atomic():
+            EntityLink.objects.bulk_create(new_links, ignore_conflicts=True)
+            CreateIntent.objects.filter(pk__in=[intent.pk for intent in chunk]).delete()
+            if run is not None:
+                _bump_counters(run, Outcome(pushed=len(new_links), created=len(new_links)))
+        found += len(new_links)
+    if found:
+        logger.info(
+            "interrupted creates found and linked",
+            extra={"integration_id": ctx.integration.pk, "entity": ctx.entity, "count": found},
+        )
+    return found
 
 
 def unlinked_local_ids(ctx: EntityContext, *, after_id: int, limit: int) -> list[int]:

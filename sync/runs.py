@@ -23,12 +23,13 @@ from sync.engine import (
     EntityContext,
     Outcome,
     apply_pull_page,
+    create_intents_reconcile,
     push_changes,
     push_records,
     unlinked_local_ids,
 )
 from sync.lease import LeaseLost, lease_acquire, lease_release, lease_renew
-from sync.models import SyncCursor, SyncLease, SyncRecordError, SyncRun
+from sync.models import CreateIntent, SyncCursor, SyncLease, SyncRecordError, SyncRun
 from sync.prefetch import prefetch
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,10 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
     pushes = integration.direction in ("outbound", "bidirectional")
     if run.kind == SyncRun.Kind.FULL and first_start:
         SyncCursor.objects.filter(integration=integration, kind=SyncCursor.Kind.PULL).delete()
+    if CreateIntent.objects.filter(integration=integration).exists():
+        _set_phase(run, "reconciling interrupted creates")
+        for ctx in contexts.values():
+            create_intents_reconcile(ctx, connector, run=run)  # before the pull can import them as new
     if pulls:
         for entity, ctx in contexts.items():
             _set_phase(run, f"pulling {entity}s")
@@ -175,8 +180,15 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
         if progress:
             progress(Progress("*", "push", outcome))
     run.refresh_from_db()
-    status = SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED
-    _finish(run, status, "")
+    unsettled = CreateIntent.objects.filter(integration=integration).count()
+    if unsettled:  # never "succeeded" while records we may have created are unlinked
+        _finish(
+            run,
+            SyncRun.Status.PARTIAL,
+            f"{unsettled} creates have an unknown outcome: the next run settles them",
+        )
+    else:
+        _finish(run, SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED, "")
     Integration.objects.filter(pk=integration.pk).update(last_sync_at=timezone.now())
 
 

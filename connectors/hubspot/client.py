@@ -143,14 +143,17 @@ class HubSpotClient(ProviderClient):
         """One page of ``POST /crm/v3/objects/{type}/search`` (search has its own, lower rate limit)."""
         if self.search_limiter is not None:
             self.search_limiter.acquire()
-        return self.post_json(f"/crm/v3/objects/{object_type}/search", body)
+        return self.post_json(f"/crm/v3/objects/{object_type}/search", body, idempotent=True)
 
     def batch(
         self, object_type: str, action: str, inputs: list[dict[str, Any]], **extra: Any
     ) -> dict[str, Any]:
         """``POST /crm/v3/objects/{type}/batch/{action}``; 207 partial results come back as a dict, not an error."""
         resp = self.request(
-            "POST", f"/crm/v3/objects/{object_type}/batch/{action}", json={"inputs": inputs, **extra}
+            "POST",
+            f"/crm/v3/objects/{object_type}/batch/{action}",
+            json={"inputs": inputs, **extra},
+            idempotent=action != "create",  # read, update, archive and upsert can be resent
         )
         body = json_or_empty(resp) if resp.status_code != 204 else {}
         return body if isinstance(body, dict) else {}

@@ -13,7 +13,6 @@ create.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,9 @@ from connectors.base import (
     RemoteRecord,
     TestResult,
     WriteResult,
+    collect_results,
+    decode_cursor,
+    encode_cursor,
 )
 from connectors.hubspot import webhooks
 from connectors.hubspot.client import HubSpotClient
@@ -263,7 +265,7 @@ class HubSpotConnector(Connector):
                 position["modified"] = max(position["modified"], max(stamps))
             if records:
                 remaining = max(0, int(page.get("total", 0)) - after - len(records))
-                yield Page(records=records, cursor=self._encode_cursor(state), remaining=remaining)
+                yield Page(records=records, cursor=encode_cursor(state), remaining=remaining)
             next_after = page.get("paging", {}).get("next", {}).get("after")
             if not next_after:
                 return
@@ -302,7 +304,7 @@ class HubSpotConnector(Connector):
                     )
                 )
             if deleted:
-                yield Page(records=deleted, cursor=self._encode_cursor(state))
+                yield Page(records=deleted, cursor=encode_cursor(state))
 
     def get(self, entity: str, remote_ids: list[str]) -> list[RemoteRecord]:
         records: list[RemoteRecord] = []
@@ -330,7 +332,7 @@ class HubSpotConnector(Connector):
             for _, chunk in self.chunks(items, self.batch_size):
                 inputs = [{"properties": props, "objectWriteTraceId": str(i)} for i, props in chunk]
                 self._write(entity, remote_type, "create", chunk, inputs, results)
-        return self._finish(results)
+        return collect_results(results, provider="HubSpot")
 
     def update(self, entity: str, records: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(records)
@@ -348,7 +350,7 @@ class HubSpotConnector(Connector):
                     {"id": rid, "properties": props, "objectWriteTraceId": str(i)} for i, rid, props in chunk
                 ]
                 self._write(entity, remote_type, "update", [(i, rid) for i, rid, _ in chunk], inputs, results)
-        return self._finish(results)
+        return collect_results(results, provider="HubSpot")
 
     def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(remote_ids)
@@ -363,7 +365,7 @@ class HubSpotConnector(Connector):
         for remote_type, items in groups.items():
             for _, chunk in self.chunks(items, self.batch_size):
                 self._write(entity, remote_type, "archive", chunk, [{"id": rid} for _, rid in chunk], results)
-        return self._finish(results)
+        return collect_results(results, provider="HubSpot")
 
     def _write(
         self,
@@ -468,12 +470,40 @@ class HubSpotConnector(Connector):
             index=index, ok=False, error=str(error.get("message", ""))[:ERROR_EXCERPT], code=code
         )
 
+    def find_created(
+        self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
+    ) -> list[list[str]]:
+        """Search each payload's identifying values among records created since ``since``."""
+        found: list[list[str]] = []
+        for fields in records:
+            try:
+                remote_type = self._type_for_create(entity, fields)
+            except ValueError:
+                found.append([])  # never sendable, so never created
+                continue
+            props = self._properties(remote_type, fields)
+            filters = [
+                {"propertyName": name, "operator": "EQ", "value": str(props[name])}
+                for name in self._identifying(props)
+            ]
+            created = "createdate" if remote_type in {"contacts", "companies", "deals"} else "hs_createdate"
+            filters.append(
+                {"propertyName": created, "operator": "GTE", "value": str(int(since.timestamp() * 1000))}
+            )
+            body = self.client.search(
+                remote_type, {"filterGroups": [{"filters": filters}], "properties": [created], "limit": 100}
+            )
+            found.append(
+                [self._record_id(entity, remote_type, str(r["id"])) for r in body.get("results", [])]
+            )
+        return found
+
     @staticmethod
-    def _finish(results: list[WriteResult | None]) -> list[WriteResult]:
-        return [
-            r or WriteResult(index=i, ok=False, error="HubSpot returned no result for this record")
-            for i, r in enumerate(results)
-        ]
+    def _identifying(props: Mapping[str, Any]) -> list[str]:
+        """Up to five properties to search a payload by: the most distinctive first."""
+        preferred = ("email", "phone", "domain", "name", "dealname", "firstname", "lastname", "hs_timestamp")
+        scalar = [k for k, v in props.items() if isinstance(v, str | int | float) and str(v) != ""]
+        return sorted(scalar, key=lambda k: (preferred.index(k) if k in preferred else len(preferred), k))[:5]
 
     # --- webhooks -----------------------------------------------------------------------------
 
@@ -532,21 +562,12 @@ class HubSpotConnector(Connector):
 
     @staticmethod
     def _decode_cursor(cursor: str | None) -> dict[str, Any]:
-        if not cursor:
-            return {}
-        try:
-            state = json.loads(cursor)
-        except ValueError:
+        state = decode_cursor(cursor)
+        if state is None:
             logger.warning("hubspot cursor unreadable: pulling everything")
-            return {}
-        if not isinstance(state, dict):
             return {}
         return {
             t: {"modified": int(p.get("modified", 0)), "archived": int(p.get("archived", 0))}
             for t, p in state.items()
             if isinstance(p, dict)
         }
-
-    @staticmethod
-    def _encode_cursor(state: dict[str, Any]) -> str:
-        return json.dumps(state, sort_keys=True, separators=(",", ":"))

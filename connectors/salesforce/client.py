@@ -82,6 +82,23 @@ def soql_datetime(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
+_SOQL_ESCAPES = {
+    "\\": "\\\\",
+    "'": "\\'",
+    '"': '\\"',
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\b": "\\b",
+    "\f": "\\f",
+}
+
+
+def soql_string(value: str) -> str:
+    """A quoted SOQL string literal, with Salesforce's backslash escapes (never string-built SOQL injection)."""
+    return "'" + "".join(_SOQL_ESCAPES.get(char, char) for char in value) + "'"
+
+
 def parse_datetime(value: Any) -> datetime | None:
     """A Salesforce datetime (``...000+0000``, ``...Z`` or ``+00:00``) as aware UTC; None if absent/bad."""
     if not value:

@@ -8,7 +8,6 @@ the API lives at the org's ``instance_url`` (from the token response), never at 
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
@@ -29,6 +28,9 @@ from connectors.base import (
     Tokens,
     TransientError,
     WriteResult,
+    collect_results,
+    decode_cursor,
+    encode_cursor,
 )
 from connectors.salesforce import webhooks
 from connectors.salesforce.client import (
@@ -40,6 +42,7 @@ from connectors.salesforce.client import (
     parse_datetime,
     remote_type_for_kind,
     soql_datetime,
+    soql_string,
     type_of_id,
 )
 
@@ -210,7 +213,7 @@ class SalesforceConnector(Connector):
                     # A full pull: deletions before now concern records we never saw, so the Recycle Bin
                     # is read from where this pull got to.
                     marks[f"{remote_type}:deleted"] = marks[remote_type]
-                yield Page([self._record(entity, remote_type, raw) for raw in records], _dump_cursor(marks))
+                yield Page([self._record(entity, remote_type, raw) for raw in records], encode_cursor(marks))
             if previous is None:
                 continue
             marks.setdefault(f"{remote_type}:deleted", previous)
@@ -227,7 +230,7 @@ class SalesforceConnector(Connector):
                     )
                     for raw in records
                 ]
-                yield Page(deleted, _dump_cursor(marks))
+                yield Page(deleted, encode_cursor(marks))
 
     def _scan(
         self,
@@ -318,7 +321,35 @@ class SalesforceConnector(Connector):
                 (index, {"attributes": {"type": remote_type}, **_fit(remote_type, fields)})
             )
         self._write(groups, self.client().composite_create, results, created=True)
-        return _complete(results)
+        return collect_results(results, provider="Salesforce")
+
+    def find_created(
+        self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
+    ) -> list[list[str]]:
+        """A SOQL query per payload: its identifying text fields, created at or after ``since``."""
+        spec = self.entity_spec(entity)
+        found: list[list[str]] = []
+        for record in records:
+            remote_type = spec.remote_types[0]
+            if entity == "activity":
+                remote_type = remote_type_for_kind(str(record.get("_kind", "") or "")) or ""
+            fields = _fit(remote_type, record) if remote_type else {}
+            terms = [f"{name} = {soql_string(fields[name])}" for name in _identifying(fields)]
+            if not remote_type or not terms:
+                found.append([])
+                continue
+            soql = (
+                f"SELECT Id FROM {remote_type} WHERE {' AND '.join(terms)} "  # noqa: S608 (names are ours, values quoted)
+                f"AND CreatedDate >= {soql_datetime(since)} LIMIT 200"
+            )
+            found.append(
+                [
+                    row["Id"]
+                    for page in self.client().query_pages(soql)
+                    for row in page.body.get("records", [])
+                ]
+            )
+        return found
 
     def update(self, entity: str, records: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
         spec = self.entity_spec(entity)
@@ -335,7 +366,7 @@ class SalesforceConnector(Connector):
                 (index, {"attributes": {"type": remote_type}, "Id": remote_id, **_fit(remote_type, fields)})
             )
         self._write(groups, self.client().composite_update, results, created=False)
-        return _complete(results)
+        return collect_results(results, provider="Salesforce")
 
     def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
         spec = self.entity_spec(entity)
@@ -348,7 +379,7 @@ class SalesforceConnector(Connector):
             else:
                 batch.append((index, remote_id))
         self._write({"*": batch}, self.client().composite_delete, results, created=None)
-        return _complete(results)
+        return collect_results(results, provider="Salesforce")
 
     def _write(
         self,
@@ -401,11 +432,12 @@ def _malformed_id(index: int, value: Any, remote_types: tuple[str, ...]) -> Writ
     )
 
 
-def _complete(results: list[WriteResult | None]) -> list[WriteResult]:
-    """Every input's result; a gap would silently drop a record, so it is an error instead."""
-    if any(result is None for result in results):
-        raise ConnectorError("salesforce write finished without a result for every record")
-    return [result for result in results if result is not None]
+IDENTIFYING = ("Email", "Phone", "Website", "Name", "LastName", "FirstName", "Subject", "Title")
+
+
+def _identifying(fields: Mapping[str, Any]) -> list[str]:
+    """The text fields a created record can be found by, most distinctive first (at most five)."""
+    return [name for name in IDENTIFYING if isinstance(fields.get(name), str) and fields[name]][:5]
 
 
 def _fit(remote_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -427,10 +459,16 @@ def _write_result(index: int, answer: Mapping[str, Any], created: bool | None) -
 
 
 def _fail_pending(results: list[WriteResult | None], exc: ConnectorError) -> None:
+    """Fail what has no result yet. The chunk that met the error may have been written: uncertain
+    (the engine looks for such creates before sending them again); unsent chunks are found absent."""
     for index, result in enumerate(results):
         if result is None:
             results[index] = WriteResult(
-                index, False, error=str(exc), code=getattr(exc, "code", "") or "TRANSIENT"
+                index,
+                False,
+                error=str(exc),
+                code=getattr(exc, "code", "") or "TRANSIENT",
+                uncertain=getattr(exc, "ambiguous", False),
             )
 
 
@@ -470,20 +508,13 @@ def _load_cursor(cursor: str | None, remote_types: tuple[str, ...]) -> dict[str,
     """Parse a cursor; a bare ISO datetime is accepted as "changes since then" for every type."""
     if not cursor:
         return {}
-    try:
-        data = json.loads(cursor)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
+    data = decode_cursor(cursor)
+    if data is not None:
         return {k: v for k, v in data.items() if isinstance(v, dict) and parse_datetime(v.get("since"))}
     since = parse_datetime(cursor)
     if since is None:
         raise ConfigError("the Salesforce sync cursor is unreadable: run a full sync")
     return {remote_type: {"since": soql_datetime(since), "seen": []} for remote_type in remote_types}
-
-
-def _dump_cursor(marks: Mapping[str, Any]) -> str:
-    return json.dumps(dict(marks), sort_keys=True, separators=(",", ":"))
 
 
 def _is_network(entry: Any) -> bool:

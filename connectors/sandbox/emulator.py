@@ -206,6 +206,9 @@ class Emulator:
             injected = self.injected_fault()
             if injected is not None:
                 return injected
+            after_write = self.rule_fault(request)
+            if after_write is not None and not after_write[1]:
+                return self.error(after_write[0], "injected failure")
             token = None
             if auth:
                 token = self.authenticate(request)
@@ -219,6 +222,8 @@ class Emulator:
                     return blocked
             request.sandbox_token = token  # type: ignore[attr-defined]
             response = view(request, *args, **kwargs)
+            if after_write is not None:  # the write happened; the caller never hears of it
+                return self.error(after_write[0], "injected failure after the write")
             for name, value in self.response_headers(request, token).items():
                 response.setdefault(name, value)
             return response
@@ -239,6 +244,32 @@ class Emulator:
         ):
             return self.error(state.fail_status or 503, "injected failure")
         return None
+
+    def rule_fault(self, request: HttpRequest) -> tuple[int, bool] | None:
+        """The ``fault_rule`` set through ``_control/faults``: of the requests whose path contains
+        ``path_contains``, let ``skip`` through, then fail ``count`` with ``status`` (after doing
+        the work when ``after_write``, as a proxy timing out on a slow write does).
+        Returns (status, after_write) for a request to fail, or None."""
+        if not self.state().settings.get("fault_rule"):
+            return None
+        with transaction.atomic():
+            state = SandboxState.objects.select_for_update().get(provider=self.provider)
+            rule = dict(state.settings.get("fault_rule") or {})
+            if (
+                not rule
+                or str(rule.get("path_contains", "")) not in request.path
+                or rule.get("count", 0) <= 0
+            ):
+                return None
+            if rule.get("skip", 0) > 0:
+                rule["skip"] -= 1
+                failing = None
+            else:
+                rule["count"] -= 1
+                failing = (int(rule.get("status", 503)), bool(rule.get("after_write")))
+            state.settings = {**state.settings, "fault_rule": rule}
+            state.save(update_fields=["settings"])
+        return failing
 
     def check_rate(
         self, token: SandboxToken | None, rate: tuple[int, int] | None, *, scope: str = ""
@@ -316,6 +347,8 @@ class Emulator:
                 setattr(state, name, int(body[name]))
         if "rate_limit" in body:
             state.rate_limit_enabled = bool(body["rate_limit"])
+        if "rule" in body:  # see rule_fault
+            state.settings = {**state.settings, "fault_rule": body["rule"] or {}}
         state.save()
         return JsonResponse(self._state_dict(state))
 

@@ -13,6 +13,7 @@ __all__ = [
     "SyncRecordError",
     "Conflict",
     "SyncLease",
+    "CreateIntent",
     "ENTITY_CHOICES",
 ]
 
@@ -237,3 +238,29 @@ class SyncLease(models.Model):
 
     def __str__(self) -> str:
         return f"lease {self.integration_id} → {self.owner or 'free'}"
+
+
+class CreateIntent(models.Model):
+    """A create we are about to send, written (and committed) before the provider is called.
+
+    The provider may create the record and the answer may never reach us (a timeout, a 503 from a
+    proxy after the write, a worker killed before the link commits). While this row exists the
+    local record's remote twin is unknown, not absent: the engine looks for it (the connector's
+    ``find_created``) before pulling or creating again, so a retry never makes a duplicate on
+    either side. Deleted in the transaction that stores the create's outcome.
+    """
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="create_intents")
+    entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
+    local_id = models.BigIntegerField()
+    payload = models.JSONField(default=dict)  # what was sent, in the provider's field names
+    base = models.JSONField(default=dict)  # the canonical values sent: the link's base once found
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["integration", "entity", "local_id"], name="uniq_create_intent")
+        ]
+
+    def __str__(self) -> str:
+        return f"creating {self.entity} {self.local_id} at integration {self.integration_id}"

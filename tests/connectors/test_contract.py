@@ -166,3 +166,45 @@ def test_an_injected_rate_limit_is_retried_transparently(key, connector, sandbox
 def test_an_injected_server_error_is_retried_transparently(key, connector, sandbox_url):
     control(sandbox_url, key, "faults", {"fail_status": 503, "fail_count": 1})
     assert connector.test_connection().ok
+
+
+def test_find_created_finds_what_a_create_made_and_nothing_else(key, connector):
+    """The engine's duplicate guard: an interrupted create is looked for by its payload."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    em = emulator_module(key).emulator
+    since = timezone.now() - timedelta(seconds=5)
+    for entity in connector.entities:
+        made, never = em.sample_record(entity, 7), em.sample_record(entity, 8)
+        [result] = connector.create(entity, [made])
+        assert result.ok, (entity, result.error)
+        found = connector.find_created(entity, [made, never], since=since)
+        assert found[0] == [result.remote_id] and found[1] == [], (entity, found)
+        later = connector.find_created(entity, [made], since=timezone.now() + timedelta(minutes=1))
+        assert later == [[]], entity  # created before the window: not ours
+
+
+def test_find_created_finds_a_contact_with_a_name_only(key, connector):
+    em = emulator_module(key).emulator
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sample = em.sample_record("contact", 3)
+    name_only = {f: v for f, v in sample.items() if "name" in f.lower() and "company" not in f.lower()}
+    [result] = connector.create("contact", [name_only])
+    assert result.ok, result.error
+    found = connector.find_created("contact", [name_only], since=timezone.now() - timedelta(seconds=5))
+    assert found == [[result.remote_id]]
+
+
+def test_webhook_subscription_hooks_round_trip(connector, sandbox_url):
+    subscription = connector.subscribe_webhooks(
+        target_url=f"{sandbox_url}/../webhooks/in/{connector.key}/1/", secret="s3cret-value"
+    )
+    assert isinstance(subscription, dict)
+    assert "s3cret-value" not in json.dumps(subscription)  # stored with the integration, unencrypted
+    connector.unsubscribe_webhooks(subscription=subscription)
+    connector.unsubscribe_webhooks(subscription=subscription)  # already gone: quietly fine
