@@ -119,7 +119,7 @@ def ingress(base: str) -> dict:
     integration_set_status(integration=integration, status="active", actor="bench")
     integration.refresh_from_db()
     url = f"{base}/webhooks/in/salesforce/{integration.pk}/?token={integration.webhook_secret}"
-    from connectors.salesforce.emulator import outbound_message
+    from connectors.salesforce.emulator.webhooks import outbound_message
 
     template = outbound_message(
         [

@@ -1,6 +1,6 @@
 """What every emulator shares: fault injection, rate limits, tokens, the control surface.
 
-A provider's ``emulator.py`` subclasses ``Emulator``, fills in its error bodies, token shape,
+A provider's ``emulator`` package subclasses ``Emulator``, fills in its error bodies, token shape,
 seeding and webhook signing, and lists its real API paths in ``api_urls()``. Views are wrapped
 with ``Emulator.endpoint`` so every call goes through the same order: injected latency → injected
 error/429 → auth → the provider's rate limit → the view, with the provider's headers added.
@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import requests
@@ -69,6 +69,13 @@ _AREA_CODES = (
 def sample_phone(n: int) -> str:
     """A valid, distinct E.164 number for seeded record ``n``."""
     return f"+1{_AREA_CODES[(n // 10_000) % len(_AREA_CODES)]}555{n % 10_000:04d}"
+
+
+def now_ms() -> datetime:
+    """Now, truncated to the millisecond: the providers show timestamps at no finer precision, so stored and
+    shown times compare equal."""
+    current = timezone.now()
+    return current.replace(microsecond=current.microsecond // 1000 * 1000)
 
 
 def json_body(request: HttpRequest) -> Any:

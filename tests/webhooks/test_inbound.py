@@ -20,7 +20,8 @@ from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.webhooks import signature_v3
 from connectors.registry import emulator_module
-from connectors.salesforce.emulator import ORG_ID, outbound_message
+from connectors.salesforce.emulator.schema import ORG_ID
+from connectors.salesforce.emulator.webhooks import outbound_message
 from connectors.sandbox.models import SandboxState
 from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from connectors.oauth import code_challenge
 from connectors.salesforce.client import case_safe_id
-from connectors.salesforce.emulator import OBJECTS, ORG_ID, USER_ID, emulator
+from connectors.salesforce.emulator import emulator
+from connectors.salesforce.emulator.schema import OBJECTS, ORG_ID, USER_ID
 from connectors.sandbox.models import SandboxRecord
 
 SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}\+0000$")

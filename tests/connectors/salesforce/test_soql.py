@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from connectors.salesforce import soql
-from connectors.salesforce.soql import Condition, OrderBy
+from connectors.salesforce.emulator import soql
+from connectors.salesforce.emulator.soql import Condition, OrderBy
 
 SCHEMA = {
     "Id": "id",

@@ -15,7 +15,9 @@ from requests.structures import CaseInsensitiveDict
 from connectors.base import SignatureInvalid, WebhookRequest
 from connectors.salesforce import webhooks
 from connectors.salesforce.connector import SalesforceConnector
-from connectors.salesforce.emulator import ORG_ID, emulator, is_ack, outbound_message
+from connectors.salesforce.emulator import emulator
+from connectors.salesforce.emulator.schema import ORG_ID
+from connectors.salesforce.emulator.webhooks import is_ack, outbound_message
 
 SECRET = "hook-secret-123"
 

@@ -1,0 +1,56 @@
+"""A faithful local HubSpot: CRM v3 objects, search, batch, OAuth, rate limits, signed webhooks.
+
+Served under ``/sandbox/hubspot/`` with HubSpot's real paths and bodies (providers.md §1), so a
+client written for ``https://api.hubapi.com`` works unchanged given the base URL. Records are
+``SandboxRecord`` rows: ``data`` holds the properties (all strings), ``updated_at`` the modified
+time at millisecond precision (HubSpot's), mirrored into ``lastmodifieddate`` (contacts) or
+``hs_lastmodifieddate`` (everything else) as an ISO string. Limits are settings, changeable via
+``POST _control/settings``: ``rate_max`` (100), ``rate_interval_ms`` (10000), ``search_rate`` (5/s),
+``daily_limit`` (250000), ``list_limit_max`` (100), ``search_limit_max`` (200), ``search_ceiling``
+(10000), ``batch_max`` (100), ``custom_properties`` ({type: [names]}), ``retry_after_header`` (false:
+HubSpot documents no Retry-After on 429s).
+
+One mixin per concern, composed here: ``schema`` (object types, properties, records, seed data),
+``errors`` (error bodies), ``limits`` (settings, rate limits, their headers), ``rest`` (objects and
+batch), ``search``, ``oauth`` (consent, tokens) and ``webhooks`` (signed event delivery).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.urls import URLPattern, path
+
+from connectors.hubspot.emulator.errors import HubSpotErrors
+from connectors.hubspot.emulator.limits import HubSpotLimits
+from connectors.hubspot.emulator.oauth import HubSpotOAuth
+from connectors.hubspot.emulator.rest import HubSpotRest
+from connectors.hubspot.emulator.schema import HubSpotSchema
+from connectors.hubspot.emulator.search import HubSpotSearch
+from connectors.hubspot.emulator.webhooks import HubSpotWebhooks
+
+
+class HubSpotEmulator(
+    HubSpotRest, HubSpotSearch, HubSpotOAuth, HubSpotWebhooks, HubSpotLimits, HubSpotSchema, HubSpotErrors
+):
+    provider = "hubspot"
+    token_lifetime = timedelta(minutes=30)
+    demo_seed = {"contacts": 200, "companies": 40, "deals": 40, "notes": 30, "tasks": 20, "calls": 10}
+    token_prefix = "CKn"  # noqa: S105 (a prefix for generated OAuth tokens, not a secret)
+
+    def api_urls(self) -> list[URLPattern]:
+        objects = "crm/v3/objects/<str:object_type>"
+        return [
+            path(f"{objects}/search", self.endpoint(self.search_view), name="hubspot-search"),
+            path(f"{objects}/batch/<str:action>", self.endpoint(self.batch_view), name="hubspot-batch"),
+            path(f"{objects}/<str:object_id>", self.endpoint(self.object_view), name="hubspot-object"),
+            path(objects, self.endpoint(self.collection_view), name="hubspot-objects"),
+            path("oauth/authorize", self.endpoint(self.authorize_view, auth=False, limited=False)),
+            path("oauth/v1/token", self.endpoint(self.token_view, auth=False, limited=False)),
+            path("oauth/v3/token", self.endpoint(self.token_view, auth=False, limited=False)),
+            path("oauth/v3/token/revoke", self.endpoint(self.revoke_view, auth=False, limited=False)),
+            path("oauth/v3/token/introspect", self.endpoint(self.introspect_view, auth=False, limited=False)),
+        ]
+
+
+emulator = HubSpotEmulator()

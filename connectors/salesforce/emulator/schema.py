@@ -1,0 +1,496 @@
+"""The Salesforce org's data model: where it is mounted, its ids, the sObjects and their fields, value
+coercion and validation, record storage and its wire form, and the sample and seed data."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.http import HttpRequest
+
+from connectors.salesforce.client import (
+    KEY_PREFIXES,
+    case_safe_id,
+    format_datetime,
+    normalize_id,
+    parse_datetime,
+    type_of_id,
+)
+from connectors.salesforce.emulator import soql
+from connectors.salesforce.emulator.errors import RecordError, RequestError
+from connectors.sandbox.emulator import Emulator, now_ms
+from connectors.sandbox.models import SandboxRecord
+
+PREFIX = "/sandbox/salesforce"
+ORG_ID = case_safe_id("00D5g00000Sbx01")
+USER_ID = case_safe_id("0055g00000Sbx01")
+SEED_CHUNK = 2000
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    type: str
+    createable: bool = True
+    updateable: bool = True
+    required: bool = False
+    picklist: tuple[str, ...] = ()
+    restricted: bool = False  # restricted picklist: other values are refused
+    references: tuple[str, ...] = ()
+    external_id: bool = False
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class ObjectSpec:
+    name: str
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        return KEY_PREFIXES[self.name]
+
+    @property
+    def types(self) -> dict[str, str]:
+        return {name: spec.type for name, spec in self.fields.items()}
+
+    def lookup(self, name: str) -> str | None:
+        """The schema's spelling of a field name (Salesforce field names are case-insensitive)."""
+        lowered = name.lower()
+        return next((known for known in self.fields if known.lower() == lowered), None)
+
+
+_READ_ONLY = {"createable": False, "updateable": False}
+_SYSTEM = {
+    "Id": FieldSpec("id", **_READ_ONLY),
+    "IsDeleted": FieldSpec("boolean", **_READ_ONLY),
+    "CreatedDate": FieldSpec("datetime", **_READ_ONLY),
+    "LastModifiedDate": FieldSpec("datetime", **_READ_ONLY),
+    "SystemModstamp": FieldSpec("datetime", **_READ_ONLY),
+    "OwnerId": FieldSpec("reference", references=("User",)),
+    "External_Id__c": FieldSpec("string", external_id=True),
+}
+_STAGES = (
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+)
+_WHO, _WHAT = ("Contact", "Lead"), ("Account", "Opportunity")
+
+
+def _object(name: str, **fields: FieldSpec) -> ObjectSpec:
+    return ObjectSpec(name, {**_SYSTEM, **fields})
+
+
+OBJECTS: dict[str, ObjectSpec] = {
+    spec.name: spec
+    for spec in (
+        _object(
+            "Contact",
+            FirstName=FieldSpec("string"),
+            LastName=FieldSpec("string", required=True),
+            Name=FieldSpec("string", **_READ_ONLY),
+            Email=FieldSpec("email"),
+            Phone=FieldSpec("phone"),
+            MobilePhone=FieldSpec("phone"),
+            Title=FieldSpec("string"),
+            AccountId=FieldSpec("reference", references=("Account",)),
+            Description=FieldSpec("textarea"),
+        ),
+        _object(
+            "Account",
+            Name=FieldSpec("string", required=True),
+            Website=FieldSpec("url"),
+            Phone=FieldSpec("phone"),
+            Industry=FieldSpec("picklist"),
+            Description=FieldSpec("textarea"),
+        ),
+        _object(
+            "Opportunity",
+            Name=FieldSpec("string", required=True),
+            Amount=FieldSpec("currency"),
+            StageName=FieldSpec("picklist", required=True, picklist=_STAGES),
+            CloseDate=FieldSpec("date", required=True),
+            AccountId=FieldSpec("reference", references=("Account",)),
+            Description=FieldSpec("textarea"),
+        ),
+        _object(
+            "Task",
+            Subject=FieldSpec("string"),
+            Description=FieldSpec("textarea"),
+            Status=FieldSpec(
+                "picklist",
+                restricted=True,
+                default="Not Started",
+                picklist=("Not Started", "In Progress", "Completed", "Waiting on someone else", "Deferred"),
+            ),
+            Priority=FieldSpec(
+                "picklist", restricted=True, default="Normal", picklist=("High", "Normal", "Low")
+            ),
+            TaskSubtype=FieldSpec(
+                "picklist",
+                updateable=False,
+                restricted=True,
+                default="Task",
+                picklist=("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"),
+            ),
+            ActivityDate=FieldSpec("date"),
+            WhoId=FieldSpec("reference", references=_WHO),
+            WhatId=FieldSpec("reference", references=_WHAT),
+        ),
+        _object(
+            "Event",
+            Subject=FieldSpec("string"),
+            Description=FieldSpec("textarea"),
+            ActivityDate=FieldSpec("date"),
+            ActivityDateTime=FieldSpec("datetime"),
+            StartDateTime=FieldSpec("datetime"),
+            EndDateTime=FieldSpec("datetime"),
+            DurationInMinutes=FieldSpec("int"),
+            Location=FieldSpec("string"),
+            WhoId=FieldSpec("reference", references=_WHO),
+            WhatId=FieldSpec("reference", references=_WHAT),
+        ),
+        _object(
+            "Lead",
+            FirstName=FieldSpec("string"),
+            LastName=FieldSpec("string", required=True),
+            Name=FieldSpec("string", **_READ_ONLY),
+            Company=FieldSpec("string", required=True),
+            Email=FieldSpec("email"),
+            Phone=FieldSpec("phone"),
+            Status=FieldSpec(
+                "picklist",
+                default="Open - Not Contacted",
+                picklist=(
+                    "Open - Not Contacted",
+                    "Working - Contacted",
+                    "Closed - Converted",
+                    "Closed - Not Converted",
+                ),
+            ),
+        ),
+    )
+}
+# Names accepted by seed(): provider names, plural REST-ish names and canonical entities.
+_SEED_ALIASES = {
+    "contacts": "Contact",
+    "accounts": "Account",
+    "company": "Account",
+    "companies": "Account",
+    "opportunities": "Opportunity",
+    "deal": "Opportunity",
+    "deals": "Opportunity",
+    "tasks": "Task",
+    "activity": "Task",
+    "activities": "Task",
+    "events": "Event",
+    "leads": "Lead",
+}
+
+
+def new_ids(prefix: str, count: int = 1) -> list[str]:
+    """Fresh 18-char ids: key prefix, a sandbox pod marker, 10 random base-62 characters, checksum."""
+    raw = secrets.token_bytes(10 * count)
+    return [
+        case_safe_id(prefix + "Sb" + "".join(_ID_ALPHABET[b % 62] for b in raw[i * 10 : i * 10 + 10]))
+        for i in range(count)
+    ]
+
+
+def _coerce(spec: ObjectSpec, name: str, fs: FieldSpec, raw: Any) -> Any:
+    """A JSON value in the field's stored form; JSON_PARSER_ERROR (whole request) when it cannot be one."""
+    if raw is None:
+        return None
+
+    def refuse(kind: str) -> RequestError:
+        shown = json.dumps(raw)[:60]
+        return RequestError(
+            400,
+            "JSON_PARSER_ERROR",
+            f"Cannot deserialize instance of {kind} from value {shown} "
+            "or request may be missing a required field",
+            [name],
+        )
+
+    if fs.type in soql.NUMERIC_TYPES:
+        if isinstance(raw, bool):
+            raise refuse("double")
+        try:
+            number = float(raw)
+        except (TypeError, ValueError):
+            raise refuse("double") from None
+        return int(number) if fs.type == "int" and number.is_integer() else number
+    if fs.type == "boolean":
+        if not isinstance(raw, bool):
+            raise refuse("boolean")
+        return raw
+    if fs.type == "date":
+        if not isinstance(raw, str) or len(raw) != 10:
+            raise refuse("date")
+        try:
+            return date.fromisoformat(raw).isoformat()
+        except ValueError:
+            raise refuse("date") from None
+    if fs.type == "datetime":
+        parsed = parse_datetime(raw) if isinstance(raw, str) else None
+        if parsed is None:
+            raise refuse("dateTime")
+        return format_datetime(parsed)
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise refuse("string")
+    return str(raw)
+
+
+class SalesforceSchema(Emulator):
+    """sObjects and records: validation, storage, the wire form, seeding and touching."""
+
+    def sample_record(self, entity: str, i: int) -> dict[str, Any]:
+        samples = {
+            "contact": {
+                "FirstName": f"Ana{i}",
+                "LastName": f"Lee{i}",
+                "Email": f"ana.lee{i}@example.com",
+                "Phone": f"+1415555{i % 10_000:04d}",
+                "Title": "Buyer",
+            },
+            "company": {"Name": f"Acme {i}", "Website": f"acme{i}.example.com", "Industry": "Technology"},
+            "deal": {
+                "Name": f"Deal {i}",
+                "StageName": "Prospecting",
+                "CloseDate": "2025-06-30",
+                "Amount": 1000 + i,
+            },
+            "activity": {
+                "_kind": "task",
+                "Subject": f"Follow up {i}",
+                "Status": "Not Started",
+                "ActivityDate": "2025-06-30",
+            },
+        }
+        return dict(samples[entity])
+
+    def invalid_record(self, entity: str) -> dict[str, Any]:
+        invalid = {
+            "contact": {"FirstName": "Nolast", "Email": "nolast@example.com"},  # REQUIRED_FIELD_MISSING
+            "company": {"Website": "nameless.example.com"},  # REQUIRED_FIELD_MISSING
+            "deal": {"Name": "No stage"},  # REQUIRED_FIELD_MISSING
+            "activity": {"_kind": "task", "Subject": "Bad", "Status": "Maybe"},  # restricted picklist
+        }
+        return dict(invalid[entity])
+
+    def seed(self, object_type: str, count: int, request: HttpRequest | None) -> int:
+        """Bulk-insert ``count`` records as pre-existing history.
+
+        Seeded records are back-dated one second apart, ending a minute before the call, so a delta
+        pull never mistakes them for fresh changes; use ``touch`` or the API for changes.
+        """
+        spec = self._spec(_SEED_ALIASES.get(object_type.lower(), object_type))
+        if spec is None or count < 0:
+            raise ValueError(f"salesforce emulator cannot seed {object_type!r}")
+        start = self.records(spec.name).count()
+        end = now_ms() - timedelta(minutes=1)
+        for offset in range(0, count, SEED_CHUNK):
+            size = min(SEED_CHUNK, count - offset)
+            ids = new_ids(spec.prefix, size)
+            rows = []
+            for k in range(size):
+                n = start + offset + k
+                stamp = end - timedelta(seconds=count - offset - k - 1)
+                rows.append(
+                    SandboxRecord(
+                        provider=self.provider,
+                        object_type=spec.name,
+                        remote_id=ids[k],
+                        data=self._seed_data(spec.name, n),
+                        created_at=stamp,
+                        updated_at=stamp,
+                    )
+                )
+            SandboxRecord.objects.bulk_create(rows, batch_size=500)
+        return count
+
+    def touch(self, object_type: str, remote_id: str, fields: dict[str, Any]) -> None:
+        """Change a record as a user in Salesforce would: new values and a fresh SystemModstamp."""
+        spec = self._spec(_SEED_ALIASES.get(object_type.lower(), object_type))
+        if spec is None:
+            raise ValueError(f"salesforce emulator has no {object_type!r} records")
+        row = self.records(spec.name).get(remote_id=normalize_id(remote_id) or remote_id)
+        row.data = {**row.data, **fields}
+        row.updated_at = now_ms()
+        row.save(update_fields=["data", "updated_at"])
+
+    def _clean(
+        self, spec: ObjectSpec, body: dict[str, Any], *, creating: bool, current: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Values to store for a create or update; RequestError for the whole request, RecordError for this one."""
+        values: dict[str, Any] = {}
+        for raw_name, raw in body.items():
+            if raw_name == "attributes":
+                continue
+            name = spec.lookup(raw_name)
+            if name is None:
+                raise RequestError(
+                    400,
+                    "INVALID_FIELD",
+                    f"No such column '{raw_name}' on sobject of type {spec.name}",
+                    [raw_name],
+                )
+            if name == "Id" and not creating:
+                continue  # collections updates name their record with Id
+            fs = spec.fields[name]
+            if not (fs.createable if creating else fs.updateable):
+                raise RecordError(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {name}. "
+                    "Please check the security settings of this field and verify that it is "
+                    "read/write for your profile or permission set.",
+                    [name],
+                )
+            values[name] = _coerce(spec, name, fs, raw)
+        if creating:
+            defaults = {name: fs.default for name, fs in spec.fields.items() if fs.default is not None}
+            values = {**defaults, "OwnerId": USER_ID, **{k: v for k, v in values.items() if v is not None}}
+        merged = {**(current or {}), **values}
+        missing = [name for name, fs in spec.fields.items() if fs.required and merged.get(name) in (None, "")]
+        if missing:
+            raise RecordError(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
+        for name, value in values.items():
+            if value is not None:
+                values[name] = self._check_value(spec, name, spec.fields[name], value)
+        return values
+
+    def _check_value(self, spec: ObjectSpec, name: str, fs: FieldSpec, value: Any) -> Any:
+        if fs.type == "email" and not _EMAIL.match(str(value)):
+            raise RecordError("INVALID_EMAIL_ADDRESS", f"{name}: invalid email address: {value}", [name])
+        if fs.restricted and value not in fs.picklist:
+            raise RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"{name}: bad value for restricted picklist field: {value}",
+                [name],
+            )
+        if fs.type == "reference":
+            remote_id = normalize_id(value)
+            target = type_of_id(remote_id) if remote_id else None
+            if remote_id is None or target not in fs.references:
+                raise RecordError("MALFORMED_ID", f"{name}: id value of incorrect type: {value}", [name])
+            if (
+                target != "User"
+                and not self.records(target).filter(remote_id=remote_id, archived=False).exists()
+            ):
+                raise RecordError(
+                    "INVALID_CROSS_REFERENCE_KEY", f"{name}: invalid cross reference id", [name]
+                )
+            return remote_id
+        return value
+
+    def _insert(self, spec: ObjectSpec, rows: list[dict[str, Any]]) -> list[str]:
+        moment = now_ms()
+        ids = new_ids(spec.prefix, len(rows))
+        SandboxRecord.objects.bulk_create(
+            [
+                SandboxRecord(
+                    provider=self.provider,
+                    object_type=spec.name,
+                    remote_id=remote_id,
+                    data=values,
+                    created_at=moment,
+                    updated_at=moment,
+                )
+                for remote_id, values in zip(ids, rows, strict=True)
+            ]
+        )
+        return ids
+
+    def _save(self, row: SandboxRecord, values: dict[str, Any]) -> None:
+        row.data = {**row.data, **values}
+        row.updated_at = now_ms()
+        row.save(update_fields=["data", "updated_at"])
+
+    def _recycle(self, rows: list[SandboxRecord]) -> None:
+        """Move records to the Recycle Bin: IsDeleted, and a fresh SystemModstamp for replication."""
+        moment = now_ms()
+        SandboxRecord.objects.filter(pk__in=[row.pk for row in rows]).update(
+            archived=True, archived_at=moment, updated_at=moment
+        )
+
+    def _wire(self, spec: ObjectSpec, row: SandboxRecord) -> dict[str, Any]:
+        """The record as Salesforce shows it: every field (null when unset) plus system fields."""
+        data = row.data
+        record = {name: data.get(name) for name in spec.fields}
+        record.update(
+            {
+                "Id": row.remote_id,
+                "IsDeleted": row.archived,
+                "CreatedDate": format_datetime(row.created_at),
+                "LastModifiedDate": format_datetime(row.updated_at),
+                "SystemModstamp": format_datetime(row.updated_at),
+            }
+        )
+        if "Name" in spec.fields and not spec.fields["Name"].createable:
+            record["Name"] = " ".join(part for part in (data.get("FirstName"), data.get("LastName")) if part)
+        return record
+
+    @staticmethod
+    def _attributes(spec: ObjectSpec, remote_id: str, version: str) -> dict[str, str]:
+        return {
+            "type": spec.name,
+            "url": f"{PREFIX}/services/data/{version}/sobjects/{spec.name}/{remote_id}",
+        }
+
+    def _find(self, spec: ObjectSpec, record_id: str) -> SandboxRecord | None:
+        remote_id = normalize_id(record_id)
+        if remote_id is None:
+            return None
+        return self.records(spec.name).filter(remote_id=remote_id).first()
+
+    @staticmethod
+    def _spec(name: str) -> ObjectSpec | None:
+        return next((spec for known, spec in OBJECTS.items() if known.lower() == name.lower()), None)
+
+    def _seed_data(self, sobject: str, n: int) -> dict[str, Any]:
+        data: dict[str, Any] = {"OwnerId": USER_ID}
+        if sobject in {"Contact", "Lead"}:
+            data |= {
+                "FirstName": f"Seed{n}",
+                "LastName": f"Person{n}",
+                "Email": f"seed{n}@example.com",
+                "Phone": f"+1415555{n % 10_000:04d}",
+            }
+            if sobject == "Lead":
+                data |= {"Company": f"Seed Co {n}", "Status": "Open - Not Contacted"}
+        elif sobject == "Account":
+            data |= {"Name": f"Seed Account {n}", "Website": f"seed{n}.example.com", "Industry": "Technology"}
+        elif sobject == "Opportunity":
+            data |= {
+                "Name": f"Seed Deal {n}",
+                "StageName": "Prospecting",
+                "CloseDate": "2025-12-31",
+                "Amount": float(1000 + n),
+            }
+        elif sobject == "Task":
+            data |= {
+                "Subject": f"Seed task {n}",
+                "Status": "Not Started",
+                "Priority": "Normal",
+                "TaskSubtype": "Task",
+                "ActivityDate": "2025-12-31",
+            }
+        else:
+            data |= {"Subject": f"Seed event {n}", "ActivityDate": "2025-12-31", "DurationInMinutes": 30}
+        return data
