@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from integrations import admin_views
+from integrations import admin_views, services
 from integrations.admin_scope import integrations_for, scoped_for, subaccounts_for
 from integrations.config_schema import redact_config, secrets_set
 from integrations.models import ApiKey, AuditLog, Integration, IntegrationTemplate, Membership, SubAccount
@@ -102,7 +102,13 @@ class IntegrationAdmin(admin.ModelAdmin):
     search_fields = ["name", "subaccount__slug", "template__display_name"]
     change_form_template = "admin/integrations/integration_change_form.html"
     change_list_template = "admin/integrations/integration_change_list.html"
-    actions = ["action_test", "action_pause", "action_resume", "action_disconnect"]
+    actions = [
+        "action_test",
+        "action_pause",
+        "action_resume",
+        "action_disconnect",
+        "action_rotate_webhook_secret",
+    ]
     inlines: list = []  # sync registers a subclass with its field-mapping inline (sync/admin_engine.py)
     fieldsets = [
         (None, {"fields": ["name", "description", "subaccount", "template", "status_badge", "health_badge"]}),
@@ -180,12 +186,13 @@ class IntegrationAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:integrations_wizard"))
 
     def save_model(self, request, obj, form, change):
-        from integrations.services import integration_update
 
         fields = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
         if fields:
             fresh = Integration.objects.get(pk=obj.pk)
-            integration_update(integration=fresh, actor=f"user:{request.user.get_username()}", **fields)
+            services.integration_update(
+                integration=fresh, actor=f"user:{request.user.get_username()}", **fields
+            )
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
@@ -245,8 +252,6 @@ class IntegrationAdmin(admin.ModelAdmin):
         )
 
     def _bulk(self, request, queryset, action: str):
-        from integrations import services
-        from integrations.admin_views import TRANSITIONS
 
         done = 0
         for integration in queryset:
@@ -256,7 +261,9 @@ class IntegrationAdmin(admin.ModelAdmin):
                         integration=integration, actor=f"user:{request.user.get_username()}"
                     ).ok
                 else:
-                    TRANSITIONS[action](integration=integration, actor=f"user:{request.user.get_username()}")
+                    admin_views.TRANSITIONS[action](
+                        integration=integration, actor=f"user:{request.user.get_username()}"
+                    )
                     done += 1
             except services.InvalidTransition as exc:
                 self.message_user(request, f"{integration.name}: {exc}", level="warning")
@@ -277,6 +284,17 @@ class IntegrationAdmin(admin.ModelAdmin):
     @admin.action(description="Disconnect (revoke tokens)")
     def action_disconnect(self, request, queryset):
         self._bulk(request, queryset, "disconnect")
+
+    @admin.action(description="Rotate the inbound webhook secret (re-registers the subscription)")
+    def action_rotate_webhook_secret(self, request, queryset):
+        self._bulk(request, queryset, "rotate_webhook_secret")
+
+    def delete_model(self, request, obj) -> None:
+        services.integration_delete(integration=obj, actor=f"user:{request.user.get_username()}")
+
+    def delete_queryset(self, request, queryset) -> None:
+        for integration in queryset:
+            services.integration_delete(integration=integration, actor=f"user:{request.user.get_username()}")
 
 
 @admin.register(AuditLog)

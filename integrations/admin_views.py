@@ -127,6 +127,7 @@ TRANSITIONS = {
     "pause": services.integration_pause,
     "resume": services.integration_resume,
     "disconnect": services.integration_disconnect,
+    "rotate_webhook_secret": services.integration_webhook_secret_rotate,
 }
 
 

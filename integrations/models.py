@@ -131,6 +131,8 @@ class Integration(models.Model):
     config = EncryptedJSONField(default=dict)
     tokens = EncryptedJSONField(null=True, blank=True)  # OAuth: access, refresh, expires_at, ...
     webhook_secret = EncryptedJSONField(null=True, blank=True)
+    # What the connector registered at the provider (subscription ids), so it can be removed.
+    webhook_subscription = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=15, choices=Status.choices, default=Status.PENDING)
     reauthorization_needed = models.BooleanField(default=False)
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.UNKNOWN)

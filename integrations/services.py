@@ -272,12 +272,84 @@ def integration_test(*, integration: Integration, actor: str) -> TestResult:
 
 
 def integration_activate(*, integration: Integration, actor: str) -> Integration:
-    """Go live. Refuses until a connection test has passed (and OAuth is connected)."""
+    """Go live: register the provider-side webhook subscription, then turn active.
+
+    Refuses until a connection test has passed (and OAuth is connected), and when the provider
+    refuses the subscription (the message says why).
+    """
     if integration.status == Integration.Status.DISCONNECTED:
         raise InvalidTransition("a disconnected integration must be reconnected first")
     if not integration.last_test_ok:
         raise InvalidTransition("test the connection successfully before activating")
+    try:
+        integration_webhooks_subscribe(integration=integration)
+    except ConnectorError as exc:
+        raise InvalidTransition(f"the provider refused the webhook subscription: {exc}") from None
     return integration_set_status(integration=integration, status=Integration.Status.ACTIVE, actor=actor)
+
+
+def inbound_webhook_url(integration: Integration) -> str:
+    """Where the provider posts this integration's webhooks (PUBLIC_BASE_URL + the receiver's path)."""
+    return f"{settings.PUBLIC_BASE_URL}/webhooks/in/{integration.template.connector}/{integration.pk}/"
+
+
+def integration_webhooks_subscribe(*, integration: Integration) -> dict[str, Any]:
+    """(Re)register the provider's webhook subscription for this integration; an older one is removed
+    first. Providers configured by hand (HubSpot, Salesforce) register nothing."""
+    integration_webhooks_unsubscribe(integration=integration)
+    subscription = connector_for(integration).subscribe_webhooks(
+        target_url=inbound_webhook_url(integration), secret=str(integration.webhook_secret or "")
+    )
+    integration.webhook_subscription = subscription or {}
+    Integration.objects.filter(pk=integration.pk).update(
+        webhook_subscription=integration.webhook_subscription
+    )
+    return integration.webhook_subscription
+
+
+def integration_webhooks_unsubscribe(*, integration: Integration) -> None:
+    """Remove the provider-side subscription, best effort: a provider that cannot be reached keeps a
+    subscription pointing at a receiver that now answers 404 or 401, which it will stop retrying."""
+    if not integration.webhook_subscription:
+        return
+    try:
+        connector_for(integration).unsubscribe_webhooks(subscription=integration.webhook_subscription)
+    except ConnectorError as exc:
+        logger.warning(
+            "webhook unsubscribe failed",
+            extra={"integration_id": integration.pk, "error": type(exc).__name__},
+        )
+    integration.webhook_subscription = {}
+    Integration.objects.filter(pk=integration.pk).update(webhook_subscription={})
+
+
+def integration_webhook_secret_rotate(*, integration: Integration, actor: str) -> Integration:
+    """A new inbound webhook secret; an active integration's subscription is registered again with it."""
+    integration.webhook_secret = secrets.token_urlsafe(32)
+    integration.save(update_fields=["webhook_secret", "updated_at"])
+    if integration.status == Integration.Status.ACTIVE:
+        integration_webhooks_subscribe(integration=integration)
+    audit_record(
+        integration=integration,
+        subaccount=integration.subaccount,
+        actor=actor,
+        action="integration.webhook_secret_rotated",
+        changes={"webhook_secret": "[changed]"},
+    )
+    return integration
+
+
+def integration_delete(*, integration: Integration, actor: str) -> None:
+    """Remove the provider-side subscription (best effort), record who deleted it, delete it."""
+    integration_webhooks_unsubscribe(integration=integration)
+    audit_record(
+        integration=None,
+        subaccount=integration.subaccount,
+        actor=actor,
+        action="integration.deleted",
+        changes={"id": integration.pk, "name": integration.name},
+    )
+    integration.delete()
 
 
 def integration_pause(*, integration: Integration, actor: str) -> Integration:
@@ -298,6 +370,7 @@ def integration_resume(*, integration: Integration, actor: str) -> Integration:
 
 def integration_disconnect(*, integration: Integration, actor: str) -> Integration:
     """Revoke tokens at the provider (best effort), forget them, keep config and history."""
+    integration_webhooks_unsubscribe(integration=integration)  # while the tokens still work
     connector = connector_for(integration)
     revoked = False
     if integration.tokens:

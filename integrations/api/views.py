@@ -128,14 +128,7 @@ class IntegrationViewSet(
         return Response(IntegrationSerializer(integration).data)
 
     def perform_destroy(self, instance) -> None:
-        services.audit_record(
-            integration=None,
-            subaccount=instance.subaccount,
-            actor=actor_for(self.request),
-            action="integration.deleted",
-            changes={"id": instance.pk, "name": instance.name},
-        )
-        instance.delete()
+        services.integration_delete(integration=instance, actor=actor_for(self.request))
 
     @extend_schema(request=None, responses={200: TestResultSerializer, **ERROR_RESPONSES})
     @action(detail=True, methods=["post"])

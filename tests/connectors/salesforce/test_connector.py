@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from connectors.base import ConfigError, RateLimited, ReauthorizationNeeded, Tokens
+from connectors.base import ConfigError, RateLimited, ReauthorizationNeeded, Tokens, TransientError
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.emulator import emulator
 from connectors.sandbox.models import SandboxRecord
@@ -115,10 +115,17 @@ def test_an_injected_rate_limit_is_waited_out_then_succeeds(org, connector):
     assert result.ok and client.calls == 2 and stored("Contact").count() == 1
 
 
-def test_an_injected_failure_is_retried_then_succeeds(org, connector):
+def test_a_503_is_retried_for_an_update_but_never_resent_for_a_create(org, connector):
+    # A create that met a 503 may have been written: resending it could make the record twice.
+    # The engine settles it (CreateIntent + find_created); the client never guesses.
     org.control("faults", {"fail_status": 503, "fail_count": 1})
-    (result,) = connector.create("company", [emulator.sample_record("company", 1)])
-    assert result.ok and stored("Account", remote_id=result.remote_id).exists()
+    with pytest.raises(TransientError):
+        connector.create("company", [emulator.sample_record("company", 1)])
+    (created,) = connector.create("company", [emulator.sample_record("company", 1)])
+    assert created.ok
+    org.control("faults", {"fail_status": 503, "fail_count": 1})
+    (updated,) = connector.update("company", [(created.remote_id, {"Name": "Renamed"})])
+    assert updated.ok and stored("Account", remote_id=created.remote_id).get().data["Name"] == "Renamed"
 
 
 def test_the_daily_limit_raises_rate_limited_at_once_with_a_long_wait(org, connector):
