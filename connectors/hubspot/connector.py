@@ -38,6 +38,7 @@ from connectors.hubspot.client import HubSpotClient
 from connectors.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
+SEARCH_FILTER_GROUPS = 5  # HubSpot's cap on filterGroups in one search
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Step back this far when resuming: HubSpot's search index trails writes by a few seconds, and a page
@@ -473,34 +474,47 @@ class HubSpotConnector(Connector):
     def find_created(
         self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
     ) -> list[list[str]]:
-        """Search each payload's identifying values among records created since ``since``."""
-        found: list[list[str]] = []
-        for fields in records:
+        """Search the payloads' identifying values among records created since ``since``: five
+        payloads per search (one filter group each, ORed), results matched back by their values."""
+        found: list[list[str]] = [[] for _ in records]
+        wanted: dict[str, list[tuple[int, dict[str, str]]]] = {}
+        for index, fields in enumerate(records):
             try:
                 remote_type = self._type_for_create(entity, fields)
             except ValueError:
-                found.append([])  # never sendable, so never created
-                continue
+                continue  # never sendable, so never created
             props = self._properties(remote_type, fields)
-            filters = [
-                {"propertyName": name, "operator": "EQ", "value": str(props[name])}
-                for name in self._identifying(props)
-            ]
+            identifying = {name: str(props[name]) for name in self._identifying(props)}
+            if identifying:
+                wanted.setdefault(remote_type, []).append((index, identifying))
+        stamp = str(int(since.timestamp() * 1000))
+        for remote_type, items in wanted.items():
             created = "createdate" if remote_type in {"contacts", "companies", "deals"} else "hs_createdate"
-            filters.append(
-                {"propertyName": created, "operator": "GTE", "value": str(int(since.timestamp() * 1000))}
-            )
-            body = self.client.search(
-                remote_type, {"filterGroups": [{"filters": filters}], "properties": [created], "limit": 100}
-            )
-            found.append(
-                [self._record_id(entity, remote_type, str(r["id"])) for r in body.get("results", [])]
-            )
+            for _, chunk in self.chunks(items, SEARCH_FILTER_GROUPS):
+                groups = [
+                    {
+                        "filters": [
+                            *({"propertyName": k, "operator": "EQ", "value": v} for k, v in values.items()),
+                            {"propertyName": created, "operator": "GTE", "value": stamp},
+                        ]
+                    }
+                    for _, values in chunk
+                ]
+                names = sorted({name for _, values in chunk for name in values})
+                body = self.client.search(
+                    remote_type, {"filterGroups": groups, "properties": names, "limit": 100}
+                )
+                for raw in body.get("results", []):
+                    have = raw.get("properties") or {}
+                    for index, values in chunk:
+                        if all(_same(name, have.get(name), value) for name, value in values.items()):
+                            found[index].append(self._record_id(entity, remote_type, str(raw["id"])))
         return found
 
     @staticmethod
     def _identifying(props: Mapping[str, Any]) -> list[str]:
-        """Up to five properties to search a payload by: the most distinctive first."""
+        """Up to five properties to search a payload by: the most distinctive first (HubSpot allows
+        six filters in a group; the sixth is the creation time)."""
         preferred = ("email", "phone", "domain", "name", "dealname", "firstname", "lastname", "hs_timestamp")
         scalar = [k for k, v in props.items() if isinstance(v, str | int | float) and str(v) != ""]
         return sorted(scalar, key=lambda k: (preferred.index(k) if k in preferred else len(preferred), k))[:5]
@@ -571,3 +585,10 @@ class HubSpotConnector(Connector):
             for t, p in state.items()
             if isinstance(p, dict)
         }
+
+
+def _same(name: str, have: Any, sent: str) -> bool:
+    """Whether a found record's property holds what we sent (HubSpot keeps emails lower-case)."""
+    if have is None:
+        return False
+    return str(have).lower() == sent.lower() if name == "email" else str(have) == sent

@@ -47,7 +47,7 @@ def celery_settings(settings, real_servers):
 class Worker:
     """One `celery worker` process on the test database, killable like a real one."""
 
-    def __init__(self, name: str, log_dir: Path, *, beat: bool = False):
+    def __init__(self, name: str, log_dir: Path, *, beat: bool = False, env: dict[str, str] | None = None):
         db = settings.DATABASES["default"]
         env = {
             **os.environ,
@@ -57,6 +57,7 @@ class Worker:
             "CELERY_BROKER_URL": settings.REDIS_URL,
             "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
             "SYNC_LEASE_TTL_SECONDS": str(LEASE_TTL),
+            **(env or {}),
         }
         self.log = (log_dir / f"{name}.log").open("w")
         self.proc = subprocess.Popen(
@@ -106,10 +107,10 @@ class Worker:
 def workers(celery_settings, tmp_path):
     started: list[Worker] = []
 
-    def start(name: str, *, beat: bool = False) -> Worker:
+    def start(name: str, *, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
         from config.celery import app
 
-        worker = Worker(name, tmp_path, beat=beat)
+        worker = Worker(name, tmp_path, beat=beat, env=env)
         started.append(worker)
         wait_for(
             lambda: any(name in reply for r in app.control.ping(timeout=0.5) for reply in r),

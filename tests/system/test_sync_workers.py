@@ -97,3 +97,40 @@ def test_two_workers_asked_to_sync_one_integration_at_once_run_it_exactly_once(h
     loser = next(r for r in done if r.status == "failed")
     assert "another sync" in loser.error and loser.processed == 0
     assert_exactly_once(hubspot, subaccount)
+
+
+def test_a_worker_killed_right_after_the_provider_created_a_batch_leaves_no_duplicate(
+    catalog, subaccount, sandbox_url, workers
+):
+    """The crash window of a push: the provider has the records, we have no links yet."""
+    from sync.services import records_bulk_upsert
+
+    em = emulator_module("hubspot").emulator
+    em.reset()
+    records = [  # one in ten with a name only: nothing to find it by but its values
+        {"first_name": f"Solo{i}", "last_name": "Nameonly"}
+        if i % 10 == 0
+        else {"first_name": f"Ana{i}", "email": f"ana{i}@example.com"}
+        for i in range(500)
+    ]
+    records_bulk_upsert(subaccount=subaccount, entity="contact", records=records, origin="api")
+    integration = sandbox_integration(subaccount, "hubspot", sandbox_url, direction="bidirectional")
+    first = workers("first", env={"SYNC_FAILPOINTS": "push.after_create=exit@3"})  # dies after batch 3
+    run = sync_run_request(integration=integration, kind="full", entities=["contact"], requested_by="test")
+
+    wait_for(lambda: first.proc.poll() is not None, timeout=60, message="the worker to die after batch 3")
+    assert em.records("contacts").count() == 300 and EntityLink.objects.count() == 200
+    workers("second")
+    finished = wait_for(
+        lambda: SyncRun.objects.filter(pk=run.pk, status__in=["succeeded", "partial", "failed"]).first(),
+        timeout=180,  # the task is redelivered once Redis' visibility timeout is noticed
+        message="the resumed run to finish",
+    )
+
+    assert finished.status == "succeeded", finished.error
+    assert em.records("contacts").filter(archived=False).count() == 500
+    assert Contact.objects.filter(subaccount=subaccount).count() == 500
+    links = EntityLink.objects.filter(integration=integration, entity="contact")
+    assert links.count() == 500
+    assert not links.values("remote_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert finished.pushed == 500
