@@ -196,13 +196,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "integrations.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "integrations.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "integrations.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM integration platform API",
-    "DESCRIPTION": "Sub-account API: integrations, sync, canonical records, webhooks.",
+    "DESCRIPTION": (
+        "Sub-account API: integrations, sync, canonical records, webhooks. Every error is "
+        '`{"error": {"code", "message", "details"}}`. JSON strings (object keys too) may not contain '
+        "NUL (\\u0000): such a body is refused as malformed."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -215,6 +219,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityDirectionEnum": "sync.models.records.Activity.Direction",
         "IntegrationStatusEnum": "integrations.models.Integration.Status",
         "IntegrationDirectionEnum": "integrations.models.Integration.Direction",
+        "MappingDirectionEnum": "sync.models.engine.FieldMapping.Direction",
     },
 }
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"

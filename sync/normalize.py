@@ -9,7 +9,7 @@ trimmed. Each ``normalise_<kind>`` raises ``ValueError`` with a message fit for 
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -23,6 +23,7 @@ from email_validator import EmailNotValidError, validate_email
 from sync.entities import EntityDef
 
 CUSTOM_FIELD_KEY_MAX = 255
+PG_MAX_OFFSET = timedelta(hours=16)
 
 
 class RecordInvalid(ValueError):
@@ -101,9 +102,13 @@ def normalise_decimal(value: Any, *, max_digits: int = 14, decimal_places: int =
     if not number.is_finite():
         raise ValueError("Expected a finite number.")
     whole_digits = max_digits - decimal_places
+    too_large = f"Too large: at most {whole_digits} digits before the decimal point."
     if number and number.adjusted() >= whole_digits:
-        raise ValueError(f"Too large: at most {whole_digits} digits before the decimal point.")
-    return number.quantize(Decimal(1).scaleb(-decimal_places), rounding=ROUND_HALF_UP)
+        raise ValueError(too_large)
+    number = number.quantize(Decimal(1).scaleb(-decimal_places), rounding=ROUND_HALF_UP)
+    if number and number.adjusted() >= whole_digits:  # 999999999999.999 rounds up to 13 digits
+        raise ValueError(too_large)
+    return number
 
 
 def normalise_date(value: Any) -> date | None:
@@ -140,7 +145,14 @@ def normalise_datetime(value: Any) -> datetime | None:
             parsed = None
     if parsed is None:
         raise ValueError("Expected an ISO 8601 date-time, e.g. 2025-03-31T14:00:00Z.")
-    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+    parsed = parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+    if abs(parsed.utcoffset()) < PG_MAX_OFFSET:
+        return parsed
+    # Python takes offsets up to ±23:59, PostgreSQL only below ±16:00 (a 500 otherwise): in UTC.
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("Expected a date-time within the supported range.") from None
 
 
 def normalise_string(value: Any, *, max_length: int | None) -> str:

@@ -1,4 +1,4 @@
-"""Every API error is ``{"error": {"code", "message", "details"}}`` with a 4xx status."""
+"""Every API error is ``{"error": {"code", "message", "details"}}`` with a 4xx status (see common.py)."""
 
 import logging
 
@@ -8,23 +8,10 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from integrations.api.common import ApiError, error_body
 from integrations.config_schema import ConfigInvalid
 
 logger = logging.getLogger(__name__)
-
-
-class ApiError(exceptions.APIException):
-    """Raise from a view with a code, a message and details."""
-
-    def __init__(self, *, status_code: int, code: str, message: str, details: dict | None = None):
-        super().__init__(detail=message, code=code)
-        self.status_code = status_code
-        self.error_code = code
-        self.details = details or {}
-
-
-def error_body(code: str, message: str, details: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
 CODES = {

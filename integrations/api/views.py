@@ -1,7 +1,7 @@
 """Thin adapters: parse, call a service, serialise. Every queryset is scoped to request.subaccount."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -10,8 +10,7 @@ from rest_framework.response import Response
 from connectors.base import ConfigError, ConnectorError
 from integrations import selectors, services
 from integrations.api.authentication import actor_for
-from integrations.api.errors import ApiError
-from integrations.api.schema import request_subaccount
+from integrations.api.common import ApiError, error_response, request_subaccount
 from integrations.api.serializers import (
     IntegrationSerializer,
     IntegrationStatusSerializer,
@@ -23,17 +22,9 @@ from integrations.api.serializers import (
 )
 from integrations.models import IntegrationTemplate
 
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description="Invalid input: error.code / message / details"),
-    401: OpenApiResponse(description="Missing, unknown or revoked API key"),
-    404: OpenApiResponse(description="Not found (or another sub-account's)"),
-}
-
-
 TRANSITION_RESPONSES = {
     200: IntegrationSerializer,
-    409: OpenApiResponse(description="Not allowed now"),
-    **ERROR_RESPONSES,
+    409: error_response("Not allowed now"),
 }
 
 
@@ -60,9 +51,7 @@ class IntegrationViewSet(
     def get_queryset(self):
         return selectors.integration_list(subaccount=request_subaccount(self.request))
 
-    @extend_schema(
-        request=IntegrationWriteSerializer, responses={201: IntegrationSerializer, **ERROR_RESPONSES}
-    )
+    @extend_schema(request=IntegrationWriteSerializer, responses={201: IntegrationSerializer})
     def create(self, request: Request) -> Response:
         params = IntegrationWriteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -99,9 +88,7 @@ class IntegrationViewSet(
         body["webhook_secret"] = integration.webhook_secret
         return Response(body, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=IntegrationWriteSerializer, responses={200: IntegrationSerializer, **ERROR_RESPONSES}
-    )
+    @extend_schema(request=IntegrationWriteSerializer, responses={200: IntegrationSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         integration = self.get_object()
         params = IntegrationWriteSerializer(data=request.data, partial=True)
@@ -130,18 +117,18 @@ class IntegrationViewSet(
     def perform_destroy(self, instance) -> None:
         services.integration_delete(integration=instance, actor=actor_for(self.request))
 
-    @extend_schema(request=None, responses={200: TestResultSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: TestResultSerializer})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str) -> Response:
         result = services.integration_test(integration=self.get_object(), actor=actor_for(request))
         return Response({"ok": result.ok, "message": result.message, "details": result.details})
 
-    @extend_schema(request=None, responses={200: IntegrationStatusSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: IntegrationStatusSerializer})
     @action(detail=True, methods=["get"])
     def status(self, request: Request, pk: str) -> Response:
         return Response(IntegrationStatusSerializer(self.get_object()).data)
 
-    @extend_schema(request=None, responses={200: IntegrationSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: IntegrationSerializer})
     @action(detail=True, methods=["post"])
     def disconnect(self, request: Request, pk: str) -> Response:
         integration = services.integration_disconnect(integration=self.get_object(), actor=actor_for(request))
@@ -170,9 +157,7 @@ class IntegrationViewSet(
     def resume(self, request: Request, pk: str) -> Response:
         return self._transition(request, services.integration_resume)
 
-    @extend_schema(
-        request=OAuthStartSerializer, responses={200: OAuthStartResultSerializer, **ERROR_RESPONSES}
-    )
+    @extend_schema(request=OAuthStartSerializer, responses={200: OAuthStartResultSerializer})
     @action(detail=True, methods=["post"], url_path="oauth/start")
     def oauth_start(self, request: Request, pk: str) -> Response:
         integration = self.get_object()

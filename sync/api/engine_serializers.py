@@ -1,6 +1,12 @@
+from typing import Any
+
 from rest_framework import serializers
 
-from sync.models import Conflict, SyncRecordError, SyncRun
+from connectors.base import CANONICAL_FIELDS
+from sync.api.serializers import Described
+from sync.mapping import CUSTOM_PREFIX, REMOTE_FIELD_PATTERN
+from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
+from sync.transforms import TRANSFORMS
 
 
 class SyncRequestSerializer(serializers.Serializer):
@@ -94,17 +100,58 @@ class ConflictResolveSerializer(serializers.Serializer):
         return attrs
 
 
-class MappingRowSerializer(serializers.Serializer):
-    local = serializers.CharField()
-    remote = serializers.CharField()
-    direction = serializers.ChoiceField(choices=["both", "to_remote", "from_remote", "none"], default="both")
-    transform = serializers.JSONField(required=False, allow_null=True)
+_JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", list: "array", dict: "object"}
+
+
+def _transform_schema() -> dict[str, Any]:
+    """``{"name", "args"}`` for each known transform (argument checks beyond types: see the 400)."""
+    variants = []
+    for name, transform in sorted(TRANSFORMS.items()):
+        args = {
+            arg: {"anyOf": [{"type": _JSON_TYPES[t]} for t in spec.types if t in _JSON_TYPES]}
+            for arg, spec in transform.args.items()
+        }
+        required = sorted(arg for arg, spec in transform.args.items() if spec.required)
+        args_schema: dict[str, Any] = {"type": "object", "properties": args, "additionalProperties": False}
+        if required:
+            args_schema["required"] = required
+        else:
+            args_schema["nullable"] = True
+        variant = {
+            "type": "object",
+            "properties": {"name": {"type": "string", "enum": [name]}, "args": args_schema},
+            "required": ["name", "args"] if required else ["name"],
+            "additionalProperties": False,
+        }
+        variants.append(variant)
+    return {"oneOf": variants, "nullable": True}
+
+
+def mapping_row_serializer(entity: str) -> type[serializers.Serializer]:
+    local = {
+        "anyOf": [
+            {"type": "string", "enum": list(CANONICAL_FIELDS[entity])},
+            {"type": "string", "pattern": f"^{CUSTOM_PREFIX}.+", "description": "A custom field"},
+        ]
+    }
+    return type(
+        f"{entity.title()}MappingRowSerializer",
+        (serializers.Serializer,),
+        {
+            "local": Described(local),
+            "remote": Described({"type": "string", "pattern": REMOTE_FIELD_PATTERN.pattern}),
+            "direction": serializers.ChoiceField(choices=FieldMapping.Direction.choices, default="both"),
+            "transform": Described(_transform_schema(), required=False),
+        },
+    )
 
 
 class MappingsSerializer(serializers.Serializer):
     """{"contact": [rows...], "company": [...]} — PUT replaces the entities given."""
 
-    contact = MappingRowSerializer(many=True, required=False)
-    company = MappingRowSerializer(many=True, required=False)
-    deal = MappingRowSerializer(many=True, required=False)
-    activity = MappingRowSerializer(many=True, required=False)
+    openapi_schema_extra = {"additionalProperties": False, "minProperties": 1}  # else a 400
+
+    contact = mapping_row_serializer("contact")(many=True, required=False)
+    company = mapping_row_serializer("company")(many=True, required=False)
+    deal = mapping_row_serializer("deal")(many=True, required=False)
+    activity = mapping_row_serializer("activity")(many=True, required=False)

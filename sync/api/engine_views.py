@@ -1,7 +1,8 @@
 """Sync endpoints: trigger runs, read runs, manage field mappings, resolve conflicts."""
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -9,8 +10,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations.api.authentication import actor_for
-from integrations.api.errors import ApiError
-from integrations.api.schema import request_subaccount
+from integrations.api.common import ERROR_RESPONSES, ApiError, request_subaccount
+from integrations.models import Integration
 from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
     ConflictResolveSerializer,
@@ -26,7 +27,9 @@ from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 
 
 class IntegrationSyncView(APIView):
-    @extend_schema(request=SyncRequestSerializer, responses={202: SyncRunSerializer, 409: OpenApiResponse()})
+    @extend_schema(
+        request=SyncRequestSerializer, responses={202: SyncRunSerializer, 409: ERROR_RESPONSES[409]}
+    )
     def post(self, request: Request, pk: int) -> Response:
         integration = integration_get(subaccount=request.subaccount, pk=pk)
         params = SyncRequestSerializer(data=request.data or {})
@@ -79,8 +82,11 @@ class IntegrationMappingsView(APIView):
             )
         errors = {}
         for entity, rows in request.data.items():
+            if not isinstance(rows, list):  # mappings_replace() iterates it: an object was a 500
+                errors[entity] = {"0": ["Expected a list of mapping rows."]}
+                continue
             try:
-                validate_rows(entity, rows if isinstance(rows, list) else [rows])
+                validate_rows(entity, rows)
             except MappingInvalid as exc:
                 errors[entity] = {str(i): msgs for i, msgs in exc.errors.items()}
         if errors:
@@ -97,10 +103,31 @@ class IntegrationMappingsView(APIView):
         return self.get(request, pk)
 
 
+def _your_integrations(request):
+    return Integration.objects.filter(subaccount=request_subaccount(request))
+
+
+class SyncRunFilter(filters.FilterSet):
+    # Only your own integrations are choices: another sub-account's id is refused like an unknown one.
+    integration = filters.ModelChoiceFilter(queryset=_your_integrations)
+
+    class Meta:
+        model = SyncRun
+        fields = ["integration", "status", "kind"]
+
+
+class ConflictFilter(filters.FilterSet):
+    integration = filters.ModelChoiceFilter(queryset=_your_integrations)
+
+    class Meta:
+        model = Conflict
+        fields = ["integration", "status", "entity"]
+
+
 class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = SyncRunSerializer
     lookup_value_regex = "[0-9]+"
-    filterset_fields = ["integration", "status", "kind"]
+    filterset_class = SyncRunFilter
 
     def get_queryset(self):
         return SyncRun.objects.filter(subaccount=request_subaccount(self.request))
@@ -112,13 +139,13 @@ class SyncRunViewSet(viewsets.ReadOnlyModelViewSet):
 class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = ConflictSerializer
     lookup_value_regex = "[0-9]+"
-    filterset_fields = ["integration", "status", "entity"]
+    filterset_class = ConflictFilter
 
     def get_queryset(self):
         return Conflict.objects.filter(subaccount=request_subaccount(self.request))
 
     @extend_schema(
-        request=ConflictResolveSerializer, responses={200: ConflictSerializer, 409: OpenApiResponse()}
+        request=ConflictResolveSerializer, responses={200: ConflictSerializer, 409: ERROR_RESPONSES[409]}
     )
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, pk: str) -> Response:

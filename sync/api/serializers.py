@@ -13,6 +13,7 @@ from rest_framework import serializers
 
 from sync.entities import ENTITIES, EntityDef
 from sync.models import Activity, Change, Company, Contact, Deal
+from sync.normalize import CUSTOM_FIELD_KEY_MAX, PHONE_FIELDS
 from sync.selectors import CHANGE_PAGE_MAX
 from sync.services import MAX_BULK, BulkResult
 
@@ -74,41 +75,115 @@ RECORD_SERIALIZERS: dict[str, type[serializers.ModelSerializer]] = {
 # --- request bodies (schema only) -------------------------------------------------------------------
 
 
-def _input_field(definition: EntityDef, name: str) -> serializers.Field:
-    """A schema-describing field for one writable name: every field is optional (PATCH semantics)."""
+def _text(**string: Any) -> dict[str, Any]:
+    """What ``sync.normalize`` reads as text: a string, a number (CRMs send numeric ids) or null."""
+    return {"anyOf": [{"type": "string", "nullable": True, **string}, {"type": "number"}]}
+
+
+def _or_empty(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema``, or "" (which clears the value like null does)."""
+    return {"anyOf": [{**schema, "nullable": True}, {"type": "string", "maxLength": 0}]}
+
+
+RECORD_VALUE_FORMATS = {
+    "phone": "A phone number: +<country code>... (E.164), or national in the sub-account's region",
+    "domain": "A domain name; a URL or www. host is reduced to the bare domain",
+}
+
+
+def _input_schema(definition: EntityDef, name: str) -> dict[str, Any]:
+    """The JSON schema of one writable field: exactly what ``sync.normalize.normalise_value`` takes."""
     if name in definition.relations:
-        return serializers.IntegerField(
-            required=False,
-            allow_null=True,
-            help_text=f"Id of a {definition.relations[name]} in this sub-account",
-        )
+        return {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX, "nullable": True},
+                {"type": "string", "pattern": r"^\s*[0-9]*[1-9][0-9]*\s*$"},
+                {"type": "string", "maxLength": 0},
+            ],
+            "description": f"Id of a live {definition.relations[name]} in this sub-account",
+        }
     if name == "custom_fields":
-        return serializers.DictField(
-            required=False, help_text="Merged into the stored object; a key set to null is removed"
+        return {
+            "type": "object",
+            "additionalProperties": {},
+            "description": "Merged into the stored object; a key set to null is removed. Keys: 1-"
+            f"{CUSTOM_FIELD_KEY_MAX} characters, not blank",
+        }
+    if name == "email":
+        return _or_empty({"type": "string", "format": "email"})
+    if name in PHONE_FIELDS:
+        return _or_empty({"type": "string", "format": "phone", "description": RECORD_VALUE_FORMATS["phone"]})
+    if name == "domain":
+        return _or_empty(
+            {"type": "string", "format": "domain", "description": RECORD_VALUE_FORMATS["domain"]}
         )
+    if name == "currency":
+        return {
+            "type": "string",
+            "nullable": True,
+            "pattern": r"^\s*([A-Za-z]{3})?\s*$",
+            "description": "ISO 4217 code (any case)",
+        }
     field = definition.model._meta.get_field(name)
     if isinstance(field, models.JSONField):
-        return serializers.ListField(child=serializers.DictField(), required=False)
+        return {"type": "array", "items": {"type": "object", "additionalProperties": {}}, "nullable": True}
     if isinstance(field, models.DecimalField):
-        return serializers.DecimalField(
-            max_digits=field.max_digits, decimal_places=field.decimal_places, required=False, allow_null=True
-        )
+        whole = field.max_digits - field.decimal_places
+        return {
+            "anyOf": [
+                {
+                    "type": "number",
+                    "nullable": True,
+                    # What rounds to at most 12 whole digits (999999999999.99).
+                    "minimum": -(10**whole) + 0.005,
+                    "maximum": 10**whole - 0.005,
+                    "exclusiveMinimum": True,
+                    "exclusiveMaximum": True,
+                },
+                {"type": "string", "pattern": rf"^\s*[+-]?[0-9]{{1,{whole}}}(\.[0-9]+)?\s*$"},
+                {"type": "string", "maxLength": 0},
+            ],
+            "description": f"Rounded half-up to {field.decimal_places} decimal places",
+        }
     if isinstance(field, models.DateTimeField):
-        return serializers.DateTimeField(required=False, allow_null=True)
+        return {
+            "anyOf": [
+                {"type": "string", "format": "date-time", "nullable": True},
+                {"type": "string", "maxLength": 0},
+            ],
+            "description": "ISO 8601; without an offset it is read as UTC",
+        }
     if isinstance(field, models.DateField):
-        return serializers.DateField(required=False, allow_null=True)
+        return {
+            "anyOf": [
+                {"type": "string", "format": "date", "nullable": True},
+                {"type": "string", "format": "date-time"},
+                {"type": "string", "maxLength": 0},
+            ],
+        }
     if field.choices:
-        return serializers.ChoiceField(choices=field.choices, required=False, allow_blank=True)
-    if name == "email":
-        return serializers.EmailField(required=False, allow_blank=True)
-    return serializers.CharField(
-        required=False, allow_blank=True, max_length=field.max_length, help_text=str(field.help_text or "")
-    )
+        choices = [str(choice) for choice, _ in field.flatchoices]
+        return {"type": "string", "enum": choices, "nullable": "" in choices, "description": "Any case"}
+    return _text(maxLength=field.max_length) if field.max_length else _text()
+
+
+class Described(serializers.JSONField):
+    """A request field documented by a JSON schema of its own (what the normaliser accepts)."""
+
+    def __init__(self, schema: dict[str, Any], **kwargs: Any):
+        super().__init__(**kwargs)
+        self._spectacular_annotation = {"field": schema}
+
+
+def _input_field(definition: EntityDef, name: str) -> serializers.Field:
+    """A schema-describing field for one writable name: every field is optional (PATCH semantics)."""
+    return Described(_input_schema(definition, name), required=False)
 
 
 def _input_serializer(definition: EntityDef) -> type[serializers.Serializer]:
     attrs: dict[str, Any] = {name: _input_field(definition, name) for name in definition.fields}
     attrs["__doc__"] = f"A {definition.name}'s writable fields (all optional; unknown names are refused)."
+    attrs["openapi_schema_extra"] = {"additionalProperties": False}  # unknown names are a 400
     return type(f"{definition.name.title()}InputSerializer", (serializers.Serializer,), attrs)
 
 
@@ -124,11 +199,19 @@ class BulkInputSerializer(serializers.Serializer):
 
 def bulk_input_serializer(entity: str) -> type[serializers.Serializer]:
     """The documented bulk body for ``entity``: ``{"records": [<entity input>, ...]}``."""
-    item = INPUT_SERIALIZERS[entity]
+    # Any item is accepted here: one that is not a valid record fails alone, in the results.
+    item = {
+        "anyOf": [
+            {"$ref": f"#/components/schemas/{entity.title()}InputRequest"},
+            *({"type": kind} for kind in ("object", "array", "string", "number", "boolean")),
+        ],
+        "description": f"A {entity} (see {entity.title()}InputRequest); an invalid one fails alone",
+    }
+    records = {"type": "array", "maxItems": MAX_BULK, "items": item}
     return type(
         f"{entity.title()}BulkInputSerializer",
         (serializers.Serializer,),
-        {"records": serializers.ListField(child=item(), max_length=MAX_BULK)},
+        {"records": Described(records)},
     )
 
 

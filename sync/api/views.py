@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,8 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations.api.authentication import actor_for
-from integrations.api.errors import ApiError
-from integrations.api.schema import request_subaccount
+from integrations.api.common import ApiError, error_response, request_subaccount
 from sync import selectors, services
 from sync.api.filters import FILTERSETS
 from sync.api.serializers import (
@@ -42,12 +41,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="Same key and body within 24 h: the first answer is replayed and nothing is written again.",
 )
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description="Invalid input: error.code / message / details (field → reasons)"),
-    401: OpenApiResponse(description="Missing, unknown or revoked API key"),
-    404: OpenApiResponse(description="Not found (or another sub-account's)"),
-}
-CONFLICT = OpenApiResponse(description="idempotency_conflict, or duplicate_external_id")
+CONFLICT = error_response("idempotency_conflict, or duplicate_external_id")
 
 
 @contextmanager
@@ -167,22 +161,20 @@ def record_schema(entity: str):
     """OpenAPI for one entity's routes: its own input and output shapes."""
     output, given = RECORD_SERIALIZERS[entity], INPUT_SERIALIZERS[entity]
     return extend_schema_view(
-        list=extend_schema(responses={200: output(many=True), **ERROR_RESPONSES}),
-        retrieve=extend_schema(responses={200: output, **ERROR_RESPONSES}),
+        list=extend_schema(responses={200: output(many=True)}),
+        retrieve=extend_schema(responses={200: output}),
         create=extend_schema(
             request=given,
             parameters=[IDEMPOTENCY_HEADER],
-            responses={201: output, 409: CONFLICT, **ERROR_RESPONSES},
+            responses={201: output, 409: CONFLICT},
         ),
-        partial_update=extend_schema(
-            request=given, responses={200: output, 409: CONFLICT, **ERROR_RESPONSES}
-        ),
-        destroy=extend_schema(responses={204: None, **ERROR_RESPONSES}),
+        partial_update=extend_schema(request=given, responses={200: output, 409: CONFLICT}),
+        destroy=extend_schema(responses={204: None}),
         bulk=extend_schema(
             summary=f"Upsert up to {services.MAX_BULK} {entity} records (external_id → email → phone)",
             request=bulk_input_serializer(entity),
             parameters=[IDEMPOTENCY_HEADER],
-            responses={200: BulkResponseSerializer, 409: CONFLICT, **ERROR_RESPONSES},
+            responses={200: BulkResponseSerializer, 409: CONFLICT},
         ),
     )
 
@@ -220,7 +212,7 @@ class ChangeFeedView(APIView):
 
     @extend_schema(
         parameters=[ChangeQuerySerializer],
-        responses={200: ChangePageSerializer, **ERROR_RESPONSES},
+        responses={200: ChangePageSerializer},
     )
     def get(self, request: Request) -> Response:
         params = ChangeQuerySerializer(data=request.query_params)

@@ -1,10 +1,15 @@
 """How outbound endpoints, messages and attempts look on the wire. A secret is shown only by the
 responses that create it (create and rotate-secret), never by a read."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from webhooks.events import EVENT_TYPES
 from webhooks.models import Attempt, Delivery, Endpoint, Message
 from webhooks.outbound import MAX_RETRIES, MAX_RETRY_DELAY
+
+# What an endpoint's event filter may name (webhooks.events.filter_errors refuses anything else).
+EVENT_FILTERS = sorted({*EVENT_TYPES, *(f"{name.split('.', 1)[0]}.*" for name in EVENT_TYPES)})
 
 ENDPOINT_FIELDS = [
     "id",
@@ -48,14 +53,23 @@ class EndpointSecretSerializer(EndpointSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "maxItems": 100,
+        "items": {"type": "string", "enum": EVENT_FILTERS},
+        "description": 'Types ("contact.created") or families ("contact.*"); empty: every event',
+    }
+)
+class EventFilterField(serializers.ListField):
+    """An endpoint's event filter; the schema lists what ``webhooks.events.filter_errors`` accepts."""
+
+
 class EndpointWriteSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=1000)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    event_types = serializers.ListField(
-        child=serializers.CharField(max_length=100),
-        required=False,
-        max_length=100,
-        help_text='Types ("contact.created") or families ("contact.*"); empty: every event',
+    event_types = EventFilterField(
+        child=serializers.CharField(max_length=100), required=False, max_length=100
     )
     enabled = serializers.BooleanField(required=False)
     rate_limit_per_second = serializers.IntegerField(

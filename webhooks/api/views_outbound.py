@@ -2,14 +2,13 @@
 
 from django.db.models import Exists, OuterRef, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integrations.api.errors import ApiError
-from integrations.api.schema import request_subaccount
+from integrations.api.common import ApiError, error_response, request_subaccount
 from webhooks import outbound, selectors_outbound
 from webhooks.api.serializers_outbound import (
     AttemptSerializer,
@@ -24,12 +23,7 @@ from webhooks.api.serializers_outbound import (
 )
 from webhooks.models import Delivery
 
-ERROR_RESPONSES = {
-    400: OpenApiResponse(description="Invalid input: error.code / message / details"),
-    401: OpenApiResponse(description="Missing, unknown or revoked API key"),
-    404: OpenApiResponse(description="Not found (or another sub-account's)"),
-}
-DISABLED_RESPONSE = {409: OpenApiResponse(description="The endpoint is disabled: enable it first")}
+DISABLED_RESPONSE = {409: error_response("The endpoint is disabled: enable it first")}
 
 
 def _invalid(errors: dict[str, list[str]]) -> ApiError:
@@ -52,9 +46,7 @@ class EndpointViewSet(
     def get_queryset(self) -> QuerySet:
         return selectors_outbound.endpoint_list(subaccount=request_subaccount(self.request))
 
-    @extend_schema(
-        request=EndpointWriteSerializer, responses={201: EndpointSecretSerializer, **ERROR_RESPONSES}
-    )
+    @extend_schema(request=EndpointWriteSerializer, responses={201: EndpointSecretSerializer})
     def create(self, request: Request) -> Response:
         params = EndpointWriteSerializer(data=request.data)
         params.is_valid(raise_exception=True)
@@ -68,7 +60,7 @@ class EndpointViewSet(
             raise _invalid(exc.errors) from None
         return Response(EndpointSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=EndpointWriteSerializer, responses={200: EndpointSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=EndpointWriteSerializer, responses={200: EndpointSerializer})
     def partial_update(self, request: Request, pk: str) -> Response:
         endpoint = self.get_object()
         params = EndpointWriteSerializer(data=request.data, partial=True)
@@ -82,14 +74,14 @@ class EndpointViewSet(
     def perform_destroy(self, instance) -> None:
         outbound.endpoint_delete(endpoint=instance)
 
-    @extend_schema(request=None, responses={200: EndpointSecretSerializer, **ERROR_RESPONSES})
+    @extend_schema(request=None, responses={200: EndpointSecretSerializer})
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str) -> Response:
         """A new secret, shown once; the old one keeps signing (second signature) for 24 hours."""
         endpoint = outbound.endpoint_rotate_secret(endpoint=self.get_object())
         return Response(EndpointSecretSerializer(endpoint).data)
 
-    @extend_schema(request=None, responses={202: MessageSerializer, **ERROR_RESPONSES, **DISABLED_RESPONSE})
+    @extend_schema(request=None, responses={202: MessageSerializer, **DISABLED_RESPONSE})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, pk: str) -> Response:
         """Queue an ``endpoint.test`` event to this endpoint now; follow it in webhook-messages."""
@@ -101,7 +93,7 @@ class EndpointViewSet(
 
     @extend_schema(
         request=ReplaySerializer,
-        responses={202: ReplayResultSerializer, **ERROR_RESPONSES, **DISABLED_RESPONSE},
+        responses={202: ReplayResultSerializer, **DISABLED_RESPONSE},
     )
     @action(detail=True, methods=["post"])
     def replay(self, request: Request, pk: str) -> Response:
@@ -136,9 +128,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self) -> QuerySet:
         return selectors_outbound.message_list(subaccount=request_subaccount(self.request))
 
-    @extend_schema(
-        request=None, filters=False, responses={200: AttemptSerializer(many=True), **ERROR_RESPONSES}
-    )
+    @extend_schema(request=None, filters=False, responses={200: AttemptSerializer(many=True)})
     @action(detail=True, methods=["get"], filterset_class=None)
     def attempts(self, request: Request, pk: str) -> Response:
         """Every attempt at this message, newest first (cursor-paginated)."""
@@ -148,7 +138,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         request=RedeliverSerializer,
-        responses={202: RedeliverResultSerializer, **ERROR_RESPONSES, **DISABLED_RESPONSE},
+        responses={202: RedeliverResultSerializer, **DISABLED_RESPONSE},
     )
     @action(detail=True, methods=["post"], filterset_class=None)
     def redeliver(self, request: Request, pk: str) -> Response:
