@@ -130,14 +130,14 @@ def test_two_workers_racing_for_one_delivery_send_it_once(
     receiver,  # noqa: F811 -- pytest injects the fixture by name
     celery_settings,
 ):
-    from webhooks.delivery import Outcome, delivery_attempt
+    from webhooks.delivery import Outcome, delivery_send
 
     endpoint = outbound.endpoint_create(subaccount=subaccount, url=receiver.url())
     receiver.reply(Reply(200, delay=0.3))  # a slow answer keeps the claim held while the other tries
     message = event_emit(subaccount=subaccount, event_type="deal.created", data={})
     delivery = Delivery.objects.get(message=message, endpoint=endpoint)
 
-    outcomes = _race(lambda: delivery_attempt(delivery_id=delivery.pk), threads=4)
+    outcomes = _race(lambda: delivery_send(delivery_id=delivery.pk), threads=4)
 
     assert sorted(outcomes) == sorted([Outcome.SUCCEEDED] + [Outcome.NOT_CLAIMED] * 3)
     assert len(receiver.requests) == 1
