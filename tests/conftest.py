@@ -29,7 +29,7 @@ def sandbox_url(live_server):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_receiver_memory():
+def _fresh_receiver_memory(monkeypatch):
     """What webhooks remember per process (integrations read, rate-limit leases, kick windows)
     starts empty in every test: the database under it is new each time, and a window left open by
     the previous test would swallow this test's first kick (eager tasks never run the queued one)."""
@@ -37,6 +37,8 @@ def _fresh_receiver_memory():
     from webhooks.kick import kick_reset
 
     inbound_targets.forget()
-    throttle.forget_leases()
+    # A fresh process holds no rate-limit slices and, without Redis, has counted nothing.
+    monkeypatch.setattr(throttle, "_leases", {})
+    monkeypatch.setattr(throttle, "_local_counts", {})
     kick_reset(inbound.KICK_KEY)
     kick_reset(outbox.KICK_KEY)

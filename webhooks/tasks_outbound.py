@@ -6,16 +6,19 @@ from celery import shared_task
 
 
 @shared_task(name="webhooks.deliver", acks_late=True, ignore_result=True)
-def deliver_task(delivery_id: int) -> int:
-    """Send what is due, in batches, this delivery among it (if it is due and nobody else has it).
+def deliver_task(delivery_id: int) -> str:
+    """Send this delivery (queued after commit when it is created, and with a countdown for each
+    retry), then take along whatever else is due, so the tasks behind it usually find their
+    deliveries already sent.
 
-    Safe to run twice or late: the claim decides who sends. The id is what the message is about;
-    a batch takes along every delivery that is due, so one task usually empties the queue and the
-    tasks behind it find nothing left to do.
+    Safe to run twice or late: the claim decides who sends, and a delivery that is not due, is
+    blocked behind an earlier one or was sent meanwhile is left alone.
     """
-    from webhooks.delivery import deliveries_send_due
+    from webhooks.delivery import deliveries_send_due, delivery_send
 
-    return deliveries_send_due()
+    outcome = delivery_send(delivery_id=delivery_id)
+    deliveries_send_due()
+    return outcome
 
 
 @shared_task(name="webhooks.deliver_due", ignore_result=True)
