@@ -1,10 +1,13 @@
 """Shared fixtures. Personas: ``subaccount`` (acme) owns things; ``other_subaccount`` (globex)
 must never see them."""
 
+import os
+
 import pytest
 from django.core.management import call_command
 
 from tests.factories import SubAccountFactory
+from tests.live_server import live_server_start
 
 
 @pytest.fixture
@@ -20,6 +23,18 @@ def subaccount(db):
 @pytest.fixture
 def other_subaccount(db):
     return SubAccountFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's ``live_server``, whose request threads close their database connections
+    after every request (tests/live_server.py says why)."""
+    addr = (
+        request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    )
+    server = live_server_start(addr)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
