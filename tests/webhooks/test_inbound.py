@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from connectors import registry
+from connectors import registry, signatures
 from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.webhooks import signature_v3
@@ -26,7 +26,7 @@ from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 from tests.sandbox import sandbox_integration
-from webhooks import throttle, verifiers
+from webhooks import throttle
 from webhooks.inbound import KICK_KEY, KICK_WINDOW, inbound_events_replay
 from webhooks.inbound_processing import inbound_drain, inbound_retry_due
 from webhooks.kick import kick_reset
@@ -354,7 +354,7 @@ class ModuleChallengeConnector(HubSpotConnector):
     webhook_module = SimpleNamespace(
         verify=hubspot_webhooks.verify,
         parse=hubspot_webhooks.parse,
-        challenge=lambda request, *, config, secret: verifiers.hub_challenge(
+        challenge=lambda request, *, config, secret: signatures.hub_challenge(
             request.query, verify_token=secret
         ),
         ack_response=lambda: (b'{"success":true}', "application/json"),
@@ -368,7 +368,7 @@ class OverrideChallengeConnector(HubSpotConnector):
 
     @classmethod
     def webhook_challenge(cls, request, *, config, secret):
-        return verifiers.hub_challenge(request.query, verify_token=secret)
+        return signatures.hub_challenge(request.query, verify_token=secret)
 
     @classmethod
     def webhook_ack(cls):
