@@ -48,8 +48,11 @@ def _fresh_receiver_memory(monkeypatch):
     """What webhooks remember per process (integrations read, rate-limit leases, kick windows)
     starts empty in every test: the database under it is new each time, and a window left open by
     the previous test would swallow this test's first kick (eager tasks never run the queued one)."""
-    from webhooks import inbound, inbound_targets, outbox, throttle
+    from webhooks.inbound import services as inbound
+    from webhooks.inbound import targets as inbound_targets
+    from webhooks.inbound import throttle
     from webhooks.kick import kick_reset
+    from webhooks.outbound import outbox
 
     inbound_targets.forget()
     # A fresh process holds no rate-limit slices and, without Redis, has counted nothing.

@@ -9,18 +9,18 @@ from standardwebhooks import Webhook
 
 from connectors.ratelimit import RateLimiter
 from tests.webhooks.outbound_receiver import Reply, receiver  # noqa: F401 -- a fixture
-from webhooks import delivery as delivery_module
-from webhooks import outbound
-from webhooks.delivery import (
+from webhooks.models import Attempt, Delivery, Endpoint, Message
+from webhooks.outbound import delivery as delivery_module
+from webhooks.outbound import services as outbound
+from webhooks.outbound.delivery import (
     Outcome,
     deliveries_claim,
     deliveries_send_batch,
     deliveries_send_due,
     delivery_send,
 )
-from webhooks.events import event_emit
-from webhooks.http_outbound import outbound_session
-from webhooks.models import Attempt, Delivery, Endpoint, Message
+from webhooks.outbound.events import event_emit
+from webhooks.outbound.http import outbound_session
 
 
 @pytest.fixture

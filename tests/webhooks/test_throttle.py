@@ -1,4 +1,4 @@
-"""The receiver's rate limit (webhooks.throttle): exact for small limits, leased in slices for large
+"""The receiver's rate limit (webhooks.inbound.throttle): exact for small limits, leased in slices for large
 ones, never over the limit across processes, and failing open when Redis is unreachable."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import time
 import pytest
 from django.conf import settings
 
-from webhooks import throttle
+from webhooks.inbound import throttle
 
 
 @pytest.fixture

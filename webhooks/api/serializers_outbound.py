@@ -4,7 +4,7 @@ responses that create it (create and rotate-secret), never by a read."""
 from rest_framework import serializers
 
 from webhooks.models import Attempt, Delivery, Endpoint, Message
-from webhooks.outbound import MAX_RETRIES, MAX_RETRY_DELAY
+from webhooks.outbound.services import MAX_RETRIES, MAX_RETRY_DELAY
 
 ENDPOINT_FIELDS = [
     "id",

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from integrations.api.errors import ApiError
 from integrations.api.schema import request_subaccount
-from webhooks import outbound, selectors_outbound
 from webhooks.api.serializers_outbound import (
     AttemptSerializer,
     EndpointSecretSerializer,
@@ -23,6 +22,8 @@ from webhooks.api.serializers_outbound import (
     ReplaySerializer,
 )
 from webhooks.models import Delivery
+from webhooks.outbound import selectors as selectors_outbound
+from webhooks.outbound import services as outbound
 
 ERROR_RESPONSES = {
     400: OpenApiResponse(description="Invalid input: error.code / message / details"),

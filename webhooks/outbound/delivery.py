@@ -33,10 +33,10 @@ from django.utils import timezone
 from connectors.base import RateLimited
 from connectors.ratelimit import RateLimiter
 from integrations.claims import rows_claim
-from webhooks.http_outbound import SendResult, outbound_session, post_signed
 from webhooks.models import DEFAULT_RETRY_SCHEDULE, Attempt, Delivery, Endpoint
-from webhooks.outbound import endpoint_disable
-from webhooks.signing import active_secrets, signing_headers
+from webhooks.outbound.http import SendResult, outbound_session, post_signed
+from webhooks.outbound.services import endpoint_disable
+from webhooks.outbound.signing import active_secrets, signing_headers
 
 logger = logging.getLogger(__name__)
 
@@ -508,7 +508,7 @@ def _defer(token: datetime, deferred: list[tuple[Delivery, float]]) -> dict[int,
 
 
 def _schedule_on_commit(delivery_id: int, delay: float) -> None:
-    from webhooks.tasks_outbound import deliver_task
+    from webhooks.outbound.tasks import deliver_task
 
     # The countdown is only the fast path: if this message is lost with its worker,
     # webhooks.deliver_due finds the row by next_attempt_at.

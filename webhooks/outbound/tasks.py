@@ -1,4 +1,4 @@
-"""Celery tasks for outbound webhooks: ids in, a service does the work (webhooks.delivery / outbox)."""
+"""Celery tasks for outbound webhooks: ids in, a service does the work (webhooks.outbound.delivery / outbox)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def deliver_task(delivery_id: int) -> str:
     Safe to run twice or late: the claim decides who sends, and a delivery that is not due, is
     blocked behind an earlier one or was sent meanwhile is left alone.
     """
-    from webhooks.delivery import deliveries_send_due, delivery_send
+    from webhooks.outbound.delivery import deliveries_send_due, delivery_send
 
     outcome = delivery_send(delivery_id=delivery_id)
     deliveries_send_due()
@@ -25,7 +25,7 @@ def deliver_task(delivery_id: int) -> str:
 def deliver_due_task() -> int:
     """Periodic: send what is due according to the database (retries, and anything whose queued
     task was lost with its worker or its broker)."""
-    from webhooks.delivery import deliveries_send_due
+    from webhooks.outbound.delivery import deliveries_send_due
 
     return deliveries_send_due()
 
@@ -33,7 +33,7 @@ def deliver_due_task() -> int:
 @shared_task(name="webhooks.outbox_pump", acks_late=True, ignore_result=True)
 def outbox_pump_task() -> int:
     """Periodic and kicked after commit: Change rows → messages. Re-queues itself while behind."""
-    from webhooks.outbox import outbox_pump
+    from webhooks.outbound.outbox import outbox_pump
 
     result = outbox_pump()
     if result.behind:
