@@ -47,10 +47,10 @@ from integrations.models import IntegrationTemplate, SubAccount  # noqa: E402
 from integrations.services import integration_create, integration_set_status  # noqa: E402
 from sync.models import EntityLink  # noqa: E402
 from sync.runs import sync_run_execute, sync_run_request  # noqa: E402
-from webhooks.events import event_emit  # noqa: E402
 from webhooks.models import Delivery  # noqa: E402
-from webhooks.outbound import endpoint_create  # noqa: E402
-from webhooks.tasks_outbound import deliver_due_task  # noqa: E402
+from webhooks.outbound.events import event_emit  # noqa: E402
+from webhooks.outbound.services import endpoint_create  # noqa: E402
+from webhooks.outbound.tasks import deliver_due_task  # noqa: E402
 
 WRK_SECONDS = 10
 WRK_CONNECTIONS = 16

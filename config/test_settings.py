@@ -9,3 +9,9 @@ from config.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 ALLOWED_HOSTS = ["*"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file beside the embedded default's, in WAL mode like it, rather than Django's shared
+    # in-memory database, whose table locks fail a concurrent writer at once instead of letting it
+    # wait out the busy timeout: concurrency tests (claims, leases) then see what production sees.
+    DATABASES["default"]["TEST"] = {"NAME": f"{DATABASES['default']['NAME']}.test"}  # noqa: F405

@@ -11,7 +11,7 @@ urlpatterns = [
     path("api/v1/", include("sync.api.engine_urls")),
     path("api/v1/", include("sync.api.urls")),
     path("api/v1/", include("webhooks.api.urls")),
-    path("webhooks/in/", include("webhooks.views_inbound")),
+    path("webhooks/in/", include("webhooks.inbound.views")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

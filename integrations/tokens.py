@@ -1,7 +1,8 @@
 """``TokenStore`` on the Integration row: encrypted tokens and a refresh lease.
 
-The lease is a conditional UPDATE (owner empty or expired → me), so it works the same on SQLite
-and PostgreSQL and holds no database lock while the provider is called. A process that does not
+The lease is ``integrations.leases.RowLease`` on ``token_lock_owner``/``token_lock_until`` (a
+conditional UPDATE: owner empty or expired → me), so it works the same on SQLite and PostgreSQL and
+holds no database lock while the provider is called. A process that does not
 get the lease waits for it, then re-reads: by then the tokens are usually fresh.
 """
 
@@ -13,14 +14,13 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 
-from django.db.models import Q
-from django.utils import timezone
-
 from connectors.base import ReauthorizationNeeded, Tokens
+from integrations.leases import RowLease
 from integrations.models import Integration
 
 LEASE_TTL = timedelta(seconds=30)
 WAIT_SECONDS = 35.0
+TOKEN_LOCK = RowLease(owner="token_lock_owner", expires="token_lock_until")
 
 
 class IntegrationTokenStore:
@@ -39,26 +39,16 @@ class IntegrationTokenStore:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         owner = secrets.token_hex(8)
+        row = Integration.objects.filter(pk=self.integration_id)
         deadline = time.monotonic() + WAIT_SECONDS
-        while not self._acquire(owner):
+        while not TOKEN_LOCK.take(row, owner=owner, ttl=LEASE_TTL):
             if time.monotonic() > deadline:
                 raise ReauthorizationNeeded("another process is still refreshing the token; try again")
             time.sleep(0.1)
         try:
             yield
         finally:
-            Integration.objects.filter(pk=self.integration_id, token_lock_owner=owner).update(
-                token_lock_owner="", token_lock_until=None
-            )
-
-    def _acquire(self, owner: str) -> bool:
-        now = timezone.now()
-        return (
-            Integration.objects.filter(
-                Q(token_lock_owner="") | Q(token_lock_until__lt=now), pk=self.integration_id
-            ).update(token_lock_owner=owner, token_lock_until=now + LEASE_TTL)
-            == 1
-        )
+            TOKEN_LOCK.release(row, owner=owner)
 
     def mark_reauthorization_needed(self, reason: str) -> None:
         from integrations.services import integration_mark_error

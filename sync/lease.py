@@ -1,8 +1,8 @@
-"""One sync per integration: a lease row claimed with a conditional UPDATE.
+"""One sync per integration: a lease on the integration's ``SyncLease`` row.
 
-healthchecks' sendalerts trick: zero rows updated means someone else holds it. No database lock
-is held while syncing, and it behaves the same on SQLite and PostgreSQL. A worker that dies
-stops renewing; its lease expires and the next run takes over from the committed cursors.
+The lease itself is ``integrations.leases.RowLease`` (a conditional UPDATE: zero rows updated means
+someone else holds it). No database lock is held while syncing. A worker that dies stops renewing;
+its lease expires and the next run takes over from the committed cursors.
 """
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
-from django.utils import timezone
 
+from integrations.leases import RowLease
 from sync.models import SyncLease
+
+LEASE = RowLease(owner="owner", expires="expires_at", heartbeat="heartbeat_at")
 
 
 def lease_ttl() -> timedelta:
@@ -24,35 +25,26 @@ class LeaseLost(RuntimeError):
     """Another worker owns the integration now: stop before writing anything more."""
 
 
+def _row(integration_id: int):
+    return SyncLease.objects.filter(integration_id=integration_id)
+
+
 def lease_acquire(*, integration_id: int, owner: str, ttl: timedelta | None = None) -> bool:
-    now = timezone.now()
+    """Take the integration's lease if it is free, expired or already ``owner``'s."""
     SyncLease.objects.get_or_create(integration_id=integration_id)
-    return (
-        SyncLease.objects.filter(
-            Q(owner="") | Q(expires_at__lt=now) | Q(owner=owner), integration_id=integration_id
-        ).update(owner=owner, expires_at=now + (ttl or lease_ttl()), heartbeat_at=now)
-        == 1
-    )
+    return LEASE.take(_row(integration_id), owner=owner, ttl=ttl or lease_ttl(), reentrant=True)
 
 
 def lease_renew(*, integration_id: int, owner: str, ttl: timedelta | None = None) -> None:
     """Extend our lease between pages; raise LeaseLost if it expired and was taken."""
-    now = timezone.now()
-    if not SyncLease.objects.filter(integration_id=integration_id, owner=owner).update(
-        expires_at=now + (ttl or lease_ttl()), heartbeat_at=now
-    ):
+    if not LEASE.renew(_row(integration_id), owner=owner, ttl=ttl or lease_ttl()):
         raise LeaseLost(f"lease on integration {integration_id} was taken by another worker")
 
 
 def lease_release(*, integration_id: int, owner: str) -> None:
-    SyncLease.objects.filter(integration_id=integration_id, owner=owner).update(owner="", expires_at=None)
+    LEASE.release(_row(integration_id), owner=owner)
 
 
 def lease_is_free(*, integration_id: int) -> bool:
     """Nobody holds the lease, or its holder stopped renewing it."""
-    now = timezone.now()
-    return (
-        not SyncLease.objects.filter(integration_id=integration_id, expires_at__gte=now)
-        .exclude(owner="")
-        .exists()
-    )
+    return LEASE.is_free(_row(integration_id))

@@ -10,12 +10,15 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError, PermanentError, TransientError
+from integrations.claims import rows_claim
 from integrations.models import Integration
 from integrations.services import connector_for, integration_mark_error
 from sync import hooks
@@ -220,15 +223,30 @@ def _finish(run: SyncRun, status: str, error: str) -> None:
     )
 
 
+RETRY_BATCH = 1000  # record errors one retry run takes; the rest wait for the next one
+RETRY_CLAIM_TTL = timedelta(hours=1)  # a retry that died holding rows lets go of them after this
+
+
 def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
-    """Re-try unresolved record errors (≤ MAX_ATTEMPTS each) in one retry run, in the foreground."""
-    errors = list(
-        SyncRecordError.objects.filter(
-            integration=integration, resolved=False, attempts__lt=SyncRecordError.MAX_ATTEMPTS
-        )
+    """Re-try unresolved record errors (≤ MAX_ATTEMPTS each) in one retry run, in the foreground.
+
+    The errors are claimed first (``integrations.claims.rows_claim``), so two retries running at
+    once never take the same rows; whatever this run does not settle is let go again.
+    """
+    owner = f"retry-{uuid.uuid4().hex[:12]}"
+    now = timezone.now()
+    claimed = rows_claim(
+        SyncRecordError.objects.filter(integration=integration),
+        where=Q(resolved=False, attempts__lt=SyncRecordError.MAX_ATTEMPTS)
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)),
+        order_by=("pk",),
+        limit=RETRY_BATCH,
+        values={"claimed_by": owner, "claimed_until": now + RETRY_CLAIM_TTL},
     )
-    if not errors:
+    if not claimed:
         return None
+    errors = list(SyncRecordError.objects.filter(pk__in=claimed).order_by("pk"))
+    mine = SyncRecordError.objects.filter(pk__in=claimed, claimed_by=owner)
     try:
         run = sync_run_request(
             integration=integration,
@@ -238,37 +256,45 @@ def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
             enqueue=False,
         )
     except (SyncBusy, SyncNotAllowed):
+        mine.update(claimed_by="", claimed_until=None)
         return None
-    owner = f"retry-{run.pk}"
-    if not lease_acquire(integration_id=integration.pk, owner=owner):
-        _finish(run, SyncRun.Status.FAILED, "another sync of this integration is running")
-        return run
     try:
-        SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.RUNNING, started_at=timezone.now())
-        connector = connector_for(integration)
-        for entity in run.entities:
-            ctx = EntityContext.build(integration, entity)
-            mine = [e for e in errors if e.entity == entity]
-            pulls = [e.remote_id for e in mine if e.direction == "pull" and e.remote_id]
-            pushes = [e.local_id for e in mine if e.direction == "push" and e.local_id]
-            if pulls:
-                apply_pull_page(ctx, connector.get(entity, pulls), cursor=None, run=run)
-            if pushes:
-                push_records(ctx, connector, pushes, run=run)
-        SyncRecordError.objects.filter(pk__in=[e.pk for e in errors]).update(resolved=True)
-        # Errors that failed again were recorded afresh by this run: carry the attempt count over.
-        for error in errors:
-            SyncRecordError.objects.filter(
-                run=run,
-                entity=error.entity,
-                direction=error.direction,
-                remote_id=error.remote_id,
-                local_id=error.local_id,
-            ).update(attempts=error.attempts + 1)
-        run.refresh_from_db()
-        _finish(run, SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED, "")
-    except ConnectorError as exc:
-        _finish(run, SyncRun.Status.FAILED, str(exc))
+        if not lease_acquire(integration_id=integration.pk, owner=owner):
+            _finish(run, SyncRun.Status.FAILED, "another sync of this integration is running")
+            return run
+        try:
+            _retry(run, integration, errors)
+            mine.update(resolved=True)
+            # Errors that failed again were recorded afresh by this run: carry the attempt count over.
+            for error in errors:
+                SyncRecordError.objects.filter(
+                    run=run,
+                    entity=error.entity,
+                    direction=error.direction,
+                    remote_id=error.remote_id,
+                    local_id=error.local_id,
+                ).update(attempts=error.attempts + 1)
+            run.refresh_from_db()
+            _finish(run, SyncRun.Status.PARTIAL if run.failed else SyncRun.Status.SUCCEEDED, "")
+        except ConnectorError as exc:
+            _finish(run, SyncRun.Status.FAILED, str(exc))
+        finally:
+            lease_release(integration_id=integration.pk, owner=owner)
     finally:
-        lease_release(integration_id=integration.pk, owner=owner)
+        mine.update(claimed_by="", claimed_until=None)
     return run
+
+
+def _retry(run: SyncRun, integration: Integration, errors: list[SyncRecordError]) -> None:
+    """Fetch the failed pulls again and push the failed pushes again, entity by entity."""
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.RUNNING, started_at=timezone.now())
+    connector = connector_for(integration)
+    for entity in run.entities:
+        ctx = EntityContext.build(integration, entity)
+        mine = [e for e in errors if e.entity == entity]
+        pulls = [e.remote_id for e in mine if e.direction == "pull" and e.remote_id]
+        pushes = [e.local_id for e in mine if e.direction == "push" and e.local_id]
+        if pulls:
+            apply_pull_page(ctx, connector.get(entity, pulls), cursor=None, run=run)
+        if pushes:
+            push_records(ctx, connector, pushes, run=run)

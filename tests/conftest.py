@@ -1,10 +1,13 @@
 """Shared fixtures. Personas: ``subaccount`` (acme) owns things; ``other_subaccount`` (globex)
 must never see them."""
 
+import os
+
 import pytest
 from django.core.management import call_command
 
 from tests.factories import SubAccountFactory
+from tests.live_server import live_server_start
 
 
 @pytest.fixture
@@ -22,6 +25,18 @@ def other_subaccount(db):
     return SubAccountFactory(slug="globex", name="Globex")
 
 
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's ``live_server``, whose request threads close their database connections
+    after every request (tests/live_server.py says why)."""
+    addr = (
+        request.config.getvalue("liveserver") or os.getenv("DJANGO_LIVE_TEST_SERVER_ADDRESS") or "localhost"
+    )
+    server = live_server_start(addr)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def sandbox_url(live_server):
     """Base URL of the emulators, served over real HTTP by pytest-django's live server."""
@@ -29,14 +44,19 @@ def sandbox_url(live_server):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_receiver_memory():
+def _fresh_receiver_memory(monkeypatch):
     """What webhooks remember per process (integrations read, rate-limit leases, kick windows)
     starts empty in every test: the database under it is new each time, and a window left open by
     the previous test would swallow this test's first kick (eager tasks never run the queued one)."""
-    from webhooks import inbound, inbound_targets, outbox, throttle
+    from webhooks.inbound import services as inbound
+    from webhooks.inbound import targets as inbound_targets
+    from webhooks.inbound import throttle
     from webhooks.kick import kick_reset
+    from webhooks.outbound import outbox
 
     inbound_targets.forget()
-    throttle.forget_leases()
+    # A fresh process holds no rate-limit slices and, without Redis, has counted nothing.
+    monkeypatch.setattr(throttle, "_leases", {})
+    monkeypatch.setattr(throttle, "_local_counts", {})
     kick_reset(inbound.KICK_KEY)
     kick_reset(outbox.KICK_KEY)

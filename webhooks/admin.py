@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from webhooks import admin_inbound  # noqa: F401 (registers the inbound pages)
-from webhooks.admin_outbound import register as register_outbound
+from webhooks.inbound import admin as inbound_admin  # noqa: F401 (registers the inbound pages)
+from webhooks.outbound.admin import register as register_outbound
 
 register_outbound(admin.site)

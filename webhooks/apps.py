@@ -7,7 +7,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         # The receiver remembers integrations briefly; saving or deleting one must forget it.
-        from webhooks import inbound_targets  # noqa: F401
+        from webhooks.inbound import targets  # noqa: F401
         from webhooks.subscriptions import connect
 
         connect()  # sync and integrations announce; webhooks listens

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 from integrations import hooks as integration_hooks
 from sync import hooks as sync_hooks
-from webhooks.events import conflict_detected_emit, integration_status_changed_emit, sync_run_finished_emit
-from webhooks.outbox import outbox_kick
+from webhooks.outbound.events import (
+    conflict_detected_emit,
+    integration_status_changed_emit,
+    sync_run_finished_emit,
+)
+from webhooks.outbound.outbox import outbox_kick
 
 
 def on_changes_recorded(sender, *, subaccount_id: int, **kwargs) -> None:

@@ -8,9 +8,7 @@ See https://developers.hubspot.com/docs/api/webhooks/validating-requests.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Mapping
@@ -20,6 +18,7 @@ from typing import Any
 from requests.structures import CaseInsensitiveDict
 
 from connectors.base import PermanentError, SignatureInvalid, WebhookEvent, WebhookRequest
+from connectors.signatures import hmac_signature, matches_any
 
 # HubSpot signs v3 requests this long; older (or further in the future) is a replay.
 MAX_AGE_SECONDS = 300
@@ -61,7 +60,7 @@ def decode_uri(uri: str) -> str:
 def signature_v3(secret: str, method: str, uri: str, body: bytes, timestamp: str) -> str:
     """Base64 HMAC-SHA256 of method + decoded uri + body + timestamp (ms), keyed by the secret."""
     message = method.upper().encode() + decode_uri(uri).encode() + body + timestamp.encode()
-    return base64.b64encode(hmac.new(secret.encode(), message, hashlib.sha256).digest()).decode()
+    return hmac_signature(secret, message, encoding="base64")
 
 
 def signature_v2(secret: str, method: str, uri: str, body: bytes) -> str:
@@ -111,9 +110,7 @@ def verify(
             expected = [signature_v1(k, request.body) for k in keys]
         else:
             raise SignatureInvalid("unknown X-HubSpot-Signature-Version")
-    # Compare against every candidate (no early exit) so timing reveals nothing about which matched.
-    matches = [hmac.compare_digest(e.encode(), provided.encode()) for e in expected]
-    if not any(matches):
+    if not matches_any(expected, provided):
         raise SignatureInvalid("signature mismatch")
 
 

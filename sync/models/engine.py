@@ -172,6 +172,9 @@ class SyncRecordError(models.Model):
     code = models.CharField(max_length=80, blank=True)
     attempts = models.PositiveIntegerField(default=1)
     resolved = models.BooleanField(default=False)
+    # Set while a retry run holds the row (integrations.claims): two retries never take the same one.
+    claimed_by = models.CharField(max_length=64, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

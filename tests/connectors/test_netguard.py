@@ -124,7 +124,7 @@ def test_a_guarded_session_refuses_a_name_that_resolves_to_loopback_and_sends_no
 def test_a_webhook_target_rebinding_to_loopback_after_the_check_is_refused_not_retried(
     local_server, rebinding_dns, settings
 ):
-    from webhooks.http_outbound import post_signed
+    from webhooks.outbound.http import post_signed
 
     settings.SANDBOX = True  # plain http allowed; rebind.example itself is not allowlisted
     port, hits = local_server

@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from django.db import connection
 
 from connectors.base import OAuthSpec, ReauthorizationNeeded, Tokens
 from connectors.oauth import OAuthAuth, OAuthClient, code_challenge
@@ -62,6 +63,8 @@ def test_concurrent_workers_refresh_once_and_keep_the_rotated_refresh_token():
             )
         except Exception as exc:  # noqa: BLE001 (collected and asserted below)
             errors.append(exc)
+        finally:
+            connection.close()  # this thread's own connection, or it outlives the test
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for t in threads:

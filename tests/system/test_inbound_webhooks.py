@@ -46,7 +46,7 @@ def assert_worker_knows_inbound_tasks(name: str) -> None:
     registered = app.control.inspect(destination=[f"{name}@{socket.gethostname()}"]).registered() or {}
     tasks = {task for names in registered.values() for task in names}
     assert "webhooks.inbound_drain" in tasks, (
-        "the worker does not know webhooks.inbound_drain: webhooks/tasks.py must import webhooks.tasks_inbound"
+        "the worker does not know webhooks.inbound_drain: webhooks/tasks.py must import webhooks.inbound.tasks"
     )
 
 

@@ -11,10 +11,10 @@ from standardwebhooks import Webhook
 from sync.services import record_create
 from tests.system.conftest import wait_for
 from tests.webhooks.outbound_receiver import Reply, receiver  # noqa: F401 -- a fixture
-from webhooks import outbound
-from webhooks.events import event_emit
 from webhooks.models import Attempt, Delivery
-from webhooks.outbox import outbox_kick
+from webhooks.outbound import services as outbound
+from webhooks.outbound.events import event_emit
+from webhooks.outbound.outbox import outbox_kick
 
 pytestmark = [pytest.mark.system, pytest.mark.django_db(transaction=True)]
 
@@ -110,7 +110,7 @@ def _race(function, *, threads: int = 2) -> list:
 def test_two_pumps_racing_make_exactly_one_message_per_change(subaccount, celery_settings):
     from sync.models import Change
     from webhooks.models import Message
-    from webhooks.outbox import outbox_pump
+    from webhooks.outbound.outbox import outbox_pump
 
     outbound.endpoint_create(subaccount=subaccount, url="http://127.0.0.1:9/hook")
     for i in range(40):
@@ -130,14 +130,14 @@ def test_two_workers_racing_for_one_delivery_send_it_once(
     receiver,  # noqa: F811 -- pytest injects the fixture by name
     celery_settings,
 ):
-    from webhooks.delivery import Outcome, delivery_attempt
+    from webhooks.outbound.delivery import Outcome, delivery_send
 
     endpoint = outbound.endpoint_create(subaccount=subaccount, url=receiver.url())
     receiver.reply(Reply(200, delay=0.3))  # a slow answer keeps the claim held while the other tries
     message = event_emit(subaccount=subaccount, event_type="deal.created", data={})
     delivery = Delivery.objects.get(message=message, endpoint=endpoint)
 
-    outcomes = _race(lambda: delivery_attempt(delivery_id=delivery.pk), threads=4)
+    outcomes = _race(lambda: delivery_send(delivery_id=delivery.pk), threads=4)
 
     assert sorted(outcomes) == sorted([Outcome.SUCCEEDED] + [Outcome.NOT_CLAIMED] * 3)
     assert len(receiver.requests) == 1

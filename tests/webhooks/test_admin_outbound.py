@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from integrations.models import Membership
-from webhooks import outbound
-from webhooks.events import event_emit
 from webhooks.models import Attempt, Delivery, Endpoint, Message
+from webhooks.outbound import services as outbound
+from webhooks.outbound.events import event_emit
 
 pytestmark = pytest.mark.urls("tests.webhooks.urls_outbound_test")
 

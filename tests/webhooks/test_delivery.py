@@ -9,20 +9,18 @@ from standardwebhooks import Webhook
 
 from connectors.ratelimit import RateLimiter
 from tests.webhooks.outbound_receiver import Reply, receiver  # noqa: F401 -- a fixture
-from webhooks import delivery as delivery_module
-from webhooks import outbound
-from webhooks.delivery import (
+from webhooks.models import Attempt, Delivery, Endpoint, Message
+from webhooks.outbound import delivery as delivery_module
+from webhooks.outbound import services as outbound
+from webhooks.outbound.delivery import (
     Outcome,
     deliveries_claim,
-    deliveries_due,
     deliveries_send_batch,
     deliveries_send_due,
-    delivery_attempt,
-    delivery_claim,
+    delivery_send,
 )
-from webhooks.events import event_emit
-from webhooks.http_outbound import outbound_session
-from webhooks.models import Attempt, Delivery, Endpoint, Message
+from webhooks.outbound.events import event_emit
+from webhooks.outbound.http import outbound_session
 
 
 @pytest.fixture
@@ -40,8 +38,13 @@ def make_due(delivery: Delivery) -> None:
 
 
 def attempt(delivery: Delivery) -> tuple[Outcome, Delivery]:
-    outcome = delivery_attempt(delivery_id=delivery.pk)
+    outcome = delivery_send(delivery_id=delivery.pk)
     return outcome, Delivery.objects.get(pk=delivery.pk)
+
+
+def claimed(*, now=None, ids=None) -> list[int]:
+    """What a worker's claim takes now (of ``ids`` only, if given)."""
+    return deliveries_claim(now=now or timezone.now(), ids=ids)[1]
 
 
 def test_a_2xx_delivery_is_signed_json_that_the_reference_library_verifies(subaccount, endpoint, receiver):  # noqa: F811 -- the receiver fixture
@@ -72,7 +75,7 @@ def test_5xx_is_retried_after_2_4_and_8_seconds_then_failed(subaccount, endpoint
         assert outcome == Outcome.RETRYING and delivery.status == "pending"
         delta = (delivery.next_attempt_at - before).total_seconds()
         assert expected <= delta < expected + 1
-        assert delivery_attempt(delivery_id=delivery.pk) == Outcome.NOT_CLAIMED  # not due yet
+        assert delivery_send(delivery_id=delivery.pk) == Outcome.NOT_CLAIMED  # not due yet
         make_due(delivery)
     outcome, delivery = attempt(delivery)
 
@@ -254,8 +257,7 @@ def test_a_record_s_messages_reach_an_endpoint_in_order(subaccount, endpoint, re
 
     assert attempt(first)[0] == Outcome.RETRYING
     assert attempt(second)[0] == Outcome.BLOCKED  # due, but the first is still pending
-    assert delivery_claim(delivery_id=second.pk, now=timezone.now()) is None
-    assert second.pk not in deliveries_due()
+    assert claimed(ids=[second.pk]) == []
     assert attempt(unrelated)[0] == Outcome.SUCCEEDED  # another record is not held up
 
     make_due(first)
@@ -272,10 +274,10 @@ def test_a_record_s_messages_reach_an_endpoint_in_order(subaccount, endpoint, re
 def test_a_claim_is_taken_once(subaccount, endpoint):
     delivery = emit(subaccount, endpoint)
     now = timezone.now()
-    assert delivery_claim(delivery_id=delivery.pk, now=now) is not None
-    assert delivery_claim(delivery_id=delivery.pk, now=now) is None  # another worker: zero rows
-    assert delivery.pk not in deliveries_due()
-    assert delivery_claim(delivery_id=delivery.pk, now=now + timedelta(minutes=3)) is not None  # expired
+    assert claimed(now=now, ids=[delivery.pk]) == [delivery.pk]
+    assert claimed(now=now, ids=[delivery.pk]) == []  # another worker: zero rows
+    assert claimed(now=now) == []  # nor among all that is due
+    assert claimed(now=now + timedelta(minutes=3), ids=[delivery.pk]) == [delivery.pk]  # expired
 
 
 def test_deliver_due_sends_due_deliveries_and_leaves_future_ones(subaccount, endpoint, receiver):  # noqa: F811 -- the receiver fixture
@@ -413,4 +415,4 @@ def test_a_batch_out_of_time_releases_what_it_did_not_send(subaccount, endpoint,
 
     assert set(outcomes.values()) == {Outcome.NOT_CLAIMED} and receiver.requests == []
     assert not Delivery.objects.filter(pk__in=[d.pk for d in deliveries], locked_until__isnull=False).exists()
-    assert set(deliveries_due()) == {d.pk for d in deliveries}
+    assert set(claimed()) == {d.pk for d in deliveries}

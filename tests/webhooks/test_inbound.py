@@ -15,7 +15,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from connectors import registry
+from connectors import registry, signatures
 from connectors.hubspot import webhooks as hubspot_webhooks
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.webhooks import signature_v3
@@ -27,13 +27,13 @@ from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 from tests.sandbox import sandbox_integration
-from webhooks import throttle, verifiers
-from webhooks.inbound import KICK_KEY, KICK_WINDOW, inbound_events_replay
-from webhooks.inbound_processing import inbound_drain, inbound_retry_due
+from webhooks.inbound import throttle
+from webhooks.inbound.processing import inbound_drain, inbound_retry_due
+from webhooks.inbound.services import KICK_KEY, KICK_WINDOW, inbound_events_replay
+from webhooks.inbound.tasks import inbound_drain_task
+from webhooks.inbound.views import throttle_key
 from webhooks.kick import kick_reset
 from webhooks.models import InboundDelivery, InboundEvent
-from webhooks.tasks_inbound import inbound_drain_task
-from webhooks.views_inbound import throttle_key
 
 # Transactional: enqueueing happens on commit, which a test wrapped in one transaction never reaches.
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
@@ -168,7 +168,7 @@ def test_a_paused_or_disconnected_integration_answers_410_and_stores_nothing(cli
 
 
 def test_a_body_over_one_megabyte_is_413_before_anything_is_verified(client, hubspot, kicks):
-    from webhooks.views_inbound import MAX_BODY_BYTES
+    from webhooks.inbound.views import MAX_BODY_BYTES
 
     path = receiver("hubspot", hubspot.pk)
     too_big = client.post(path, data=b"[" + b" " * MAX_BODY_BYTES + b"]", content_type="application/json")
@@ -355,7 +355,7 @@ class ModuleChallengeConnector(HubSpotConnector):
     webhook_module = SimpleNamespace(
         verify=hubspot_webhooks.verify,
         parse=hubspot_webhooks.parse,
-        challenge=lambda request, *, config, secret: verifiers.hub_challenge(
+        challenge=lambda request, *, config, secret: signatures.hub_challenge(
             request.query, verify_token=secret
         ),
         ack_response=lambda: (b'{"success":true}', "application/json"),
@@ -369,7 +369,7 @@ class OverrideChallengeConnector(HubSpotConnector):
 
     @classmethod
     def webhook_challenge(cls, request, *, config, secret):
-        return verifiers.hub_challenge(request.query, verify_token=secret)
+        return signatures.hub_challenge(request.query, verify_token=secret)
 
     @classmethod
     def webhook_ack(cls):

@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from integrations.models import Membership
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
-from webhooks.inbound import KICK_KEY
+from webhooks.inbound.services import KICK_KEY
+from webhooks.inbound.tasks import inbound_drain_task
 from webhooks.kick import kick_reset
 from webhooks.models import InboundDelivery, InboundEvent
-from webhooks.tasks_inbound import inbound_drain_task
 
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
 

@@ -1,4 +1,4 @@
-"""The receiver's write (webhooks.inbound_insert), its integration lookup (webhooks.inbound_targets)
+"""The receiver's write (webhooks.inbound.insert), its integration lookup (webhooks.inbound.targets)
 and the debounced drain: one statement per delivery, duplicates decided by the database, concurrent
 repeats safe, the portable path equivalent, a cached integration never outliving its row."""
 
@@ -13,8 +13,10 @@ from django.test.utils import CaptureQueriesContext
 
 from connectors.base import WebhookEvent
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
-from webhooks import inbound_insert, inbound_processing, inbound_targets
-from webhooks.inbound import _delivery, _event_row
+from webhooks.inbound import insert as inbound_insert
+from webhooks.inbound import processing as inbound_processing
+from webhooks.inbound import targets as inbound_targets
+from webhooks.inbound.services import _delivery, _event_row
 from webhooks.models import InboundDelivery, InboundEvent
 
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
@@ -180,7 +182,7 @@ def test_a_delivery_for_an_integration_deleted_elsewhere_is_404_not_500(client, 
 def test_a_drain_that_spends_its_budget_says_there_is_more_and_the_task_queues_the_next(
     integration, monkeypatch
 ):
-    from webhooks import tasks_inbound
+    from webhooks.inbound import tasks as tasks_inbound
 
     for n in range(3):
         inbound_insert.inbound_insert(*delivery_and_rows(integration, [f"e{n}"]))

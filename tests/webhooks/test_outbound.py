@@ -8,10 +8,10 @@ from django.utils import timezone
 from sync.models import Change
 from sync.services import record_create, record_delete, record_update
 from tests.factories import SubAccountFactory
-from webhooks import outbound
-from webhooks.events import PAYLOAD_VERSION, event_emit, filter_errors, subscribed
 from webhooks.models import Delivery, Endpoint, Message, OutboxCursor
-from webhooks.outbox import cursor_name, outbox_kick, outbox_pump
+from webhooks.outbound import services as outbound
+from webhooks.outbound.events import PAYLOAD_VERSION, event_emit, filter_errors, subscribed
+from webhooks.outbound.outbox import cursor_name, outbox_kick, outbox_pump
 
 HOOK = "http://127.0.0.1:9/hook"
 
@@ -199,9 +199,9 @@ def test_outbox_pump_works_in_batches_and_says_when_it_is_behind(subaccount):
 def test_outbox_kick_queues_one_delayed_pump_per_window_after_commit(
     subaccount, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from webhooks import tasks_outbound
     from webhooks.kick import kick_reset
-    from webhooks.outbox import KICK_KEY, KICK_WINDOW
+    from webhooks.outbound import tasks as tasks_outbound
+    from webhooks.outbound.outbox import KICK_KEY, KICK_WINDOW
 
     queued = []
     monkeypatch.setattr(tasks_outbound.outbox_pump_task, "apply_async", lambda **kw: queued.append(kw))
@@ -280,7 +280,7 @@ def test_tenants_endpoints_are_separate(subaccount):
 def test_platform_events_carry_their_documented_data_and_no_secrets(subaccount):
     from sync.models import Conflict, SyncRun
     from tests.factories import IntegrationFactory
-    from webhooks.events import (
+    from webhooks.outbound.events import (
         conflict_detected_emit,
         integration_status_changed_emit,
         sync_run_finished_emit,

@@ -7,9 +7,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from integrations.models import ApiKey
-from webhooks import outbound
-from webhooks.events import event_emit
 from webhooks.models import Attempt, Delivery, Endpoint, Message
+from webhooks.outbound import services as outbound
+from webhooks.outbound.events import event_emit
 
 pytestmark = pytest.mark.urls("tests.webhooks.urls_outbound_test")
 

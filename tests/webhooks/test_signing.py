@@ -8,7 +8,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from webhooks.signing import (
+from webhooks.outbound.signing import (
     SecretInvalid,
     active_secrets,
     secret_generate,

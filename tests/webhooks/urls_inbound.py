@@ -6,11 +6,11 @@ Until the lead's webhooks/urls.py and webhooks/admin.py include them, tests moun
 from django.contrib import admin
 from django.urls import include, path
 
-import webhooks.admin_inbound  # noqa: F401 (registers the inbound admin pages before admin.site.urls is read)
+import webhooks.inbound.admin  # noqa: F401 (registers the inbound admin pages before admin.site.urls is read)
 from config.urls import urlpatterns as project_urlpatterns
 
 urlpatterns = [
-    path("webhooks/in/", include("webhooks.views_inbound")),
+    path("webhooks/in/", include("webhooks.inbound.views")),
     path("admin/", admin.site.urls),
     *project_urlpatterns,
 ]

@@ -5,7 +5,7 @@ webhooks/admin.py and webhooks/api/urls.py include them)."""
 from django.contrib.admin import AdminSite
 from django.urls import include, path
 
-from webhooks.admin_outbound import register
+from webhooks.outbound.admin import register
 
 site = AdminSite(name="admin")
 register(site)

@@ -4,11 +4,11 @@ responses that create it (create and rotate-secret), never by a read."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from webhooks.events import EVENT_TYPES
 from webhooks.models import Attempt, Delivery, Endpoint, Message
-from webhooks.outbound import MAX_RETRIES, MAX_RETRY_DELAY
+from webhooks.outbound.events import EVENT_TYPES
+from webhooks.outbound.services import MAX_RETRIES, MAX_RETRY_DELAY
 
-# What an endpoint's event filter may name (webhooks.events.filter_errors refuses anything else).
+# What an endpoint's event filter may name (webhooks.outbound.events.filter_errors refuses anything else).
 EVENT_FILTERS = sorted({*EVENT_TYPES, *(f"{name.split('.', 1)[0]}.*" for name in EVENT_TYPES)})
 
 ENDPOINT_FIELDS = [
@@ -62,7 +62,7 @@ class EndpointSecretSerializer(EndpointSerializer):
     }
 )
 class EventFilterField(serializers.ListField):
-    """An endpoint's event filter; the schema lists what ``webhooks.events.filter_errors`` accepts."""
+    """An endpoint's event filter; the schema lists what ``webhooks.outbound.events.filter_errors`` accepts."""
 
 
 class EndpointWriteSerializer(serializers.Serializer):

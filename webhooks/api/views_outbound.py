@@ -9,7 +9,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations.api.common import ApiError, error_response, request_subaccount
-from webhooks import outbound, selectors_outbound
 from webhooks.api.serializers_outbound import (
     AttemptSerializer,
     EndpointSecretSerializer,
@@ -22,6 +21,8 @@ from webhooks.api.serializers_outbound import (
     ReplaySerializer,
 )
 from webhooks.models import Delivery
+from webhooks.outbound import selectors as selectors_outbound
+from webhooks.outbound import services as outbound
 
 DISABLED_RESPONSE = {409: error_response("The endpoint is disabled: enable it first")}
 

@@ -1,7 +1,7 @@
 from django.db import migrations
 
-from webhooks.schedules_inbound import SCHEDULES as INBOUND
-from webhooks.schedules_outbound import SCHEDULES as OUTBOUND
+from webhooks.inbound.schedules import SCHEDULES as INBOUND
+from webhooks.outbound.schedules import SCHEDULES as OUTBOUND
 
 
 def install(apps, schema_editor):

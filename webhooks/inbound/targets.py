@@ -69,5 +69,5 @@ def _on_change(sender, instance: Integration, **kwargs) -> None:
     forget(instance.pk)
 
 
-post_save.connect(_on_change, sender=Integration, dispatch_uid="webhooks.inbound_targets.save")
-post_delete.connect(_on_change, sender=Integration, dispatch_uid="webhooks.inbound_targets.delete")
+post_save.connect(_on_change, sender=Integration, dispatch_uid="webhooks.inbound.targets.save")
+post_delete.connect(_on_change, sender=Integration, dispatch_uid="webhooks.inbound.targets.delete")

@@ -22,7 +22,7 @@ from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scope import scoped_for
 from sync.admin import SubAccountScopeFilter
-from webhooks.inbound import inbound_events_replay, safe_headers
+from webhooks.inbound.services import inbound_events_replay, safe_headers
 from webhooks.models import InboundDelivery, InboundEvent
 
 REJECTED_WINDOW = timedelta(hours=24)

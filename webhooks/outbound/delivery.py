@@ -1,15 +1,14 @@
 """Sending deliveries in batches: claim them, sign them, POST them, log the attempts, schedule retries.
 
-Work is found and claimed in the database (healthchecks' ``sendalerts`` trick): one conditional
-UPDATE sets ``locked_until`` on a batch of due rows and returns the ids it locked, so a row is
-ours only if that very statement claimed it; on PostgreSQL the candidates are picked FOR UPDATE
-SKIP LOCKED, so two workers claim disjoint batches without waiting for each other. Retries are
+Work is found and claimed in the database with ``integrations.claims.rows_claim``: one UPDATE
+sets ``locked_until`` on a batch of due rows and returns the ids it locked, so a row is ours only
+if that very statement claimed it, and two workers claim disjoint batches. Retries are
 rows with a ``next_attempt_at``, so a worker killed between attempts loses nothing: the next
 ``webhooks.deliver_due`` run finds them. Outcomes follow saleor: 2xx succeeded; 5xx, 429,
 timeouts and connection errors retried per the endpoint's schedule; any other status failed at once.
 
 A batch costs a fixed number of queries whatever its size, and each endpoint gets one keep-alive
-session for it; one delivery (``delivery_attempt``) is a batch of one.
+session for it; one delivery (``delivery_send``, what ``webhooks.deliver`` runs) is a batch of one.
 """
 
 from __future__ import annotations
@@ -26,17 +25,18 @@ from enum import StrEnum
 from functools import partial
 
 import requests
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.db.models import DateTimeField, Exists, F, Min, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from connectors.base import RateLimited
 from connectors.ratelimit import RateLimiter
-from webhooks.http_outbound import SendResult, outbound_session, post_signed
+from integrations.claims import rows_claim
 from webhooks.models import DEFAULT_RETRY_SCHEDULE, Attempt, Delivery, Endpoint
-from webhooks.outbound import endpoint_disable
-from webhooks.signing import active_secrets, signing_headers
+from webhooks.outbound.http import SendResult, outbound_session, post_signed
+from webhooks.outbound.services import endpoint_disable
+from webhooks.outbound.signing import active_secrets, signing_headers
 
 logger = logging.getLogger(__name__)
 
@@ -97,53 +97,26 @@ def _claimable(now: datetime) -> Q:
     )
 
 
-def deliveries_due(*, now: datetime | None = None, limit: int = 100) -> list[int]:
-    """Ids of pending deliveries whose time has come, not claimed, not waiting for an earlier one."""
-    now = now or timezone.now()
-    return list(
-        Delivery.objects.filter(_claimable(now))
-        .filter(_unblocked())
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-
-
-def delivery_claim(*, delivery_id: int, now: datetime) -> datetime | None:
-    """Claim a due, unblocked delivery; the lock time is the claim's token, None if not ours."""
-    token, claimed = deliveries_claim(now=now, limit=1, ids=[delivery_id])
-    return token if claimed else None
-
-
 def deliveries_claim(
     *, now: datetime, limit: int = BATCH_SIZE, ids: Collection[int] | None = None
 ) -> tuple[datetime, list[int]]:
-    """Claim up to ``limit`` due, unblocked deliveries to enabled endpoints in one UPDATE.
+    """Claim up to ``limit`` due, unblocked deliveries to enabled endpoints (of ``ids`` only, if given).
 
-    Returns the claim's token (the lock time) and the ids this UPDATE locked (RETURNING: a row
-    another worker claimed a moment earlier is not among them). On PostgreSQL the rows are
-    picked FOR UPDATE SKIP LOCKED, so workers claim disjoint batches without waiting on each
-    other; on SQLite the one statement is atomic by itself.
+    Returns the claim's token (the lock time) and the ids this claim locked, through
+    ``integrations.claims.rows_claim``: a row another worker claimed a moment earlier is not
+    among them, and concurrent workers take disjoint batches.
     """
     token = now + timedelta(seconds=LOCK_SECONDS + BATCH_SECONDS)
     candidates = _unblocked_ids(_due_candidates(now=now, ids=ids, limit=limit * CANDIDATES_PER_SLOT))
     if not candidates:
         return token, []
-    chosen = (
-        Delivery.objects.filter(_claimable(now), endpoint__enabled=True, pk__in=candidates[:limit])
-        .order_by()
-        .values("pk")
+    claimed = rows_claim(
+        Delivery,
+        where=_claimable(now) & Q(endpoint__enabled=True, pk__in=candidates[:limit]),
+        order_by=("next_attempt_at", "id"),
+        limit=limit,
+        values={"locked_until": token},
     )
-    connection = connections[router.db_for_write(Delivery)]
-    if connection.features.has_select_for_update_skip_locked:
-        chosen = chosen.select_for_update(skip_locked=True, of=("self",))
-    quote = connection.ops.quote_name
-    table, pk = quote(Delivery._meta.db_table), quote(Delivery._meta.pk.column)
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        select_sql, params = chosen.query.get_compiler(connection=connection).as_sql()
-        # Quoted model names and the ORM's own SQL; every value is a parameter.
-        sql = f"UPDATE {table} SET {quote('locked_until')} = %s WHERE {pk} IN ({select_sql}) RETURNING {pk}"  # noqa: S608
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(token), *params])
-        claimed = [row[0] for row in cursor.fetchall()]
     return token, claimed
 
 
@@ -165,8 +138,8 @@ def _unblocked_ids(candidates: list[tuple[int, int, int, str]]) -> list[int]:
     """The candidates not waiting for an earlier pending message of their ordering key (in order).
 
     One query for the whole batch: the first pending message of each (endpoint, key) chain. (A
-    correlated NOT EXISTS per row, as in ``deliveries_due``, costs the endpoint's whole backlog
-    per row when the planner starts from the endpoint.)
+    correlated NOT EXISTS per row costs the endpoint's whole backlog per row when the planner
+    starts from the endpoint.)
     """
     keyed = [(endpoint_id, key) for _, endpoint_id, _, key in candidates if key]
     first: dict[tuple[int, str], int] = {}
@@ -189,8 +162,11 @@ def _unblocked_ids(candidates: list[tuple[int, int, int, str]]) -> list[int]:
     ]
 
 
-def delivery_attempt(*, delivery_id: int) -> Outcome:
-    """Make one attempt at a delivery if it is due and ours to make; never raises on HTTP errors."""
+def delivery_send(*, delivery_id: int) -> Outcome:
+    """Send this one delivery if it is due, unblocked and nobody else has it (``webhooks.deliver``).
+
+    A batch of one: claimed, sent, recorded like any other. Never raises on HTTP errors.
+    """
     return deliveries_send_batch(ids=[delivery_id], limit=1)[delivery_id]
 
 
@@ -532,7 +508,7 @@ def _defer(token: datetime, deferred: list[tuple[Delivery, float]]) -> dict[int,
 
 
 def _schedule_on_commit(delivery_id: int, delay: float) -> None:
-    from webhooks.tasks_outbound import deliver_task
+    from webhooks.outbound.tasks import deliver_task
 
     # The countdown is only the fast path: if this message is lost with its worker,
     # webhooks.deliver_due finds the row by next_attempt_at.

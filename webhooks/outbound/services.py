@@ -1,7 +1,7 @@
 """Services for outbound endpoints: create, change, rotate, disable, test, replay and redeliver.
 
 The API, the admin and the delivery code all call these; none of them sends anything in the
-caller's request: sending is queued after commit (``webhooks.tasks_outbound``).
+caller's request: sending is queued after commit (``webhooks.outbound.tasks``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import SubAccount
-from webhooks.events import (
+from webhooks.models import Delivery, Endpoint, Message
+from webhooks.outbound.events import (
     deliveries_enqueue_on_commit,
     endpoint_disabled_data,
     event_emit,
@@ -23,9 +24,8 @@ from webhooks.events import (
     message_create,
     subscribed,
 )
-from webhooks.http_outbound import TargetRefused, target_check
-from webhooks.models import Delivery, Endpoint, Message
-from webhooks.signing import ROTATION_GRACE, secret_generate
+from webhooks.outbound.http import TargetRefused, target_check
+from webhooks.outbound.signing import ROTATION_GRACE, secret_generate
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Admin for outbound webhooks: endpoint health, the message log with deliveries and attempts.
 
 Read-only pages scoped to the staff user's sub-accounts; the actions (send a test event, replay
-since a time, redeliver, enable/disable) call webhooks.outbound, which only queues the sending.
+since a time, redeliver, enable/disable) call webhooks.outbound.services, which only queues the sending.
 Secrets are never shown, and target URLs lose their query string (it may carry a token).
 webhooks/admin.py calls ``register(admin.site)``; tests mount their own AdminSite instead, so
 importing this module never changes the project's admin.
@@ -21,8 +21,8 @@ from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scope import scoped_for
 from sync.admin import SubAccountScopeFilter
-from webhooks import outbound
 from webhooks.models import Delivery, Endpoint, Message
+from webhooks.outbound import services as outbound
 
 HEALTH_WINDOW = timedelta(days=7)
 
@@ -42,7 +42,7 @@ class ScopedReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return False  # rows change only through webhooks.outbound (the actions below)
+        return False  # rows change only through webhooks.outbound.services (the actions below)
 
     def has_operate_permission(self, request) -> bool:
         """Actions need the model's change permission, although the pages themselves are read-only."""

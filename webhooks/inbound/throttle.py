@@ -94,12 +94,5 @@ def reset(key: str, rate: str) -> None:
         redis_client().delete(f"ingress:{key}:{window}")
 
 
-def forget_leases() -> None:
-    """Drop every slice this process holds (and its own counts without Redis)."""
-    with _lock:
-        _leases.clear()
-        _local_counts.clear()
-
-
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))

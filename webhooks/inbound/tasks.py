@@ -1,4 +1,4 @@
-"""Celery tasks for inbound webhooks: ids in, ``webhooks.inbound_processing`` does the work."""
+"""Celery tasks for inbound webhooks: ids in, ``webhooks.inbound.processing`` does the work."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from celery import shared_task
 def inbound_drain_task() -> dict[str, int]:
     """Kicked by the receiver: apply pending events. Claims make a redelivered message harmless,
     hence acks_late. A run that spends its time budget queues the next one."""
-    from webhooks.inbound_processing import inbound_drain
+    from webhooks.inbound.processing import inbound_drain
 
     result = inbound_drain()
     if result.more:
@@ -20,6 +20,6 @@ def inbound_drain_task() -> dict[str, int]:
 @shared_task(acks_late=True, name="webhooks.inbound_retry_due")
 def inbound_retry_due_task() -> dict[str, int]:
     """Every minute: failed events past their backoff, abandoned claims and lost messages, from the database."""
-    from webhooks.inbound_processing import inbound_retry_due
+    from webhooks.inbound.processing import inbound_retry_due
 
     return dict(inbound_retry_due().counts)

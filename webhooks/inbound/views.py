@@ -21,9 +21,9 @@ from connectors.base import Connector, ConnectorError, SignatureInvalid, Webhook
 from connectors.netguard import ip_allowed
 from connectors.registry import UnknownConnector, connector_class
 from integrations.models import Integration
-from webhooks import throttle
-from webhooks.inbound import inbound_challenge_record, inbound_delivery_reject, inbound_events_store
-from webhooks.inbound_targets import forget, receiving_integration
+from webhooks.inbound import throttle
+from webhooks.inbound.services import inbound_challenge_record, inbound_delivery_reject, inbound_events_store
+from webhooks.inbound.targets import forget, receiving_integration
 from webhooks.models import InboundDelivery
 
 MAX_BODY_BYTES = 1024 * 1024

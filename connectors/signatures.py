@@ -1,6 +1,7 @@
 """Webhook signature schemes, written once and reused by every connector's ``webhooks.py``.
 
-Each verifier returns only when the request is authentic and raises ``SignatureInvalid`` otherwise.
+HMACs and constant-time comparison live here so no connector hand-rolls its own (HubSpot's v3
+uses ``hmac_signature`` and ``matches_any``). Each verifier returns only when the request is authentic and raises ``SignatureInvalid`` otherwise.
 All of them read the raw request bytes (never re-serialised JSON), compare in constant time and
 fail closed: no secret or key configured, no signature header, a malformed or stale timestamp all
 reject. Schemes (providers.md): HMAC over the body or over ``"{timestamp}.{body}"`` (À La Carte
@@ -74,6 +75,15 @@ def verify_hmac(
     expected = hmac_signature(secret, message, encoding=encoding, digest=digest)
     if not hmac.compare_digest(expected.encode(), provided.encode()):
         raise SignatureInvalid("signature mismatch")
+
+
+def matches_any(expected: list[str], provided: str) -> bool:
+    """Whether ``provided`` equals one of the ``expected`` signatures, compared in constant time.
+
+    Every candidate is compared (no early exit), so timing reveals nothing about which matched.
+    """
+    matches = [hmac.compare_digest(e.encode(), provided.encode()) for e in expected]
+    return any(matches)
 
 
 def signed_message(timestamp: str, body: bytes, *, separator: bytes = b".") -> bytes:

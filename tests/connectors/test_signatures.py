@@ -1,4 +1,4 @@
-"""Shared webhook signature schemes: published vectors, tampering, wrong and missing secrets, stale times.
+"""Shared webhook signature schemes (connectors.signatures): published vectors, tampering, wrong and missing secrets, stale times.
 
 Every scheme gets a correctly signed request and a tampered one, so a verifier that always says yes
 (or always no) fails here. HubSpot v3's vector lives in tests/connectors/hubspot.
@@ -13,8 +13,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
+from connectors import signatures
 from connectors.base import SignatureInvalid, WebhookRequest
-from webhooks import verifiers
 
 # providers.md §9 (Facebook Lead Ads) known-answer vector.
 FB_SECRET = "test_app_secret"
@@ -45,59 +45,59 @@ def request(body: bytes, headers: dict[str, str], method: str = "POST") -> Webho
 
 
 def test_hmac_signature_encodes_the_same_mac_as_hex_or_base64():
-    hexed = verifiers.hmac_signature("k", b"msg")
-    b64 = verifiers.hmac_signature("k", b"msg", encoding="base64")
+    hexed = signatures.hmac_signature("k", b"msg")
+    b64 = signatures.hmac_signature("k", b"msg", encoding="base64")
     assert base64.b64decode(b64).hex() == hexed and len(hexed) == 64
-    assert verifiers.hmac_signature("k", b"msg", digest="sha1") != hexed[:40]  # a different digest
+    assert signatures.hmac_signature("k", b"msg", digest="sha1") != hexed[:40]  # a different digest
 
 
 def test_verify_hmac_accepts_the_right_mac_and_refuses_tampering_and_the_wrong_secret():
-    signature = verifiers.hmac_signature("secret", b"body")
-    verifiers.verify_hmac("secret", b"body", signature)
-    verifiers.verify_hmac("secret", b"body", signature.upper())  # hex carries no case
+    signature = signatures.hmac_signature("secret", b"body")
+    signatures.verify_hmac("secret", b"body", signature)
+    signatures.verify_hmac("secret", b"body", signature.upper())  # hex carries no case
     with pytest.raises(SignatureInvalid, match="mismatch"):
-        verifiers.verify_hmac("secret", b"body!", signature)
+        signatures.verify_hmac("secret", b"body!", signature)
     with pytest.raises(SignatureInvalid, match="mismatch"):
-        verifiers.verify_hmac("another", b"body", signature)
+        signatures.verify_hmac("another", b"body", signature)
 
 
 def test_verify_hmac_base64_is_case_sensitive_and_prefixes_are_required_when_asked():
-    signature = verifiers.hmac_signature("secret", b"body", encoding="base64")
-    verifiers.verify_hmac("secret", b"body", signature, encoding="base64")
+    signature = signatures.hmac_signature("secret", b"body", encoding="base64")
+    signatures.verify_hmac("secret", b"body", signature, encoding="base64")
     with pytest.raises(SignatureInvalid):
-        verifiers.verify_hmac("secret", b"body", signature.swapcase(), encoding="base64")
-    hexed = verifiers.hmac_signature("secret", b"body")
-    verifiers.verify_hmac("secret", b"body", f"v1={hexed}", prefix="v1=")
+        signatures.verify_hmac("secret", b"body", signature.swapcase(), encoding="base64")
+    hexed = signatures.hmac_signature("secret", b"body")
+    signatures.verify_hmac("secret", b"body", f"v1={hexed}", prefix="v1=")
     with pytest.raises(SignatureInvalid, match="start with"):
-        verifiers.verify_hmac("secret", b"body", hexed, prefix="v1=")
+        signatures.verify_hmac("secret", b"body", hexed, prefix="v1=")
 
 
 @pytest.mark.parametrize("secret, signature", [("", "abc"), ("secret", ""), ("secret", "   ")])
 def test_verify_hmac_fails_closed_without_a_secret_or_a_signature(secret, signature):
     with pytest.raises(SignatureInvalid):
-        verifiers.verify_hmac(secret, b"", signature)
+        signatures.verify_hmac(secret, b"", signature)
 
 
 def test_signed_message_joins_timestamp_and_raw_body():
-    assert verifiers.signed_message("17", b'{"a":1}') == b'17.{"a":1}'
-    assert verifiers.signed_message("17", b"x", separator=b":") == b"17:x"
+    assert signatures.signed_message("17", b'{"a":1}') == b'17.{"a":1}'
+    assert signatures.signed_message("17", b"x", separator=b":") == b"17:x"
 
 
 def test_check_timestamp_takes_seconds_or_milliseconds_and_refuses_stale_or_malformed():
     now = 1_700_000_000.0
-    assert verifiers.check_timestamp("1700000100", now=now) == 1_700_000_100
-    assert verifiers.check_timestamp("1700000100000", now=now, unit="ms") == 1_700_000_100
-    assert verifiers.check_timestamp("1700000100000", now=now, unit="auto") == 1_700_000_100
-    assert verifiers.check_timestamp("1699999800", now=now, unit="auto") == 1_699_999_800
+    assert signatures.check_timestamp("1700000100", now=now) == 1_700_000_100
+    assert signatures.check_timestamp("1700000100000", now=now, unit="ms") == 1_700_000_100
+    assert signatures.check_timestamp("1700000100000", now=now, unit="auto") == 1_700_000_100
+    assert signatures.check_timestamp("1699999800", now=now, unit="auto") == 1_699_999_800
     for stale in ("1699999699", "1700000301"):  # 301 s either side of now
         with pytest.raises(SignatureInvalid, match="stale"):
-            verifiers.check_timestamp(stale, now=now)
+            signatures.check_timestamp(stale, now=now)
     with pytest.raises(SignatureInvalid, match="stale"):
-        verifiers.check_timestamp("1700000100", now=now, unit="ms")  # seconds read as ms: 1970
+        signatures.check_timestamp("1700000100", now=now, unit="ms")  # seconds read as ms: 1970
     for bad in ("", "abc", "-5", "17.5"):
         with pytest.raises(SignatureInvalid, match="malformed"):
-            verifiers.check_timestamp(bad, now=now)
-    verifiers.check_timestamp("1699999000", now=now, tolerance=1000)
+            signatures.check_timestamp(bad, now=now)
+    signatures.check_timestamp("1699999000", now=now, tolerance=1000)
 
 
 # --- À La Carte Chat / MissionX -------------------------------------------------------------------
@@ -111,7 +111,7 @@ def alc_request(
 
 
 def test_alacarte_vector_verifies():
-    verifiers.verify_timestamped_hmac(alc_request(), secret=ALC_SECRET, now=int(ALC_TIMESTAMP) + 10)
+    signatures.verify_timestamped_hmac(alc_request(), secret=ALC_SECRET, now=int(ALC_TIMESTAMP) + 10)
 
 
 @pytest.mark.parametrize(
@@ -137,7 +137,7 @@ def test_alacarte_vector_verifies():
 )
 def test_alacarte_refuses_what_was_not_signed_now_with_our_secret(req, secret, now, match):
     with pytest.raises(SignatureInvalid, match=match):
-        verifiers.verify_timestamped_hmac(req, secret=secret, now=now)
+        signatures.verify_timestamped_hmac(req, secret=secret, now=now)
 
 
 # --- AITable --------------------------------------------------------------------------------------
@@ -145,27 +145,27 @@ def test_alacarte_refuses_what_was_not_signed_now_with_our_secret(req, secret, n
 
 def test_aitable_accepts_the_shared_secret_verbatim_and_the_body_hmac_only_when_enabled():
     body = b'{"eventType":"record.updated","recordId":"rec1"}'
-    verifiers.verify_aitable(request(body, {"X-AITable-Signature": "s3cret"}), secret="s3cret")
-    signed = request(body, {"X-AITable-Signature": verifiers.hmac_signature("s3cret", body)})
+    signatures.verify_aitable(request(body, {"X-AITable-Signature": "s3cret"}), secret="s3cret")
+    signed = request(body, {"X-AITable-Signature": signatures.hmac_signature("s3cret", body)})
     with pytest.raises(SignatureInvalid):
-        verifiers.verify_aitable(signed, secret="s3cret")
-    verifiers.verify_aitable(signed, secret="s3cret", accept_hmac=True)
-    tampered = request(body + b" ", {"X-AITable-Signature": verifiers.hmac_signature("s3cret", body)})
+        signatures.verify_aitable(signed, secret="s3cret")
+    signatures.verify_aitable(signed, secret="s3cret", accept_hmac=True)
+    tampered = request(body + b" ", {"X-AITable-Signature": signatures.hmac_signature("s3cret", body)})
     with pytest.raises(SignatureInvalid):
-        verifiers.verify_aitable(tampered, secret="s3cret", accept_hmac=True)
+        signatures.verify_aitable(tampered, secret="s3cret", accept_hmac=True)
 
 
 @pytest.mark.parametrize("header, secret", [("wrong", "s3cret"), ("", "s3cret"), ("", ""), ("anything", "")])
 def test_aitable_fails_closed(header, secret):
     with pytest.raises(SignatureInvalid):
-        verifiers.verify_aitable(request(b"{}", {"X-AITable-Signature": header}), secret=secret)
+        signatures.verify_aitable(request(b"{}", {"X-AITable-Signature": header}), secret=secret)
 
 
 # --- Facebook ------------------------------------------------------------------------------------
 
 
 def test_facebook_vector_verifies():
-    verifiers.verify_facebook(request(FB_BODY, {"X-Hub-Signature-256": FB_SIGNATURE}), secret=FB_SECRET)
+    signatures.verify_facebook(request(FB_BODY, {"X-Hub-Signature-256": FB_SIGNATURE}), secret=FB_SECRET)
 
 
 @pytest.mark.parametrize(
@@ -183,16 +183,16 @@ def test_facebook_vector_verifies():
 )
 def test_facebook_refuses_tampered_or_unsigned_bodies(body, header, secret):
     with pytest.raises(SignatureInvalid):
-        verifiers.verify_facebook(request(body, {"X-Hub-Signature-256": header}), secret=secret)
+        signatures.verify_facebook(request(body, {"X-Hub-Signature-256": header}), secret=secret)
 
 
 def test_hub_challenge_echoes_only_a_subscribe_with_our_verify_token():
     query = {"hub.mode": "subscribe", "hub.challenge": "1158201444", "hub.verify_token": "ours"}
-    assert verifiers.hub_challenge(query, verify_token="ours") == "1158201444"
-    assert verifiers.hub_challenge({**query, "hub.verify_token": "theirs"}, verify_token="ours") is None
-    assert verifiers.hub_challenge({**query, "hub.mode": "unsubscribe"}, verify_token="ours") is None
-    assert verifiers.hub_challenge({**query, "hub.challenge": ""}, verify_token="ours") is None
-    assert verifiers.hub_challenge({**query, "hub.verify_token": ""}, verify_token="") is None
+    assert signatures.hub_challenge(query, verify_token="ours") == "1158201444"
+    assert signatures.hub_challenge({**query, "hub.verify_token": "theirs"}, verify_token="ours") is None
+    assert signatures.hub_challenge({**query, "hub.mode": "unsubscribe"}, verify_token="ours") is None
+    assert signatures.hub_challenge({**query, "hub.challenge": ""}, verify_token="ours") is None
+    assert signatures.hub_challenge({**query, "hub.verify_token": ""}, verify_token="") is None
 
 
 # --- GoHighLevel: Ed25519 and RSA ------------------------------------------------------------------
@@ -244,33 +244,33 @@ def test_gohighlevel_ed25519_verifies_with_the_key_in_any_configured_form(ed_key
         "hex": raw_ed(ed_key).hex(),
     }
     req = request(GHL_BODY, {"x-ghl-signature": ed_sign(ed_key)})
-    verifiers.verify_gohighlevel(req, ed25519_key=key[form], now=GHL_NOW)
+    signatures.verify_gohighlevel(req, ed25519_key=key[form], now=GHL_NOW)
 
 
 def test_gohighlevel_ed25519_refuses_tampering_another_key_and_a_missing_key(ed_key):
     other = ed25519.Ed25519PrivateKey.generate()
     tampered = request(GHL_BODY.replace(b"c1", b"c2"), {"x-ghl-signature": ed_sign(ed_key)})
     with pytest.raises(SignatureInvalid, match="mismatch"):
-        verifiers.verify_gohighlevel(tampered, ed25519_key=pem(ed_key))
+        signatures.verify_gohighlevel(tampered, ed25519_key=pem(ed_key))
     signed_by_other = request(GHL_BODY, {"x-ghl-signature": ed_sign(other)})
     with pytest.raises(SignatureInvalid, match="mismatch"):
-        verifiers.verify_gohighlevel(signed_by_other, ed25519_key=pem(ed_key))
+        signatures.verify_gohighlevel(signed_by_other, ed25519_key=pem(ed_key))
     with pytest.raises(SignatureInvalid, match="no public key"):
-        verifiers.verify_gohighlevel(request(GHL_BODY, {"x-ghl-signature": ed_sign(ed_key)}))
+        signatures.verify_gohighlevel(request(GHL_BODY, {"x-ghl-signature": ed_sign(ed_key)}))
     with pytest.raises(SignatureInvalid, match="base64"):
-        verifiers.verify_gohighlevel(
+        signatures.verify_gohighlevel(
             request(GHL_BODY, {"x-ghl-signature": "not base64!"}), ed25519_key=pem(ed_key)
         )
 
 
 def test_gohighlevel_rsa_legacy_signature_verifies_and_refuses_tampering(rsa_key):
     req = request(GHL_BODY, {"x-wh-signature": rsa_sign(rsa_key)})
-    verifiers.verify_gohighlevel(req, rsa_key=pem(rsa_key), now=GHL_NOW)
+    signatures.verify_gohighlevel(req, rsa_key=pem(rsa_key), now=GHL_NOW)
     tampered = request(GHL_BODY + b"\n", {"x-wh-signature": rsa_sign(rsa_key)})
     with pytest.raises(SignatureInvalid, match="mismatch"):
-        verifiers.verify_gohighlevel(tampered, rsa_key=pem(rsa_key))
+        signatures.verify_gohighlevel(tampered, rsa_key=pem(rsa_key))
     with pytest.raises(SignatureInvalid, match="no public key"):
-        verifiers.verify_gohighlevel(req)
+        signatures.verify_gohighlevel(req)
 
 
 def test_gohighlevel_checks_only_the_current_signature_when_both_are_present(ed_key, rsa_key):
@@ -279,22 +279,22 @@ def test_gohighlevel_checks_only_the_current_signature_when_both_are_present(ed_
         GHL_BODY, {"x-ghl-signature": ed_sign(ed_key, b"other"), "x-wh-signature": rsa_sign(rsa_key)}
     )
     with pytest.raises(SignatureInvalid, match="mismatch"):
-        verifiers.verify_gohighlevel(req, ed25519_key=pem(ed_key), rsa_key=pem(rsa_key))
+        signatures.verify_gohighlevel(req, ed25519_key=pem(ed_key), rsa_key=pem(rsa_key))
 
 
 def test_gohighlevel_refuses_keys_of_the_wrong_kind_and_unsigned_requests(ed_key, rsa_key):
     with pytest.raises(SignatureInvalid, match="not an Ed25519"):
-        verifiers.verify_gohighlevel(
+        signatures.verify_gohighlevel(
             request(GHL_BODY, {"x-ghl-signature": ed_sign(ed_key)}), ed25519_key=pem(rsa_key)
         )
     with pytest.raises(SignatureInvalid, match="not an RSA"):
-        verifiers.verify_gohighlevel(
+        signatures.verify_gohighlevel(
             request(GHL_BODY, {"x-wh-signature": rsa_sign(rsa_key)}), rsa_key=pem(ed_key)
         )
     with pytest.raises(SignatureInvalid, match="no x-ghl-signature"):
-        verifiers.verify_gohighlevel(request(GHL_BODY, {}), ed25519_key=pem(ed_key), rsa_key=pem(rsa_key))
+        signatures.verify_gohighlevel(request(GHL_BODY, {}), ed25519_key=pem(ed_key), rsa_key=pem(rsa_key))
     with pytest.raises(SignatureInvalid, match="cannot be read"):
-        verifiers.verify_gohighlevel(
+        signatures.verify_gohighlevel(
             request(GHL_BODY, {"x-ghl-signature": ed_sign(ed_key)}),
             ed25519_key="-----BEGIN PUBLIC KEY-----\nxx",
         )
@@ -303,10 +303,10 @@ def test_gohighlevel_refuses_keys_of_the_wrong_kind_and_unsigned_requests(ed_key
 def test_gohighlevel_replay_window_on_the_signed_body_timestamp(ed_key):
     req = request(GHL_BODY, {"x-ghl-signature": ed_sign(ed_key)})
     with pytest.raises(SignatureInvalid, match="stale"):
-        verifiers.verify_gohighlevel(req, ed25519_key=pem(ed_key), now=GHL_NOW + 600)
+        signatures.verify_gohighlevel(req, ed25519_key=pem(ed_key), now=GHL_NOW + 600)
     undated = b'{"type":"ContactUpdate","id":"c1"}'
     with pytest.raises(SignatureInvalid, match="timestamp"):
-        verifiers.verify_gohighlevel(
+        signatures.verify_gohighlevel(
             request(undated, {"x-ghl-signature": ed_sign(ed_key, undated)}),
             ed25519_key=pem(ed_key),
             now=GHL_NOW,
@@ -322,7 +322,14 @@ def test_the_gohighlevel_catalog_ships_the_published_keys_as_config_defaults():
     from integrations.catalog_loader import CATALOG_DIR
 
     schema = json.loads((CATALOG_DIR / "gohighlevel.json").read_text())["config_schema"]["properties"]
-    ed = verifiers.load_public_key(schema["webhook_public_key"]["default"])
-    legacy = verifiers.load_public_key(schema["webhook_rsa_public_key"]["default"])
+    ed = signatures.load_public_key(schema["webhook_public_key"]["default"])
+    legacy = signatures.load_public_key(schema["webhook_rsa_public_key"]["default"])
     assert isinstance(ed, ed25519.Ed25519PublicKey)
     assert isinstance(legacy, rsa.RSAPublicKey) and legacy.key_size == 4096
+
+
+def test_matches_any_finds_the_signature_among_candidates_and_nothing_else():
+    candidates = [signatures.hmac_signature(k, b"msg") for k in ("old", "new")]
+    assert signatures.matches_any(candidates, signatures.hmac_signature("new", b"msg"))
+    assert not signatures.matches_any(candidates, signatures.hmac_signature("other", b"msg"))
+    assert not signatures.matches_any([], "")

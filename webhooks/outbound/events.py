@@ -195,7 +195,7 @@ def event_emit(
     Returns the Message, or None when no endpoint wants this type (nothing is stored then).
     """
     if event_type not in EVENT_TYPES:
-        raise UnknownEventType(f"{event_type!r} is not in webhooks.events.EVENT_TYPES")
+        raise UnknownEventType(f"{event_type!r} is not in webhooks.outbound.events.EVENT_TYPES")
     endpoints = subscribers(subaccount_id=subaccount.pk, event_type=event_type)
     if not endpoints:
         return None
@@ -238,7 +238,7 @@ def message_create(
 
 def deliveries_enqueue_on_commit(delivery_ids: list[int]) -> None:
     """Queue one ``webhooks.deliver`` task per delivery once the current transaction commits."""
-    from webhooks.tasks_outbound import deliver_task
+    from webhooks.outbound.tasks import deliver_task
 
     for delivery_id in delivery_ids:
         transaction.on_commit(partial(deliver_task.delay, delivery_id))

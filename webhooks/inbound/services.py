@@ -1,11 +1,11 @@
 """Inbound provider webhooks: store what arrived, de-duplicated, and hand it to a worker after commit.
 
-The receiver (``views_inbound``) verifies first; these services never see an unverified event.
+The receiver (``inbound.views``) verifies first; these services never see an unverified event.
 ``inbound_delivery_reject`` keeps a row for each refused delivery (counted and shown in the admin);
 ``inbound_events_store`` keeps the delivery and one ``InboundEvent`` per new provider event id
-(a repeat is acknowledged and dropped) in one statement (``inbound_insert``) and kicks a debounced
+(a repeat is acknowledged and dropped) in one statement (``inbound.insert``) and kicks a debounced
 drain run once they are committed; ``inbound_events_replay`` puts chosen events back in the queue.
-Processing is ``inbound_processing``.
+Processing is ``inbound.processing``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from django.db import transaction
 
 from connectors.base import RemoteRecord, WebhookEvent, WebhookRequest
 from integrations.models import Integration
-from webhooks.inbound_insert import inbound_insert
+from webhooks.inbound.insert import inbound_insert
 from webhooks.kick import kick
 from webhooks.models import InboundDelivery, InboundEvent
 
@@ -186,7 +186,7 @@ def inbound_kick() -> None:
     event that arrived in it. If the broker is down nothing is lost: the events stay pending and
     ``inbound_retry_due`` picks them up from the database.
     """
-    from webhooks.tasks_inbound import inbound_drain_task
+    from webhooks.inbound.tasks import inbound_drain_task
 
     kick(inbound_drain_task, key=KICK_KEY, window=KICK_WINDOW)
 

@@ -1,8 +1,9 @@
 """Processing stored inbound events: claim, apply through the sync merge, record each outcome.
 
 Pending events are drained oldest first by ``inbound_drain``, which the receiver kicks (debounced)
-once it has stored them. Work is claimed with a conditional UPDATE per event (pending/due → processing), so two workers never
-apply the same event, on SQLite and PostgreSQL alike. A claim is a lease: ``next_attempt_at`` holds
+once it has stored them. Work is claimed a batch at a time (pending/due → processing) with
+``integrations.claims.rows_claim``, so two workers never apply the same event, on SQLite and
+PostgreSQL alike. A claim is a lease: ``next_attempt_at`` holds
 its expiry while an event is processing, so the work of a worker that died mid-way is picked up
 again by ``inbound_retry_due``, which reads everything it needs from the database (a lost broker
 message loses nothing). Events are applied per entity, oldest first, by ``apply_webhook_events``.
@@ -22,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from connectors.base import ConnectorError, RemoteRecord, TransientError, WebhookEvent
 from connectors.registry import UnknownConnector, connector_class
+from integrations.claims import rows_claim
 from integrations.models import Integration
 from sync.models import EntityLink
 from sync.webhook_apply import INBOUND_DIRECTIONS, apply_webhook_events
@@ -73,12 +75,11 @@ def inbound_drain(*, batch: int | None = None, budget: float | None = None) -> P
     batch = batch or DRAIN_BATCH
     deadline = time.monotonic() + (DRAIN_BUDGET if budget is None else budget)
     result = ProcessResult()
-    pending = Q(status=Status.PENDING)
     while True:
-        ids = list(InboundEvent.objects.filter(pending).order_by("pk").values_list("pk", flat=True)[:batch])
-        if not ids:
-            return result
-        result.merge(_process(_claim(ids, pending)))
+        claimed = _claim(Q(status=Status.PENDING), order_by=("pk",), limit=batch)
+        if not claimed:
+            return result  # nothing pending, or other runs have it all
+        result.merge(_process(claimed))
         if time.monotonic() >= deadline:
             result.more = True
             return result
@@ -96,12 +97,7 @@ def inbound_retry_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) 
         | Q(status=Status.PENDING, created_at__lt=now - PENDING_GRACE)
     )
     _bury_abandoned(now)
-    ids = (
-        InboundEvent.objects.filter(due)
-        .order_by("next_attempt_at", "pk")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return _process(_claim(list(ids), due))
+    return _process(_claim(due, order_by=("next_attempt_at", "pk"), limit=limit))
 
 
 def _bury_abandoned(now: datetime) -> None:
@@ -110,19 +106,19 @@ def _bury_abandoned(now: datetime) -> None:
     ).update(status=Status.DEAD, next_attempt_at=None, error="processing never finished (worker lost)")
 
 
-def _claim(ids: list[int], condition: Q) -> list[InboundEvent]:
-    """Take each event whose row still matches ``condition``; zero rows updated: someone else has it."""
-    claimed = []
-    for pk in ids:
-        now = timezone.now()
-        taken = (
-            InboundEvent.objects.filter(condition, pk=pk).update(
-                status=Status.PROCESSING, attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE
-            )
-            == 1
-        )
-        if taken:
-            claimed.append(pk)
+def _claim(condition: Q, *, order_by: tuple[str, ...], limit: int) -> list[InboundEvent]:
+    """Take up to ``limit`` events matching ``condition``, counting an attempt and starting the lease."""
+    claimed = rows_claim(
+        InboundEvent,
+        where=condition,
+        order_by=order_by,
+        limit=limit,
+        values={
+            "status": Status.PROCESSING,
+            "attempts": F("attempts") + 1,
+            "next_attempt_at": timezone.now() + CLAIM_LEASE,
+        },
+    )
     return list(
         InboundEvent.objects.filter(pk__in=claimed).select_related(
             "integration__template", "integration__subaccount"
@@ -240,7 +236,7 @@ def _webhook_event(event: InboundEvent) -> WebhookEvent:
 
 
 def record_from_dict(data: dict | None) -> RemoteRecord | None:
-    """The RemoteRecord ``inbound.record_to_dict`` stored, or None for id-only events."""
+    """The RemoteRecord ``inbound.services.record_to_dict`` stored, or None for id-only events."""
     if not data:
         return None
     return RemoteRecord(

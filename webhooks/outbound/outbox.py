@@ -20,7 +20,9 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from integrations.models import SubAccount
 from sync.entities import ENTITIES
 from sync.models import Change
-from webhooks.events import (
+from webhooks.kick import kick
+from webhooks.models import Delivery, Endpoint, Message, OutboxCursor
+from webhooks.outbound.events import (
     RECORD_ACTIONS,
     deliveries_enqueue_on_commit,
     envelope,
@@ -29,8 +31,6 @@ from webhooks.events import (
     record_data,
     subscribed,
 )
-from webhooks.kick import kick
-from webhooks.models import Delivery, Endpoint, Message, OutboxCursor
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def outbox_kick() -> None:
 
 
 def _kick_now() -> None:
-    from webhooks.tasks_outbound import outbox_pump_task
+    from webhooks.outbound.tasks import outbox_pump_task
 
     kick(outbox_pump_task, key=KICK_KEY, window=KICK_WINDOW)
 

@@ -1,0 +1,2 @@
+"""Provider webhooks coming in: the receiver (views), storing (services, insert), throttling,
+processing on workers (processing, tasks), the admin pages."""
