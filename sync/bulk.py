@@ -1,14 +1,18 @@
-"""Fast inserts for the sync engine's hot path: PostgreSQL COPY with ids taken from the sequence.
+"""Fast inserts for the write path's hot spots: PostgreSQL COPY.
 
 A full sync inserts three rows per new record (the record, its link, its Change). Django's
 bulk_create spends most of its time preparing and array-encoding values in Python; COPY streams
-rows instead. Other databases (SQLite in the embedded default) use bulk_create.
+rows instead. ``insert_rows`` takes model instances and gives them ids from the sequence (the
+records, whose ids the links and Changes need); ``insert_values`` takes plain tuples and returns
+nothing (links and Change rows: no instance is built at all). Other databases (SQLite in the
+embedded default) use bulk_create.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection, models
 
@@ -46,3 +50,26 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+def insert_values(model: type[models.Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert plain rows: ``names`` are attribute names (``subaccount_id``), every column but the
+    primary key, and each row holds their Python values in that order (JSON fields as Python data).
+    No instances, no ids returned, no auto_now: give timestamps explicitly."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**dict(zip(names, row, strict=True))) for row in rows])
+        return
+    fields = [model._meta.get_field(name) for name in names]
+    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                if json_at:
+                    row = list(row)
+                    for i in json_at:
+                        row[i] = None if row[i] is None else json.dumps(row[i], cls=fields[i].encoder)
+                copy.write_row(row)

@@ -7,7 +7,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from sync.engine import assign, entity_model, local_values, origin_of
+from sync.canonical import assign, local_values
+from sync.engine import origin_of
+from sync.entities import entity_def
 from sync.mapping import canonical_value
 from sync.models import Conflict, EntityLink
 from sync.services import change_log_lock, change_record
@@ -31,7 +33,7 @@ def conflict_resolve(*, conflict: Conflict, choice: str, value: Any = None, acto
         conflict = Conflict.objects.select_for_update().get(pk=conflict.pk)
         if conflict.status != Conflict.Status.OPEN:
             raise ConflictClosed("this conflict is already resolved")
-        model = entity_model(conflict.entity)
+        model = entity_def(conflict.entity).model
         obj = model.objects.filter(pk=conflict.local_id, subaccount_id=conflict.subaccount_id).first()
         chosen = {"local": conflict.local_value, "remote": conflict.remote_value}.get(
             choice, canonical_value(value)
@@ -66,7 +68,7 @@ def conflict_sweep() -> int:
     """Close open conflicts that no longer stand: the record is gone, or both sides now agree."""
     closed = 0
     for conflict in Conflict.objects.filter(status=Conflict.Status.OPEN).select_related("integration")[:5000]:
-        obj = entity_model(conflict.entity).objects.filter(pk=conflict.local_id).first()
+        obj = entity_def(conflict.entity).model.objects.filter(pk=conflict.local_id).first()
         if obj is None or obj.is_deleted:
             reason = "record deleted"
         elif local_values(obj, [conflict.field])[conflict.field] == conflict.remote_value:

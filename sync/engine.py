@@ -1,8 +1,11 @@
 """Pull and push for one integration and entity, a page at a time, in bulk.
 
 ``apply_pull_page`` applies one page of remote records in one transaction together with its
-cursor, so a crash never moves the cursor past uncommitted work. ``push_changes`` sends Change
-rows made by anyone but this integration (no echo) through the connector's batch writes.
+cursor, so a crash never moves the cursor past uncommitted work. It reads what the page needs
+(links, linked records, match candidates), decides per record with ``plan_page`` (pure: create,
+update, delete, conflict, unchanged) and writes the plan in bulk through ``sync.services``, the one
+write path for canonical records. ``push_changes`` sends Change rows made by anyone but this
+integration (no echo) through the connector's batch writes.
 
 Both are written for throughput: a page costs a fixed number of queries (links, locals, matches,
 bulk writes), not a number per record.
@@ -12,54 +15,43 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.apps import apps
-from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from connectors.base import Connector, RemoteRecord
 from integrations.models import Integration
 from sync import hooks
-from sync.bulk import insert_rows
+from sync.bulk import insert_values
+from sync.canonical import assign, coerce, field_names, local_values
+from sync.entities import EntityDef, entity_def
 from sync.failpoints import failpoint
-from sync.mapping import (
-    CUSTOM_PREFIX,
-    FieldMap,
-    canonical_value,
-    local_to_remote,
-    mappings_for,
-    remote_to_local,
-)
+from sync.mapping import FieldMap, local_to_remote, mappings_for, remote_to_local
+from sync.matching import MatchIndex
 from sync.merge import FieldRule, merge, outbound_diff
-from sync.models import Conflict, CreateIntent, EntityLink, SyncCursor, SyncRecordError, SyncRun
-from sync.services import change_log_lock, record_rows_update
+from sync.models import Change, Conflict, CreateIntent, EntityLink, SyncCursor, SyncRecordError, SyncRun
+from sync.services import change_log_lock, records_write
 from sync.transforms import TransformError
 
 logger = logging.getLogger(__name__)
 
-ENTITY_MODELS = {"contact": "Contact", "company": "Company", "deal": "Deal", "activity": "Activity"}
-# Matching rungs for a remote record we have never linked, before anything is created.
-MATCH_FIELDS = {
-    "contact": ("external_id", "email", "phone"),
-    "company": ("external_id", "domain"),
-    "deal": ("external_id",),
-    "activity": ("external_id",),
-}
 PUSH_CHUNK = 500
 # How far before an interrupted create's intent a found record may have been created: our clock
 # and the provider's differ a little.
 CREATE_CLOCK_SKEW = timedelta(minutes=5)
-
-
-def entity_model(entity: str) -> type[models.Model]:
-    return apps.get_model("sync", ENTITY_MODELS[entity])
+LINK_COLUMNS = (
+    "integration_id",
+    "entity",
+    "local_id",
+    "remote_id",
+    "base",
+    "remote_modified_at",
+    "last_synced_at",
+)
 
 
 def origin_of(integration: Integration) -> str:
@@ -72,8 +64,8 @@ class EntityContext:
 
     integration: Integration
     entity: str
+    definition: EntityDef
     maps: list[FieldMap]
-    model: type[models.Model]
     region: str
     origin: str
     strategy: str
@@ -84,13 +76,17 @@ class EntityContext:
         return cls(
             integration=integration,
             entity=entity,
+            definition=entity_def(entity),
             maps=mappings_for(integration, entity),
-            model=entity_model(entity),
             region=integration.subaccount.default_region,
             origin=origin_of(integration),
             strategy=integration.conflict_strategy,
             delete_policy=integration.delete_policy,
         )
+
+    @property
+    def model(self) -> type[models.Model]:
+        return self.definition.model
 
     @property
     def rules(self) -> list[FieldRule]:
@@ -121,112 +117,21 @@ class Outcome:
         self.errors.extend(other.errors)
 
 
-# --- local values ---------------------------------------------------------------------------------
-
-
-def local_values(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    values = {}
-    for name in fields:
-        if name.startswith(CUSTOM_PREFIX):
-            values[name] = canonical_value((obj.custom_fields or {}).get(name[len(CUSTOM_PREFIX) :]))
-        else:
-            values[name] = canonical_value(getattr(obj, name))
-    return values
-
-
-def coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
-    """Canonical values typed by the local model's fields, so "2024-05-01T00:00:00+00:00" from an
-    epoch-ms transform and a DateField's date compare equal. Raises ValueError naming the field."""
-    out = {}
-    for name, value in values.items():
-        if value is None or name.startswith(CUSTOM_PREFIX):
-            out[name] = value
-            continue
-        model_field = model._meta.get_field(name)
-        try:
-            if isinstance(model_field, models.DateTimeField):
-                typed = value if isinstance(value, datetime) else parse_datetime(str(value))
-            elif isinstance(model_field, models.DateField):
-                typed = parse_datetime(str(value)) or parse_date(str(value)[:10])
-                typed = typed.date() if isinstance(typed, datetime) else typed
-            elif isinstance(model_field, models.DecimalField | models.IntegerField | models.BooleanField):
-                typed = model_field.to_python(value)
-            else:
-                typed = str(value)
-                if getattr(model_field, "max_length", None) and len(typed) > model_field.max_length:
-                    raise ValueError(f"longer than {model_field.max_length} characters")
-        except (ValueError, TypeError, ValidationError) as exc:
-            raise ValueError(f"{name}: {exc}") from None
-        if typed is None:
-            raise ValueError(f"{name}: {str(value)[:40]!r} is not a valid {model_field.get_internal_type()}")
-        out[name] = canonical_value(typed)
-    return out
-
-
-def assign(obj: models.Model, values: dict[str, Any]) -> None:
-    """Write canonical values onto a model instance, converting to each field's type."""
-    for name, value in values.items():
-        if name.startswith(CUSTOM_PREFIX):
-            custom = dict(obj.custom_fields or {})
-            key = name[len(CUSTOM_PREFIX) :]
-            if value is None:
-                custom.pop(key, None)
-            else:
-                custom[key] = value
-            obj.custom_fields = custom
-            continue
-        model_field = obj._meta.get_field(name)
-        if value is None:
-            value = (
-                ""
-                if isinstance(model_field, models.CharField | models.TextField) and not model_field.null
-                else None
-            )
-        else:
-            value = model_field.to_python(value)
-        setattr(obj, name, value)
-
-
-def _field_names(values: Iterable[str]) -> set[str]:
-    return {"custom_fields" if n.startswith(CUSTOM_PREFIX) else n for n in values}
-
-
 # --- pull -----------------------------------------------------------------------------------------
 
 
-def _match_existing(ctx: EntityContext, candidates: dict[str, dict[str, Any]]) -> dict[str, models.Model]:
-    """Local records for unlinked remote ids, by external id → email → phone, one query per rung."""
-    matched: dict[str, models.Model] = {}
-    linked_elsewhere = set()
-    for rung in MATCH_FIELDS[ctx.entity]:
-        wanted = {
-            rid: vals[rung] for rid, vals in candidates.items() if rid not in matched and vals.get(rung)
-        }
-        if not wanted:
-            continue
-        found = {}
-        for obj in ctx.model.objects.filter(
-            subaccount_id=ctx.integration.subaccount_id,
-            is_deleted=False,
-            **{f"{rung}__in": set(wanted.values())},
-        ).order_by("pk"):
-            found.setdefault(canonical_value(getattr(obj, rung)), obj)
-        if not found:
-            continue
-        if not linked_elsewhere:
-            linked_elsewhere = set(
-                EntityLink.objects.filter(
-                    integration=ctx.integration,
-                    entity=ctx.entity,
-                    local_id__in=[o.pk for o in found.values()],
-                ).values_list("local_id", flat=True)
-            )
-        for rid, value in wanted.items():
-            obj = found.get(value)
-            if obj is not None and obj.pk not in linked_elsewhere:
-                matched[rid] = obj
-                linked_elsewhere.add(obj.pk)  # one local record links to one remote record
-    return matched
+@dataclass
+class PagePlan:
+    """What applying a page writes, decided without touching the database (``plan_page``)."""
+
+    outcome: Outcome
+    created: list[models.Model] = field(default_factory=list)
+    updated: list[models.Model] = field(default_factory=list)  # changed or soft-deleted, in place
+    columns: set[str] = field(default_factory=set)  # of ``updated``, besides version and updated_at
+    changes: list[tuple[models.Model, str, list[str]]] = field(default_factory=list)
+    links: list[tuple[models.Model, str, dict, datetime | None]] = field(default_factory=list)  # new
+    touched_links: list[EntityLink] = field(default_factory=list)  # base or remote time moved
+    conflicts: list[tuple[Conflict, models.Model]] = field(default_factory=list)
 
 
 def apply_pull_page(
@@ -237,6 +142,16 @@ def apply_pull_page(
     newest: dict[str, RemoteRecord] = {}
     for record in records:  # a page may carry the same record twice (overlap): keep the last
         newest[record.id] = record
+    mapped: dict[str, dict[str, Any]] = {}
+    for rid, record in newest.items():
+        outcome.processed += 1
+        if record.deleted:
+            continue
+        try:
+            mapped[rid] = coerce(ctx.model, remote_to_local(ctx.maps, record.fields, region=ctx.region))
+        except (TransformError, ValueError) as exc:
+            outcome.failed += 1
+            outcome.errors.append((rid, f"could not map the remote record: {exc}", "transform"))
     with transaction.atomic():
         change_log_lock(subaccount_id=ctx.integration.subaccount_id)  # Change rows commit in seq order
         links = {
@@ -248,19 +163,18 @@ def apply_pull_page(
         objs = ctx.model.objects.filter(subaccount_id=ctx.integration.subaccount_id).in_bulk(
             [link.local_id for link in links.values()]
         )
-        mapped: dict[str, dict[str, Any]] = {}
-        for rid, record in newest.items():
-            outcome.processed += 1
-            if record.deleted:
-                continue
-            try:
-                mapped[rid] = coerce(ctx.model, remote_to_local(ctx.maps, record.fields, region=ctx.region))
-            except (TransformError, ValueError) as exc:
-                outcome.failed += 1
-                outcome.errors.append((rid, f"could not map the remote record: {exc}", "transform"))
-        unlinked = {rid: vals for rid, vals in mapped.items() if rid not in links}
-        matches = _match_existing(ctx, unlinked) if unlinked else {}
-        _apply(ctx, newest, mapped, links, objs, matches, outcome)
+        unlinked = [values for rid, values in mapped.items() if rid not in links]
+        matches = MatchIndex.load(ctx.definition, ctx.integration.subaccount, unlinked, live_only=True)
+        linked = set(
+            EntityLink.objects.filter(
+                integration=ctx.integration,
+                entity=ctx.entity,
+                local_id__in=[candidate.pk for candidate in matches.records()],
+            ).values_list("local_id", flat=True)
+        )
+        plan = plan_page(ctx, newest, mapped, links=links, objs=objs, matches=matches, linked=linked)
+        outcome.add(plan.outcome)
+        _write_plan(ctx, plan)
         if cursor is not None:
             SyncCursor.objects.update_or_create(
                 integration=ctx.integration,
@@ -274,29 +188,42 @@ def apply_pull_page(
     return outcome
 
 
-def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
-    now = timezone.now()
-    rules = ctx.rules
-    fields = [r.name for r in rules]
-    to_create, to_update, update_fields = [], [], set()
-    changes: list[tuple[models.Model, str, list[str]]] = []
-    new_links, touched_links, conflicts = [], [], []
-    deleted_objs = []
-    pending_new: dict[tuple[str, Any], models.Model] = {}  # two new remote records, same email → one local
+def plan_page(
+    ctx: EntityContext,
+    newest: dict[str, RemoteRecord],
+    mapped: dict[str, dict[str, Any]],
+    *,
+    links: dict[str, EntityLink],
+    objs: dict[int, models.Model],
+    matches: MatchIndex,
+    linked: set[int],
+) -> PagePlan:
+    """Decide, per remote record, what the page does locally. Touches no database.
 
+    ``links``: this page's linked remote ids; ``objs``: their local records; ``matches``: candidates
+    for the unlinked ones (external id → email → phone, see sync.matching); ``linked``: candidates
+    already linked to another remote record of this integration (a link is one-to-one). Records
+    that fail to map are absent from ``mapped`` and were counted by the caller.
+    """
+    plan = PagePlan(Outcome())
+    outcome, now, rules = plan.outcome, timezone.now(), ctx.rules
+    fields = [rule.name for rule in rules]
+    claimed = set(linked)  # local ids that already answer one remote record
+    updated: set[int] = set()  # id() of records already in plan.updated
     for rid, record in newest.items():
         link = links.get(rid)
         if record.deleted:
-            if link is not None and ctx.delete_policy != "ignore":
-                obj = objs.get(link.local_id)
-                if obj is not None and not obj.is_deleted:
-                    obj.is_deleted, obj.deleted_at, obj.updated_at = True, now, now
-                    obj.version += 1
-                    deleted_objs.append(obj)
-                    changes.append((obj, "delete", ["is_deleted"]))
-                    outcome.deleted += 1
-                    continue
-            outcome.unchanged += 1
+            obj = objs.get(link.local_id) if link is not None else None
+            if obj is not None and not obj.is_deleted and ctx.delete_policy != "ignore":
+                obj.is_deleted, obj.deleted_at, obj.updated_at = True, now, now
+                obj.version += 1
+                plan.updated.append(obj)
+                updated.add(id(obj))
+                plan.columns |= {"is_deleted", "deleted_at"}
+                plan.changes.append((obj, "delete", ["is_deleted"]))
+                outcome.deleted += 1
+            else:
+                outcome.unchanged += 1
             continue
         if rid not in mapped:
             continue  # failed to map: already counted
@@ -309,124 +236,94 @@ def _apply(ctx, newest, mapped, links, objs, matches, outcome) -> None:
         ):
             outcome.unchanged += 1  # an older state than one already applied (out of order)
             continue
-        obj = objs.get(link.local_id) if link is not None else matches.get(rid)
+        obj = objs.get(link.local_id) if link is not None else matches.find(remote)
+        if link is None and obj is not None and obj.pk in claimed:
+            obj = None  # already another remote record's twin: this one is a record of its own
         if obj is None:
-            key = next(((f, remote[f]) for f in MATCH_FIELDS[ctx.entity] if remote.get(f)), None)
-            twin = pending_new.get(key) if key else None
-            if twin is not None:
-                obj = twin
-            else:
-                obj = ctx.model(subaccount_id=ctx.integration.subaccount_id, created_at=now, updated_at=now)
-                assign(obj, remote)
-                to_create.append(obj)
-                if key:
-                    pending_new[key] = obj
-                base = {k: v for k, v in remote.items()}
-                new_links.append((obj, rid, base, record.modified_at))
-                outcome.created += 1
-                continue
-        base = link.base if link is not None else {}
-        local = local_values(obj, fields)
-        local_is_newer = bool(record.modified_at and obj.updated_at and obj.updated_at > record.modified_at)
+            obj = ctx.model(subaccount_id=ctx.integration.subaccount_id, created_at=now, updated_at=now)
+            assign(obj, remote)
+            plan.created.append(obj)
+            plan.links.append((obj, rid, dict(remote), record.modified_at))
+            plan.changes.append((obj, "create", sorted(field_names(fields))))
+            outcome.created += 1
+            continue
+        if link is None:
+            claimed.add(obj.pk)
         result = merge(
             rules=rules,
-            base=base,
-            local=local,
+            base=link.base if link is not None else {},
+            local=local_values(obj, fields),
             remote=remote,
             strategy=ctx.strategy,
-            local_is_newer=local_is_newer,
+            local_is_newer=bool(
+                record.modified_at and obj.updated_at and obj.updated_at > record.modified_at
+            ),
         )
         for name, mine, theirs, agreed in result.conflicts:
-            conflicts.append(
-                Conflict(
-                    subaccount_id=ctx.integration.subaccount_id,
-                    integration=ctx.integration,
-                    entity=ctx.entity,
-                    local_id=obj.pk or 0,
-                    remote_id=rid,
-                    field=name,
-                    local_value=mine,
-                    remote_value=theirs,
-                    base_value=agreed,
-                )
+            conflict = Conflict(
+                subaccount_id=ctx.integration.subaccount_id,
+                integration=ctx.integration,
+                entity=ctx.entity,
+                local_id=obj.pk,
+                remote_id=rid,
+                field=name,
+                local_value=mine,
+                remote_value=theirs,
+                base_value=agreed,
             )
+            plan.conflicts.append((conflict, obj))
         outcome.conflicts += len(result.conflicts)
         if result.to_local:
             assign(obj, result.to_local)
             obj.version += 1
             obj.updated_at = now
-            if obj.pk is not None and obj not in to_update:
-                to_update.append(obj)
-                update_fields |= _field_names(result.to_local)
-            changes.append((obj, "update", sorted(result.to_local)))
+            if id(obj) not in updated:
+                plan.updated.append(obj)
+                updated.add(id(obj))
+            plan.columns |= field_names(result.to_local)
+            plan.changes.append((obj, "update", sorted(result.to_local)))
             outcome.updated += 1
         else:
             outcome.unchanged += 1
         if link is None:
-            new_links.append((obj, rid, result.new_base, record.modified_at))
+            plan.links.append((obj, rid, result.new_base, record.modified_at))
         elif result.new_base != link.base or record.modified_at != link.remote_modified_at:
-            link.base, link.remote_modified_at = (
-                result.new_base,
-                record.modified_at or link.remote_modified_at,
-            )
-            touched_links.append(link)
+            link.base = result.new_base
+            link.remote_modified_at = record.modified_at or link.remote_modified_at
+            plan.touched_links.append(link)
+    return plan
 
-    if to_create:
-        insert_rows(ctx.model, to_create)
-    if to_update:
-        record_rows_update(ctx.model, to_update, sorted(update_fields | {"version", "updated_at"}))
-    if deleted_objs:
-        record_rows_update(ctx.model, deleted_objs, ["is_deleted", "deleted_at", "version", "updated_at"])
-    created_ids = {id(o) for o in to_create}
-    change_rows = [(o, "create", sorted(_field_names(fields))) for o in to_create]
-    change_rows += [(o, op, f) for o, op, f in changes if id(o) not in created_ids]
-    _write_changes(ctx, change_rows)
-    if new_links:
-        insert_rows(
-            EntityLink,
-            [
-                EntityLink(
-                    integration=ctx.integration,
-                    entity=ctx.entity,
-                    local_id=o.pk,
-                    remote_id=rid,
-                    base=base,
-                    remote_modified_at=modified,
-                )
-                for o, rid, base, modified in new_links
-            ],
-        )
-    if touched_links:
-        EntityLink.objects.bulk_update(touched_links, ["base", "remote_modified_at", "last_synced_at"])
-    if conflicts:
-        for c in conflicts:
-            c.local_id = c.local_id or next((o.pk for o, rid, *_ in new_links if rid == c.remote_id), 0)
-        Conflict.objects.bulk_create(conflicts, ignore_conflicts=True)
+
+def _write_plan(ctx: EntityContext, plan: PagePlan) -> None:
+    """Write a page's plan: records and Change rows through the services' bulk writer, then links
+    and conflicts. A fixed number of statements per page."""
+    records_write(
+        ctx.definition,
+        created=plan.created,
+        updated=plan.updated,
+        columns=plan.columns,
+        changes=plan.changes,
+        origin=ctx.origin,
+    )
+    now = timezone.now()
+    insert_values(
+        EntityLink,
+        LINK_COLUMNS,
+        [
+            (ctx.integration.pk, ctx.entity, obj.pk, rid, base, modified, now)
+            for obj, rid, base, modified in plan.links
+        ],
+    )
+    if plan.touched_links:
+        EntityLink.objects.bulk_update(plan.touched_links, ["base", "remote_modified_at", "last_synced_at"])
+    if plan.conflicts:
+        for conflict, obj in plan.conflicts:
+            conflict.local_id = obj.pk
+        Conflict.objects.bulk_create([conflict for conflict, _ in plan.conflicts], ignore_conflicts=True)
         opened = Conflict.objects.filter(
             integration=ctx.integration, entity=ctx.entity, status=Conflict.Status.OPEN, created_at__gte=now
         )
         hooks.conflicts_detected.send(sender=Conflict, conflicts=list(opened))
-
-
-def _write_changes(ctx: EntityContext, rows: list[tuple[models.Model, str, list[str]]]) -> None:
-    if not rows:
-        return
-    change_model = apps.get_model("sync", "Change")
-    insert_rows(
-        change_model,
-        [
-            change_model(
-                subaccount_id=ctx.integration.subaccount_id,
-                entity=ctx.entity,
-                record_id=o.pk,
-                op=op,
-                fields=f,
-                origin=ctx.origin,
-            )
-            for o, op, f in rows
-        ],
-    )
-    hooks.changes_recorded.send(sender=change_model, subaccount_id=ctx.integration.subaccount_id)
 
 
 def _record_errors(run: SyncRun, ctx: EntityContext, outcome: Outcome, *, direction: str) -> None:
@@ -474,15 +371,14 @@ def push_changes(
     heartbeat=None,
 ) -> Outcome:
     """Send local changes made since the push cursor, except this integration's own (no echo)."""
-    change_model = apps.get_model("sync", "Change")
     integration = next(iter(contexts.values())).integration
     position = push_cursor(integration) if after is None else after
     total = Outcome()
     while True:
         batch = list(
-            change_model.objects.filter(subaccount_id=integration.subaccount_id, seq__gt=position).order_by(
-                "seq"
-            )[:PUSH_CHUNK]
+            Change.objects.filter(subaccount_id=integration.subaccount_id, seq__gt=position).order_by("seq")[
+                :PUSH_CHUNK
+            ]
         )
         if not batch:
             break

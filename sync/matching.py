@@ -25,8 +25,9 @@ IDENTITY_RUNG = "external_id"
 class MatchIndex:
     """Candidates for one batch, looked up by (rung, normalised value)."""
 
-    def __init__(self, rungs: tuple[str, ...]):
+    def __init__(self, rungs: tuple[str, ...], *, live_only: bool = False):
         self.rungs = rungs
+        self.live_only = live_only
         self._by_key: dict[tuple[str, Any], list[CanonicalRecord]] = {}
         self._by_pk: dict[int, CanonicalRecord] = {}
 
@@ -38,19 +39,22 @@ class MatchIndex:
         records: Iterable[Mapping[str, Any]],
         *,
         rungs: tuple[str, ...] | None = None,
+        live_only: bool = False,
     ) -> "MatchIndex":
         """Read every existing candidate for ``records`` (normalised): at most one query per rung.
 
+        ``live_only``: soft-deleted records never match, not even by external_id (a sync never
+        revives a record the sub-account deleted; an upsert does).
         Rows are locked (SELECT ... FOR UPDATE where the database has it), so call this inside the
         transaction that writes them.
         """
-        index = cls(definition.match_fields if rungs is None else rungs)
+        index = cls(definition.match_fields if rungs is None else rungs, live_only=live_only)
         unresolved = list(records)
         for rung in index.rungs:
             values = {record[rung] for record in unresolved if record.get(rung)}
             if values:
                 candidates = definition.model.objects.filter(subaccount=subaccount, **{f"{rung}__in": values})
-                if rung != IDENTITY_RUNG:
+                if rung != IDENTITY_RUNG or live_only:
                     candidates = candidates.filter(is_deleted=False)
                 for candidate in candidates.select_for_update().order_by("pk"):
                     index.remember(candidate)
@@ -70,6 +74,10 @@ class MatchIndex:
                     bucket.append(record)
         return record
 
+    def records(self) -> list[CanonicalRecord]:
+        """Every stored record the index holds (candidates, and those remembered since)."""
+        return list(self._by_pk.values())
+
     def find(self, fields: Mapping[str, Any]) -> CanonicalRecord | None:
         """The record ``fields`` (normalised) describes, or None when it is new."""
         external_id = fields.get(IDENTITY_RUNG) or ""
@@ -80,9 +88,9 @@ class MatchIndex:
             for candidate in self._by_key.get((rung, value), ()):
                 if getattr(candidate, rung) != value:
                     continue  # indexed under a value it has since changed
-                if rung != IDENTITY_RUNG and (
-                    candidate.is_deleted or (external_id and candidate.external_id not in ("", external_id))
-                ):
+                if (rung != IDENTITY_RUNG or self.live_only) and candidate.is_deleted:
+                    continue
+                if rung != IDENTITY_RUNG and external_id and candidate.external_id not in ("", external_id):
                     continue
                 return candidate
         return None

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from integrations.models import SubAccount
 from sync import hooks
+from sync.bulk import insert_rows, insert_values
 from sync.entities import ENTITIES, EntityDef, entity_def, entity_for
 from sync.mapping import CUSTOM_PREFIX
 from sync.matching import MatchIndex
@@ -47,6 +48,7 @@ __all__ = [
     "record_update",
     "record_upsert",
     "records_bulk_upsert",
+    "records_write",
 ]
 
 MAX_BULK = 1000
@@ -289,24 +291,50 @@ def _write(definition: EntityDef, touched: list[_Touched], *, origin: str) -> No
     for entry in updated:
         entry.record.version += 1
         entry.record.updated_at = now  # a raw UPDATE does not apply auto_now
+    records_write(
+        definition,
+        created=[entry.record for entry in created],
+        updated=[entry.record for entry in updated],
+        columns=[column for entry in updated for column in _columns(entry.fields)],
+        changes=[(entry.record, Change.Op.CREATE, entry.fields) for entry in created]
+        + [(entry.record, Change.Op.UPDATE, entry.fields) for entry in updated],
+        origin=origin,
+    )
+
+
+CHANGE_COLUMNS = ("subaccount_id", "entity", "record_id", "op", "fields", "origin", "created_at")
+
+
+def records_write(
+    definition: EntityDef,
+    *,
+    created: list[CanonicalRecord],
+    updated: list[CanonicalRecord],
+    columns: Iterable[str],
+    changes: list[tuple[CanonicalRecord, str, Iterable[str]]],
+    origin: str,
+) -> None:
+    """The bulk write every batch of canonical writes ends in: three statements, whatever its size.
+
+    Inserts ``created`` (they get their ids), writes ``columns`` (plus version and updated_at, which
+    the caller has bumped) of ``updated``, and appends one Change per (record, op, changed names).
+    Call it inside the transaction that holds ``change_log_lock`` for the sub-account.
+    """
     with _whole_batches():
-        if created:
-            definition.model.objects.bulk_create([entry.record for entry in created])
-        if updated:
-            columns = sorted({column for entry in updated for column in _columns(entry.fields)})
-            record_rows_update(
-                definition.model, [entry.record for entry in updated], [*columns, "version", "updated_at"]
-            )
-        changes = [
-            _change_for(entry.record, op=Change.Op.CREATE, fields=entry.fields, origin=origin)
-            for entry in created
-        ] + [
-            _change_for(entry.record, op=Change.Op.UPDATE, fields=entry.fields, origin=origin)
-            for entry in updated
-        ]
-        if changes:
-            Change.objects.bulk_create(changes)
-            hooks.changes_recorded.send(sender=Change, subaccount_id=changes[0].subaccount_id)
+        insert_rows(definition.model, created)
+    if updated:
+        record_rows_update(definition.model, updated, sorted({*columns, "version", "updated_at"}))
+    if changes:
+        now, origin = timezone.now(), origin[: Change._meta.get_field("origin").max_length]
+        insert_values(
+            Change,
+            CHANGE_COLUMNS,
+            [
+                (record.subaccount_id, definition.name, record.pk, op, list(fields), origin, now)
+                for record, op, fields in changes
+            ],
+        )
+        hooks.changes_recorded.send(sender=Change, subaccount_id=changes[0][0].subaccount_id)
 
 
 def record_rows_update(

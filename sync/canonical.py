@@ -1,0 +1,86 @@
+"""Canonical values on model instances: read them (``local_values``), type them (``coerce``) and
+write them (``assign``), in the names field mappings use (``custom:<key>`` for custom fields).
+
+The sync engine and conflict resolution speak these; ``sync.services`` writes the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.dateparse import parse_date, parse_datetime
+
+from sync.mapping import CUSTOM_PREFIX, canonical_value
+
+
+def local_values(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The record's canonical values for these canonical names."""
+    values = {}
+    for name in fields:
+        if name.startswith(CUSTOM_PREFIX):
+            values[name] = canonical_value((obj.custom_fields or {}).get(name[len(CUSTOM_PREFIX) :]))
+        else:
+            values[name] = canonical_value(getattr(obj, name))
+    return values
+
+
+def coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
+    """Canonical values typed by the local model's fields, so "2024-05-01T00:00:00+00:00" from an
+    epoch-ms transform and a DateField's date compare equal. Raises ValueError naming the field."""
+    out = {}
+    for name, value in values.items():
+        if value is None or name.startswith(CUSTOM_PREFIX):
+            out[name] = value
+            continue
+        model_field = model._meta.get_field(name)
+        try:
+            if isinstance(model_field, models.DateTimeField):
+                typed = value if isinstance(value, datetime) else parse_datetime(str(value))
+            elif isinstance(model_field, models.DateField):
+                typed = parse_datetime(str(value)) or parse_date(str(value)[:10])
+                typed = typed.date() if isinstance(typed, datetime) else typed
+            elif isinstance(model_field, models.DecimalField | models.IntegerField | models.BooleanField):
+                typed = model_field.to_python(value)
+            else:
+                typed = str(value)
+                if getattr(model_field, "max_length", None) and len(typed) > model_field.max_length:
+                    raise ValueError(f"longer than {model_field.max_length} characters")
+        except (ValueError, TypeError, ValidationError) as exc:
+            raise ValueError(f"{name}: {exc}") from None
+        if typed is None:
+            raise ValueError(f"{name}: {str(value)[:40]!r} is not a valid {model_field.get_internal_type()}")
+        out[name] = canonical_value(typed)
+    return out
+
+
+def assign(obj: models.Model, values: dict[str, Any]) -> None:
+    """Write canonical values onto a model instance, converting to each field's type."""
+    for name, value in values.items():
+        if name.startswith(CUSTOM_PREFIX):
+            custom = dict(obj.custom_fields or {})
+            key = name[len(CUSTOM_PREFIX) :]
+            if value is None:
+                custom.pop(key, None)
+            else:
+                custom[key] = value
+            obj.custom_fields = custom
+            continue
+        model_field = obj._meta.get_field(name)
+        if value is None:
+            value = (
+                ""
+                if isinstance(model_field, models.CharField | models.TextField) and not model_field.null
+                else None
+            )
+        else:
+            value = model_field.to_python(value)
+        setattr(obj, name, value)
+
+
+def field_names(values: Iterable[str]) -> set[str]:
+    """The model fields behind canonical names (every ``custom:<key>`` lives in custom_fields)."""
+    return {"custom_fields" if n.startswith(CUSTOM_PREFIX) else n for n in values}
