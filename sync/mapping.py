@@ -7,6 +7,7 @@ Decimal("100.00") in our database are the same value and never a false conflict.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,23 @@ class FieldMap:
     remote: str
     direction: str
     transform: dict | None
+
+    @functools.cached_property
+    def _resolved(self) -> tuple[transforms.Transform, dict[str, Any]] | None:
+        return transforms.resolve(self.transform) if self.transform else None
+
+    def to_local(self, value: Any, *, record: Mapping[str, Any], region: str) -> Any:
+        """The canonical value for a remote value (the transform resolved once per mapping)."""
+        if self._resolved is None:
+            return value
+        transform, args = self._resolved
+        return transform.to_local(value, args, transforms.Context(record, region))
+
+    def to_remote(self, value: Any, *, record: Mapping[str, Any], region: str) -> Any:
+        if self._resolved is None:
+            return value
+        transform, args = self._resolved
+        return transform.to_remote(value, args, transforms.Context(record, region))
 
     @property
     def inbound(self) -> bool:
@@ -179,10 +197,7 @@ def remote_to_local(maps: list[FieldMap], fields: Mapping[str, Any], *, region: 
     for m in maps:
         if not m.inbound or m.remote not in fields:
             continue
-        value = fields[m.remote]
-        if m.transform:
-            value = transforms.to_local(m.transform, value, record=fields, region=region)
-        values[m.local] = canonical_value(value)
+        values[m.local] = canonical_value(m.to_local(fields[m.remote], record=fields, region=region))
     return values
 
 
@@ -195,8 +210,6 @@ def local_to_remote(
     for m in maps:
         if not m.outbound or (wanted is not None and m.local not in wanted):
             continue
-        value = values.get(m.local)
-        if m.transform:
-            value = transforms.to_remote(m.transform, value, record=values, region=region)
+        value = m.to_remote(values.get(m.local), record=values, region=region)
         out[m.remote] = "" if value is None else value
     return out

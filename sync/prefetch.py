@@ -1,4 +1,4 @@
-"""Fetch the next page while the current one is being applied.
+"""Fetch the next page while the current one is being applied; apply pages in larger batches.
 
 A pull alternates provider time (waiting for HTTP) and database time (applying a page); running the
 connector's page generator one page ahead on a thread overlaps the two. Connectors do no ORM work,
@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 from django.db import connection
+
+from connectors.base import Page
 
 T = TypeVar("T")
 _DONE = object()
@@ -60,3 +62,22 @@ def prefetch(pages: Iterable[T], *, depth: int = 2) -> Iterator[T]:
     finally:
         stop.set()
         thread.join(timeout=5)
+
+
+def coalesce(pages: Iterable[Page], *, limit: int) -> Iterator[Page]:
+    """Merge consecutive pages until they hold ``limit`` records: one transaction then applies
+    several small provider pages (HubSpot's 200, Pipedrive's 500), so the per-transaction work (links,
+    cursor, counters, lease) is paid once. Records keep their order, so a record seen twice keeps its
+    later state; the merged page carries the last cursor given, stored only once all are applied."""
+    records: list = []
+    cursor: str | None = None
+    remaining: int | None = None
+    for page in pages:
+        records.extend(page.records)
+        cursor = page.cursor if page.cursor is not None else cursor
+        remaining = page.remaining if page.remaining is not None else remaining
+        if len(records) >= limit:
+            yield Page(records=records, cursor=cursor, remaining=remaining)
+            records, cursor, remaining = [], None, None
+    if records or cursor is not None:
+        yield Page(records=records, cursor=cursor, remaining=remaining)

@@ -33,12 +33,14 @@ from sync.engine import (
 )
 from sync.lease import LeaseLost, lease_acquire, lease_release, lease_renew
 from sync.models import CreateIntent, SyncCursor, SyncLease, SyncRecordError, SyncRun
-from sync.prefetch import prefetch
+from sync.prefetch import coalesce, prefetch
 
 logger = logging.getLogger(__name__)
 
 SYNCABLE = (Integration.Status.ACTIVE, Integration.Status.PENDING, Integration.Status.ERROR)
 EXPORT_CHUNK = 500
+APPLY_BATCH = 1000  # remote records applied per transaction (provider pages are merged up to it)
+PREFETCH_PAGES = 6  # fetched ahead while a batch is applied: a batch is several small pages
 
 
 class SyncBusy(Exception):
@@ -160,7 +162,8 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
                 .values_list("position", flat=True)
                 .first()
             )
-            for page in prefetch(connector.pull(entity, cursor=cursor or None)):
+            pages = prefetch(connector.pull(entity, cursor=cursor or None), depth=PREFETCH_PAGES)
+            for page in coalesce(pages, limit=APPLY_BATCH):
                 heartbeat()
                 outcome = apply_pull_page(ctx, page.records, cursor=page.cursor, run=run)
                 if page.remaining is not None:

@@ -558,7 +558,10 @@ def validate_transform(spec: Mapping[str, Any] | None) -> None:
             raise ValueError(f"transform {name!r}: argument {arg_name!r} {problem}")
 
 
-def _resolve(spec: Mapping[str, Any]) -> tuple[Transform, dict[str, Any]]:
+def resolve(spec: Mapping[str, Any]) -> tuple[Transform, dict[str, Any]]:
+    """The registry row and the full arguments (defaults filled in) of a valid spec. Resolve once
+    and call ``transform.to_local(value, args, Context(...))`` per value: validating a spec costs
+    more than most transforms. Raises ValueError for a malformed spec."""
     validate_transform(spec)
     transform = TRANSFORMS[spec["name"]]
     given = spec.get("args") or {}
@@ -577,7 +580,7 @@ def to_local(
     TransformError for a value the transform cannot take, ValueError for a malformed spec."""
     if spec is None:
         return value
-    transform, args = _resolve(spec)
+    transform, args = resolve(spec)
     return transform.to_local(value, args, Context(record, region))
 
 
@@ -593,5 +596,5 @@ def to_remote(
     TransformError for a value the transform cannot take, ValueError for a malformed spec."""
     if spec is None:
         return value
-    transform, args = _resolve(spec)
+    transform, args = resolve(spec)
     return transform.to_remote(value, args, Context(record, region))
