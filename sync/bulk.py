@@ -11,19 +11,23 @@ embedded default) use bulk_create.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
 
 
-def _copy_value(field: models.Field, obj: models.Model):
-    value = field.pre_save(obj, add=True)  # auto_now / auto_now_add and friends
-    if value is None:
-        return None
+def _reader(field: models.Field) -> Callable[[models.Model], Any]:
+    """How COPY reads one field off an instance, decided once per field, not once per value."""
     if isinstance(field, models.JSONField):
-        return json.dumps(value, cls=field.encoder)
-    return value
+        encoder = field.encoder
+        return lambda obj: None if (v := getattr(obj, field.attname)) is None else json.dumps(v, cls=encoder)
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return lambda obj: field.pre_save(obj, add=True)  # sets the time, as save() would
+    if type(field).pre_save is not models.Field.pre_save and not isinstance(field, models.DateField):
+        return lambda obj: field.pre_save(obj, add=True)  # a field that computes its value
+    return operator.attrgetter(field.attname)
 
 
 def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None:
@@ -44,9 +48,10 @@ def insert_rows(model: type[models.Model], objs: Sequence[models.Model]) -> None
         for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
             setattr(obj, meta.pk.attname, pk)
         columns = ", ".join(quote(f.column) for f in fields)
+        readers = [_reader(f) for f in fields]
         with cursor.cursor.copy(f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN") as copy:
             for obj in objs:
-                copy.write_row([_copy_value(f, obj) for f in fields])
+                copy.write_row([read(obj) for read in readers])
     for obj in objs:
         obj._state.adding = False
         obj._state.db = connection.alias

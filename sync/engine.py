@@ -208,6 +208,7 @@ def plan_page(
     plan = PagePlan(Outcome())
     outcome, now, rules = plan.outcome, timezone.now(), ctx.rules
     fields = [rule.name for rule in rules]
+    created_fields = sorted(field_names(fields))  # what a create's Change row names
     claimed = set(linked)  # local ids that already answer one remote record
     updated: set[int] = set()  # id() of records already in plan.updated
     for rid, record in newest.items():
@@ -244,7 +245,7 @@ def plan_page(
             assign(obj, remote)
             plan.created.append(obj)
             plan.links.append((obj, rid, dict(remote), record.modified_at))
-            plan.changes.append((obj, "create", sorted(field_names(fields))))
+            plan.changes.append((obj, "create", created_fields))
             outcome.created += 1
             continue
         if link is None:

@@ -1,8 +1,7 @@
 """Find the existing record an incoming one describes: external_id, then email, then phone (contacts).
 
 The rungs come from the entity registry (companies: external_id then domain; deals and activities:
-external_id only). ``MatchIndex.load`` reads candidates for a whole batch with one query per rung,
-and records created earlier in the same batch are remembered, so a batch never duplicates itself.
+external_id only). ``MatchIndex.load`` reads candidates for a whole batch in one query, and records created earlier in the same batch are remembered, so a batch never duplicates itself.
 
 Rules, in order of the rungs:
 - ``external_id`` matches any record, a soft-deleted one too (the id is the sub-account's identity for
@@ -14,6 +13,8 @@ Rules, in order of the rungs:
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from django.db.models import Q
 
 from integrations.models import SubAccount
 from sync.entities import EntityDef
@@ -41,7 +42,7 @@ class MatchIndex:
         rungs: tuple[str, ...] | None = None,
         live_only: bool = False,
     ) -> "MatchIndex":
-        """Read every existing candidate for ``records`` (normalised): at most one query per rung.
+        """Read every existing candidate for ``records`` (normalised) in one query, all rungs ORed.
 
         ``live_only``: soft-deleted records never match, not even by external_id (a sync never
         revives a record the sub-account deleted; an upsert does).
@@ -49,17 +50,21 @@ class MatchIndex:
         transaction that writes them.
         """
         index = cls(definition.match_fields if rungs is None else rungs, live_only=live_only)
-        unresolved = list(records)
+        records = list(records)
+        wanted = Q()
         for rung in index.rungs:
-            values = {record[rung] for record in unresolved if record.get(rung)}
+            values = {record[rung] for record in records if record.get(rung)}
             if values:
-                candidates = definition.model.objects.filter(subaccount=subaccount, **{f"{rung}__in": values})
-                if rung != IDENTITY_RUNG or live_only:
-                    candidates = candidates.filter(is_deleted=False)
-                for candidate in candidates.select_for_update().order_by("pk"):
-                    index.remember(candidate)
-            # Only records nothing matched yet go on to the next rung's query.
-            unresolved = [record for record in unresolved if index.find(record) is None]
+                clause = Q(**{f"{rung}__in": values})
+                if rung != IDENTITY_RUNG and not live_only:
+                    clause &= Q(is_deleted=False)  # only external_id finds a deleted record
+                wanted |= clause
+        if wanted:
+            candidates = definition.model.objects.filter(wanted, subaccount=subaccount)
+            if live_only:
+                candidates = candidates.filter(is_deleted=False)
+            for candidate in candidates.select_for_update().order_by("pk"):
+                index.remember(candidate)
         return index
 
     def remember(self, record: CanonicalRecord) -> CanonicalRecord:

@@ -14,6 +14,7 @@ from connectors.base import RemoteRecord, WebhookEvent
 from integrations.models import Integration
 from integrations.services import connector_for
 from sync.engine import EntityContext, Outcome, apply_pull_page
+from sync.models import CreateIntent, EntityLink
 
 INBOUND_DIRECTIONS = (Integration.Direction.INBOUND, Integration.Direction.BIDIRECTIONAL)
 
@@ -33,8 +34,27 @@ def apply_webhook_events(*, integration: Integration, events: list[WebhookEvent]
             total.unchanged += 1
     for entity, entity_events in by_entity.items():
         records = _current_records(connector, entity, entity_events)
+        records, deferred = _settled(integration, entity, records)
+        total.unchanged += len(deferred)
         total.add(apply_pull_page(EntityContext.build(integration, entity), records, cursor=None, run=None))
     return total
+
+
+def _settled(
+    integration: Integration, entity: str, records: list[RemoteRecord]
+) -> tuple[list[RemoteRecord], list[RemoteRecord]]:
+    """(records to apply, records deferred). While creates of ours have an unknown outcome
+    (CreateIntent), an unlinked remote record may be one of them: importing it now would make the
+    local duplicate that the next run's reconciliation exists to prevent. That run settles the
+    intents first and then pulls these records as changes, so nothing is lost by waiting."""
+    if not CreateIntent.objects.filter(integration=integration, entity=entity).exists():
+        return records, []
+    linked = set(
+        EntityLink.objects.filter(
+            integration=integration, entity=entity, remote_id__in=[r.id for r in records]
+        ).values_list("remote_id", flat=True)
+    )
+    return [r for r in records if r.id in linked], [r for r in records if r.id not in linked]
 
 
 def _current_records(connector, entity: str, events: list[WebhookEvent]) -> list[RemoteRecord]:

@@ -73,3 +73,24 @@ def test_an_outbound_only_integration_ignores_inbound_events(hubspot):
     link = EntityLink.objects.filter(integration=hubspot).first()
     outcome = apply_webhook_events(integration=hubspot, events=[event(link.remote_id, "deleted")])
     assert outcome.unchanged == 1 and not Contact.objects.get(pk=link.local_id).is_deleted
+
+
+def test_an_unlinked_record_waits_while_creates_of_ours_are_unsettled(hubspot, subaccount):
+    """A webhook about a record our crashed push may have created must not import it as new."""
+    from sync.models import CreateIntent
+
+    local = Contact.objects.create(subaccount=subaccount, first_name="Solo", last_name="Nameonly")
+    CreateIntent.objects.create(
+        integration=hubspot, entity="contact", local_id=local.pk, payload={}, created_at=timezone.now()
+    )
+    em = emulator_module("hubspot").emulator
+    em.seed("contacts", 1, None)
+    linked = set(EntityLink.objects.filter(integration=hubspot).values_list("remote_id", flat=True))
+    new_id = next(r.remote_id for r in em.records("contacts") if r.remote_id not in linked)
+    contacts = Contact.objects.count()
+
+    deferred = apply_webhook_events(integration=hubspot, events=[event(new_id, "created")])
+
+    assert deferred.unchanged == 1 and deferred.created == 0 and Contact.objects.count() == contacts
+    CreateIntent.objects.all().delete()  # settled: the same event now imports it
+    assert apply_webhook_events(integration=hubspot, events=[event(new_id, "created")]).created == 1
