@@ -110,19 +110,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "description", "subaccount", "template", "status_badge", "health_badge"]}),
         ("Configuration", {"fields": ["config_summary", "secret_fields", "connection"]}),
-        (
-            "Sync settings",
-            {
-                "fields": [
-                    "direction",
-                    "conflict_strategy",
-                    "sync_interval_minutes",
-                    "delete_policy",
-                    "enrichment_enabled",
-                    "automation_enabled",
-                ]
-            },
-        ),
+        ("Sync settings", {"fields": Integration.SYNC_SETTINGS}),
         (
             "Health",
             {

@@ -124,6 +124,17 @@ class Integration(models.Model):
         ARCHIVE = "archive", "Archive locally"
         PROPAGATE = "propagate", "Propagate both ways"
 
+    # How the integration syncs, as the operator sets it: the admin page, the wizard's review
+    # step, the API and integration_update all take their list of settings from here.
+    SYNC_SETTINGS = (
+        "direction",
+        "conflict_strategy",
+        "sync_interval_minutes",
+        "delete_policy",
+        "enrichment_enabled",
+        "automation_enabled",
+    )
+
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="integrations")
     template = models.ForeignKey(IntegrationTemplate, on_delete=models.PROTECT, related_name="integrations")
     name = models.CharField(max_length=200)

@@ -34,16 +34,8 @@ from integrations.tokens import IntegrationTokenStore
 
 logger = logging.getLogger(__name__)
 
-SETTINGS_FIELDS = (
-    "name",
-    "description",
-    "direction",
-    "conflict_strategy",
-    "sync_interval_minutes",
-    "delete_policy",
-    "enrichment_enabled",
-    "automation_enabled",
-)
+# What integration_create and integration_update accept besides the config.
+SETTINGS_FIELDS = ("name", "description", *Integration.SYNC_SETTINGS)
 
 
 class TemplateUnavailable(ValueError):
