@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
 
+from connectors.registry import is_registered
 from integrations.fields import EncryptedJSONField
 
 
@@ -87,8 +88,6 @@ class IntegrationTemplate(models.Model):
     @property
     def is_available(self) -> bool:
         """Chosen in the wizard only when active and its connector is built."""
-        from connectors.registry import is_registered
-
         return self.is_active and is_registered(self.connector)
 
 
