@@ -1,6 +1,7 @@
 """The only module that knows every provider: registry key → dotted path, imported on first use."""
 
 import functools
+import importlib
 from types import ModuleType
 
 from django.utils.module_loading import import_string
@@ -53,14 +54,10 @@ def connector_class(key: str) -> type[Connector]:
 def emulator_module(key: str) -> ModuleType:
     if key not in EMULATORS:
         raise UnknownConnector(f"No emulator {key!r}: add it to EMULATORS in connectors/registry.py")
-    import importlib
-
     return importlib.import_module(EMULATORS[key])
 
 
 def default_mappings(key: str) -> dict:
     """The connector's DEFAULT_MAPPINGS (its package's mappings.py)."""
-    import importlib
-
     package = connector_class(key).__module__.rsplit(".", 1)[0]
     return importlib.import_module(f"{package}.mappings").DEFAULT_MAPPINGS

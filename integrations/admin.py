@@ -11,7 +11,7 @@ from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from integrations import admin_views, services
-from integrations.admin_scope import integrations_for, scoped_for, subaccounts_for
+from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
 from integrations.config_schema import redact_config, secrets_set
 from integrations.models import ApiKey, AuditLog, Integration, IntegrationTemplate, Membership, SubAccount
 from integrations.wizard import IntegrationWizard
@@ -62,12 +62,9 @@ class SubAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(APIKeyModelAdmin):
+class ApiKeyAdmin(ScopedAdmin, APIKeyModelAdmin):
     list_display = [*APIKeyModelAdmin.list_display, "subaccount", "last_used_at"]
     list_filter = [*APIKeyModelAdmin.list_filter, "subaccount"]
-
-    def get_queryset(self, request):
-        return scoped_for(request.user, super().get_queryset(request))
 
 
 @admin.register(IntegrationTemplate)
@@ -113,19 +110,7 @@ class IntegrationAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "description", "subaccount", "template", "status_badge", "health_badge"]}),
         ("Configuration", {"fields": ["config_summary", "secret_fields", "connection"]}),
-        (
-            "Sync settings",
-            {
-                "fields": [
-                    "direction",
-                    "conflict_strategy",
-                    "sync_interval_minutes",
-                    "delete_policy",
-                    "enrichment_enabled",
-                    "automation_enabled",
-                ]
-            },
-        ),
+        ("Sync settings", {"fields": Integration.SYNC_SETTINGS}),
         (
             "Health",
             {
@@ -298,20 +283,9 @@ class IntegrationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ScopedReadOnlyAdmin):
     list_display = ["created_at", "subaccount", "integration", "actor", "action"]
+    list_select_related = ["subaccount", "integration"]
     list_filter = ["action", "subaccount"]
     search_fields = ["actor", "action"]
     readonly_fields = ["created_at", "subaccount", "integration", "actor", "action", "changes"]
-
-    def get_queryset(self, request):
-        return scoped_for(request.user, super().get_queryset(request))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

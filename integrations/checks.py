@@ -3,12 +3,14 @@
 from django.core.checks import Error, Tags, register
 from django.db.utils import DatabaseError
 
+from connectors.registry import CONNECTORS, PLANNED
+from integrations.catalog_loader import catalog_files, read_template_file
+from integrations.crypto import DecryptionError
+from integrations.models import Integration
+
 
 @register()
 def catalog_connectors_registered(app_configs, **kwargs):
-    from connectors.registry import CONNECTORS, PLANNED
-    from integrations.catalog_loader import catalog_files, read_template_file
-
     problems = []
     for path in catalog_files():
         connector = read_template_file(path).get("connector", "")
@@ -27,9 +29,6 @@ def catalog_connectors_registered(app_configs, **kwargs):
 @register(Tags.database)
 def stored_secrets_decrypt(app_configs, **kwargs):
     """A wrong FIELD_ENCRYPTION_KEYS shows here at start-up, not as a crash on first read."""
-    from integrations.crypto import DecryptionError
-    from integrations.models import Integration
-
     try:
         sample = Integration.objects.order_by("-id").first()
     except DecryptionError as exc:

@@ -9,6 +9,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from config.celery import app
+
 logger = logging.getLogger(__name__)
 
 
@@ -23,8 +25,6 @@ def _check_database() -> None:
 
 
 def _check_broker() -> None:
-    from config.celery import app
-
     with app.connection_for_write() as conn:
         conn.ensure_connection(max_retries=1, timeout=2)
 

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
 
+from connectors.registry import is_registered
 from integrations.fields import EncryptedJSONField
 
 
@@ -87,8 +88,6 @@ class IntegrationTemplate(models.Model):
     @property
     def is_available(self) -> bool:
         """Chosen in the wizard only when active and its connector is built."""
-        from connectors.registry import is_registered
-
         return self.is_active and is_registered(self.connector)
 
 
@@ -123,6 +122,17 @@ class Integration(models.Model):
         IGNORE = "ignore", "Ignore deletes"
         ARCHIVE = "archive", "Archive locally"
         PROPAGATE = "propagate", "Propagate both ways"
+
+    # How the integration syncs, as the operator sets it: the admin page, the wizard's review
+    # step, the API and integration_update all take their list of settings from here.
+    SYNC_SETTINGS = (
+        "direction",
+        "conflict_strategy",
+        "sync_interval_minutes",
+        "delete_policy",
+        "enrichment_enabled",
+        "automation_enabled",
+    )
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="integrations")
     template = models.ForeignKey(IntegrationTemplate, on_delete=models.PROTECT, related_name="integrations")

@@ -27,23 +27,19 @@ from connectors.base import (
 )
 from connectors.oauth import OAuthClient, new_code_verifier, new_state
 from connectors.registry import connector_class
-from integrations import hooks
+from integrations.audit import audit_record
 from integrations.config_schema import ConfigInvalid, audit_diff, merge_config, validate_config
-from integrations.models import AuditLog, Integration, IntegrationTemplate, OAuthState, SubAccount
+from integrations.models import Integration, IntegrationTemplate, OAuthState, SubAccount
+from integrations.status import (  # noqa: F401 (integration_mark_error: sync.runs imports it from here)
+    integration_mark_error,
+    integration_set_status,
+)
 from integrations.tokens import IntegrationTokenStore
 
 logger = logging.getLogger(__name__)
 
-SETTINGS_FIELDS = (
-    "name",
-    "description",
-    "direction",
-    "conflict_strategy",
-    "sync_interval_minutes",
-    "delete_policy",
-    "enrichment_enabled",
-    "automation_enabled",
-)
+# What integration_create and integration_update accept besides the config.
+SETTINGS_FIELDS = ("name", "description", *Integration.SYNC_SETTINGS)
 
 
 class TemplateUnavailable(ValueError):
@@ -59,23 +55,6 @@ class InvalidTransition(ValueError):
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def audit_record(
-    *,
-    integration: Integration | None,
-    subaccount: SubAccount,
-    actor: str,
-    action: str,
-    changes: dict[str, Any] | None = None,
-) -> AuditLog:
-    return AuditLog.objects.create(
-        subaccount=subaccount,
-        integration=integration,
-        actor=actor or "system",
-        action=action,
-        changes=changes or {},
-    )
 
 
 def connector_for(integration: Integration) -> Connector:
@@ -180,43 +159,6 @@ def integration_update(
                 changes=changes,
             )
     return integration
-
-
-def integration_set_status(
-    *, integration: Integration, status: str, actor: str, reason: str = ""
-) -> Integration:
-    old = integration.status
-    if old == status:
-        return integration
-    integration.status = status
-    with transaction.atomic():
-        integration.save(update_fields=["status", "updated_at"])
-        audit_record(
-            integration=integration,
-            subaccount=integration.subaccount,
-            actor=actor,
-            action="integration.status_changed",
-            changes={"status": {"from": old, "to": status}, **({"reason": reason} if reason else {})},
-        )
-        hooks.integration_status_changed.send(
-            sender=Integration, integration=integration, old=old, new=status, reason=reason
-        )
-    return integration
-
-
-def integration_mark_error(*, integration: Integration, message: str, reauthorize: bool = False) -> None:
-    """Record a permanent failure the operator must act on. ``message`` must hold no secret."""
-    integration.last_error = message[:2000]
-    integration.last_error_at = timezone.now()
-    integration.health = Integration.Health.FAILING
-    if reauthorize:
-        integration.reauthorization_needed = True
-    integration.save(
-        update_fields=["last_error", "last_error_at", "health", "reauthorization_needed", "updated_at"]
-    )
-    integration_set_status(
-        integration=integration, status=Integration.Status.ERROR, actor="system", reason=message[:200]
-    )
 
 
 def integration_test(*, integration: Integration, actor: str) -> TestResult:

@@ -17,6 +17,7 @@ from datetime import timedelta
 from connectors.base import ReauthorizationNeeded, Tokens
 from integrations.leases import RowLease
 from integrations.models import Integration
+from integrations.status import integration_mark_error
 
 LEASE_TTL = timedelta(seconds=30)
 WAIT_SECONDS = 35.0
@@ -51,8 +52,6 @@ class IntegrationTokenStore:
             TOKEN_LOCK.release(row, owner=owner)
 
     def mark_reauthorization_needed(self, reason: str) -> None:
-        from integrations.services import integration_mark_error
-
         integration_mark_error(
             integration=Integration.objects.get(pk=self.integration_id),
             message=f"Reauthorization needed: {reason}",

@@ -58,19 +58,17 @@ class TestStepForm(forms.Form):
         return super().clean()
 
 
-class ReviewStepForm(forms.Form):
-    direction = forms.ChoiceField(
-        choices=Integration.Direction.choices, initial=Integration.Direction.BIDIRECTIONAL
-    )
-    conflict_strategy = forms.ChoiceField(
-        choices=Integration.ConflictStrategy.choices, initial=Integration.ConflictStrategy.NEWEST_WINS
-    )
-    delete_policy = forms.ChoiceField(
-        choices=Integration.DeletePolicy.choices, initial=Integration.DeletePolicy.ARCHIVE
-    )
+class ReviewStepForm(forms.ModelForm):
+    """The sync settings, with the model's choices and defaults; ``done`` passes them to
+    ``integration_update`` (the form never saves an instance itself)."""
+
     sync_interval_minutes = forms.IntegerField(
         min_value=1, max_value=1440, initial=15, label="Sync every (minutes)"
     )
+
+    class Meta:
+        model = Integration
+        fields = Integration.SYNC_SETTINGS
 
 
 STEPS = [

@@ -7,42 +7,13 @@ write here is the "soft-delete" action, which calls ``record_delete`` with ``ori
 from django.contrib import admin
 from django.db.models import QuerySet
 
-from integrations.admin_scope import scoped_for, subaccounts_for
+from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import admin_engine  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
 from sync.models import Activity, Change, Company, Contact, Deal
 from sync.services import record_delete
 
 
-class SubAccountScopeFilter(admin.SimpleListFilter):
-    """Filter by sub-account, offering only the ones this user manages (never other tenants' names)."""
-
-    title = "sub-account"
-    parameter_name = "subaccount"
-
-    def lookups(self, request, model_admin):
-        return [(str(sub.pk), str(sub)) for sub in subaccounts_for(request.user)]
-
-    def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(subaccount_id=self.value()) if self.value() else queryset
-
-
-class ScopedAdmin(admin.ModelAdmin):
-    list_select_related = ["subaccount"]
-
-    def get_queryset(self, request) -> QuerySet:
-        return scoped_for(request.user, super().get_queryset(request))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # hard deletes would bypass the Change log
-
-
-class RecordAdmin(ScopedAdmin):
+class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass the Change log
     actions = ["soft_delete"]
     common_filters = [SubAccountScopeFilter, "is_deleted"]
     ordering = ["-updated_at", "-id"]
@@ -142,7 +113,7 @@ class ActivityAdmin(RecordAdmin):
 
 
 @admin.register(Change)
-class ChangeAdmin(ScopedAdmin):
+class ChangeAdmin(ScopedReadOnlyAdmin):
     list_display = ["seq", "created_at", "subaccount", "entity", "record_id", "op", "fields", "origin"]
     list_filter = [SubAccountScopeFilter, "entity", "op"]
     search_fields = ["origin", "record_id__exact"]  # __exact on an integer compares as text: no 500

@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from integrations.admin import IntegrationAdmin
-from integrations.admin_scope import integration_for, scoped_for
+from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integration_for
 from integrations.models import Integration
 from sync.conflicts import ConflictClosed, conflict_resolve
 from sync.mapping import MappingInvalid, validate_rows
@@ -48,7 +48,8 @@ class SyncRecordErrorInline(admin.TabularInline):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ScopedReadOnlyAdmin):
+    allow_delete = True
     list_display = [
         "id",
         "integration",
@@ -86,13 +87,7 @@ class SyncRunAdmin(admin.ModelAdmin):
     change_form_template = "admin/sync/syncrun_change_form.html"
 
     def get_queryset(self, request):
-        return scoped_for(request.user, super().get_queryset(request).select_related("integration"))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+        return super().get_queryset(request).select_related("integration")
 
     @admin.display(description="Progress")
     def progress(self, obj):
@@ -149,7 +144,7 @@ class ResolveForm(forms.Form):
 
 
 @admin.register(Conflict)
-class ConflictAdmin(admin.ModelAdmin):
+class ConflictAdmin(ScopedAdmin):
     list_display = [
         "id",
         "integration",
@@ -182,7 +177,7 @@ class ConflictAdmin(admin.ModelAdmin):
     change_form_template = "admin/sync/conflict_change_form.html"
 
     def get_queryset(self, request):
-        return scoped_for(request.user, super().get_queryset(request).select_related("integration"))
+        return super().get_queryset(request).select_related("integration")
 
     def has_add_permission(self, request):
         return False

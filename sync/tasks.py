@@ -7,9 +7,16 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.utils import timezone
+from django_celery_results.models import TaskResult
 
 from connectors.base import TransientError
 from integrations.models import Integration
+from integrations.services import integration_test
+from sync.conflicts import conflict_sweep
+from sync.lease import lease_is_free
+from sync.models import SyncRecordError, SyncRun
+from sync.runs import SyncBusy, SyncNotAllowed, sync_retry_failed, sync_run_execute, sync_run_request
+from sync.services import idempotency_keys_purge
 
 logger = logging.getLogger(__name__)
 
@@ -19,9 +26,6 @@ LOG_RETENTION = timedelta(days=30)
 @shared_task(bind=True, acks_late=True, max_retries=5, name="sync.run_execute")
 def sync_run_execute_task(self, sync_run_id: int) -> str:
     """Running twice is safe (lease + committed cursors), hence acks_late."""
-    from sync.models import SyncRun
-    from sync.runs import sync_run_execute
-
     try:
         run = sync_run_execute(run_id=sync_run_id)
     except TransientError as exc:
@@ -40,9 +44,6 @@ STALE_AFTER = timedelta(minutes=2)
 
 def _recover_stale_runs() -> int:
     """Re-enqueue runs left queued/running whose worker is gone (lease free) — e.g. a lost message."""
-    from sync.lease import lease_is_free
-    from sync.models import SyncRun
-
     recovered = 0
     stale = SyncRun.objects.filter(status__in=SyncRun.ACTIVE, created_at__lt=timezone.now() - STALE_AFTER)
     for run in stale:
@@ -56,8 +57,6 @@ def _recover_stale_runs() -> int:
 def sync_dispatch_due_task() -> int:
     """Every minute: resume stale runs, then queue a delta sync for each active integration whose
     interval has passed."""
-    from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
-
     _recover_stale_runs()
     now = timezone.now()
     queued = 0
@@ -79,8 +78,6 @@ def sync_dispatch_due_task() -> int:
 
 @shared_task(name="sync.health_check")
 def integrations_health_check_task() -> int:
-    from integrations.services import integration_test
-
     failing = 0
     for integration in Integration.objects.filter(status=Integration.Status.ACTIVE).select_related(
         "template"
@@ -91,9 +88,6 @@ def integrations_health_check_task() -> int:
 
 @shared_task(name="sync.retry_failed_records")
 def sync_retry_failed_task() -> int:
-    from sync.models import SyncRecordError
-    from sync.runs import sync_retry_failed
-
     ids = (
         SyncRecordError.objects.filter(resolved=False, attempts__lt=SyncRecordError.MAX_ATTEMPTS)
         .values_list("integration_id", flat=True)
@@ -107,19 +101,12 @@ def sync_retry_failed_task() -> int:
 
 @shared_task(name="sync.conflict_sweep")
 def conflict_sweep_task() -> int:
-    from sync.conflicts import conflict_sweep
-
     return conflict_sweep()
 
 
 @shared_task(name="sync.cleanup_logs")
 def cleanup_logs_task() -> dict[str, int]:
     """Drop finished runs, resolved record errors and task results older than 30 days."""
-    from django_celery_results.models import TaskResult
-
-    from sync.models import SyncRecordError, SyncRun
-    from sync.services import idempotency_keys_purge
-
     cutoff = timezone.now() - LOG_RETENTION
     counts = {
         "idempotency_keys": idempotency_keys_purge(),

@@ -6,6 +6,7 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
+        # Imported in ready(), once every model is loaded: both connect signal receivers.
         # The receiver remembers integrations briefly; saving or deleting one must forget it.
         from webhooks.inbound import targets  # noqa: F401
         from webhooks.subscriptions import connect

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import requests
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -137,10 +138,10 @@ class Emulator:
         return self.state().settings.get(name, default)
 
     def client_credentials(self) -> tuple[str, str]:
-        settings = self.state().settings
+        configured = self.state().settings  # the emulator's own settings, not Django's
         return (
-            settings.get("client_id", SANDBOX_CLIENT_ID),
-            settings.get("client_secret", SANDBOX_CLIENT_SECRET),
+            configured.get("client_id", SANDBOX_CLIENT_ID),
+            configured.get("client_secret", SANDBOX_CLIENT_SECRET),
         )
 
     def reset(self) -> None:
@@ -422,6 +423,4 @@ class Emulator:
 
 
 def _strategy_for_sandbox():
-    from django.conf import settings
-
     return _strategy(settings.RATELIMIT_STORAGE_URL)

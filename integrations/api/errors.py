@@ -4,6 +4,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found, server_error
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -77,14 +78,10 @@ def exception_handler(exc, context):
 def handler404(request, exception=None):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("not_found", "Not found."), status=404)
-    from django.views.defaults import page_not_found
-
     return page_not_found(request, exception)
 
 
 def handler500(request):
     if request.path.startswith("/api/"):
         return JsonResponse(error_body("server_error", "Something went wrong on our side."), status=500)
-    from django.views.defaults import server_error
-
     return server_error(request)

@@ -2,6 +2,7 @@
 schema class every API view uses (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"])."""
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from rest_framework.permissions import AllowAny
@@ -122,8 +123,6 @@ class ApiAutoSchema(AutoSchema):
         view = self.view
         filterset_class = getattr(view, "filterset_class", None)
         if filterset_class is None and getattr(view, "filterset_fields", None):
-            from django_filters.rest_framework import DjangoFilterBackend
-
             try:
                 filterset_class = DjangoFilterBackend().get_filterset_class(view, view.get_queryset())
             except Exception:  # schema generation must not fail on a view that needs a request

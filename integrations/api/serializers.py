@@ -59,12 +59,7 @@ class IntegrationSerializer(serializers.ModelSerializer):
             "last_test_message",
             "last_sync_at",
             "last_error",
-            "direction",
-            "conflict_strategy",
-            "sync_interval_minutes",
-            "delete_policy",
-            "enrichment_enabled",
-            "automation_enabled",
+            *Integration.SYNC_SETTINGS,
             "created_at",
             "updated_at",
         ]
@@ -90,17 +85,18 @@ class IntegrationSerializer(serializers.ModelSerializer):
         return f"/webhooks/in/{obj.template.connector}/{obj.pk}/"
 
 
-class IntegrationWriteSerializer(serializers.Serializer):
+# Input only, never saved: a ModelSerializer so the sync settings take their types and choices
+# from the model. (A docstring would become the OpenAPI description.)
+class IntegrationWriteSerializer(serializers.ModelSerializer):
     template = serializers.SlugField(required=False)
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     config = serializers.JSONField(required=False)
-    direction = serializers.ChoiceField(Integration.Direction.choices, required=False)
-    conflict_strategy = serializers.ChoiceField(Integration.ConflictStrategy.choices, required=False)
-    sync_interval_minutes = serializers.IntegerField(min_value=1, max_value=1440, required=False)
-    delete_policy = serializers.ChoiceField(Integration.DeletePolicy.choices, required=False)
-    enrichment_enabled = serializers.BooleanField(required=False)
-    automation_enabled = serializers.BooleanField(required=False)
+
+    class Meta:
+        model = Integration
+        fields = ["template", "name", "description", "config", *Integration.SYNC_SETTINGS]
+        extra_kwargs = {"sync_interval_minutes": {"min_value": 1, "max_value": 1440}}
 
     def validate_config(self, value):
         if not isinstance(value, dict):

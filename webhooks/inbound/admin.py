@@ -20,19 +20,15 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin_scope import scoped_for
-from sync.admin import SubAccountScopeFilter
+from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from webhooks.inbound.services import inbound_events_replay, safe_headers
 from webhooks.models import InboundDelivery, InboundEvent
 
 REJECTED_WINDOW = timedelta(hours=24)
 
 
-class ReadOnlyInboundAdmin(admin.ModelAdmin):
+class ReadOnlyInboundAdmin(ScopedReadOnlyAdmin):
     list_select_related = ["integration", "subaccount"]
-
-    def get_queryset(self, request) -> QuerySet:
-        return scoped_for(request.user, super().get_queryset(request))
 
     # Fields never shown as stored (raw headers, raw JSON): each has a display method instead.
     hidden: tuple[str, ...] = ()
@@ -43,15 +39,6 @@ class ReadOnlyInboundAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         return [*[f.name for f in self.model._meta.fields if f.name not in self.hidden], *self.extra_readonly]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(InboundDelivery)

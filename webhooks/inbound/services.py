@@ -23,6 +23,7 @@ from django.db import transaction
 from connectors.base import RemoteRecord, WebhookEvent, WebhookRequest
 from integrations.models import Integration
 from webhooks.inbound.insert import inbound_insert
+from webhooks.inbound.tasks import inbound_drain_task
 from webhooks.kick import kick
 from webhooks.models import InboundDelivery, InboundEvent
 
@@ -186,8 +187,6 @@ def inbound_kick() -> None:
     event that arrived in it. If the broker is down nothing is lost: the events stay pending and
     ``inbound_retry_due`` picks them up from the database.
     """
-    from webhooks.inbound.tasks import inbound_drain_task
-
     kick(inbound_drain_task, key=KICK_KEY, window=KICK_WINDOW)
 
 

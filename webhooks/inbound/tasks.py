@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from webhooks.inbound.processing import inbound_drain, inbound_retry_due
+
 
 @shared_task(acks_late=True, name="webhooks.inbound_drain")
 def inbound_drain_task() -> dict[str, int]:
     """Kicked by the receiver: apply pending events. Claims make a redelivered message harmless,
     hence acks_late. A run that spends its time budget queues the next one."""
-    from webhooks.inbound.processing import inbound_drain
-
     result = inbound_drain()
     if result.more:
         inbound_drain_task.delay()
@@ -20,6 +20,4 @@ def inbound_drain_task() -> dict[str, int]:
 @shared_task(acks_late=True, name="webhooks.inbound_retry_due")
 def inbound_retry_due_task() -> dict[str, int]:
     """Every minute: failed events past their backoff, abandoned claims and lost messages, from the database."""
-    from webhooks.inbound.processing import inbound_retry_due
-
     return dict(inbound_retry_due().counts)

@@ -19,8 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from integrations.admin_scope import scoped_for
-from sync.admin import SubAccountScopeFilter
+from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from webhooks.models import Delivery, Endpoint, Message
 from webhooks.outbound import services as outbound
 
@@ -32,23 +31,6 @@ def redacted_url(url: str) -> str:
     return f"{base}?…" if sep else base
 
 
-class ScopedReadOnlyAdmin(admin.ModelAdmin):
-    list_select_related = ["subaccount"]
-
-    def get_queryset(self, request) -> QuerySet:
-        return scoped_for(request.user, super().get_queryset(request))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False  # rows change only through webhooks.outbound.services (the actions below)
-
-    def has_operate_permission(self, request) -> bool:
-        """Actions need the model's change permission, although the pages themselves are read-only."""
-        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
-
-
 class EndpointActionForm(ActionForm):
     since = forms.DateTimeField(
         required=False, label="since", help_text="For “Replay since”: YYYY-MM-DD HH:MM (UTC)"
@@ -56,6 +38,7 @@ class EndpointActionForm(ActionForm):
 
 
 class EndpointAdmin(ScopedReadOnlyAdmin):
+    allow_delete = True  # with its deliveries and attempts; its messages stay in the log
     list_display = [
         "target",
         "subaccount",
@@ -209,6 +192,7 @@ class DeliveryInline(admin.TabularInline):
 
 
 class MessageAdmin(ScopedReadOnlyAdmin):
+    allow_delete = True  # with its deliveries and attempts
     list_display = ["msg_id", "event_type", "subaccount", "ordering_key", "delivery_summary", "created_at"]
     list_filter = [SubAccountScopeFilter, "event_type"]
     search_fields = ["msg_id", "ordering_key"]

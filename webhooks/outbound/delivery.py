@@ -22,7 +22,6 @@ from copy import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import partial
 
 import requests
 from django.db import transaction
@@ -34,6 +33,7 @@ from connectors.base import RateLimited
 from connectors.ratelimit import RateLimiter
 from integrations.claims import rows_claim
 from webhooks.models import DEFAULT_RETRY_SCHEDULE, Attempt, Delivery, Endpoint
+from webhooks.outbound.events import deliveries_enqueue_on_commit
 from webhooks.outbound.http import SendResult, outbound_session, post_signed
 from webhooks.outbound.services import endpoint_disable
 from webhooks.outbound.signing import active_secrets, signing_headers
@@ -508,11 +508,9 @@ def _defer(token: datetime, deferred: list[tuple[Delivery, float]]) -> dict[int,
 
 
 def _schedule_on_commit(delivery_id: int, delay: float) -> None:
-    from webhooks.outbound.tasks import deliver_task
-
     # The countdown is only the fast path: if this message is lost with its worker,
     # webhooks.deliver_due finds the row by next_attempt_at.
-    transaction.on_commit(partial(deliver_task.apply_async, (delivery_id,), countdown=delay))
+    deliveries_enqueue_on_commit([delivery_id], countdown=delay)
 
 
 def _next_in_line_on_commit(finished: list[Delivery]) -> None:

@@ -236,12 +236,15 @@ def message_create(
     return message
 
 
-def deliveries_enqueue_on_commit(delivery_ids: list[int]) -> None:
-    """Queue one ``webhooks.deliver`` task per delivery once the current transaction commits."""
+def deliveries_enqueue_on_commit(delivery_ids: list[int], *, countdown: float | None = None) -> None:
+    """Queue one ``webhooks.deliver`` task per delivery (``countdown`` seconds later, if given) once
+    the current transaction commits."""
+    # Imported here because the task runs webhooks.outbound.delivery, which builds on this module
+    # (a delivery can emit an event, and every event queues deliveries): a real cycle.
     from webhooks.outbound.tasks import deliver_task
 
     for delivery_id in delivery_ids:
-        transaction.on_commit(partial(deliver_task.delay, delivery_id))
+        transaction.on_commit(partial(deliver_task.apply_async, (delivery_id,), countdown=countdown))
 
 
 # --- convenience emitters for the rest of the platform ------------------------------------------

@@ -74,6 +74,7 @@ def outbox_kick() -> None:
 
 
 def _kick_now() -> None:
+    # Imported here because the task runs outbox_pump from this module: a real cycle.
     from webhooks.outbound.tasks import outbox_pump_task
 
     kick(outbox_pump_task, key=KICK_KEY, window=KICK_WINDOW)

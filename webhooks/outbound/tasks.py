@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from webhooks.outbound.delivery import deliveries_send_due, delivery_send
+from webhooks.outbound.outbox import outbox_pump
+
 
 @shared_task(name="webhooks.deliver", acks_late=True, ignore_result=True)
 def deliver_task(delivery_id: int) -> str:
@@ -14,8 +17,6 @@ def deliver_task(delivery_id: int) -> str:
     Safe to run twice or late: the claim decides who sends, and a delivery that is not due, is
     blocked behind an earlier one or was sent meanwhile is left alone.
     """
-    from webhooks.outbound.delivery import deliveries_send_due, delivery_send
-
     outcome = delivery_send(delivery_id=delivery_id)
     deliveries_send_due()
     return outcome
@@ -25,16 +26,12 @@ def deliver_task(delivery_id: int) -> str:
 def deliver_due_task() -> int:
     """Periodic: send what is due according to the database (retries, and anything whose queued
     task was lost with its worker or its broker)."""
-    from webhooks.outbound.delivery import deliveries_send_due
-
     return deliveries_send_due()
 
 
 @shared_task(name="webhooks.outbox_pump", acks_late=True, ignore_result=True)
 def outbox_pump_task() -> int:
     """Periodic and kicked after commit: Change rows → messages. Re-queues itself while behind."""
-    from webhooks.outbound.outbox import outbox_pump
-
     result = outbox_pump()
     if result.behind:
         outbox_pump_task.delay()
