@@ -9,296 +9,73 @@ through a ``TokenStore``.
 from __future__ import annotations
 
 import abc
-import dataclasses
-import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
-
-# --- errors ---------------------------------------------------------------------------------
-
-
-class ConnectorError(Exception):
-    """Base of every error a connector raises. Messages never contain secrets."""
-
-
-class TransientError(ConnectorError):
-    """429, 5xx, timeouts: worth another try, after ``retry_after`` seconds if known.
-
-    ``ambiguous``: the provider may have applied the request before failing (a 5xx, a timeout, a
-    dropped connection), so a non-idempotent one (a create) must not simply be sent again.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        status: int | None = None,
-        ambiguous: bool = True,
-    ):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.status = status
-        self.ambiguous = ambiguous
-
-
-class RateLimited(TransientError):
-    """The provider (or our own limiter) says slow down: the request was not applied."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, status: int | None = None):
-        super().__init__(message, retry_after=retry_after, status=status, ambiguous=False)
-
-
-class PermanentError(ConnectorError):
-    """The provider refused the request and will refuse it again: never retried."""
-
-    def __init__(self, message: str, *, status: int | None = None, code: str = ""):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-
-
-class AuthError(PermanentError):
-    """Credentials rejected (bad token, revoked app): the operator must reconnect."""
-
-
-class ReauthorizationNeeded(AuthError):
-    """An OAuth refresh failed: the integration needs the user to authorize again."""
-
-
-class ConfigError(ConnectorError):
-    """The integration's config cannot work (missing field, bad base URL)."""
-
-    def __init__(self, message: str, *, field: str = ""):
-        super().__init__(message)
-        self.field = field
-
-
-class SignatureInvalid(ConnectorError):
-    """A webhook failed verification. Fail closed."""
-
-
-# --- records --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RemoteRecord:
-    """One record as the provider has it, in the provider's own field names.
-
-    ``fields`` holds the provider's field names and values, already decoded from the wire
-    (e.g. HubSpot epoch-ms strings are still strings: decoding values is the mapping's job).
-    ``id`` is unique within the entity for this integration (HubSpot activities: ``notes/123``).
-    """
-
-    id: str
-    modified_at: datetime | None
-    fields: Mapping[str, Any]
-    deleted: bool = False
-    remote_type: str = ""  # the provider's object type, when one entity spans several
-
-
-@dataclass(frozen=True)
-class Page:
-    """A page of changes and the cursor to store once the page has been committed.
-
-    ``remaining``: how many records the provider says are still to come for this pull, when it
-    says (HubSpot's search ``total``); it drives the run's progress bar.
-    """
-
-    records: list[RemoteRecord]
-    cursor: str | None
-    remaining: int | None = None
-
-
-@dataclass(frozen=True)
-class WriteResult:
-    """The outcome of one record in a batch write; ``index`` is its position in the input.
-
-    ``uncertain``: the provider may have applied the write, but we do not know (it returned no
-    result for this record). A create in that state is looked for (``find_created``), never re-sent.
-    """
-
-    index: int
-    ok: bool
-    remote_id: str | None = None
-    error: str = ""
-    code: str = ""
-    created: bool | None = None
-    uncertain: bool = False
-
-
-def collect_results(results: list[WriteResult | None], *, provider: str) -> list[WriteResult]:
-    """Every input's result, in input order. A record the provider said nothing about fails alone,
-    marked ``uncertain`` (it may have been written): never silently dropped, never counted as done."""
-    return [
-        result
-        or WriteResult(
-            index=index,
-            ok=False,
-            error=f"{provider} returned no result for this record",
-            code="NO_RESULT",
-            uncertain=True,
-        )
-        for index, result in enumerate(results)
-    ]
-
-
-def encode_cursor(state: Mapping[str, Any]) -> str:
-    """A connector's cursor state as the opaque string the engine stores (stable: sorted keys)."""
-    return json.dumps(dict(state), sort_keys=True, separators=(",", ":"))
-
-
-def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
-    """The state ``encode_cursor`` wrote; {} for no cursor, None when it is not a JSON object."""
-    if not cursor:
-        return {}
-    try:
-        state = json.loads(cursor)
-    except ValueError:
-        return None
-    return state if isinstance(state, dict) else None
-
-
-@dataclass(frozen=True)
-class TestResult:
-    __test__ = False  # not a pytest test class
-    ok: bool
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class EntitySpec:
-    """How a canonical entity (contact, company, deal, activity) maps onto provider objects."""
-
-    remote_types: tuple[str, ...]
-    modified_field: str = ""
-    writable: bool = True
-
-
-@dataclass(frozen=True)
-class OAuthSpec:
-    """Where a provider's OAuth 2 endpoints are and how it wants to be called."""
-
-    authorize_url: str  # default, e.g. https://app.hubspot.com/oauth/authorize
-    token_url: str
-    scopes: tuple[str, ...] = ()
-    pkce: bool = True
-    client_auth: str = "body"  # "body" (client_id/secret in the form) or "basic"
-    revoke_url: str = ""
-    extra_authorize_params: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WebhookRequest:
-    """What a verifier sees: the raw bytes and the URL as the provider called it."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str]  # case-insensitive lookups: use .get on a CaseInsensitiveDict
-    body: bytes
-    remote_addr: str = ""
-    query: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WebhookEvent:
-    """One change a provider told us about; ``record`` is set when the payload carries data."""
-
-    event_id: str
-    entity: str
-    remote_id: str
-    action: str  # created / updated / deleted / merged / restored
-    occurred_at: datetime | None
-    record: RemoteRecord | None = None
-    raw: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Tokens:
-    """OAuth (or issued) credentials. ``extra`` keeps provider fields such as ``instance_url``."""
-
-    access_token: str
-    refresh_token: str = ""
-    expires_at: float | None = None  # epoch seconds; None when the provider gives no lifetime
-    token_type: str = "Bearer"  # noqa: S105 (a token kind, not a secret)
-    scope: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> Tokens | None:
-        if not data or not data.get("access_token"):
-            return None
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-class TokenStore(Protocol):
-    """Where a connector reads and saves OAuth tokens (implemented on Integration)."""
-
-    def load(self) -> Tokens | None: ...
-
-    def save(self, tokens: Tokens) -> None: ...
-
-    def lock(self) -> Any:
-        """A context manager held while refreshing; yields once this process may refresh."""
-        ...
-
-    def mark_reauthorization_needed(self, reason: str) -> None: ...
-
-
-class MemoryTokenStore:
-    """A TokenStore for unit tests and one-off clients: no persistence, a process-local lock."""
-
-    def __init__(self, tokens: Tokens | None = None):
-        import threading
-
-        self.tokens = tokens
-        self.reauth_reason = ""
-        self._lock = threading.Lock()
-
-    def load(self) -> Tokens | None:
-        return self.tokens
-
-    def save(self, tokens: Tokens) -> None:
-        self.tokens = tokens
-
-    def lock(self):
-        return self._lock
-
-    def mark_reauthorization_needed(self, reason: str) -> None:
-        self.reauth_reason = reason
-
-
-# --- the interface --------------------------------------------------------------------------
-
-CANONICAL_ENTITIES = ("contact", "company", "deal", "activity")
-
-# Canonical field names a connector's default mappings (mappings.py) map onto. Activities span
-# several provider object types: connectors expose the kind as the synthetic remote field "_kind"
-# (note / task / call / email / meeting / event / message) and read it back to pick the type.
-CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
-    "contact": (
-        "external_id",
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "mobile_phone",
-        "job_title",
-        "company_name",
-        "owner_id",
-        "lifecycle_stage",
-    ),
-    "company": ("external_id", "name", "domain", "phone", "industry", "owner_id"),
-    "deal": ("external_id", "name", "amount", "currency", "stage", "pipeline", "close_date", "owner_id"),
-    "activity": ("external_id", "kind", "subject", "body", "status", "direction", "occurred_at", "due_at"),
-}
+from typing import Any, ClassVar
+
+import requests
+
+from connectors.errors import (
+    AuthError,
+    ConfigError,
+    ConnectorError,
+    PermanentError,
+    RateLimited,
+    ReauthorizationNeeded,
+    SignatureInvalid,
+    TransientError,
+)
+from connectors.netguard import check_url
+from connectors.oauth import OAuthAuth, OAuthClient
+from connectors.ratelimit import RateLimiter
+from connectors.types import (
+    CANONICAL_ENTITIES,
+    CANONICAL_FIELDS,
+    EntitySpec,
+    MemoryTokenStore,
+    OAuthSpec,
+    Page,
+    RemoteRecord,
+    TestResult,
+    Tokens,
+    TokenStore,
+    WebhookEvent,
+    WebhookRequest,
+    WriteResult,
+    collect_results,
+    decode_cursor,
+    encode_cursor,
+)
+
+# A provider package imports everything it needs from here: the interface below, and the errors and
+# records it speaks in (their homes are connectors.errors and connectors.types).
+__all__ = [
+    "Connector",
+    "ConnectorError",
+    "TransientError",
+    "RateLimited",
+    "PermanentError",
+    "AuthError",
+    "ReauthorizationNeeded",
+    "ConfigError",
+    "SignatureInvalid",
+    "RemoteRecord",
+    "Page",
+    "WriteResult",
+    "collect_results",
+    "encode_cursor",
+    "decode_cursor",
+    "TestResult",
+    "EntitySpec",
+    "OAuthSpec",
+    "WebhookRequest",
+    "WebhookEvent",
+    "Tokens",
+    "TokenStore",
+    "MemoryTokenStore",
+    "CANONICAL_ENTITIES",
+    "CANONICAL_FIELDS",
+]
 
 
 class Connector(abc.ABC):
@@ -422,8 +199,6 @@ class Connector(abc.ABC):
     @classmethod
     def validate_config(cls, config: Mapping[str, Any]) -> None:
         """Checks beyond the JSON Schema; raise ConfigError(field=...) on the first problem."""
-        from connectors.netguard import check_url
-
         for name in cls.url_fields:
             if config.get(name):
                 try:
@@ -442,8 +217,6 @@ class Connector(abc.ABC):
         return str(self.integration_id or self.base_url())
 
     def limiter(self):
-        from connectors.ratelimit import RateLimiter
-
         # A config "rate_limit" (requests/seconds) sizes the limiter for the account's own plan.
         return RateLimiter(
             key=f"{self.key}:{self.account_key()}", rate=str(self.config.get("rate_limit") or self.rate_limit)
@@ -461,8 +234,6 @@ class Connector(abc.ABC):
         """The OAuthClient for this integration's app, or None when the provider is not OAuth."""
         if self.oauth is None or not self.config.get("client_id"):
             return None
-        from connectors.oauth import OAuthClient
-
         return OAuthClient(
             self.oauth,
             client_id=str(self.config["client_id"]),
@@ -472,8 +243,6 @@ class Connector(abc.ABC):
 
     def auth(self):
         """Request auth: OAuth tokens from the token store. Override for static tokens."""
-        from connectors.oauth import OAuthAuth
-
         client = self.oauth_client()
         if client is None or self.token_store is None:
             raise ConfigError("no credentials configured: connect with OAuth or enter a token")
@@ -490,8 +259,6 @@ class Connector(abc.ABC):
         tokens = self.token_store.load()
         if tokens is None:
             return False
-        import requests
-
         endpoint = client.revoke_endpoint
         try:
             resp = requests.post(

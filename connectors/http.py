@@ -20,7 +20,7 @@ from django.conf import settings
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 
 from config.logging import redact
-from connectors.base import AuthError, PermanentError, RateLimited, TransientError
+from connectors.errors import AuthError, PermanentError, RateLimited, TransientError
 from connectors.netguard import guarded_session, refused_address
 from connectors.ratelimit import RateLimiter
 

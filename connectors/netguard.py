@@ -18,7 +18,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import create_connection
 
-from connectors.base import ConfigError
+from connectors.errors import ConfigError
 
 
 def _allowed_hosts() -> set[str]:

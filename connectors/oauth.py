@@ -20,14 +20,8 @@ import requests
 from django.conf import settings
 
 from config.logging import redact
-from connectors.base import (
-    OAuthSpec,
-    PermanentError,
-    ReauthorizationNeeded,
-    Tokens,
-    TokenStore,
-    TransientError,
-)
+from connectors.errors import PermanentError, ReauthorizationNeeded, TransientError
+from connectors.types import OAuthSpec, Tokens, TokenStore
 
 # Refresh this long before the provider's expiry, so a token never dies mid-request.
 EXPIRY_MARGIN_SECONDS = 120

@@ -11,7 +11,7 @@ import time
 from django.conf import settings
 from limits import RateLimitItemPerSecond, storage, strategies
 
-from connectors.base import RateLimited
+from connectors.errors import RateLimited
 
 # Stay this far under the published limit: our window and the provider's never align exactly.
 HEADROOM = 0.95

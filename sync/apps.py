@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class SyncConfig(AppConfig):
     name = "sync"
     verbose_name = "Sync"
+
+    def ready(self) -> None:
+        from sync import tasks  # noqa: F401 (registers the tasks, which sync.runs queues by name)

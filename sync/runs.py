@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 SYNCABLE = (Integration.Status.ACTIVE, Integration.Status.PENDING, Integration.Status.ERROR)
 EXPORT_CHUNK = 500
+RUN_EXECUTE_TASK = "sync.run_execute"  # sync/tasks.py: sync_run_execute_task
 APPLY_BATCH = 1000  # remote records applied per transaction (provider pages are merged up to it)
 PREFETCH_PAGES = 6  # fetched ahead while a batch is applied: a batch is several small pages
 
@@ -94,10 +96,8 @@ def sync_run_request(
             entities=wanted,
             requested_by=requested_by,
         )
-        if enqueue:
-            from sync.tasks import sync_run_execute_task
-
-            transaction.on_commit(partial(sync_run_execute_task.delay, run.pk))
+        if enqueue:  # by name: sync.tasks builds on this module, not the other way round
+            transaction.on_commit(partial(current_app.tasks[RUN_EXECUTE_TASK].delay, run.pk))
     return run
 
 

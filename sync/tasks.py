@@ -15,7 +15,14 @@ from integrations.services import integration_test
 from sync.conflicts import conflict_sweep
 from sync.lease import lease_is_free
 from sync.models import SyncRecordError, SyncRun
-from sync.runs import SyncBusy, SyncNotAllowed, sync_retry_failed, sync_run_execute, sync_run_request
+from sync.runs import (
+    RUN_EXECUTE_TASK,
+    SyncBusy,
+    SyncNotAllowed,
+    sync_retry_failed,
+    sync_run_execute,
+    sync_run_request,
+)
 from sync.services import idempotency_keys_purge
 
 logger = logging.getLogger(__name__)
@@ -23,7 +30,7 @@ logger = logging.getLogger(__name__)
 LOG_RETENTION = timedelta(days=30)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, name="sync.run_execute")
+@shared_task(bind=True, acks_late=True, max_retries=5, name=RUN_EXECUTE_TASK)
 def sync_run_execute_task(self, sync_run_id: int) -> str:
     """Running twice is safe (lease + committed cursors), hence acks_late."""
     try:

@@ -33,6 +33,7 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
+from connectors.http import bearer
 from connectors.hubspot import webhooks
 from connectors.hubspot.client import HubSpotClient
 from connectors.ratelimit import RateLimiter
@@ -205,8 +206,6 @@ class HubSpotConnector(Connector):
 
     def auth(self):
         if self.config.get("auth_mode", "private_app") == "private_app":
-            from connectors.http import bearer
-
             token = str(self.config.get("access_token") or "")
             if not token:
                 raise ConfigError("enter the private app's access token", field="access_token")

@@ -32,6 +32,7 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
+from connectors.netguard import check_url
 from connectors.salesforce import webhooks
 from connectors.salesforce.client import (
     API_VERSION,
@@ -148,8 +149,6 @@ class SalesforceConnector(Connector):
 
     def accept_tokens(self, tokens: Tokens) -> None:
         """Refuse a grant without a usable instance_url: every API call goes there."""
-        from connectors.netguard import check_url
-
         instance = str(tokens.extra.get("instance_url") or "")
         if not instance:
             raise ConfigError(

@@ -13,12 +13,15 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from integrations.models import Integration, SubAccount
 from sync.api.serializers import RECORD_SERIALIZERS
 from webhooks.models import Delivery, Endpoint, Message
+
+DELIVER_TASK = "webhooks.deliver"  # webhooks/outbound/tasks.py: deliver_task
 
 # The payload format version; bump it (and document the change) when the envelope or data change shape.
 PAYLOAD_VERSION = "2026-11-01"
@@ -239,10 +242,9 @@ def message_create(
 def deliveries_enqueue_on_commit(delivery_ids: list[int], *, countdown: float | None = None) -> None:
     """Queue one ``webhooks.deliver`` task per delivery (``countdown`` seconds later, if given) once
     the current transaction commits."""
-    # Imported here because the task runs webhooks.outbound.delivery, which builds on this module
-    # (a delivery can emit an event, and every event queues deliveries): a real cycle.
-    from webhooks.outbound.tasks import deliver_task
-
+    # Looked up by name: the task module builds on this one (a delivery can emit an event, and every
+    # event queues deliveries), so importing it here would close a circle.
+    deliver_task = current_app.tasks[DELIVER_TASK]
     for delivery_id in delivery_ids:
         transaction.on_commit(partial(deliver_task.apply_async, (delivery_id,), countdown=countdown))
 

@@ -13,6 +13,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import CharField, Exists, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 CURSOR_PREFIX = "changes:"
 PUMP_BATCH = 500
 KICK_KEY = "webhooks:outbox"
+PUMP_TASK = "webhooks.outbox_pump"  # webhooks/outbound/tasks.py: outbox_pump_task
 KICK_WINDOW = 0.5  # seconds: kicks within this window share one pump run
 
 
@@ -74,10 +76,8 @@ def outbox_kick() -> None:
 
 
 def _kick_now() -> None:
-    # Imported here because the task runs outbox_pump from this module: a real cycle.
-    from webhooks.outbound.tasks import outbox_pump_task
-
-    kick(outbox_pump_task, key=KICK_KEY, window=KICK_WINDOW)
+    # Looked up by name: the task module runs outbox_pump from this one.
+    kick(current_app.tasks[PUMP_TASK], key=KICK_KEY, window=KICK_WINDOW)
 
 
 def _subaccounts_with_news() -> list[int]:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 
 from webhooks.outbound.delivery import deliveries_send_due, delivery_send
-from webhooks.outbound.outbox import outbox_pump
+from webhooks.outbound.events import DELIVER_TASK
+from webhooks.outbound.outbox import PUMP_TASK, outbox_pump
 
 
-@shared_task(name="webhooks.deliver", acks_late=True, ignore_result=True)
+@shared_task(name=DELIVER_TASK, acks_late=True, ignore_result=True)
 def deliver_task(delivery_id: int) -> str:
     """Send this delivery (queued after commit when it is created, and with a countdown for each
     retry), then take along whatever else is due, so the tasks behind it usually find their
@@ -29,7 +30,7 @@ def deliver_due_task() -> int:
     return deliveries_send_due()
 
 
-@shared_task(name="webhooks.outbox_pump", acks_late=True, ignore_result=True)
+@shared_task(name=PUMP_TASK, acks_late=True, ignore_result=True)
 def outbox_pump_task() -> int:
     """Periodic and kicked after commit: Change rows → messages. Re-queues itself while behind."""
     result = outbox_pump()

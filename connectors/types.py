@@ -1,0 +1,230 @@
+"""What connectors and the engine exchange: remote records, pages, write results, specs, tokens,
+and the canonical entities and fields connectors map onto.
+
+Kept apart from ``base`` (the Connector interface, which re-exports all of this) so the plumbing
+below the interface (``oauth``) can use them without importing it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    """One record as the provider has it, in the provider's own field names.
+
+    ``fields`` holds the provider's field names and values, already decoded from the wire
+    (e.g. HubSpot epoch-ms strings are still strings: decoding values is the mapping's job).
+    ``id`` is unique within the entity for this integration (HubSpot activities: ``notes/123``).
+    """
+
+    id: str
+    modified_at: datetime | None
+    fields: Mapping[str, Any]
+    deleted: bool = False
+    remote_type: str = ""  # the provider's object type, when one entity spans several
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of changes and the cursor to store once the page has been committed.
+
+    ``remaining``: how many records the provider says are still to come for this pull, when it
+    says (HubSpot's search ``total``); it drives the run's progress bar.
+    """
+
+    records: list[RemoteRecord]
+    cursor: str | None
+    remaining: int | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """The outcome of one record in a batch write; ``index`` is its position in the input.
+
+    ``uncertain``: the provider may have applied the write, but we do not know (it returned no
+    result for this record). A create in that state is looked for (``find_created``), never re-sent.
+    """
+
+    index: int
+    ok: bool
+    remote_id: str | None = None
+    error: str = ""
+    code: str = ""
+    created: bool | None = None
+    uncertain: bool = False
+
+
+def collect_results(results: list[WriteResult | None], *, provider: str) -> list[WriteResult]:
+    """Every input's result, in input order. A record the provider said nothing about fails alone,
+    marked ``uncertain`` (it may have been written): never silently dropped, never counted as done."""
+    return [
+        result
+        or WriteResult(
+            index=index,
+            ok=False,
+            error=f"{provider} returned no result for this record",
+            code="NO_RESULT",
+            uncertain=True,
+        )
+        for index, result in enumerate(results)
+    ]
+
+
+def encode_cursor(state: Mapping[str, Any]) -> str:
+    """A connector's cursor state as the opaque string the engine stores (stable: sorted keys)."""
+    return json.dumps(dict(state), sort_keys=True, separators=(",", ":"))
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The state ``encode_cursor`` wrote; {} for no cursor, None when it is not a JSON object."""
+    if not cursor:
+        return {}
+    try:
+        state = json.loads(cursor)
+    except ValueError:
+        return None
+    return state if isinstance(state, dict) else None
+
+
+@dataclass(frozen=True)
+class TestResult:
+    __test__ = False  # not a pytest test class
+    ok: bool
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """How a canonical entity (contact, company, deal, activity) maps onto provider objects."""
+
+    remote_types: tuple[str, ...]
+    modified_field: str = ""
+    writable: bool = True
+
+
+@dataclass(frozen=True)
+class OAuthSpec:
+    """Where a provider's OAuth 2 endpoints are and how it wants to be called."""
+
+    authorize_url: str  # default, e.g. https://app.hubspot.com/oauth/authorize
+    token_url: str
+    scopes: tuple[str, ...] = ()
+    pkce: bool = True
+    client_auth: str = "body"  # "body" (client_id/secret in the form) or "basic"
+    revoke_url: str = ""
+    extra_authorize_params: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What a verifier sees: the raw bytes and the URL as the provider called it."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]  # case-insensitive lookups: use .get on a CaseInsensitiveDict
+    body: bytes
+    remote_addr: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One change a provider told us about; ``record`` is set when the payload carries data."""
+
+    event_id: str
+    entity: str
+    remote_id: str
+    action: str  # created / updated / deleted / merged / restored
+    occurred_at: datetime | None
+    record: RemoteRecord | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Tokens:
+    """OAuth (or issued) credentials. ``extra`` keeps provider fields such as ``instance_url``."""
+
+    access_token: str
+    refresh_token: str = ""
+    expires_at: float | None = None  # epoch seconds; None when the provider gives no lifetime
+    token_type: str = "Bearer"  # noqa: S105 (a token kind, not a secret)
+    scope: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Tokens | None:
+        if not data or not data.get("access_token"):
+            return None
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class TokenStore(Protocol):
+    """Where a connector reads and saves OAuth tokens (implemented on Integration)."""
+
+    def load(self) -> Tokens | None: ...
+
+    def save(self, tokens: Tokens) -> None: ...
+
+    def lock(self) -> Any:
+        """A context manager held while refreshing; yields once this process may refresh."""
+        ...
+
+    def mark_reauthorization_needed(self, reason: str) -> None: ...
+
+
+class MemoryTokenStore:
+    """A TokenStore for unit tests and one-off clients: no persistence, a process-local lock."""
+
+    def __init__(self, tokens: Tokens | None = None):
+        self.tokens = tokens
+        self.reauth_reason = ""
+        self._lock = threading.Lock()
+
+    def load(self) -> Tokens | None:
+        return self.tokens
+
+    def save(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+
+    def lock(self):
+        return self._lock
+
+    def mark_reauthorization_needed(self, reason: str) -> None:
+        self.reauth_reason = reason
+
+
+CANONICAL_ENTITIES = ("contact", "company", "deal", "activity")
+
+# Canonical field names a connector's default mappings (mappings.py) map onto. Activities span
+# several provider object types: connectors expose the kind as the synthetic remote field "_kind"
+# (note / task / call / email / meeting / event / message) and read it back to pick the type.
+CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
+    "contact": (
+        "external_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "mobile_phone",
+        "job_title",
+        "company_name",
+        "owner_id",
+        "lifecycle_stage",
+    ),
+    "company": ("external_id", "name", "domain", "phone", "industry", "owner_id"),
+    "deal": ("external_id", "name", "amount", "currency", "stage", "pipeline", "close_date", "owner_id"),
+    "activity": ("external_id", "kind", "subject", "body", "status", "direction", "occurred_at", "due_at"),
+}
