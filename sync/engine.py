@@ -23,7 +23,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from connectors.base import Connector, RemoteRecord
+from connectors.base import Connector, RemoteRecord, WriteResult
 from integrations.models import Integration
 from sync import hooks
 from sync.bulk import insert_values
@@ -115,6 +115,11 @@ class Outcome:
         for name in SyncRun.COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
+
+    def refused(self, local_id: int, result: WriteResult) -> None:
+        """Count a record the provider did not write, with its reason."""
+        self.failed += 1
+        self.errors.append((str(local_id), result.error or "refused by the provider", result.code))
 
 
 # --- pull -----------------------------------------------------------------------------------------
@@ -467,19 +472,13 @@ def push_records(
                 outcome.pushed += 1
                 outcome.updated += 1
             else:
-                outcome.failed += 1
-                outcome.errors.append(
-                    (str(link.local_id), result.error or "refused by the provider", result.code)
-                )
+                outcome.refused(link.local_id, result)
     if deletes:
         results = connector.delete(ctx.entity, [link.remote_id for link in deletes])
         gone = [link.pk for link, result in zip(deletes, results, strict=True) if result.ok]
         for link, result in zip(deletes, results, strict=True):
             if not result.ok:
-                outcome.failed += 1
-                outcome.errors.append(
-                    (str(link.local_id), result.error or "refused by the provider", result.code)
-                )
+                outcome.refused(link.local_id, result)
         outcome.deleted += len(gone)
         EntityLink.objects.filter(pk__in=gone).delete()
     with transaction.atomic():
@@ -548,8 +547,7 @@ def _push_creates(
                 outcome.created += 1
                 settled.append(obj.pk)
                 continue
-            outcome.failed += 1
-            outcome.errors.append((str(obj.pk), result.error or "refused by the provider", result.code))
+            outcome.refused(obj.pk, result)
             if not result.uncertain:
                 settled.append(obj.pk)  # refused: nothing was created
         with transaction.atomic():
