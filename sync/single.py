@@ -12,13 +12,15 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from connectors.base import AuthError, Connector, ConnectorError
+from connectors.registry import connector_class
 from integrations.models import Integration
 from integrations.services import connector_for, integration_mark_error
 from sync.engine import EntityContext, Outcome, apply_pull_page, push_records
+from sync.entities import entity_for
 from sync.lease import lease_acquire, lease_release
 from sync.models import CreateIntent, EntityLink, SyncRun
 from sync.runs import SYNCABLE, SyncNotAllowed, _finish
@@ -98,6 +100,28 @@ def record_sync_now(
         lease_release(integration_id=integration.pk, owner=owner)
     result.run = run
     return result
+
+
+def record_sync_everywhere(
+    *, record: models.Model, actor: str
+) -> list[tuple[Integration, RecordSyncResult | str]]:
+    """Sync one record now with every active integration of its sub-account that syncs its entity
+    (the admin's "Sync now"): each integration's result, or why it could not (busy, provider down)."""
+    entity = entity_for(record).name
+    outcomes: list[tuple[Integration, RecordSyncResult | str]] = []
+    integrations = Integration.objects.filter(
+        subaccount_id=record.subaccount_id, status=Integration.Status.ACTIVE
+    ).select_related("template", "subaccount")
+    for integration in integrations.order_by("pk"):
+        if not connector_class(integration.template.connector).supports(entity):
+            continue
+        try:
+            result = record_sync_now(integration=integration, entity=entity, local_id=record.pk, actor=actor)
+        except (RecordSyncBusy, SyncNotAllowed, RecordNotFound, ConnectorError) as exc:
+            outcomes.append((integration, str(exc)))
+        else:
+            outcomes.append((integration, result))
+    return outcomes
 
 
 def _resolve(

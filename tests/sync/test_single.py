@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 
 from connectors.registry import emulator_module
-from integrations.models import Integration
+from integrations.models import Integration, Membership
 from sync import hooks
 from sync.lease import lease_acquire, lease_is_free, lease_release
 from sync.models import Conflict, Contact, EntityLink, SyncRun
@@ -326,3 +328,45 @@ def test_the_request_body_is_one_form_or_the_other(integration_for, subaccount, 
         assert response.status_code == 400, body
         assert response.json()["error"]["code"] == "invalid"
     assert not SyncRun.objects.exists()
+
+
+@pytest.fixture
+def operator(subaccount, client):
+    user = get_user_model().objects.create_user("bob", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_contact", "change_contact"]))
+    Membership.objects.create(user=user, subaccount=subaccount)
+    client.force_login(user)
+    return client
+
+
+def test_the_admin_action_syncs_selected_records_with_each_active_integration(
+    integration_for, subaccount, operator
+):
+    emulator_module("hubspot").emulator.reset()
+    emulator_module("salesforce").emulator.reset()
+    hubspot, salesforce = integration_for("hubspot"), integration_for("salesforce")
+    contact = Contact.objects.create(
+        subaccount=subaccount, first_name="Ana", last_name="Lima", email="ana@example.com"
+    )
+
+    page = operator.post(
+        "/admin/sync/contact/", {"action": "sync_now", "_selected_action": [contact.pk]}, follow=True
+    )
+
+    assert page.status_code == 200
+    shown = [str(m) for m in page.context["messages"]]
+    assert len(shown) == 2 and all("pushed created" in m for m in shown), shown
+    for integration in (hubspot, salesforce):
+        assert EntityLink.objects.get(integration=integration, local_id=contact.pk)
+        assert SyncRun.objects.get(integration=integration).requested_by == "user:bob"
+
+
+def test_the_admin_action_refuses_more_than_twenty_records(integration_for, subaccount, operator):
+    emulator_module("hubspot").emulator.reset()
+    integration_for("hubspot")
+    ids = [Contact.objects.create(subaccount=subaccount, first_name=f"C{i}").pk for i in range(21)]
+
+    page = operator.post("/admin/sync/contact/", {"action": "sync_now", "_selected_action": ids}, follow=True)
+
+    assert "at most 20" in str(next(iter(page.context["messages"])))
+    assert not SyncRun.objects.exists() and not EntityLink.objects.exists()
