@@ -4,17 +4,20 @@ Records change only through ``sync.services`` (so every change is versioned and 
 write here is the "soft-delete" action, which calls ``record_delete`` with ``origin="admin:<user>"``.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import admin_engine  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
 from sync.models import Activity, Change, Company, Contact, Deal
 from sync.services import record_delete
+from sync.single import record_sync_everywhere
+
+SYNC_NOW_LIMIT = 20  # records one admin request syncs (a few provider calls each, in the request)
 
 
 class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass the Change log
-    actions = ["soft_delete"]
+    actions = ["soft_delete", "sync_now"]
     common_filters = [SubAccountScopeFilter, "is_deleted"]
     ordering = ["-updated_at", "-id"]
 
@@ -32,6 +35,37 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
             record_delete(record=record, origin=origin)
             deleted += 1
         self.message_user(request, f"Soft-deleted {deleted} record(s).")
+
+    @admin.action(description="Sync now with the sub-account's integrations", permissions=["operate"])
+    def sync_now(self, request, queryset: QuerySet) -> None:
+        if queryset.count() > SYNC_NOW_LIMIT:
+            self.message_user(
+                request,
+                f"Select at most {SYNC_NOW_LIMIT} records to sync now; a sync of the integration "
+                "brings the rest.",
+                messages.ERROR,
+            )
+            return
+        actor = f"user:{request.user.get_username()}"
+        tried = 0
+        for record in queryset:
+            for integration, result in record_sync_everywhere(record=record, actor=actor):
+                tried += 1
+                if isinstance(result, str):
+                    self.message_user(
+                        request, f"{record} with {integration.name}: {result}", messages.WARNING
+                    )
+                    continue
+                level = messages.WARNING if result.errors else messages.SUCCESS
+                detail = "; ".join(e["message"] for e in result.errors)
+                self.message_user(
+                    request,
+                    f"{record} with {integration.name}: pulled {result.pulled}, pushed {result.pushed}, "
+                    f"{result.conflicts} conflict(s){': ' + detail if detail else ''}",
+                    level,
+                )
+        if not tried:
+            self.message_user(request, "No active integration of these records' sub-accounts syncs them.")
 
 
 @admin.register(Contact)

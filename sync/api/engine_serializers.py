@@ -8,14 +8,76 @@ from sync.mapping import CUSTOM_PREFIX, REMOTE_FIELD_PATTERN
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
 from sync.transforms import TRANSFORMS
 
+ENTITY_NAMES = ["contact", "company", "deal", "activity"]
 
-class SyncRequestSerializer(serializers.Serializer):
+
+class ClosedSerializer(serializers.Serializer):
+    """Refuses names it does not declare (documented as ``additionalProperties: false``)."""
+
+    openapi_schema_extra = {"additionalProperties": False}
+
+    def validate(self, attrs):
+        unknown = set(self.initial_data) - set(self.fields) if isinstance(self.initial_data, dict) else ()
+        if unknown:
+            raise serializers.ValidationError({name: ["Unknown field."] for name in sorted(unknown)})
+        return attrs
+
+
+class SyncRequestSerializer(ClosedSerializer):
+    """Queue a run (202)."""
+
     kind = serializers.ChoiceField(choices=["full", "delta"], default="delta")
     entities = serializers.ListField(
-        child=serializers.ChoiceField(choices=["contact", "company", "deal", "activity"]),
-        required=False,
-        allow_empty=False,
+        child=serializers.ChoiceField(choices=ENTITY_NAMES), required=False, allow_empty=False
     )
+
+
+class RecordSyncByIdSerializer(ClosedSerializer):
+    """Sync one record now, named by its local id (200)."""
+
+    entity = serializers.ChoiceField(choices=ENTITY_NAMES)
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="The local record's id")
+
+
+class RecordSyncByRemoteIdSerializer(ClosedSerializer):
+    """Sync one record now, named by the provider's id (200)."""
+
+    entity = serializers.ChoiceField(choices=ENTITY_NAMES)
+    remote_id = serializers.CharField(max_length=120, trim_whitespace=False, help_text="The provider's id")
+
+
+def sync_request_serializer(data: Any) -> serializers.Serializer:
+    """The serializer for whichever form ``data`` is: one record (by id or remote id), or a run."""
+    names = set(data) if isinstance(data, dict) else set()
+    if names & {"entity", "id", "remote_id"}:
+        by_remote = "remote_id" in names and "id" not in names
+        return (RecordSyncByRemoteIdSerializer if by_remote else RecordSyncByIdSerializer)(data=data)
+    return SyncRequestSerializer(data=data)
+
+
+class RecordSyncErrorSerializer(serializers.Serializer):
+    direction = serializers.ChoiceField(choices=["pull", "push"])
+    message = serializers.CharField()
+    code = serializers.CharField(allow_blank=True)
+
+
+class RecordSyncResultSerializer(serializers.Serializer):
+    """What syncing one record did."""
+
+    entity = serializers.ChoiceField(choices=ENTITY_NAMES)
+    local_id = serializers.IntegerField(allow_null=True, help_text="Null: no local record (yet)")
+    remote_id = serializers.CharField(allow_null=True, help_text="Null: not linked to a remote record")
+    pulled = serializers.ChoiceField(
+        choices=["created", "updated", "deleted", "unchanged", "absent", "skipped", "failed"],
+        help_text="absent: no remote record to pull; skipped: the integration is outbound-only",
+    )
+    pushed = serializers.ChoiceField(
+        choices=["created", "updated", "deleted", "unchanged", "skipped", "failed"],
+        help_text="skipped: the integration is inbound-only, or there is no local record",
+    )
+    conflicts = serializers.IntegerField(help_text="Fields changed on both sides (see conflicts/)")
+    errors = RecordSyncErrorSerializer(many=True)
+    sync_run = serializers.IntegerField(source="run.pk", help_text="The manual run in the run log")
 
 
 class SyncRecordErrorSerializer(serializers.ModelSerializer):

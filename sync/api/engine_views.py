@@ -2,38 +2,63 @@
 
 from django.db import transaction
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from connectors.base import ConnectorError, PermanentError, TransientError
 from integrations.api.authentication import actor_for
-from integrations.api.common import ERROR_RESPONSES, ApiError, request_subaccount
+from integrations.api.common import ERROR_RESPONSES, ApiError, error_response, request_subaccount
 from integrations.models import Integration
 from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
     ConflictResolveSerializer,
     ConflictSerializer,
     MappingsSerializer,
+    RecordSyncByIdSerializer,
+    RecordSyncByRemoteIdSerializer,
+    RecordSyncResultSerializer,
     SyncRequestSerializer,
     SyncRunSerializer,
+    sync_request_serializer,
 )
 from sync.conflicts import ConflictClosed, conflict_resolve
 from sync.mapping import MappingInvalid, mappings_ensure_defaults, mappings_replace, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
+from sync.single import EntityNotSynced, RecordNotFound, RecordSyncBusy, record_sync_now
 
 
 class IntegrationSyncView(APIView):
     @extend_schema(
-        request=SyncRequestSerializer, responses={202: SyncRunSerializer, 409: ERROR_RESPONSES[409]}
+        description=(
+            "`{kind, entities}` queues a run (202). `{entity, id}` or `{entity, remote_id}` syncs that one "
+            "record now, in the foreground, and answers 200 with what it did (recorded as a manual run)."
+        ),
+        request=PolymorphicProxySerializer(
+            component_name="SyncRequestForm",
+            serializers=[SyncRequestSerializer, RecordSyncByIdSerializer, RecordSyncByRemoteIdSerializer],
+            resource_type_field_name=None,
+        ),
+        responses={
+            200: RecordSyncResultSerializer,
+            202: SyncRunSerializer,
+            409: error_response(
+                "A sync of this integration is queued or running, the integration is paused or "
+                "disconnected, or (one record) the provider could not be reached"
+            ),
+            422: error_response("One record: the provider refused the request (its message)"),
+        },
     )
     def post(self, request: Request, pk: int) -> Response:
         integration = integration_get(subaccount=request.subaccount, pk=pk)
-        params = SyncRequestSerializer(data=request.data or {})
+        params = sync_request_serializer(request.data or {})
         params.is_valid(raise_exception=True)
+        if not isinstance(params, SyncRequestSerializer):
+            return self._one_record(request, integration, params.validated_data)
         try:
             run = sync_run_request(
                 integration=integration,
@@ -48,6 +73,33 @@ class IntegrationSyncView(APIView):
         except SyncNotAllowed as exc:
             raise ApiError(status_code=409, code="sync_not_allowed", message=str(exc)) from None
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    def _one_record(self, request: Request, integration: Integration, data: dict) -> Response:
+        try:
+            result = record_sync_now(
+                integration=integration,
+                entity=data["entity"],
+                local_id=data.get("id"),
+                remote_id=data.get("remote_id"),
+                actor=actor_for(request),
+            )
+        except RecordNotFound as exc:
+            raise ApiError(status_code=404, code="not_found", message=str(exc)) from None
+        except EntityNotSynced as exc:
+            raise ApiError(
+                status_code=400, code="invalid", message=str(exc), details={"entity": [str(exc)]}
+            ) from None
+        except RecordSyncBusy as exc:
+            raise ApiError(status_code=409, code="sync_busy", message=str(exc)) from None
+        except SyncNotAllowed as exc:
+            raise ApiError(status_code=409, code="sync_not_allowed", message=str(exc)) from None
+        except TransientError as exc:
+            raise ApiError(status_code=409, code="provider_unavailable", message=str(exc)) from None
+        except PermanentError as exc:
+            raise ApiError(status_code=422, code="provider_refused", message=str(exc)) from None
+        except ConnectorError as exc:  # ConfigError: the integration's settings cannot work
+            raise ApiError(status_code=409, code="integration_misconfigured", message=str(exc)) from None
+        return Response(RecordSyncResultSerializer(result).data)
 
 
 class IntegrationMappingsView(APIView):
