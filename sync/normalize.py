@@ -172,6 +172,9 @@ def normalise_choice(value: Any, *, choices: list[str]) -> str:
     return text
 
 
+MAX_ID = 2**63 - 1  # ids are 64-bit integers
+
+
 def normalise_reference(value: Any) -> int | None:
     """The id of another record (its existence in the sub-account is checked by the services)."""
     if value is None or value == "":
@@ -179,7 +182,7 @@ def normalise_reference(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError("Expected the id (an integer) of a record in this sub-account.")
     text = str(value).strip()
-    if not text.isdigit() or int(text) < 1:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:  # beyond a 64-bit id: SQLite overflows
         raise ValueError("Expected the id (an integer) of a record in this sub-account.")
     return int(text)
 

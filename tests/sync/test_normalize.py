@@ -158,6 +158,9 @@ def test_currency_references_custom_fields_and_attachments():
     assert normalise_reference("12") == 12 and normalise_reference(None) is None
     with pytest.raises(ValueError, match="id"):
         normalise_reference(-1)
+    assert normalise_reference(2**63 - 1) == 2**63 - 1
+    with pytest.raises(ValueError, match="id"):
+        normalise_reference(2**63)  # past a 64-bit id: SQLite would overflow (a 500 in the embedded default)
     assert normalise_custom_fields({" plan ": "pro", "seats": Decimal("3"), "gone": None}) == {
         "plan": "pro",
         "seats": "3",  # stored as JSON reads it back, so comparisons are stable
