@@ -11,11 +11,21 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from connectors.registry import CONNECTORS, connector_class
 from integrations import admin_views, catalog_services, services
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
 from integrations.catalog_loader import template_errors
 from integrations.config_schema import redact_config, secrets_set
-from integrations.models import ApiKey, AuditLog, Integration, IntegrationTemplate, Membership, SubAccount
+from integrations.models import (
+    ApiKey,
+    AuditLog,
+    Integration,
+    IntegrationTemplate,
+    Membership,
+    OAuthApp,
+    SubAccount,
+)
+from integrations.oauth_apps import oauth_app_save
 from integrations.wizard import IntegrationWizard
 
 admin.site.site_header = "CRM integration platform"
@@ -155,6 +165,69 @@ class IntegrationTemplateAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "catalog_url": reverse("admin:integrations_catalog")}
         return super().changelist_view(request, extra_context)
+
+
+class OAuthAppForm(forms.ModelForm):
+    """The secret is a write-only password field: never rendered back, blank keeps the stored one."""
+
+    provider = forms.ChoiceField(choices=())
+    # Not named client_secret: a ModelForm would copy a blank answer onto the model field.
+    secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again; leave blank to keep the stored one.",
+    )
+
+    class Meta:
+        model = OAuthApp
+        fields = ["provider", "client_id"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "provider" in self.fields:  # adding; once saved it is read-only (integrations resolve by it)
+            self.fields["provider"].choices = [
+                (key, key) for key in sorted(CONNECTORS) if connector_class(key).oauth is not None
+            ]
+        if self.instance.pk is None:
+            self.fields["secret"].required = True
+
+
+@admin.register(OAuthApp)
+class OAuthAppAdmin(admin.ModelAdmin):
+    """The operator's own app per provider (superusers only): integrations without their own
+    client_id/client_secret use it; it wins over the HUBSPOT_CLIENT_ID-style environment variables."""
+
+    form = OAuthAppForm
+    list_display = ["provider", "client_id", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["provider", *self.readonly_fields] if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        oauth_app_save(
+            app=obj,
+            client_id=form.cleaned_data["client_id"],
+            client_secret=form.cleaned_data["secret"],
+        )
 
 
 @admin.register(Integration)

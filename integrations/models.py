@@ -198,6 +198,24 @@ class Integration(models.Model):
         return self.template.connector
 
 
+class OAuthApp(models.Model):
+    """The operator's own app at one provider (client id and secret), used by every integration of
+    that provider whose config names no app of its own. The secret is encrypted and never shown."""
+
+    provider = models.CharField(max_length=50, unique=True, help_text="Connector key, e.g. hubspot")
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedJSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider"]
+        verbose_name = "OAuth app"
+
+    def __str__(self) -> str:
+        return f"{self.provider} OAuth app"
+
+
 class OAuthState(models.Model):
     """One pending authorization: single use, short-lived, bound to one integration."""
 
