@@ -236,6 +236,15 @@ SYNC_FAILPOINTS = env.str("SYNC_FAILPOINTS", default="")
 # Inbound provider webhooks allowed per integration, as "<requests>/<seconds>".
 WEBHOOK_INBOUND_RATE_LIMIT = env.str("WEBHOOK_INBOUND_RATE_LIMIT", default="50/1")
 OAUTH_STATE_TTL_SECONDS = env.int("OAUTH_STATE_TTL_SECONDS", default=600)
+# The operator's own OAuth app per provider, used by every integration that names none of its own.
+# An OAuthApp row (admin) wins over these; an integration's config client_id/client_secret over both.
+OAUTH_APPS = {
+    provider: {
+        "client_id": env.str(f"{provider.upper()}_CLIENT_ID", default=""),
+        "client_secret": env.str(f"{provider.upper()}_CLIENT_SECRET", default=""),
+    }
+    for provider in ("hubspot", "salesforce")
+}
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="admin")
 
 LOGGING = {

@@ -4,16 +4,28 @@ Encrypted fields are never form fields here (EncryptedJSONField.formfield return
 are shown redacted and edited through the schema form (admin_views.configure_view).
 """
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from integrations import admin_views, services
+from connectors.registry import CONNECTORS, connector_class
+from integrations import admin_views, catalog_services, services
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
+from integrations.catalog_loader import template_errors
 from integrations.config_schema import redact_config, secrets_set
-from integrations.models import ApiKey, AuditLog, Integration, IntegrationTemplate, Membership, SubAccount
+from integrations.models import (
+    ApiKey,
+    AuditLog,
+    Integration,
+    IntegrationTemplate,
+    Membership,
+    OAuthApp,
+    SubAccount,
+)
+from integrations.oauth_apps import oauth_app_save
 from integrations.wizard import IntegrationWizard
 
 admin.site.site_header = "CRM integration platform"
@@ -67,20 +79,155 @@ class ApiKeyAdmin(ScopedAdmin, APIKeyModelAdmin):
     list_filter = [*APIKeyModelAdmin.list_filter, "subaccount"]
 
 
+class IntegrationTemplateForm(forms.ModelForm):
+    """The catalog's own rules (catalog_loader.template_errors) checked on the form, field by field."""
+
+    class Meta:
+        model = IntegrationTemplate
+        fields = ["key", *catalog_services.EDITABLE_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["capabilities"].required = False  # {} is a fine answer, and a form calls it empty
+
+    def clean_capabilities(self):
+        return self.cleaned_data["capabilities"] or {}
+
+    def clean(self):
+        cleaned = super().clean()
+        values = {k: v for k, v in cleaned.items() if k in catalog_services.EDITABLE_FIELDS}
+        for field, reasons in template_errors(values).items():
+            if field in self.fields:
+                self.add_error(field, reasons)
+        return cleaned
+
+
 @admin.register(IntegrationTemplate)
 class IntegrationTemplateAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "key", "category", "auth_type", "api_version", "available", "is_active"]
-    list_filter = ["category", "auth_type", "is_active"]
+    """Superusers create, edit and deactivate templates (catalog_services); other staff only read."""
+
+    form = IntegrationTemplateForm
+    list_display = [
+        "display_name",
+        "key",
+        "category",
+        "auth_type",
+        "api_version",
+        "available",
+        "is_active",
+        "edited",
+    ]
+    list_filter = ["category", "auth_type", "is_active", "edited"]
     search_fields = ["key", "display_name", "description"]
-    readonly_fields = ["key", "connector", "config_schema", "capabilities", "updated_at"]
+    readonly_fields = ["version", "edited", "created_by", "updated_at"]
+    actions = ["action_deactivate"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:
+            return ["key", *self.readonly_fields]
+        return self.readonly_fields
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # integrations point at templates: retire one by deactivating it
 
     @admin.display(boolean=True, description="Connector built")
     def available(self, obj):
         return obj.is_available
 
+    def save_model(self, request, obj, form, change):
+        values = {k: form.cleaned_data[k] for k in form.changed_data if k in catalog_services.EDITABLE_FIELDS}
+        if change:
+            stored = IntegrationTemplate.objects.get(pk=obj.pk)
+            catalog_services.template_update(template=stored, values=values, user=request.user)
+            return
+        values = {k: form.cleaned_data[k] for k in catalog_services.EDITABLE_FIELDS if k in form.cleaned_data}
+        created = catalog_services.template_create(key=obj.key, values=values, user=request.user)
+        obj.pk, obj._state.adding = created.pk, False
+
+    @admin.action(description="Deactivate (no longer offered; integrations keep working)")
+    def action_deactivate(self, request, queryset):
+        for template in queryset:
+            catalog_services.template_deactivate(template=template, user=request.user)
+        self.message_user(request, f"{queryset.count()} template(s) deactivated")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.is_superuser:
+            actions.pop("action_deactivate", None)
+        return actions
+
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "catalog_url": reverse("admin:integrations_catalog")}
         return super().changelist_view(request, extra_context)
+
+
+class OAuthAppForm(forms.ModelForm):
+    """The secret is a write-only password field: never rendered back, blank keeps the stored one."""
+
+    provider = forms.ChoiceField(choices=())
+    # Not named client_secret: a ModelForm would copy a blank answer onto the model field.
+    secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        max_length=500,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Stored encrypted and never shown again; leave blank to keep the stored one.",
+    )
+
+    class Meta:
+        model = OAuthApp
+        fields = ["provider", "client_id"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "provider" in self.fields:  # adding; once saved it is read-only (integrations resolve by it)
+            self.fields["provider"].choices = [
+                (key, key) for key in sorted(CONNECTORS) if connector_class(key).oauth is not None
+            ]
+        if self.instance.pk is None:
+            self.fields["secret"].required = True
+
+
+@admin.register(OAuthApp)
+class OAuthAppAdmin(admin.ModelAdmin):
+    """The operator's own app per provider (superusers only): integrations without their own
+    client_id/client_secret use it; it wins over the HUBSPOT_CLIENT_ID-style environment variables."""
+
+    form = OAuthAppForm
+    list_display = ["provider", "client_id", "updated_at"]
+    readonly_fields = ["created_at", "updated_at"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["provider", *self.readonly_fields] if obj is not None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        oauth_app_save(
+            app=obj,
+            client_id=form.cleaned_data["client_id"],
+            client_secret=form.cleaned_data["secret"],
+        )
 
 
 @admin.register(Integration)

@@ -19,6 +19,7 @@ from integrations import services
 from integrations.admin_scope import integration_for
 from integrations.config_schema import ConfigInvalid, redact_config
 from integrations.models import IntegrationTemplate
+from integrations.oauth_apps import config_schema_for
 from integrations.schema_forms import config_form_class, render_help_markdown
 
 
@@ -63,7 +64,7 @@ def catalog_view(request: HttpRequest) -> HttpResponse:
 def configure_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit an existing integration's config with the schema form; secrets stay write-only."""
     integration = integration_for(request.user, pk)
-    schema = integration.template.config_schema
+    schema = config_schema_for(integration.template)
     form_class = config_form_class(schema, stored=integration.config or {})
     if request.method == "POST":
         form = form_class(data=request.POST)

@@ -57,7 +57,11 @@ class ApiKey(AbstractAPIKey):
 
 
 class IntegrationTemplate(models.Model):
-    """A catalog entry, loaded from ``integrations/catalog/<key>.json``."""
+    """A catalog entry, loaded from ``integrations/catalog/<key>.json`` or made by an operator.
+
+    ``version`` is the catalog file's; ``edited`` is set when an operator changes the template in
+    the admin or the API, and ``load_catalog`` then leaves it alone (``--force`` overwrites it).
+    """
 
     class AuthType(models.TextChoices):
         OAUTH2 = "oauth2", "OAuth 2"
@@ -77,6 +81,17 @@ class IntegrationTemplate(models.Model):
     auth_type = models.CharField(max_length=10, choices=AuthType.choices)
     api_version = models.CharField(max_length=40, blank=True)
     capabilities = models.JSONField(default=dict)
+    webhook_url = models.URLField(
+        max_length=500, blank=True, help_text="Default webhook URL for the provider, if it has one"
+    )
+    version = models.PositiveIntegerField(default=1, help_text="The catalog file's version")
+    edited = models.BooleanField(
+        default=False, help_text="Changed by an operator: load_catalog keeps it unless run with --force"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, null=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -181,6 +196,24 @@ class Integration(models.Model):
     @property
     def connector_key(self) -> str:
         return self.template.connector
+
+
+class OAuthApp(models.Model):
+    """The operator's own app at one provider (client id and secret), used by every integration of
+    that provider whose config names no app of its own. The secret is encrypted and never shown."""
+
+    provider = models.CharField(max_length=50, unique=True, help_text="Connector key, e.g. hubspot")
+    client_id = models.CharField(max_length=200)
+    client_secret = EncryptedJSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider"]
+        verbose_name = "OAuth app"
+
+    def __str__(self) -> str:
+        return f"{self.provider} OAuth app"
 
 
 class OAuthState(models.Model):

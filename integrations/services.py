@@ -30,6 +30,7 @@ from connectors.registry import connector_class
 from integrations.audit import audit_record
 from integrations.config_schema import ConfigInvalid, audit_diff, merge_config, validate_config
 from integrations.models import Integration, IntegrationTemplate, OAuthState, SubAccount
+from integrations.oauth_apps import config_schema_for, connector_config
 from integrations.status import (  # noqa: F401 (integration_mark_error: sync.runs imports it from here)
     integration_mark_error,
     integration_set_status,
@@ -58,10 +59,11 @@ class InvalidTransition(ValueError):
 
 
 def connector_for(integration: Integration) -> Connector:
-    """The integration's connector, with its decrypted config and a token store."""
+    """The integration's connector, with its decrypted config (the operator's OAuth app filled in when
+    it names none, oauth_apps.py) and a token store."""
     cls = connector_class(integration.template.connector)
     return cls(
-        integration.config or {},
+        connector_config(provider=integration.template.connector, config=integration.config),
         token_store=IntegrationTokenStore(integration.pk),
         integration_id=integration.pk,
     )
@@ -102,7 +104,7 @@ def integration_create(
     """Validate the config against the template's schema and store it encrypted (status pending)."""
     if not template.is_available:
         raise TemplateUnavailable(f"{template.display_name} is coming soon and cannot be chosen yet")
-    cleaned = validate_config(template.config_schema, config)
+    cleaned = validate_config(config_schema_for(template), config)
     _connector_checks(template.connector, cleaned)
     unknown = set(options) - set(SETTINGS_FIELDS)
     if unknown:
@@ -138,7 +140,7 @@ def integration_update(
     changes: dict[str, Any] = {}
     if config is not None:
         merged = merge_config(schema, integration.config or {}, config)
-        cleaned = validate_config(schema, merged)
+        cleaned = validate_config(config_schema_for(integration.template), merged)
         _connector_checks(integration.template.connector, cleaned)
         diff = audit_diff(schema, integration.config or {}, cleaned)
         if diff:

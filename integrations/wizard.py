@@ -21,6 +21,7 @@ from integrations import services
 from integrations.admin_scope import integration_for, subaccounts_for
 from integrations.config_schema import ConfigInvalid, redact_config, secret_paths, secrets_set
 from integrations.models import Integration, IntegrationTemplate
+from integrations.oauth_apps import config_schema_for
 from integrations.schema_forms import config_form_class, render_help_markdown
 
 
@@ -132,7 +133,8 @@ class IntegrationWizard(SessionWizardView):
         self.get_form_list()  # formtools expects its form-list cache to exist after a valid POST
         template = self.chosen_template()
         draft = self.draft()
-        schema = template.config_schema if template else {"type": "object", "properties": {}}
+        # With an operator OAuth app, the sub-account need not enter client credentials.
+        schema = config_schema_for(template) if template else {"type": "object", "properties": {}}
         stored = draft.config if draft and draft.template_id == getattr(template, "pk", None) else None
         form_class = config_form_class(schema, stored=stored)
         return form_class(

@@ -167,6 +167,9 @@ class HubSpotConnector(Connector):
         authorize_url="https://app.hubspot.com/oauth/authorize",
         token_url="https://api.hubapi.com/oauth/v3/token",  # noqa: S106 (a URL, not a password)
         revoke_url="https://api.hubapi.com/oauth/v3/token/revoke",
+        # Notes, tasks, calls, emails and meetings need no scopes of their own: HubSpot's activity
+        # APIs ask for the contacts scopes (developers.hubspot.com/docs/api-reference/latest/crm/
+        # activities/tasks/guide, "Scope requirements": crm.objects.contacts.read/.write).
         scopes=(
             "crm.objects.contacts.read",
             "crm.objects.contacts.write",

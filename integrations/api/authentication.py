@@ -1,7 +1,9 @@
 """API keys (``Authorization: Bearer <key>`` or ``X-Api-Key``) and staff sessions.
 
 Every authenticated request carries ``request.subaccount``: the key's sub-account, or for a staff
-session the one named by ``X-Subaccount`` (a slug the user is a member of; superusers: any).
+session the one named by ``X-Subaccount`` (a slug the user is a member of; superusers: any). A
+superuser's session without ``X-Subaccount`` is the operator acting on the platform itself (managing
+the catalog): it authenticates with no sub-account, and every sub-account endpoint refuses it (403).
 """
 
 from django.utils import timezone
@@ -85,6 +87,8 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         if not user.is_staff:
             return None
         slug = request.META.get("HTTP_X_SUBACCOUNT", "")
+        if not slug and user.is_superuser:
+            return result  # the operator: only operator endpoints let it through (permissions.py)
         subaccounts = SubAccount.objects.filter(slug=slug, is_active=True)
         if not user.is_superuser:
             subaccounts = subaccounts.filter(memberships__user=user)

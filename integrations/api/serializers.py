@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 from rest_framework import serializers
 
 from connectors.registry import connector_class
+from integrations.catalog_services import EDITABLE_FIELDS
 from integrations.config_schema import redact_config, secrets_set
 from integrations.models import Integration, IntegrationTemplate
 from integrations.services import SETTINGS_FIELDS
@@ -26,7 +27,29 @@ class TemplateSerializer(serializers.ModelSerializer):
             "capabilities",
             "config_schema",
             "setup_instructions",
+            "connector",
+            "webhook_url",
+            "version",
+            "edited",
         ]
+
+
+# Input only (the operator's writes): a ModelSerializer so types, lengths and choices come from the
+# model; the catalog's own rules (schema metaschema, connector key) are checked by catalog_services.
+class TemplateWriteSerializer(serializers.ModelSerializer):
+    config_schema = serializers.JSONField(help_text="A JSON Schema (2020-12) describing an object")
+    capabilities = serializers.JSONField(required=False)
+
+    class Meta:
+        model = IntegrationTemplate
+        fields = list(EDITABLE_FIELDS)
+
+
+class TemplateCreateSerializer(TemplateWriteSerializer):
+    key = serializers.SlugField(max_length=50)
+
+    class Meta(TemplateWriteSerializer.Meta):
+        fields = ["key", *EDITABLE_FIELDS]
 
 
 class IntegrationSerializer(serializers.ModelSerializer):

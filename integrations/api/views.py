@@ -1,5 +1,7 @@
 """Thin adapters: parse, call a service, serialise. Every queryset is scoped to request.subaccount."""
 
+from contextlib import contextmanager
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -8,16 +10,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from connectors.base import ConfigError, ConnectorError
-from integrations import selectors, services
+from integrations import catalog_services, selectors, services
 from integrations.api.authentication import actor_for
 from integrations.api.common import ApiError, error_response, request_subaccount
+from integrations.api.permissions import CatalogAccess, is_operator
 from integrations.api.serializers import (
     IntegrationSerializer,
     IntegrationStatusSerializer,
     IntegrationWriteSerializer,
     OAuthStartResultSerializer,
     OAuthStartSerializer,
+    TemplateCreateSerializer,
     TemplateSerializer,
+    TemplateWriteSerializer,
     TestResultSerializer,
 )
 from integrations.models import IntegrationTemplate
@@ -28,17 +33,75 @@ TRANSITION_RESPONSES = {
 }
 
 
-class TemplateViewSet(viewsets.ReadOnlyModelViewSet):
-    """The catalog: every active template with its config schema."""
+class TemplateViewSet(viewsets.ModelViewSet):
+    """The catalog: every active template with its config schema.
+
+    Sub-accounts read it; the operator (a superuser's staff session, no X-Subaccount needed) also
+    sees inactive templates and creates, edits and deactivates them. DELETE deactivates: integrations
+    keep the template they were made from, so it is never removed.
+    """
 
     serializer_class = TemplateSerializer
+    permission_classes = [CatalogAccess]
     lookup_field = "key"
     lookup_value_regex = "[-a-zA-Z0-9_]+"
     pagination_class = None
     filterset_fields = ["category", "auth_type"]
 
     def get_queryset(self):
-        return selectors.template_list()
+        return selectors.template_list(include_inactive=is_operator(self.request.user))
+
+    @extend_schema(
+        request=TemplateCreateSerializer,
+        responses={201: TemplateSerializer, 403: error_response("Only the operator changes templates")},
+    )
+    def create(self, request: Request) -> Response:
+        params = TemplateCreateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        values = dict(params.validated_data)
+        key = values.pop("key")
+        with _template_errors_as_400():
+            template = catalog_services.template_create(key=key, values=values, user=request.user)
+        return Response(TemplateSerializer(template).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=TemplateWriteSerializer,
+        responses={200: TemplateSerializer, 403: error_response("Only the operator changes templates")},
+    )
+    def update(self, request: Request, key: str, partial: bool = False) -> Response:
+        template = self.get_object()
+        params = TemplateWriteSerializer(data=request.data, partial=partial)
+        params.is_valid(raise_exception=True)
+        with _template_errors_as_400():
+            template = catalog_services.template_update(
+                template=template, values=dict(params.validated_data), user=request.user
+            )
+        return Response(TemplateSerializer(template).data)
+
+    @extend_schema(
+        request=TemplateWriteSerializer,
+        responses={200: TemplateSerializer, 403: error_response("Only the operator changes templates")},
+    )
+    def partial_update(self, request: Request, key: str) -> Response:
+        return self.update(request, key, partial=True)
+
+    @extend_schema(
+        responses={204: None, 403: error_response("Only the operator changes templates")},
+    )
+    def destroy(self, request: Request, key: str) -> Response:
+        """Deactivate: no longer offered to sub-accounts; integrations made from it keep working."""
+        catalog_services.template_deactivate(template=self.get_object(), user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@contextmanager
+def _template_errors_as_400():
+    try:
+        yield
+    except catalog_services.TemplateInvalid as exc:
+        raise ApiError(
+            status_code=400, code="invalid", message="The template is not valid.", details=exc.errors
+        ) from None
 
 
 class IntegrationViewSet(

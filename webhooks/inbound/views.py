@@ -21,6 +21,7 @@ from connectors.base import Connector, ConnectorError, SignatureInvalid, Webhook
 from connectors.netguard import ip_allowed
 from connectors.registry import UnknownConnector, connector_class
 from integrations.models import Integration
+from integrations.oauth_apps import connector_config
 from webhooks.inbound import throttle
 from webhooks.inbound.services import inbound_challenge_record, inbound_delivery_reject, inbound_events_store
 from webhooks.inbound.targets import forget, receiving_integration
@@ -78,7 +79,7 @@ def _deliver(
     try:
         connector.verify_webhook(
             webhook,
-            config=integration.config or {},
+            config=connector_config(provider=provider, config=integration.config),
             secret=str(integration.webhook_secret or ""),
             now=time.time(),
         )
@@ -101,7 +102,9 @@ def _challenge(
     if not handles_challenge(connector):
         return _not_allowed(connector)
     answer = connector.webhook_challenge(
-        webhook, config=integration.config or {}, secret=str(integration.webhook_secret or "")
+        webhook,
+        config=connector_config(provider=provider, config=integration.config),
+        secret=str(integration.webhook_secret or ""),
     )
     inbound_challenge_record(
         integration=integration, provider=provider, request=webhook, accepted=answer is not None
