@@ -171,9 +171,14 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # An unacknowledged task (its worker died) is redelivered after this many seconds.
+    # An unacknowledged task (its worker died) is redelivered after this many seconds. kombu looks
+    # for such tasks every interval x throttle seconds (10 x 10 by default, so up to 100 s late):
+    # look every few seconds instead, so redelivery follows the timeout closely.
+    _visibility = env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+        "visibility_timeout": _visibility,
+        "unacked_restore_interval": max(1, min(10, _visibility // 6)),
+        "unacked_restore_throttle": 1,
     }
 CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True

@@ -4,6 +4,8 @@ Encrypted fields are never form fields here (EncryptedJSONField.formfield return
 are shown redacted and edited through the schema form (admin_views.configure_view).
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin
 from django.http import HttpResponseRedirect
@@ -85,6 +87,7 @@ class IntegrationTemplateForm(forms.ModelForm):
     class Meta:
         model = IntegrationTemplate
         fields = ["key", *catalog_services.EDITABLE_FIELDS]
+        field_classes = {"webhook_url": partial(forms.URLField, assume_scheme="https")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
