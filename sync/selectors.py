@@ -2,13 +2,16 @@
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
-from integrations.models import SubAccount
-from sync.entities import entity_def
-from sync.models import Change, EntityLink, SyncRecordError
+from integrations.models import Integration, SubAccount
+from sync.entities import ENTITIES, entity_def
+from sync.models import Change, Conflict, EntityLink, SyncRecordError, SyncRun
 
 CHANGE_PAGE_MAX = 1000
 
@@ -71,3 +74,42 @@ def record_links(*, entity: str, record_ids: Iterable[int]) -> dict[int, list[di
         )
     return dict(found)
 
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What ``integrations/{id}/status/`` adds to the integration's own fields."""
+
+    last_run: SyncRun | None  # the newest finished run
+    records: dict[str, int]  # linked records per entity
+    open_conflicts: int
+    failed_records: int  # unresolved record errors
+    next_sync_at: datetime | None
+
+
+def next_sync_at(integration: Integration, *, now: datetime) -> datetime | None:
+    """When the minute dispatcher queues the next delta run: last sync + interval, or now when that
+    has passed (or it never synced). None unless the integration is active."""
+    if integration.status != Integration.Status.ACTIVE:
+        return None
+    if integration.last_sync_at is None:
+        return now
+    return max(now, integration.last_sync_at + timedelta(minutes=integration.sync_interval_minutes))
+
+
+def sync_status_get(*, integration: Integration) -> SyncStatus:
+    """The integration's sync state in four queries."""
+    counts = dict(
+        EntityLink.objects.filter(integration=integration)
+        .values_list("entity")
+        .annotate(n=Count("id"))
+        .values_list("entity", "n")
+    )
+    return SyncStatus(
+        last_run=SyncRun.objects.filter(integration=integration, finished_at__isnull=False)
+        .order_by("-finished_at", "-id")
+        .first(),
+        records={name: counts.get(name, 0) for name in ENTITIES},
+        open_conflicts=Conflict.objects.filter(integration=integration, status=Conflict.Status.OPEN).count(),
+        failed_records=SyncRecordError.objects.filter(integration=integration, resolved=False).count(),
+        next_sync_at=next_sync_at(integration, now=timezone.now()),
+    )

@@ -1,5 +1,3 @@
-from datetime import datetime, timedelta
-
 from rest_framework import serializers
 
 from connectors.registry import connector_class
@@ -121,35 +119,3 @@ class OAuthStartSerializer(serializers.Serializer):
 class OAuthStartResultSerializer(serializers.Serializer):
     authorize_url = serializers.URLField()
     expires_in = serializers.IntegerField()
-
-
-class IntegrationStatusSerializer(serializers.ModelSerializer):
-    next_sync_at = serializers.SerializerMethodField()
-    connected = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Integration
-        fields = [
-            "id",
-            "status",
-            "health",
-            "reauthorization_needed",
-            "connected",
-            "last_tested_at",
-            "last_test_ok",
-            "last_test_message",
-            "last_sync_at",
-            "next_sync_at",
-            "last_error",
-            "last_error_at",
-        ]
-
-    def get_next_sync_at(self, obj: Integration) -> datetime | None:
-        if obj.status != Integration.Status.ACTIVE:
-            return None
-        if obj.last_sync_at is None:
-            return None
-        return obj.last_sync_at + timedelta(minutes=obj.sync_interval_minutes)
-
-    def get_connected(self, obj: Integration) -> bool:
-        return bool(obj.tokens)

@@ -13,7 +13,6 @@ from integrations.api.authentication import actor_for
 from integrations.api.common import ApiError, error_response, request_subaccount
 from integrations.api.serializers import (
     IntegrationSerializer,
-    IntegrationStatusSerializer,
     IntegrationWriteSerializer,
     OAuthStartResultSerializer,
     OAuthStartSerializer,
@@ -122,11 +121,6 @@ class IntegrationViewSet(
     def test(self, request: Request, pk: str) -> Response:
         result = services.integration_test(integration=self.get_object(), actor=actor_for(request))
         return Response({"ok": result.ok, "message": result.message, "details": result.details})
-
-    @extend_schema(request=None, responses={200: IntegrationStatusSerializer})
-    @action(detail=True, methods=["get"])
-    def status(self, request: Request, pk: str) -> Response:
-        return Response(IntegrationStatusSerializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={200: IntegrationSerializer})
     @action(detail=True, methods=["post"])

@@ -16,6 +16,7 @@ from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
     ConflictResolveSerializer,
     ConflictSerializer,
+    IntegrationStatusSerializer,
     MappingsSerializer,
     SyncRequestSerializer,
     SyncRunSerializer,
@@ -24,6 +25,7 @@ from sync.conflicts import ConflictClosed, conflict_resolve
 from sync.mapping import MappingInvalid, mappings_ensure_defaults, mappings_replace, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
+from sync.selectors import sync_status_get
 
 
 class IntegrationSyncView(APIView):
@@ -48,6 +50,17 @@ class IntegrationSyncView(APIView):
         except SyncNotAllowed as exc:
             raise ApiError(status_code=409, code="sync_not_allowed", message=str(exc)) from None
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class IntegrationStatusView(APIView):
+    """Served by sync (which builds on integrations) under the integration's URL: integrations
+    knows nothing of runs, links, conflicts or record errors."""
+
+    @extend_schema(responses={200: IntegrationStatusSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request_subaccount(request), pk=pk)
+        context = {"sync_status": sync_status_get(integration=integration)}
+        return Response(IntegrationStatusSerializer(integration, context=context).data)
 
 
 class IntegrationMappingsView(APIView):
