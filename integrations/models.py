@@ -18,6 +18,10 @@ class SubAccount(models.Model):
         max_length=2, default="US", help_text="ISO country used to read phone numbers without +"
     )
     is_active = models.BooleanField(default=True)
+    notification_emails = models.TextField(
+        blank=True,
+        help_text="Also told when an integration fails, besides the members: addresses, one a line or comma-separated",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -162,6 +166,10 @@ class Integration(models.Model):
     )
     enrichment_enabled = models.BooleanField(default=False)
     automation_enabled = models.BooleanField(default=False)
+    # A failure incident (sync/notifications.py): opened by the first failure, which alone e-mails
+    # the sub-account; closed by a successful run while active.
+    incident_opened_at = models.DateTimeField(null=True, blank=True)
+    incident_notified_at = models.DateTimeField(null=True, blank=True)
     # Token-refresh lease: one process refreshes, the others wait and re-read (connectors/oauth.py).
     token_lock_owner = models.CharField(max_length=64, blank=True)
     token_lock_until = models.DateTimeField(null=True, blank=True)
