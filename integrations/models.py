@@ -1,6 +1,7 @@
 """Tenancy, the catalog and each sub-account's integrations."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
@@ -95,6 +96,16 @@ class IntegrationTemplate(models.Model):
         return self.is_active and is_registered(self.connector)
 
 
+# Hours (UTC) a weekly full sync may be given by default: night in Europe and the Americas.
+QUIET_HOURS_UTC = (1, 2, 3, 4, 5, 6)
+
+
+def full_sync_slot_default(pk: int) -> tuple[int, int]:
+    """The weekly full sync's default (weekday, UTC hour), derived from the integration's id so
+    that integrations spread over the week's quiet hours instead of all starting at once."""
+    return pk % 7, QUIET_HOURS_UTC[(pk // 7) % len(QUIET_HOURS_UTC)]
+
+
 class Integration(models.Model):
     """One sub-account's connection to one outside system."""
 
@@ -122,6 +133,15 @@ class Integration(models.Model):
         NEWEST_WINS = "newest_wins", "Newest wins"
         MANUAL = "manual", "Manual"
 
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
     class DeletePolicy(models.TextChoices):
         IGNORE = "ignore", "Ignore deletes"
         ARCHIVE = "archive", "Archive locally"
@@ -136,6 +156,9 @@ class Integration(models.Model):
         "delete_policy",
         "enrichment_enabled",
         "automation_enabled",
+        "weekly_full_sync",
+        "full_sync_weekday",
+        "full_sync_hour",
     )
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="integrations")
@@ -166,6 +189,15 @@ class Integration(models.Model):
     )
     enrichment_enabled = models.BooleanField(default=False)
     automation_enabled = models.BooleanField(default=False)
+    # Once a week a full sync reconciles everything, deletes included (sync.schedules.full_sync_due).
+    # integration_create spreads the slot with full_sync_slot_default; these defaults are fallbacks.
+    weekly_full_sync = models.BooleanField(default=True, help_text="Run a full sync once a week")
+    full_sync_weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.SUNDAY, help_text="Day of the weekly full sync (UTC)"
+    )
+    full_sync_hour = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(23)], help_text="Hour of the weekly full sync, 0-23 UTC"
+    )
     # A failure incident (sync/notifications.py): opened by the first failure, which alone e-mails
     # the sub-account; closed by a successful run while active.
     incident_opened_at = models.DateTimeField(null=True, blank=True)

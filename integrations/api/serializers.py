@@ -94,7 +94,10 @@ class IntegrationWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Integration
         fields = ["template", "name", "description", "config", *Integration.SYNC_SETTINGS]
-        extra_kwargs = {"sync_interval_minutes": {"min_value": 1, "max_value": 1440}}
+        extra_kwargs = {
+            "sync_interval_minutes": {"min_value": 1, "max_value": 1440},
+            "full_sync_hour": {"min_value": 0, "max_value": 23},
+        }
 
     def validate_config(self, value):
         if not isinstance(value, dict):
@@ -104,6 +107,11 @@ class IntegrationWriteSerializer(serializers.ModelSerializer):
     def settings(self) -> dict:
         """Sync settings and description (name and config travel separately)."""
         return {k: v for k, v in self.validated_data.items() if k in SETTINGS_FIELDS and k != "name"}
+
+
+class IntegrationCreateSerializer(IntegrationWriteSerializer):
+    # Required here, so the schema requires a body: every optional field would make none valid.
+    template = serializers.SlugField()
 
 
 class TestResultSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from integrations import selectors, services
 from integrations.api.authentication import actor_for
 from integrations.api.common import ApiError, error_response, request_subaccount
 from integrations.api.serializers import (
+    IntegrationCreateSerializer,
     IntegrationSerializer,
     IntegrationWriteSerializer,
     OAuthStartResultSerializer,
@@ -50,18 +51,11 @@ class IntegrationViewSet(
     def get_queryset(self):
         return selectors.integration_list(subaccount=request_subaccount(self.request))
 
-    @extend_schema(request=IntegrationWriteSerializer, responses={201: IntegrationSerializer})
+    @extend_schema(request=IntegrationCreateSerializer, responses={201: IntegrationSerializer})
     def create(self, request: Request) -> Response:
-        params = IntegrationWriteSerializer(data=request.data)
+        params = IntegrationCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        key = params.validated_data.get("template")
-        if not key:
-            raise ApiError(
-                status_code=400,
-                code="invalid",
-                message="The request is not valid.",
-                details={"template": ["This field is required."]},
-            )
+        key = params.validated_data["template"]
         template = IntegrationTemplate.objects.filter(key=key, is_active=True).first()
         if template is None:
             raise ApiError(
