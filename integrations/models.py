@@ -1,6 +1,7 @@
 """Tenancy, the catalog and each sub-account's integrations."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
@@ -18,6 +19,10 @@ class SubAccount(models.Model):
         max_length=2, default="US", help_text="ISO country used to read phone numbers without +"
     )
     is_active = models.BooleanField(default=True)
+    notification_emails = models.TextField(
+        blank=True,
+        help_text="Also told when an integration fails, besides the members: addresses, one a line or comma-separated",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +111,16 @@ class IntegrationTemplate(models.Model):
         return self.is_active and is_registered(self.connector)
 
 
+# Hours (UTC) a weekly full sync may be given by default: night in Europe and the Americas.
+QUIET_HOURS_UTC = (1, 2, 3, 4, 5, 6)
+
+
+def full_sync_slot_default(pk: int) -> tuple[int, int]:
+    """The weekly full sync's default (weekday, UTC hour), derived from the integration's id so
+    that integrations spread over the week's quiet hours instead of all starting at once."""
+    return pk % 7, QUIET_HOURS_UTC[(pk // 7) % len(QUIET_HOURS_UTC)]
+
+
 class Integration(models.Model):
     """One sub-account's connection to one outside system."""
 
@@ -133,6 +148,15 @@ class Integration(models.Model):
         NEWEST_WINS = "newest_wins", "Newest wins"
         MANUAL = "manual", "Manual"
 
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, "Monday"
+        TUESDAY = 1, "Tuesday"
+        WEDNESDAY = 2, "Wednesday"
+        THURSDAY = 3, "Thursday"
+        FRIDAY = 4, "Friday"
+        SATURDAY = 5, "Saturday"
+        SUNDAY = 6, "Sunday"
+
     class DeletePolicy(models.TextChoices):
         IGNORE = "ignore", "Ignore deletes"
         ARCHIVE = "archive", "Archive locally"
@@ -147,6 +171,9 @@ class Integration(models.Model):
         "delete_policy",
         "enrichment_enabled",
         "automation_enabled",
+        "weekly_full_sync",
+        "full_sync_weekday",
+        "full_sync_hour",
     )
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="integrations")
@@ -177,6 +204,19 @@ class Integration(models.Model):
     )
     enrichment_enabled = models.BooleanField(default=False)
     automation_enabled = models.BooleanField(default=False)
+    # Once a week a full sync reconciles everything, deletes included (sync.schedules.full_sync_due).
+    # integration_create spreads the slot with full_sync_slot_default; these defaults are fallbacks.
+    weekly_full_sync = models.BooleanField(default=True, help_text="Run a full sync once a week")
+    full_sync_weekday = models.PositiveSmallIntegerField(
+        choices=Weekday.choices, default=Weekday.SUNDAY, help_text="Day of the weekly full sync (UTC)"
+    )
+    full_sync_hour = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(23)], help_text="Hour of the weekly full sync, 0-23 UTC"
+    )
+    # A failure incident (sync/notifications.py): opened by the first failure, which alone e-mails
+    # the sub-account; closed by a successful run while active.
+    incident_opened_at = models.DateTimeField(null=True, blank=True)
+    incident_notified_at = models.DateTimeField(null=True, blank=True)
     # Token-refresh lease: one process refreshes, the others wait and re-read (connectors/oauth.py).
     token_lock_owner = models.CharField(max_length=64, blank=True)
     token_lock_until = models.DateTimeField(null=True, blank=True)

@@ -29,7 +29,13 @@ from connectors.oauth import OAuthClient, new_code_verifier, new_state
 from connectors.registry import connector_class
 from integrations.audit import audit_record
 from integrations.config_schema import ConfigInvalid, audit_diff, merge_config, validate_config
-from integrations.models import Integration, IntegrationTemplate, OAuthState, SubAccount
+from integrations.models import (
+    Integration,
+    IntegrationTemplate,
+    OAuthState,
+    SubAccount,
+    full_sync_slot_default,
+)
 from integrations.oauth_apps import config_schema_for, connector_config
 from integrations.status import (  # noqa: F401 (integration_mark_error: sync.runs imports it from here)
     integration_mark_error,
@@ -119,6 +125,17 @@ def integration_create(
             created_by=created_by,
             **options,
         )
+        # A quiet weekly full-sync slot of its own unless one was chosen: the id spreads them out.
+        weekday, hour = full_sync_slot_default(integration.pk)
+        slot = {
+            name: value
+            for name, value in (("full_sync_weekday", weekday), ("full_sync_hour", hour))
+            if name not in options
+        }
+        if slot:
+            Integration.objects.filter(pk=integration.pk).update(**slot)
+            for name, value in slot.items():
+                setattr(integration, name, value)
         audit_record(
             integration=integration,
             subaccount=subaccount,

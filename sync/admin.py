@@ -6,10 +6,14 @@ write here is the "soft-delete" action, which calls ``record_delete`` with ``ori
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import admin_engine  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
+from sync.entities import entity_for
 from sync.models import Activity, Change, Company, Contact, Deal
+from sync.selectors import record_links
 from sync.services import record_delete
 from sync.single import record_sync_everywhere
 
@@ -22,7 +26,34 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
     ordering = ["-updated_at", "-id"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
+        return [*(field.name for field in self.model._meta.fields), "links"]
+
+    @admin.display(description="Links")
+    def links(self, obj) -> str:
+        """The record's twin in each integration, as the API's ``links`` shows them."""
+        rows = record_links(entity=entity_for(obj).name, record_ids=[obj.pk]).get(obj.pk, [])
+        if not rows:
+            return "Not linked to any integration"
+        body = format_html_join(
+            "",
+            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    reverse("admin:integrations_integration_change", args=[row["integration"]["id"]]),
+                    row["integration"]["name"],
+                    row["provider"],
+                    row["remote_id"],
+                    row["last_synced_at"],
+                    row["last_error"] or "—",
+                )
+                for row in rows
+            ),
+        )
+        return format_html(
+            "<table><tr><th>Integration</th><th>Provider</th><th>Remote id</th><th>Last synced</th>"
+            "<th>Last error</th></tr>{}</table>",
+            body,
+        )
 
     def has_soft_delete_permission(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.delete_{self.opts.model_name}")

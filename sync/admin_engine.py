@@ -154,9 +154,12 @@ class ConflictAdmin(ScopedAdmin):
         "local_value",
         "remote_value",
         "status",
+        "resolved_by",
         "created_at",
     ]
-    list_filter = ["status", "entity", "integration"]
+    # resolved_by: "strategy:<name>" marks the ones the integration's strategy settled on its own.
+    list_filter = ["status", "resolution", "entity", "integration"]
+    search_fields = ["resolved_by", "field", "remote_id"]
     readonly_fields = [
         "integration",
         "entity",

@@ -7,3 +7,6 @@ class SyncConfig(AppConfig):
 
     def ready(self) -> None:
         from sync import tasks  # noqa: F401 (registers the tasks, which sync.runs queues by name)
+        from sync.notifications import connect
+
+        connect()  # e-mails a sub-account's people once per failure incident

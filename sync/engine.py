@@ -136,6 +136,7 @@ class PagePlan:
     changes: list[tuple[models.Model, str, list[str]]] = field(default_factory=list)
     links: list[tuple[models.Model, str, dict, datetime | None]] = field(default_factory=list)  # new
     touched_links: list[EntityLink] = field(default_factory=list)  # base or remote time moved
+    # Open ones (manual) and ones the strategy settled (stored resolved), written in one statement.
     conflicts: list[tuple[Conflict, models.Model]] = field(default_factory=list)
 
 
@@ -278,6 +279,25 @@ def plan_page(
                 base_value=agreed,
             )
             plan.conflicts.append((conflict, obj))
+        # Settled by the strategy: recorded as resolved, so an operator can audit what it overwrote.
+        for settled in result.settled:
+            conflict = Conflict(
+                subaccount_id=ctx.integration.subaccount_id,
+                integration=ctx.integration,
+                entity=ctx.entity,
+                local_id=obj.pk,
+                remote_id=rid,
+                field=settled.field,
+                local_value=settled.local,
+                remote_value=settled.remote,
+                base_value=settled.base,
+                status=Conflict.Status.RESOLVED,
+                resolution=settled.winner,
+                resolved_value=settled.value,
+                resolved_by=f"strategy:{ctx.strategy}",
+                resolved_at=now,
+            )
+            plan.conflicts.append((conflict, obj))
         outcome.conflicts += len(result.conflicts)
         if result.to_local:
             assign(obj, result.to_local)
@@ -326,10 +346,15 @@ def _write_plan(ctx: EntityContext, plan: PagePlan) -> None:
         for conflict, obj in plan.conflicts:
             conflict.local_id = obj.pk
         Conflict.objects.bulk_create([conflict for conflict, _ in plan.conflicts], ignore_conflicts=True)
-        opened = Conflict.objects.filter(
-            integration=ctx.integration, entity=ctx.entity, status=Conflict.Status.OPEN, created_at__gte=now
-        )
-        hooks.conflicts_detected.send(sender=Conflict, conflicts=list(opened))
+        if any(conflict.status == Conflict.Status.OPEN for conflict, _ in plan.conflicts):
+            # Only open conflicts wait for a person: settled ones are not announced.
+            opened = Conflict.objects.filter(
+                integration=ctx.integration,
+                entity=ctx.entity,
+                status=Conflict.Status.OPEN,
+                created_at__gte=now,
+            )
+            hooks.conflicts_detected.send(sender=Conflict, conflicts=list(opened))
 
 
 def _record_errors(run: SyncRun, ctx: EntityContext, outcome: Outcome, *, direction: str) -> None:

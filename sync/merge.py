@@ -3,7 +3,8 @@
 Given the base snapshot (what both sides agreed on last time), the local values and the remote
 values (all canonical, after mapping), decide per field: a field changed on one side flows to the
 other; equal values are never a conflict; a field changed on both sides to different values is
-settled by the strategy, or left alone and reported when the strategy is manual.
+settled by the strategy (and reported as ``settled``, so the engine can record what was overwritten),
+or left alone and reported as a conflict when the strategy is manual.
 
 Local changes are not pushed from here: they stay "local ≠ base" and the push phase sends them.
 That is also why applying the same remote state twice, or our own pushed change coming back,
@@ -28,12 +29,28 @@ class FieldRule:
     outbound: bool
 
 
+@dataclass(frozen=True)
+class Settled:
+    """A both-sides change the strategy decided: ``winner`` is "local" or "remote"."""
+
+    field: str
+    local: Any
+    remote: Any
+    base: Any
+    winner: str
+
+    @property
+    def value(self) -> Any:
+        return self.local if self.winner == "local" else self.remote
+
+
 @dataclass
 class MergeResult:
     to_local: dict[str, Any] = field(default_factory=dict)
     new_base: dict[str, Any] = field(default_factory=dict)
     push: set[str] = field(default_factory=set)
     conflicts: list[tuple[str, Any, Any, Any]] = field(default_factory=list)  # (field, local, remote, base)
+    settled: list[Settled] = field(default_factory=list)  # both sides changed, the strategy decided
 
     @property
     def changed_locally(self) -> bool:
@@ -66,13 +83,15 @@ def merge(
             result.push.add(name)  # only we moved: base stays, the push phase sends it
         else:
             winner = _winner(strategy, local_is_newer)
+            if winner is None:
+                result.conflicts.append((name, mine, theirs, agreed))
+                continue
+            result.settled.append(Settled(name, mine, theirs, agreed, winner))
             if winner == "remote":
                 result.to_local[name] = theirs
                 result.new_base[name] = theirs
-            elif winner == "local":
-                result.push.add(name)
             else:
-                result.conflicts.append((name, mine, theirs, agreed))
+                result.push.add(name)
     return result
 
 

@@ -1,7 +1,13 @@
-"""The platform's beat schedules, created by a migration and editable in the admin afterwards."""
+"""The platform's beat schedules, created by a migration and editable in the admin afterwards, and
+when an integration's own weekly full sync is due (the minute dispatcher asks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 SCHEDULES = [
     # (name, task, every, period)
+    # Also queues each integration's weekly full sync once its slot has come.
     ("Dispatch due delta syncs (each integration's own interval)", "sync.dispatch_due", 1, "minutes"),
     ("Integration health check", "sync.health_check", 5, "minutes"),
     ("Conflict sweep", "sync.conflict_sweep", 1, "hours"),
@@ -20,3 +26,29 @@ def schedules_install(periodic_task_model, interval_model, schedules=SCHEDULES) 
         )
         created += was_created
     return created
+
+
+def full_sync_slot_start(*, weekday: int, hour: int, now: datetime) -> datetime:
+    """The start of the latest weekly slot (``weekday`` 0 = Monday, ``hour`` UTC) at or before ``now``."""
+    now = now.astimezone(UTC)
+    start = now.replace(hour=hour, minute=0, second=0, microsecond=0) - timedelta(
+        days=(now.weekday() - weekday) % 7
+    )
+    return start if start <= now else start - timedelta(days=7)
+
+
+def full_sync_due(
+    *,
+    enabled: bool,
+    weekday: int,
+    hour: int,
+    now: datetime,
+    created_at: datetime,
+    last_full_at: datetime | None,
+) -> bool:
+    """Whether the weekly full sync should be queued now: its slot has come (after the integration
+    was created: a new one has just pulled everything) and no full run has finished since."""
+    if not enabled:
+        return False
+    start = full_sync_slot_start(weekday=weekday, hour=hour, now=now)
+    return start > created_at and (last_full_at is None or last_full_at < start)

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.db.models import Max
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
@@ -23,6 +24,7 @@ from sync.runs import (
     sync_run_execute,
     sync_run_request,
 )
+from sync.schedules import full_sync_due
 from sync.services import idempotency_keys_purge
 
 logger = logging.getLogger(__name__)
@@ -60,23 +62,53 @@ def _recover_stale_runs() -> int:
     return recovered
 
 
+# A full run that reached the end counts for the week, also with a few rejected records (those are
+# retried hourly); only a failed one leaves the weekly full sync due.
+FULL_SYNC_DONE = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
+
+
 @shared_task(name="sync.dispatch_due")
 def sync_dispatch_due_task() -> int:
-    """Every minute: resume stale runs, then queue a delta sync for each active integration whose
-    interval has passed."""
+    """Every minute: resume stale runs, then queue for each active integration its weekly full sync
+    when its slot has come (sync.schedules.full_sync_due), else a delta sync when its interval has
+    passed."""
     _recover_stale_runs()
     now = timezone.now()
     queued = 0
+    last_full = dict(
+        SyncRun.objects.filter(
+            kind=SyncRun.Kind.FULL, status__in=FULL_SYNC_DONE, integration__status=Integration.Status.ACTIVE
+        )
+        .values("integration_id")
+        .annotate(at=Max("finished_at"))
+        .values_list("integration_id", "at")
+    )
     # Each integration has its own interval; compared here rather than in SQL, where multiplying a
     # duration by a column is not portable (SQLite refuses it).
     for integration in Integration.objects.filter(status=Integration.Status.ACTIVE).select_related(
         "template", "subaccount"
     ):
+        full = full_sync_due(
+            enabled=integration.weekly_full_sync,
+            weekday=integration.full_sync_weekday,
+            hour=integration.full_sync_hour,
+            now=now,
+            created_at=integration.created_at,
+            last_full_at=last_full.get(integration.pk),
+        )
         last = integration.last_sync_at
-        if last is not None and last > now - timedelta(minutes=integration.sync_interval_minutes):
+        if (
+            not full
+            and last is not None
+            and last > now - timedelta(minutes=integration.sync_interval_minutes)
+        ):
             continue
         try:
-            sync_run_request(integration=integration, kind="delta", requested_by="schedule")
+            sync_run_request(
+                integration=integration,
+                kind=SyncRun.Kind.FULL if full else SyncRun.Kind.DELTA,
+                requested_by="schedule:weekly_full" if full else "schedule",
+            )
             queued += 1
         except (SyncBusy, SyncNotAllowed):
             continue

@@ -1,5 +1,3 @@
-from datetime import datetime, timedelta
-
 from rest_framework import serializers
 
 from connectors.registry import connector_class
@@ -119,7 +117,10 @@ class IntegrationWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Integration
         fields = ["template", "name", "description", "config", *Integration.SYNC_SETTINGS]
-        extra_kwargs = {"sync_interval_minutes": {"min_value": 1, "max_value": 1440}}
+        extra_kwargs = {
+            "sync_interval_minutes": {"min_value": 1, "max_value": 1440},
+            "full_sync_hour": {"min_value": 0, "max_value": 23},
+        }
 
     def validate_config(self, value):
         if not isinstance(value, dict):
@@ -129,6 +130,11 @@ class IntegrationWriteSerializer(serializers.ModelSerializer):
     def settings(self) -> dict:
         """Sync settings and description (name and config travel separately)."""
         return {k: v for k, v in self.validated_data.items() if k in SETTINGS_FIELDS and k != "name"}
+
+
+class IntegrationCreateSerializer(IntegrationWriteSerializer):
+    # Required here, so the schema requires a body: every optional field would make none valid.
+    template = serializers.SlugField()
 
 
 class TestResultSerializer(serializers.Serializer):
@@ -144,35 +150,3 @@ class OAuthStartSerializer(serializers.Serializer):
 class OAuthStartResultSerializer(serializers.Serializer):
     authorize_url = serializers.URLField()
     expires_in = serializers.IntegerField()
-
-
-class IntegrationStatusSerializer(serializers.ModelSerializer):
-    next_sync_at = serializers.SerializerMethodField()
-    connected = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Integration
-        fields = [
-            "id",
-            "status",
-            "health",
-            "reauthorization_needed",
-            "connected",
-            "last_tested_at",
-            "last_test_ok",
-            "last_test_message",
-            "last_sync_at",
-            "next_sync_at",
-            "last_error",
-            "last_error_at",
-        ]
-
-    def get_next_sync_at(self, obj: Integration) -> datetime | None:
-        if obj.status != Integration.Status.ACTIVE:
-            return None
-        if obj.last_sync_at is None:
-            return None
-        return obj.last_sync_at + timedelta(minutes=obj.sync_interval_minutes)
-
-    def get_connected(self, obj: Integration) -> bool:
-        return bool(obj.tokens)

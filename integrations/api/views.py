@@ -15,8 +15,8 @@ from integrations.api.authentication import actor_for
 from integrations.api.common import ApiError, error_response, request_subaccount
 from integrations.api.permissions import CatalogAccess, is_operator
 from integrations.api.serializers import (
+    IntegrationCreateSerializer,
     IntegrationSerializer,
-    IntegrationStatusSerializer,
     IntegrationWriteSerializer,
     OAuthStartResultSerializer,
     OAuthStartSerializer,
@@ -114,18 +114,11 @@ class IntegrationViewSet(
     def get_queryset(self):
         return selectors.integration_list(subaccount=request_subaccount(self.request))
 
-    @extend_schema(request=IntegrationWriteSerializer, responses={201: IntegrationSerializer})
+    @extend_schema(request=IntegrationCreateSerializer, responses={201: IntegrationSerializer})
     def create(self, request: Request) -> Response:
-        params = IntegrationWriteSerializer(data=request.data)
+        params = IntegrationCreateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        key = params.validated_data.get("template")
-        if not key:
-            raise ApiError(
-                status_code=400,
-                code="invalid",
-                message="The request is not valid.",
-                details={"template": ["This field is required."]},
-            )
+        key = params.validated_data["template"]
         template = IntegrationTemplate.objects.filter(key=key, is_active=True).first()
         if template is None:
             raise ApiError(
@@ -185,11 +178,6 @@ class IntegrationViewSet(
     def test(self, request: Request, pk: str) -> Response:
         result = services.integration_test(integration=self.get_object(), actor=actor_for(request))
         return Response({"ok": result.ok, "message": result.message, "details": result.details})
-
-    @extend_schema(request=None, responses={200: IntegrationStatusSerializer})
-    @action(detail=True, methods=["get"])
-    def status(self, request: Request, pk: str) -> Response:
-        return Response(IntegrationStatusSerializer(self.get_object()).data)
 
     @extend_schema(request=None, responses={200: IntegrationSerializer})
     @action(detail=True, methods=["post"])

@@ -1,11 +1,16 @@
+from datetime import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from connectors.base import CANONICAL_FIELDS
+from integrations.models import Integration
 from sync.api.serializers import Described
+from sync.entities import ENTITIES
 from sync.mapping import CUSTOM_PREFIX, REMOTE_FIELD_PATTERN
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
+from sync.selectors import SyncStatus
 from sync.transforms import TRANSFORMS
 
 ENTITY_NAMES = ["contact", "company", "deal", "activity"]
@@ -217,3 +222,85 @@ class MappingsSerializer(serializers.Serializer):
     company = mapping_row_serializer("company")(many=True, required=False)
     deal = mapping_row_serializer("deal")(many=True, required=False)
     activity = mapping_row_serializer("activity")(many=True, required=False)
+
+
+class LastRunSerializer(serializers.ModelSerializer):
+    """The newest finished run and its counters."""
+
+    class Meta:
+        model = SyncRun
+        fields = ["id", "kind", "status", "finished_at", *SyncRun.COUNTERS]
+
+
+RecordCountsSerializer = type(
+    "RecordCountsSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": "Records linked to this integration, per entity.",
+        **{name: serializers.IntegerField(min_value=0) for name in ENTITIES},
+    },
+)
+
+
+class IntegrationStatusSerializer(serializers.ModelSerializer):
+    """The integration's status and health, and its sync state (``sync.selectors.SyncStatus``,
+    passed as the ``sync_status`` context)."""
+
+    connected = serializers.SerializerMethodField()
+    next_sync_at = serializers.SerializerMethodField(
+        help_text="When the next delta sync is queued: last sync + interval, or now when due; "
+        "null unless active"
+    )
+    last_run = serializers.SerializerMethodField(help_text="The newest finished run; null if none")
+    records = serializers.SerializerMethodField(help_text="Records linked to this integration, per entity")
+    open_conflicts = serializers.SerializerMethodField(help_text="Conflicts waiting for a decision")
+    failed_records = serializers.SerializerMethodField(
+        help_text="Records whose sync failed and is not resolved (retried hourly, 3 attempts)"
+    )
+
+    class Meta:
+        model = Integration
+        fields = [
+            "id",
+            "status",
+            "health",
+            "reauthorization_needed",
+            "connected",
+            "last_tested_at",
+            "last_test_ok",
+            "last_test_message",
+            "last_sync_at",
+            "next_sync_at",
+            "last_error",
+            "last_error_at",
+            "last_run",
+            "records",
+            "open_conflicts",
+            "failed_records",
+        ]
+        read_only_fields = fields
+
+    @property
+    def _status(self) -> SyncStatus:
+        return self.context["sync_status"]
+
+    def get_connected(self, obj: Integration) -> bool:
+        return bool(obj.tokens)
+
+    def get_next_sync_at(self, obj: Integration) -> datetime | None:
+        return self._status.next_sync_at
+
+    @extend_schema_field(LastRunSerializer(allow_null=True))
+    def get_last_run(self, obj: Integration) -> dict | None:
+        run = self._status.last_run
+        return None if run is None else LastRunSerializer(run).data
+
+    @extend_schema_field(RecordCountsSerializer)
+    def get_records(self, obj: Integration) -> dict[str, int]:
+        return self._status.records
+
+    def get_open_conflicts(self, obj: Integration) -> int:
+        return self._status.open_conflicts
+
+    def get_failed_records(self, obj: Integration) -> int:
+        return self._status.failed_records

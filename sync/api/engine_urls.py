@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 from sync.api.engine_views import (
     ConflictViewSet,
     IntegrationMappingsView,
+    IntegrationStatusView,
     IntegrationSyncView,
     SyncRunViewSet,
 )
@@ -14,6 +15,7 @@ router.register("sync-runs", SyncRunViewSet, basename="sync-run")
 router.register("conflicts", ConflictViewSet, basename="conflict")
 
 urlpatterns = [
+    path("integrations/<int:pk>/status/", IntegrationStatusView.as_view(), name="integration-status"),
     path("integrations/<int:pk>/sync/", IntegrationSyncView.as_view(), name="integration-sync"),
     path("integrations/<int:pk>/mappings/", IntegrationMappingsView.as_view(), name="integration-mappings"),
     *router.urls,

@@ -17,6 +17,7 @@ from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
     ConflictResolveSerializer,
     ConflictSerializer,
+    IntegrationStatusSerializer,
     MappingsSerializer,
     RecordSyncByIdSerializer,
     RecordSyncByRemoteIdSerializer,
@@ -29,6 +30,7 @@ from sync.conflicts import ConflictClosed, conflict_resolve
 from sync.mapping import MappingInvalid, mappings_ensure_defaults, mappings_replace, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
+from sync.selectors import sync_status_get
 from sync.single import EntityNotSynced, RecordNotFound, RecordSyncBusy, record_sync_now
 
 
@@ -100,6 +102,17 @@ class IntegrationSyncView(APIView):
         except ConnectorError as exc:  # ConfigError: the integration's settings cannot work
             raise ApiError(status_code=409, code="integration_misconfigured", message=str(exc)) from None
         return Response(RecordSyncResultSerializer(result).data)
+
+
+class IntegrationStatusView(APIView):
+    """Served by sync (which builds on integrations) under the integration's URL: integrations
+    knows nothing of runs, links, conflicts or record errors."""
+
+    @extend_schema(responses={200: IntegrationStatusSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request_subaccount(request), pk=pk)
+        context = {"sync_status": sync_status_get(integration=integration)}
+        return Response(IntegrationStatusSerializer(integration, context=context).data)
 
 
 class IntegrationMappingsView(APIView):

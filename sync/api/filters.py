@@ -11,7 +11,10 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
-from sync.models import Activity, Company, Contact, Deal
+from integrations.api.common import request_subaccount
+from integrations.models import Integration
+from sync.entities import entity_for
+from sync.models import Activity, Company, Contact, Deal, EntityLink
 from sync.normalize import normalise_domain, normalise_phone
 
 ID_MAX = 2**63 - 1
@@ -37,12 +40,36 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UtcIsoDateTimeField
 
 
+def _your_integrations(request) -> QuerySet[Integration]:
+    # Only the caller's integrations are choices: another sub-account's id is refused as unknown.
+    return Integration.objects.filter(subaccount=request_subaccount(request))
+
+
 class RecordFilterSet(django_filters.FilterSet):
     external_id = django_filters.CharFilter()
+    linked_to = django_filters.ModelChoiceFilter(
+        field_name="integrations",  # names the choices in the schema: "one of your integrations"
+        queryset=_your_integrations,
+        method="filter_linked_to",
+        label="Id of one of your integrations: only records linked to it",
+    )
     updated_since = UtcIsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)"
     )
     is_deleted = django_filters.BooleanFilter(label="Soft-deleted records (hidden unless given)")
+
+    def filter_linked_to(self, queryset: QuerySet, name: str, value: Integration) -> QuerySet:
+        links = EntityLink.objects.filter(integration=value, entity=entity_for(queryset.model).name)
+        return queryset.filter(pk__in=links.values("local_id"))
+
+    def is_valid(self) -> bool:
+        """A filter given twice is a 400: only one of the values could apply, silently."""
+        valid = super().is_valid()
+        for name in self.filters:
+            if hasattr(self.data, "getlist") and len(self.data.getlist(name)) > 1:
+                self.form.add_error(name, "Give this filter once.")
+                valid = False
+        return valid
 
     def filter_queryset(self, queryset: QuerySet) -> QuerySet:
         queryset = super().filter_queryset(queryset)
@@ -65,7 +92,16 @@ class ContactFilterSet(RecordFilterSet):
 
     class Meta:
         model = Contact
-        fields = ["external_id", "email", "phone", "lifecycle_stage", "owner_id", "company_id", "is_deleted"]
+        fields = [
+            "external_id",
+            "linked_to",
+            "email",
+            "phone",
+            "lifecycle_stage",
+            "owner_id",
+            "company_id",
+            "is_deleted",
+        ]
 
     def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(email=value.strip().lower())
@@ -84,7 +120,7 @@ class CompanyFilterSet(RecordFilterSet):
 
     class Meta:
         model = Company
-        fields = ["external_id", "domain", "name", "industry", "owner_id", "is_deleted"]
+        fields = ["external_id", "linked_to", "domain", "name", "industry", "owner_id", "is_deleted"]
 
     def filter_domain(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         try:
@@ -101,6 +137,7 @@ class DealFilterSet(RecordFilterSet):
         model = Deal
         fields = [
             "external_id",
+            "linked_to",
             "stage",
             "pipeline",
             "currency",
@@ -120,6 +157,7 @@ class ActivityFilterSet(RecordFilterSet):
         model = Activity
         fields = [
             "external_id",
+            "linked_to",
             "kind",
             "status",
             "direction",

@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import models
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from sync.entities import ENTITIES, EntityDef
+from sync.entities import ENTITIES, EntityDef, entity_for
 from sync.models import Activity, Change, Company, Contact, Deal
 from sync.normalize import CUSTOM_FIELD_KEY_MAX, PHONE_FIELDS
-from sync.selectors import CHANGE_PAGE_MAX
+from sync.selectors import CHANGE_PAGE_MAX, record_links
 from sync.services import MAX_BULK, BulkResult
 
 BIGINT_MAX = 2**63 - 1
@@ -69,6 +70,57 @@ RECORD_SERIALIZERS: dict[str, type[serializers.ModelSerializer]] = {
     "company": CompanySerializer,
     "deal": DealSerializer,
     "activity": ActivitySerializer,
+}
+
+
+class LinkedIntegrationSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class RecordLinkSerializer(serializers.Serializer):
+    """The record's twin in one integration."""
+
+    integration = LinkedIntegrationSerializer()
+    provider = serializers.CharField(help_text="The integration's template key, e.g. hubspot")
+    remote_id = serializers.CharField()
+    last_synced_at = serializers.DateTimeField()
+    last_error = serializers.CharField(
+        allow_blank=True, help_text="The newest unresolved sync error of this record here; empty if none"
+    )
+
+
+@extend_schema_field(RecordLinkSerializer(many=True))
+class LinksField(serializers.Field):
+    """Read-only ``links``. A list view passes them for its whole page in the context (``links``:
+    record id → links, from ``sync.selectors.record_links``); otherwise they are read per record."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record: models.Model) -> list[dict[str, Any]]:
+        page = self.context.get("links")
+        if page is None:
+            page = record_links(entity=entity_for(record).name, record_ids=[record.pk])
+        return RecordLinkSerializer(page.get(record.pk, []), many=True).data
+
+
+def _with_links(record: type[serializers.ModelSerializer]) -> type[serializers.ModelSerializer]:
+    """The API's view of a record: its fields (what webhook payloads carry too) and its links."""
+    meta = type("Meta", (record.Meta,), {"fields": [*record.Meta.fields, "links"]})
+    meta.read_only_fields = meta.fields
+    attrs = {
+        "Meta": meta,
+        "links": LinksField(help_text="The record's links to integrations: remote id, last sync, last error"),
+        "__doc__": record.__doc__,
+    }
+    linked = type(f"{record.__name__.removesuffix('Serializer')}ApiSerializer", (record,), attrs)
+    return extend_schema_serializer(component_name=record.__name__.removesuffix("Serializer"))(linked)
+
+
+# What the records API returns (webhook payloads use RECORD_SERIALIZERS: no links, no queries).
+API_RECORD_SERIALIZERS: dict[str, type[serializers.ModelSerializer]] = {
+    name: _with_links(serializer) for name, serializer in RECORD_SERIALIZERS.items()
 }
 
 

@@ -187,7 +187,8 @@ class SyncRecordError(models.Model):
 
 
 class Conflict(models.Model):
-    """A field changed on both sides to different values that the strategy did not settle."""
+    """A field changed on both sides to different values: open until a person decides (manual), or
+    stored resolved with ``resolved_by="strategy:<name>"`` when the integration's strategy settled it."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"

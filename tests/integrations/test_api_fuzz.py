@@ -34,7 +34,13 @@ schemathesis.openapi.format(
 # plan, libphonenumber); webhook targets (must resolve to a public address; the sandbox allows
 # loopback); an integration's template and config (the config is checked against the template's own
 # JSON schema, which the OpenAPI document cannot embed per template).
-REFERENCES = {"integration": "integration", "company_id": "company", "contact_id": "contact", "deal_id": None}
+REFERENCES = {
+    "integration": "integration",
+    "linked_to": "integration",
+    "company_id": "company",
+    "contact_id": "contact",
+    "deal_id": None,
+}
 FIXED = {"phone": "+14155552671", "mobile_phone": "+442071838750", "url": "http://127.0.0.1:9/hook"}
 HUBSPOT_CONFIG = {"auth_mode": "private_app", "access_token": "pat-fuzz-456"}
 

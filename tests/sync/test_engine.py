@@ -127,7 +127,15 @@ def test_conflict_strategies_settle_a_field_changed_on_both_sides(
     assert run.status == "succeeded"
     assert Contact.objects.get(pk=link.local_id).first_name == expected
     assert remote_contacts(provider)[0]["firstname"] == expected
-    assert not Conflict.objects.exists()
+    settled = Conflict.objects.get(integration=integration)  # recorded, so it can be audited
+    assert (settled.status, settled.field, settled.resolved_by, settled.resolved_value) == (
+        "resolved",
+        "first_name",
+        f"strategy:{strategy}",
+        expected,
+    )
+    assert settled.resolution == ("local" if expected == "Local" else "remote")
+    assert not Conflict.objects.filter(status="open").exists()
 
 
 def test_manual_conflict_is_recorded_other_fields_flow_and_resolution_is_pushed(integration_for, subaccount):

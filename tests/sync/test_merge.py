@@ -99,3 +99,31 @@ def test_manual_strategy_leaves_the_field_and_lets_others_flow():
     )
     assert result.conflicts == [("first_name", "b", "c", "a")]
     assert result.to_local == {"last_name": "y"} and result.new_base["first_name"] == "a"
+
+
+@given(base=record, local=record, remote=record, strat=strategy, newer=st.booleans())
+@settings(max_examples=300)
+def test_both_sides_changes_are_settled_by_the_strategy_or_left_open_and_always_reported(
+    base, local, remote, strat, newer
+):
+    result = merge(rules=RULES, base=base, local=local, remote=remote, strategy=strat, local_is_newer=newer)
+    both = {
+        f
+        for f in FIELDS
+        if local.get(f) != remote.get(f) and base.get(f) not in (local.get(f), remote.get(f))
+    }
+    settled = {s.field for s in result.settled}
+    conflicted = {c[0] for c in result.conflicts}
+    assert settled | conflicted == both and not settled & conflicted
+    assert (settled == set()) if strat == MANUAL else (conflicted == set())
+    after = sync_once(base, local, remote, strat, newer)[1]
+    for s in result.settled:  # the recorded winner is what both sides hold afterwards
+        assert after[s.field] == s.value == (s.local if s.winner == "local" else s.remote)
+
+
+def test_newest_wins_reports_which_side_won():
+    args = {"rules": RULES, "base": {"email": "a"}, "local": {"email": "b"}, "remote": {"email": "c"}}
+    local_won = merge(**args, strategy=NEWEST_WINS, local_is_newer=True).settled
+    remote_won = merge(**args, strategy=NEWEST_WINS, local_is_newer=False).settled
+    assert [(s.field, s.winner, s.value, s.base) for s in local_won] == [("email", "local", "b", "a")]
+    assert [(s.field, s.winner, s.value) for s in remote_won] == [("email", "remote", "c")]

@@ -189,7 +189,13 @@ def test_a_field_changed_on_both_sides_is_settled_by_the_strategy(
     assert body["errors"] == [] and body["conflicts"] == 0
     assert Contact.objects.get(pk=link.local_id).first_name == expected
     assert remote("hubspot", link.remote_id)["firstname"] == expected
-    assert not Conflict.objects.exists()
+    assert not Conflict.objects.filter(status="open").exists()  # settled: recorded, not left open
+    settled = Conflict.objects.get(field="first_name")
+    assert (settled.status, settled.resolved_by, settled.resolved_value) == (
+        "resolved",
+        f"strategy:{strategy}",
+        expected,
+    )
 
 
 def test_a_field_changed_on_both_sides_under_manual_is_a_conflict_held_from_the_push(
