@@ -198,6 +198,14 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
     Integration.objects.filter(pk=integration.pk).update(last_sync_at=timezone.now())
 
 
+def sync_run_give_up(*, run_id: int, error: str) -> None:
+    """Fail a run whose retries are spent, announced like any finished run (sync.failed webhook,
+    failure e-mail). A run that finished meanwhile is left as it is."""
+    run = SyncRun.objects.select_related("integration", "subaccount").get(pk=run_id)
+    if run.status in SyncRun.ACTIVE:
+        _finish(run, SyncRun.Status.FAILED, error)
+
+
 def _estimate_total(run: SyncRun, remaining: int) -> None:
     """Records processed so far plus what the provider says is left: the progress bar's 100 %."""
     processed = SyncRun.objects.filter(pk=run.pk).values_list("processed", flat=True).first() or 0

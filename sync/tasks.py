@@ -22,6 +22,7 @@ from sync.runs import (
     SyncNotAllowed,
     sync_retry_failed,
     sync_run_execute,
+    sync_run_give_up,
     sync_run_request,
 )
 from sync.schedules import full_sync_due
@@ -39,9 +40,7 @@ def sync_run_execute_task(self, sync_run_id: int) -> str:
         run = sync_run_execute(run_id=sync_run_id)
     except TransientError as exc:
         if self.request.retries >= self.max_retries:
-            SyncRun.objects.filter(pk=sync_run_id).update(
-                status=SyncRun.Status.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
-            )
+            sync_run_give_up(run_id=sync_run_id, error=f"gave up after {self.max_retries} retries: {exc}")
             return "failed"
         countdown = exc.retry_after or min(600, 2 ** (self.request.retries + 2))
         raise self.retry(exc=exc, countdown=countdown) from None
