@@ -243,6 +243,9 @@ SPECTACULAR_SETTINGS = {
         "IntegrationStatusEnum": "integrations.models.Integration.Status",
         "IntegrationDirectionEnum": "integrations.models.Integration.Direction",
         "MappingDirectionEnum": "sync.models.engine.FieldMapping.Direction",
+        "SyncRunKindEnum": "sync.models.engine.SyncRun.Kind",
+        "SyncRunStatusEnum": "sync.models.engine.SyncRun.Status",
+        "CanonicalEntityEnum": "connectors.types.CANONICAL_ENTITIES",
     },
 }
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"

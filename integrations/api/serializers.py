@@ -1,14 +1,24 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from connectors.registry import connector_class
 from integrations.catalog_services import EDITABLE_FIELDS
 from integrations.config_schema import redact_config, secrets_set
 from integrations.models import Integration, IntegrationTemplate
+from integrations.oauth_apps import config_schema_for
 from integrations.services import SETTINGS_FIELDS
 
 
 class TemplateSerializer(serializers.ModelSerializer):
     available = serializers.BooleanField(source="is_available", read_only=True)
+    effective_config_schema = serializers.SerializerMethodField(
+        help_text="The schema a sub-account's config is checked against: the stored one, except that "
+        "with an operator OAuth app for this provider client_id and client_secret are not required"
+    )
+
+    def get_effective_config_schema(self, obj: IntegrationTemplate) -> dict[str, Any]:
+        return config_schema_for(obj)
 
     class Meta:
         model = IntegrationTemplate
@@ -24,6 +34,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "api_version",
             "capabilities",
             "config_schema",
+            "effective_config_schema",
             "setup_instructions",
             "connector",
             "webhook_url",

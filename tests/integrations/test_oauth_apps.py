@@ -1,16 +1,18 @@
 """The operator's OAuth apps: used by default, overridden per integration, from the admin or the
 environment (in that order), and their secret is never shown."""
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from rest_framework.test import APIClient
 
 from connectors.registry import emulator_module
 from connectors.sandbox.emulator import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from integrations.config_schema import ConfigInvalid
-from integrations.models import IntegrationTemplate, OAuthApp
+from integrations.models import ApiKey, IntegrationTemplate, OAuthApp
 from integrations.oauth_apps import config_schema_for, connector_config
 from integrations.schema_forms import config_form_class
 from integrations.services import integration_create
@@ -216,3 +218,19 @@ def test_hubspot_webhooks_of_an_integration_on_the_operators_app_verify_with_its
     accepted = hubspot_post(client, integration, [hs_event(2, 102)], secret="operator-app-secret")
     assert (refused.status_code, accepted.status_code) == (401, 200)
     assert InboundEvent.objects.filter(integration=integration).count() == 1
+
+
+def test_the_catalog_api_shows_the_schema_a_sub_account_fills_in(catalog, subaccount, settings):
+    settings.OAUTH_APPS = {
+        **NO_ENV_APPS,
+        "salesforce": {"client_id": "sf-id", "client_secret": "sf-secret-1"},
+    }
+    _, key = ApiKey.objects.create_key(name="t", subaccount=subaccount)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+
+    body = client.get("/api/v1/templates/salesforce/").json()
+
+    assert body["config_schema"]["required"] == ["client_id", "client_secret"]  # as stored
+    assert "client_id" not in body["effective_config_schema"]["required"]  # the operator's app serves
+    assert "sf-secret-1" not in json.dumps(body)
