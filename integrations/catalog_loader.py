@@ -19,7 +19,8 @@ from integrations.models import IntegrationTemplate
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
 REQUIRED_KEYS = {"key", "display_name", "description", "category", "connector", "auth_type", "config_schema"}
-TEMPLATE_FIELDS = {
+# What an operator may set on a template (``key`` only when creating: integrations and URLs refer to it).
+EDITABLE_FIELDS = (
     "display_name",
     "description",
     "category",
@@ -32,8 +33,8 @@ TEMPLATE_FIELDS = {
     "api_version",
     "capabilities",
     "webhook_url",
-    "version",
-}
+)
+TEMPLATE_FIELDS = {*EDITABLE_FIELDS, "version"}  # what a catalog file sets
 
 
 class CatalogError(ValueError):

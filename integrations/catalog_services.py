@@ -13,26 +13,10 @@ from typing import Any
 
 from django.db import transaction
 
-from integrations.catalog_loader import template_errors
+from integrations.catalog_loader import EDITABLE_FIELDS, template_errors
 from integrations.models import IntegrationTemplate
 
 logger = logging.getLogger(__name__)
-
-# What an operator may set; ``key`` only when creating (integrations and URLs refer to it).
-EDITABLE_FIELDS = (
-    "display_name",
-    "description",
-    "category",
-    "icon",
-    "is_active",
-    "config_schema",
-    "setup_instructions",
-    "connector",
-    "auth_type",
-    "api_version",
-    "capabilities",
-    "webhook_url",
-)
 
 
 class TemplateInvalid(ValueError):

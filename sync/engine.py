@@ -188,9 +188,7 @@ def apply_pull_page(
                 kind=SyncCursor.Kind.PULL,
                 defaults={"position": cursor},
             )
-        if run is not None:
-            _record_errors(run, ctx, outcome, direction="pull")
-            _bump_counters(run, outcome)
+        _store_outcome(run, ctx, outcome, direction="pull")
     return outcome
 
 
@@ -357,6 +355,13 @@ def _write_plan(ctx: EntityContext, plan: PagePlan) -> None:
             hooks.conflicts_detected.send(sender=Conflict, conflicts=list(opened))
 
 
+def _store_outcome(run: SyncRun | None, ctx: EntityContext, outcome: Outcome, *, direction: str) -> None:
+    """Add ``outcome`` to the run's counters and record errors (call it in the writing transaction)."""
+    if run is not None:
+        _record_errors(run, ctx, outcome, direction=direction)
+        _bump_counters(run, outcome)
+
+
 def _record_errors(run: SyncRun, ctx: EntityContext, outcome: Outcome, *, direction: str) -> None:
     if not outcome.errors:
         return
@@ -509,9 +514,7 @@ def push_records(
     with transaction.atomic():
         if touched:
             EntityLink.objects.bulk_update(touched, ["base", "last_synced_at"])
-        if run is not None:
-            _record_errors(run, ctx, outcome, direction="push")
-            _bump_counters(run, outcome)
+        _store_outcome(run, ctx, outcome, direction="push")
     outcome.add(created)
     return outcome
 
@@ -580,9 +583,7 @@ def _push_creates(
             CreateIntent.objects.filter(
                 integration=ctx.integration, entity=ctx.entity, local_id__in=settled
             ).delete()
-            if run is not None:
-                _record_errors(run, ctx, outcome, direction="push")
-                _bump_counters(run, outcome)
+            _store_outcome(run, ctx, outcome, direction="push")
         total.add(outcome)
     return total
 
