@@ -12,33 +12,12 @@ from sync.conflicts import conflict_resolve
 from sync.mapping import mappings_replace
 from sync.models import Change, Conflict, Contact, EntityLink, SyncCursor, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, sync_retry_failed, sync_run_execute, sync_run_request
-from tests.sandbox import sandbox_integration
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REMOTE_CONTACTS = {"hubspot": "contacts", "salesforce": "Contact"}
 EMAIL_FIELD = {"hubspot": "email", "salesforce": "Email"}
 NAME_FIELD = {"hubspot": "firstname", "salesforce": "FirstName"}
-
-
-@pytest.fixture(params=["hubspot", "salesforce"])
-def provider(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def emulator(provider):
-    em = emulator_module(provider).emulator
-    em.reset()
-    return em
-
-
-@pytest.fixture
-def integration_for(catalog, subaccount, sandbox_url):
-    def make(provider: str, **options) -> Integration:
-        return sandbox_integration(subaccount, provider, sandbox_url, **options)
-
-    return make
 
 
 def run_sync(integration: Integration, kind: str = "delta") -> SyncRun:

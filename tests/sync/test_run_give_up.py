@@ -9,12 +9,11 @@ from sync import hooks
 from sync.runs import sync_run_request
 from sync.tasks import sync_run_execute_task
 from tests.connectors.test_contract import control
-from tests.sync.test_engine import integration_for  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_the_last_retry_fails_the_run_and_announces_it(integration_for, sandbox_url):  # noqa: F811
+def test_the_last_retry_fails_the_run_and_announces_it(integration_for, sandbox_url):
     emulator_module("hubspot").emulator.reset()
     integration = integration_for("hubspot")
     control(sandbox_url, "hubspot", "faults", {"fail_status": 503, "fail_count": 1000})  # HubSpot is down

@@ -19,33 +19,9 @@ from sync.services import record_update
 from sync.single import RecordNotFound, record_sync_now
 from tests.connectors.test_contract import control
 from tests.integrations.test_api import api_for
-from tests.sandbox import sandbox_integration
+from tests.sync.test_engine import EMAIL_FIELD, NAME_FIELD, REMOTE_CONTACTS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REMOTE_CONTACTS = {"hubspot": "contacts", "salesforce": "Contact"}
-EMAIL_FIELD = {"hubspot": "email", "salesforce": "Email"}
-NAME_FIELD = {"hubspot": "firstname", "salesforce": "FirstName"}
-
-
-@pytest.fixture(params=["hubspot", "salesforce"])
-def provider(request) -> str:
-    return request.param
-
-
-@pytest.fixture
-def emulator(provider):
-    em = emulator_module(provider).emulator
-    em.reset()
-    return em
-
-
-@pytest.fixture
-def integration_for(catalog, subaccount, sandbox_url):
-    def make(provider: str, **options) -> Integration:
-        return sandbox_integration(subaccount, provider, sandbox_url, **options)
-
-    return make
 
 
 @pytest.fixture

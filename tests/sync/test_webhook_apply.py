@@ -9,13 +9,13 @@ from connectors.base import RemoteRecord, WebhookEvent
 from connectors.registry import emulator_module
 from sync.models import Change, Contact, EntityLink
 from sync.webhook_apply import apply_webhook_events
-from tests.sync.test_engine import integration_for, run_sync  # noqa: F401 (fixture)
+from tests.sync.test_engine import run_sync
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def hubspot(integration_for):  # noqa: F811
+def hubspot(integration_for):
     em = emulator_module("hubspot").emulator
     em.reset()
     em.seed("contacts", 3, None)

@@ -1,0 +1,27 @@
+"""Fixtures the engine's tests share: each provider's emulator, and integrations wired to it."""
+
+import pytest
+
+from connectors.registry import emulator_module
+from integrations.models import Integration
+from tests.sandbox import sandbox_integration
+
+
+@pytest.fixture(params=["hubspot", "salesforce"])
+def provider(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def emulator(provider):
+    em = emulator_module(provider).emulator
+    em.reset()
+    return em
+
+
+@pytest.fixture
+def integration_for(catalog, subaccount, sandbox_url):
+    def make(provider: str, **options) -> Integration:
+        return sandbox_integration(subaccount, provider, sandbox_url, **options)
+
+    return make
