@@ -9,7 +9,7 @@ through a ``TokenStore``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -31,10 +31,15 @@ from connectors.ratelimit import RateLimiter
 from connectors.types import (
     CANONICAL_ENTITIES,
     CANONICAL_FIELDS,
+    CANONICAL_RELATIONS,
+    FIELD_TYPES,
+    RELATIONS_KEY,
     EntitySpec,
     MemoryTokenStore,
     OAuthSpec,
     Page,
+    RelationSpec,
+    RemoteField,
     RemoteRecord,
     TestResult,
     Tokens,
@@ -75,6 +80,11 @@ __all__ = [
     "MemoryTokenStore",
     "CANONICAL_ENTITIES",
     "CANONICAL_FIELDS",
+    "CANONICAL_RELATIONS",
+    "FIELD_TYPES",
+    "RELATIONS_KEY",
+    "RelationSpec",
+    "RemoteField",
 ]
 
 
@@ -94,6 +104,8 @@ class Connector(abc.ABC):
     # "<n>/<seconds>" as the provider publishes it, e.g. "100/10" for 100 requests per 10 s.
     rate_limit: ClassVar[str] = "10/1"
     default_base_url: ClassVar[str] = ""
+    # Entity → the canonical relations (CANONICAL_RELATIONS) this connector reads and writes.
+    relations: ClassVar[Mapping[str, tuple[str, ...]]] = {}
 
     def __init__(
         self,
@@ -105,6 +117,9 @@ class Connector(abc.ABC):
         self.config = dict(config)
         self.token_store = token_store
         self.integration_id = integration_id
+        # Entity → remote field names the integration's mappings read, beyond the connector's own
+        # defaults (custom fields): set by the engine through ``want_fields`` before pulling.
+        self.wanted_fields: dict[str, frozenset[str]] = {}
 
     # lifecycle
     @abc.abstractmethod
@@ -149,6 +164,23 @@ class Connector(abc.ABC):
         Search by the payload's identifying values (email, phone, domain, name) and the provider's
         creation time; an empty list means "not created", and the engine creates it again.
         """
+
+    # field discovery and custom fields
+    def discover_fields(self, entity: str) -> list[RemoteField]:
+        """Every field the provider has for ``entity`` (standard and custom), with labels, types
+        and enumeration options: HubSpot's properties API, Salesforce's describe, a provider's
+        field list. The platform caches the answer per integration. Default: none known."""
+        return []
+
+    def want_fields(self, entity: str, names: Iterable[str]) -> None:
+        """Read these remote fields too when pulling ``entity`` (mapped custom fields): a connector
+        whose provider returns only the fields a request names adds them to its requests."""
+        self.wanted_fields[entity] = frozenset(name for name in names if not name.startswith("_"))
+
+    def relations_for(self, entity: str) -> dict[str, RelationSpec]:
+        """The canonical relations of ``entity`` this connector syncs."""
+        known = CANONICAL_RELATIONS.get(entity, {})
+        return {name: known[name] for name in self.relations.get(entity, ()) if name in known}
 
     # provider-side webhook subscriptions (Pipedrive, Zoho, Facebook, GoHighLevel register one)
     def subscribe_webhooks(self, *, target_url: str, secret: str) -> dict[str, Any]:

@@ -30,6 +30,10 @@ class RemoteRecord:
     fields: Mapping[str, Any]
     deleted: bool = False
     remote_type: str = ""  # the provider's object type, when one entity spans several
+    # Canonical relation name (``CANONICAL_RELATIONS``) → the target records' remote ids, as the
+    # target entity's links know them. A key present with () means "related to nothing"; a key
+    # absent means "not read" (the engine then leaves that relation alone).
+    relations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ class WriteResult:
     code: str = ""
     created: bool | None = None
     uncertain: bool = False
+    # The record was written but some of its ``RELATIONS_KEY`` changes were not (an association
+    # call refused): the engine keeps those relations out of the link's base, so they are sent again.
+    relations_failed: tuple[str, ...] = ()
+    relations_error: str = ""
 
 
 def collect_results(results: list[WriteResult | None], *, provider: str) -> list[WriteResult]:
@@ -109,6 +117,44 @@ class EntitySpec:
     remote_types: tuple[str, ...]
     modified_field: str = ""
     writable: bool = True
+
+
+@dataclass(frozen=True)
+class RelationSpec:
+    """A canonical relation: the entity it points at, and whether it holds several records."""
+
+    target: str
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class RemoteField:
+    """One field a provider has for an entity, as its field discovery reports it.
+
+    ``type`` is one of ``FIELD_TYPES``; ``options`` are (value, label) pairs of an enumeration.
+    ``remote_type`` names the provider object when an entity spans several (HubSpot ``notes``,
+    Salesforce ``Lead``); "" when the entity has one.
+    """
+
+    name: str
+    label: str
+    type: str = "string"
+    options: tuple[tuple[str, str], ...] = ()
+    custom: bool = False
+    read_only: bool = False
+    remote_type: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["options"] = [list(pair) for pair in self.options]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RemoteField:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["options"] = tuple(tuple(pair) for pair in values.get("options") or ())
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -207,6 +253,43 @@ class MemoryTokenStore:
 
 
 CANONICAL_ENTITIES = ("contact", "company", "deal", "activity")
+
+# What field discovery calls a field's type (``RemoteField.type``); the mapping layer picks a
+# transform from it (numbers, dates, enumerations by label).
+FIELD_TYPES = (
+    "string",
+    "text",
+    "number",
+    "boolean",
+    "date",
+    "datetime",
+    "enumeration",
+    "multi_enumeration",
+    "email",
+    "phone",
+    "url",
+    "reference",
+    "id",
+)
+
+# Relations between canonical records: entity → relation name → what it points at. A connector
+# reads them into ``RemoteRecord.relations`` and writes them from a payload's ``RELATIONS_KEY``.
+CANONICAL_RELATIONS: dict[str, dict[str, RelationSpec]] = {
+    "contact": {"company_id": RelationSpec("company")},
+    "company": {},
+    "deal": {"company_id": RelationSpec("company"), "contact_ids": RelationSpec("contact", many=True)},
+    "activity": {
+        "contact_id": RelationSpec("contact"),
+        "company_id": RelationSpec("company"),
+        "deal_id": RelationSpec("deal"),
+    },
+}
+
+# In a create or update payload: relation name → {"add": [remote ids], "remove": [remote ids]}.
+# A single relation set to X from Y reads {"add": ["X"], "remove": ["Y"]}; cleared, {"add": [],
+# "remove": ["Y"]}. Connectors pop it before sending fields, and write it as their provider does
+# (HubSpot associations, Salesforce lookup fields). ``find_created`` ignores it.
+RELATIONS_KEY = "_relations"
 
 # Canonical field names a connector's default mappings (mappings.py) map onto. Activities span
 # several provider object types: connectors expose the kind as the synthetic remote field "_kind"
