@@ -34,6 +34,10 @@ class RemoteRecord:
     # target entity's links know them. A key present with () means "related to nothing"; a key
     # absent means "not read" (the engine then leaves that relation alone).
     relations: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # This record now lives under another remote id of the same entity (a Salesforce lead converted
+    # to a contact, records merged): the engine moves the link there instead of importing the
+    # successor as a new record. Connectors yield such a record before its successor.
+    replaced_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,9 @@ class RemoteField:
     custom: bool = False
     read_only: bool = False
     remote_type: str = ""
+    # How a date or datetime travels on the wire, as the ``date_format`` transform names it
+    # ("epoch_ms", "iso", "date"); "" for other types.
+    format: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
