@@ -177,10 +177,11 @@ class Connector(abc.ABC):
         whose provider returns only the fields a request names adds them to its requests."""
         self.wanted_fields[entity] = frozenset(name for name in names if not name.startswith("_"))
 
-    def relations_for(self, entity: str) -> dict[str, RelationSpec]:
+    @classmethod
+    def relations_for(cls, entity: str) -> dict[str, RelationSpec]:
         """The canonical relations of ``entity`` this connector syncs."""
         known = CANONICAL_RELATIONS.get(entity, {})
-        return {name: known[name] for name in self.relations.get(entity, ()) if name in known}
+        return {name: known[name] for name in cls.relations.get(entity, ()) if name in known}
 
     # provider-side webhook subscriptions (Pipedrive, Zoho, Facebook, GoHighLevel register one)
     def subscribe_webhooks(self, *, target_url: str, secret: str) -> dict[str, Any]:

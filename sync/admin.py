@@ -11,8 +11,9 @@ from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import admin_engine  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
-from sync.entities import entity_for
+from sync.entities import ENTITIES, entity_for
 from sync.models import Activity, Change, Company, Contact, Deal
+from sync.relations import local_ids
 from sync.selectors import record_links
 from sync.services import record_delete
 from sync.single import record_sync_everywhere
@@ -26,7 +27,38 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
     ordering = ["-updated_at", "-id"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        return [*(field.name for field in self.model._meta.fields), "links"]
+        return [*(field.name for field in self.model._meta.fields), "related", "links"]
+
+    def get_list_filter(self, request):
+        relations = entity_for(self.model).relations
+        return [*super().get_list_filter(request), *(relation_filter(name) for name in relations)]
+
+    def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
+        # "Records related to X" links filter on a relation's id (the queryset stays scoped).
+        if lookup in RELATION_LOOKUPS.get(entity_for(self.model).name, ()):
+            return True
+        return super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="Related records")
+    def related(self, obj) -> str:
+        """What the record points at, and the records pointing at it (as filtered lists)."""
+        definition = entity_for(obj)
+        rows = []
+        for name, target in definition.relations.items():
+            ids = local_ids(getattr(obj, name))
+            targets = ENTITIES[target].model.objects.filter(subaccount_id=obj.subaccount_id, pk__in=ids)
+            shown = format_html_join(
+                ", ",
+                "<a href='{}'>{}</a>",
+                ((reverse(f"admin:sync_{target}_change", args=[t.pk]), str(t)) for t in targets),
+            )
+            rows.append((name.removesuffix("_ids").removesuffix("_id").replace("_", " "), shown or "—"))
+        for source, lookup in REVERSE_LOOKUPS.get(definition.name, ()):
+            url = reverse(f"admin:sync_{source}_changelist") + f"?{lookup}={obj.pk}"
+            rows.append(
+                (ENTITIES[source].model._meta.verbose_name_plural, format_html("<a href='{}'>list</a>", url))
+            )
+        return format_html("<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows))
 
     @admin.display(description="Links")
     def links(self, obj) -> str:
@@ -97,6 +129,46 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
                 )
         if not tried:
             self.message_user(request, "No active integration of these records' sub-accounts syncs them.")
+
+
+# URL lookups the relation links use, per entity (the admin refuses unlisted lookups).
+RELATION_LOOKUPS = {
+    "contact": ("company__id__exact",),
+    "deal": ("company__id__exact", "contacts__id__exact"),
+    "activity": ("contact__id__exact", "company__id__exact", "deal__id__exact"),
+}
+# Who points at an entity: (source entity, the lookup that lists those pointing at one record).
+REVERSE_LOOKUPS = {
+    "company": (
+        ("contact", "company__id__exact"),
+        ("deal", "company__id__exact"),
+        ("activity", "company__id__exact"),
+    ),
+    "contact": (("deal", "contacts__id__exact"), ("activity", "contact__id__exact")),
+    "deal": (("activity", "deal__id__exact"),),
+}
+
+
+def relation_filter(name: str) -> type[admin.SimpleListFilter]:
+    """A sidebar filter "has <relation>: yes / no" (listing targets would show other tenants' names)."""
+    label = name.removesuffix("_ids").removesuffix("_id").replace("_", " ")
+    column = "contacts" if name == "contact_ids" else name.removesuffix("_id")
+
+    class RelationFilter(admin.SimpleListFilter):
+        title = f"has {label}"
+        parameter_name = f"has_{name}"
+
+        def lookups(self, request, model_admin):
+            return [("yes", "Yes"), ("no", "No")]
+
+        def queryset(self, request, queryset: QuerySet) -> QuerySet:
+            if self.value() == "yes":
+                return queryset.filter(**{f"{column}__isnull": False}).distinct()
+            if self.value() == "no":
+                return queryset.filter(**{f"{column}__isnull": True})
+            return queryset
+
+    return RelationFilter
 
 
 @admin.register(Contact)

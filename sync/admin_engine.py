@@ -203,7 +203,7 @@ class ConflictAdmin(ScopedAdmin):
                     value=form.cleaned_data["value"],
                     actor=f"user:{request.user.get_username()}",
                 )
-            except ConflictClosed as exc:
+            except (ConflictClosed, ValueError) as exc:
                 messages.warning(request, str(exc))
             else:
                 messages.success(request, "Resolved: the value reaches the other side on the next sync.")

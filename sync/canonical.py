@@ -14,15 +14,20 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_date, parse_datetime
 
+from sync.entities import entity_for
 from sync.mapping import CUSTOM_PREFIX, canonical_value
+from sync.relations import canonical_ids, local_ids
 
 
 def local_values(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     """The record's canonical values for these canonical names."""
     values = {}
+    many = entity_for(obj).many
     for name in fields:
         if name.startswith(CUSTOM_PREFIX):
             values[name] = canonical_value((obj.custom_fields or {}).get(name[len(CUSTOM_PREFIX) :]))
+        elif name in many:
+            values[name] = canonical_ids(getattr(obj, name), many=True)
         else:
             values[name] = canonical_value(getattr(obj, name))
     return values
@@ -32,8 +37,9 @@ def coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
     """Canonical values typed by the local model's fields, so "2024-05-01T00:00:00+00:00" from an
     epoch-ms transform and a DateField's date compare equal. Raises ValueError naming the field."""
     out = {}
+    relations = entity_for(model).relations
     for name, value in values.items():
-        if value is None or name.startswith(CUSTOM_PREFIX):
+        if value is None or name.startswith(CUSTOM_PREFIX) or name in relations:
             out[name] = value
             continue
         model_field = model._meta.get_field(name)
@@ -59,7 +65,11 @@ def coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
 
 def assign(obj: models.Model, values: dict[str, Any]) -> None:
     """Write canonical values onto a model instance, converting to each field's type."""
+    many = entity_for(obj).many
     for name, value in values.items():
+        if name in many:
+            setattr(obj, name, local_ids(value))
+            continue
         if name.startswith(CUSTOM_PREFIX):
             custom = dict(obj.custom_fields or {})
             key = name[len(CUSTOM_PREFIX) :]
@@ -82,5 +92,6 @@ def assign(obj: models.Model, values: dict[str, Any]) -> None:
 
 
 def field_names(values: Iterable[str]) -> set[str]:
-    """The model fields behind canonical names (every ``custom:<key>`` lives in custom_fields)."""
+    """The model fields behind canonical names (every ``custom:<key>`` lives in custom_fields; a
+    to-many relation such as ``contact_ids`` keeps its name, and its own table)."""
     return {"custom_fields" if n.startswith(CUSTOM_PREFIX) else n for n in values}

@@ -9,10 +9,12 @@ from django.utils import timezone
 
 from sync.canonical import assign, local_values
 from sync.engine import origin_of
-from sync.entities import entity_def
+from sync.entities import ENTITIES, EntityDef, entity_def
 from sync.mapping import canonical_value
 from sync.models import Conflict, EntityLink
-from sync.services import change_log_lock, change_record
+from sync.normalize import normalise_reference, normalise_references
+from sync.relations import canonical_ids
+from sync.services import change_log_lock, change_record, relations_write
 
 
 class ConflictClosed(ValueError):
@@ -35,9 +37,12 @@ def conflict_resolve(*, conflict: Conflict, choice: str, value: Any = None, acto
             raise ConflictClosed("this conflict is already resolved")
         model = entity_def(conflict.entity).model
         obj = model.objects.filter(pk=conflict.local_id, subaccount_id=conflict.subaccount_id).first()
+        definition = entity_def(conflict.entity)
         chosen = {"local": conflict.local_value, "remote": conflict.remote_value}.get(
             choice, canonical_value(value)
         )
+        if choice == "custom" and conflict.field in definition.relations:
+            chosen = _relation_value(definition, conflict, value)
         if obj is not None:
             integration = conflict.integration
             origin = origin_of(integration) if choice == "remote" else f"conflict:{conflict.pk}"
@@ -46,6 +51,7 @@ def conflict_resolve(*, conflict: Conflict, choice: str, value: Any = None, acto
                 assign(obj, {conflict.field: chosen})
                 obj.version += 1
                 obj.save()
+                relations_write(definition, [obj])  # a deal's contacts live in their own table
                 change_record(record=obj, op="update", fields=[conflict.field], origin=origin)
             # The remote value has now been considered: it becomes the base, so the next pull does
             # not raise the same conflict again, and a local/custom choice differs from it and is pushed.
@@ -62,6 +68,25 @@ def conflict_resolve(*, conflict: Conflict, choice: str, value: Any = None, acto
         conflict.resolved_at = timezone.now()
         conflict.save()
     return conflict
+
+
+def _relation_value(definition: EntityDef, conflict: Conflict, value: Any) -> Any:
+    """A custom value for a relation: ids of live records of the conflict's sub-account only."""
+    target = ENTITIES[definition.relations[conflict.field]].model
+    many = conflict.field in definition.many
+    try:
+        ids = normalise_references(value) if many else [pk for pk in [normalise_reference(value)] if pk]
+    except ValueError as exc:
+        raise ValueError(f"{conflict.field}: {exc}") from None
+    live = set(
+        target.objects.filter(subaccount_id=conflict.subaccount_id, is_deleted=False, pk__in=ids).values_list(
+            "pk", flat=True
+        )
+    )
+    missing = [pk for pk in ids if pk not in live]
+    if missing:
+        raise ValueError(f"{conflict.field}: no record with id {missing[0]} in this sub-account")
+    return canonical_ids(ids, many=many)
 
 
 def conflict_sweep() -> int:

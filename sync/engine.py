@@ -23,7 +23,8 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from connectors.base import Connector, RemoteRecord, WriteResult
+from connectors.base import Connector, RelationSpec, RemoteRecord, WriteResult
+from connectors.registry import connector_class
 from integrations.models import Integration
 from sync import hooks
 from sync.bulk import insert_values
@@ -34,12 +35,16 @@ from sync.mapping import FieldMap, local_to_remote, mappings_for, remote_to_loca
 from sync.matching import MatchIndex
 from sync.merge import FieldRule, merge, outbound_diff
 from sync.models import Change, Conflict, CreateIntent, EntityLink, SyncCursor, SyncRecordError, SyncRun
+from sync.pending import pending_resolve, pending_store
+from sync.relations import Resolved, relations_preload, remote_changes, resolve_pulled
 from sync.services import change_log_lock, records_write
 from sync.transforms import TransformError
 
 logger = logging.getLogger(__name__)
 
 PUSH_CHUNK = 500
+# Pushed in this order, so a relation's target has its remote twin before the record pointing at it.
+PUSH_ORDER = ("company", "contact", "deal", "activity")
 # How far before an interrupted create's intent a found record may have been created: our clock
 # and the provider's differ a little.
 CREATE_CLOCK_SKEW = timedelta(minutes=5)
@@ -70,6 +75,7 @@ class EntityContext:
     origin: str
     strategy: str
     delete_policy: str
+    relations: dict[str, RelationSpec] = field(default_factory=dict)  # the ones the connector syncs
 
     @classmethod
     def build(cls, integration: Integration, entity: str) -> EntityContext:
@@ -82,6 +88,7 @@ class EntityContext:
             origin=origin_of(integration),
             strategy=integration.conflict_strategy,
             delete_policy=integration.delete_policy,
+            relations=connector_class(integration.template.connector).relations_for(entity),
         )
 
     @property
@@ -96,6 +103,8 @@ class EntityContext:
             seen[m.local] = FieldRule(
                 m.local, m.inbound or bool(rule and rule.inbound), m.outbound or bool(rule and rule.outbound)
             )
+        for name in self.relations:  # relations flow both ways, merged like any field
+            seen[name] = FieldRule(name, True, True)
         return list(seen.values())
 
 
@@ -138,6 +147,7 @@ class PagePlan:
     touched_links: list[EntityLink] = field(default_factory=list)  # base or remote time moved
     # Open ones (manual) and ones the strategy settled (stored resolved), written in one statement.
     conflicts: list[tuple[Conflict, models.Model]] = field(default_factory=list)
+    records: dict[str, models.Model] = field(default_factory=dict)  # remote id → its local record
 
 
 def apply_pull_page(
@@ -160,17 +170,21 @@ def apply_pull_page(
             outcome.errors.append((rid, f"could not map the remote record: {exc}", "transform"))
     with transaction.atomic():
         change_log_lock(subaccount_id=ctx.integration.subaccount_id)  # Change rows commit in seq order
+        successors = {record.replaced_by for record in newest.values() if record.replaced_by}
         links = {
             link.remote_id: link
             for link in EntityLink.objects.filter(
-                integration=ctx.integration, entity=ctx.entity, remote_id__in=list(newest)
+                integration=ctx.integration, entity=ctx.entity, remote_id__in=[*newest, *successors]
             )
         }
+        relinked = _relink(newest, links)
+        resolved = _resolve_relations(ctx, newest, mapped)
         objs = ctx.model.objects.filter(subaccount_id=ctx.integration.subaccount_id).in_bulk(
             [link.local_id for link in links.values()]
         )
         unlinked = [values for rid, values in mapped.items() if rid not in links]
         matches = MatchIndex.load(ctx.definition, ctx.integration.subaccount, unlinked, live_only=True)
+        relations_preload(ctx.definition, [*objs.values(), *matches.records()])
         linked = set(
             EntityLink.objects.filter(
                 integration=ctx.integration,
@@ -179,8 +193,14 @@ def apply_pull_page(
             ).values_list("local_id", flat=True)
         )
         plan = plan_page(ctx, newest, mapped, links=links, objs=objs, matches=matches, linked=linked)
+        plan.touched_links.extend(link for link in relinked if link not in plan.touched_links)
         outcome.add(plan.outcome)
         _write_plan(ctx, plan)
+        pending_store(ctx.integration, ctx.entity, ctx.relations, plan.records, newest, resolved)
+        newly_linked = [rid for _, rid, _, _ in plan.links] + [link.remote_id for link in relinked]
+        if newly_linked:
+            updated, conflicts = pending_resolve(ctx.integration, ctx.entity, newly_linked, origin=ctx.origin)
+            outcome.add(Outcome(updated=updated, conflicts=conflicts))
         if cursor is not None:
             SyncCursor.objects.update_or_create(
                 integration=ctx.integration,
@@ -190,6 +210,35 @@ def apply_pull_page(
             )
         _store_outcome(run, ctx, outcome, direction="pull")
     return outcome
+
+
+def _relink(newest: dict[str, RemoteRecord], links: dict[str, EntityLink]) -> list[EntityLink]:
+    """Move the links of records that now live under another remote id (``replaced_by``: a lead
+    converted to a contact) to that id, so the successor updates the same local record instead of
+    arriving as a new one. A successor already linked keeps its own link."""
+    moved = []
+    for rid, record in newest.items():
+        link = links.get(rid)
+        if not record.replaced_by or link is None or record.replaced_by in links:
+            continue
+        del links[rid]
+        link.remote_id = record.replaced_by
+        links[record.replaced_by] = link
+        moved.append(link)
+    return moved
+
+
+def _resolve_relations(
+    ctx: EntityContext, newest: dict[str, RemoteRecord], mapped: dict[str, dict[str, Any]]
+) -> Resolved:
+    """Add the page's pulled relations, in local ids, to the mapped values (see sync.relations)."""
+    if not ctx.relations:
+        return Resolved()
+    pulled = {rid: record.relations for rid, record in newest.items() if rid in mapped and record.relations}
+    resolved = resolve_pulled(ctx.integration, ctx.relations, pulled)
+    for rid, values in resolved.values.items():
+        mapped[rid].update(values)
+    return resolved
 
 
 def plan_page(
@@ -230,6 +279,9 @@ def plan_page(
             else:
                 outcome.unchanged += 1
             continue
+        if record.replaced_by:
+            outcome.unchanged += 1  # its successor carries the record from now on (see _relink)
+            continue
         if rid not in mapped:
             continue  # failed to map: already counted
         remote = mapped[rid]
@@ -248,12 +300,14 @@ def plan_page(
             obj = ctx.model(subaccount_id=ctx.integration.subaccount_id, created_at=now, updated_at=now)
             assign(obj, remote)
             plan.created.append(obj)
+            plan.records[rid] = obj
             plan.links.append((obj, rid, dict(remote), record.modified_at))
             plan.changes.append((obj, "create", created_fields))
             outcome.created += 1
             continue
         if link is None:
             claimed.add(obj.pk)
+        plan.records[rid] = obj
         result = merge(
             rules=rules,
             base=link.base if link is not None else {},
@@ -311,7 +365,11 @@ def plan_page(
             outcome.unchanged += 1
         if link is None:
             plan.links.append((obj, rid, result.new_base, record.modified_at))
-        elif result.new_base != link.base or record.modified_at != link.remote_modified_at:
+        elif (
+            result.new_base != link.base
+            or record.modified_at != link.remote_modified_at
+            or link.remote_id != rid
+        ):
             link.base = result.new_base
             link.remote_modified_at = record.modified_at or link.remote_modified_at
             plan.touched_links.append(link)
@@ -339,7 +397,9 @@ def _write_plan(ctx: EntityContext, plan: PagePlan) -> None:
         ],
     )
     if plan.touched_links:
-        EntityLink.objects.bulk_update(plan.touched_links, ["base", "remote_modified_at", "last_synced_at"])
+        EntityLink.objects.bulk_update(
+            plan.touched_links, ["remote_id", "base", "remote_modified_at", "last_synced_at"]
+        )
     if plan.conflicts:
         for conflict, obj in plan.conflicts:
             conflict.local_id = obj.pk
@@ -425,7 +485,7 @@ def push_changes(
         by_entity: dict[str, list[int]] = defaultdict(list)
         for entity, record_id in latest:
             by_entity[entity].append(record_id)
-        for entity, ids in by_entity.items():
+        for entity, ids in sorted(by_entity.items(), key=lambda item: PUSH_ORDER.index(item[0])):
             outcome = push_records(contexts[entity], connector, ids, run=run)
             total.add(outcome)
         position = batch[-1].seq
@@ -448,6 +508,7 @@ def push_records(
     rules = ctx.rules
     fields = [r.name for r in rules if r.outbound]
     objs = ctx.model.objects.filter(subaccount_id=ctx.integration.subaccount_id).in_bulk(local_ids)
+    relations_preload(ctx.definition, list(objs.values()))
     links = {
         link.local_id: link
         for link in EntityLink.objects.filter(
@@ -463,6 +524,7 @@ def push_records(
     creates: list[tuple[models.Model, dict, dict]] = []
     updates: list[tuple[EntityLink, dict, dict]] = []
     deletes: list[EntityLink] = []
+    pending: list[tuple[models.Model, EntityLink | None, dict, dict]] = []  # obj, link, local, diff
     for local_id in local_ids:
         obj, link = objs.get(local_id), links.get(local_id)
         if obj is None:
@@ -476,19 +538,39 @@ def push_records(
             continue
         local = local_values(obj, fields)
         if link is None:
-            payload = {
-                k: v for k, v in local_to_remote(ctx.maps, local, region=ctx.region).items() if v != ""
-            }
-            if payload:
-                creates.append((obj, local, payload))
-            else:
-                outcome.unchanged += 1  # no mapped value to send yet
+            pending.append((obj, None, local, local))
             continue
         diff = outbound_diff(rules=rules, base=link.base, local=local, blocked=blocked.get(local_id, set()))
         if not diff:
             outcome.unchanged += 1
             continue
-        updates.append((link, diff, local_to_remote(ctx.maps, local, only=diff, region=ctx.region)))
+        pending.append((obj, link, local, diff))
+    relation_payloads, unsent = remote_changes(
+        ctx.integration,
+        ctx.relations,
+        [
+            (link.base if link is not None else {}, {k: v for k, v in diff.items() if k in ctx.relations})
+            for _, link, _, diff in pending
+        ],
+    )
+    for (obj, link, local, diff), relations, skipped in zip(pending, relation_payloads, unsent, strict=True):
+        fields_diff = {k: v for k, v in diff.items() if k not in ctx.relations}
+        if link is None:
+            payload = {
+                k: v for k, v in local_to_remote(ctx.maps, local, region=ctx.region).items() if v != ""
+            }
+            if payload:
+                base = {k: v for k, v in local.items() if k not in skipped}
+                creates.append((obj, base, {**payload, **relations}))
+            else:
+                outcome.unchanged += 1  # no mapped value to send yet
+            continue
+        diff = {k: v for k, v in diff.items() if k not in skipped}
+        payload = {**local_to_remote(ctx.maps, local, only=fields_diff, region=ctx.region), **relations}
+        if not diff or not payload:
+            outcome.unchanged += 1  # what changed cannot be sent yet (a relation's target has no twin)
+            continue
+        updates.append((link, diff, payload))
 
     # Creates store their links batch by batch (and their share of the counters with them).
     created = _push_creates(ctx, connector, creates, run=run) if creates else Outcome()
@@ -497,7 +579,7 @@ def push_records(
         results = connector.update(ctx.entity, [(link.remote_id, payload) for link, _, payload in updates])
         for (link, diff, _), result in zip(updates, results, strict=True):
             if result.ok:
-                link.base = {**link.base, **diff}
+                link.base = {**link.base, **_sent(diff, result, outcome, link.local_id)}
                 touched.append(link)
                 outcome.pushed += 1
                 outcome.updated += 1
@@ -517,6 +599,17 @@ def push_records(
         _store_outcome(run, ctx, outcome, direction="push")
     outcome.add(created)
     return outcome
+
+
+def _sent(values: dict[str, Any], result: WriteResult, outcome: Outcome, local_id: int) -> dict[str, Any]:
+    """What a successful write put on the provider: ``values`` less the relations it could not
+    write (kept out of the base, so the next push sends them again; the reason is recorded)."""
+    if not result.relations_failed:
+        return values
+    outcome.errors.append(
+        (str(local_id), result.relations_error or "the provider refused a relation", "relation")
+    )
+    return {k: v for k, v in values.items() if k not in result.relations_failed}
 
 
 def _push_creates(
@@ -568,7 +661,7 @@ def _push_creates(
                         entity=ctx.entity,
                         local_id=obj.pk,
                         remote_id=result.remote_id,
-                        base=local,
+                        base=_sent(local, result, outcome, obj.pk),
                     )
                 )
                 outcome.pushed += 1

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from connectors.base import CANONICAL_FIELDS
+from connectors.base import CANONICAL_FIELDS, CANONICAL_RELATIONS
 from sync.models import Activity, CanonicalRecord, Company, Contact, Deal
 
 
@@ -12,8 +12,9 @@ class EntityDef:
     """How services, the API and the admin treat one canonical entity.
 
     ``fields`` are the canonical names (``connectors.base.CANONICAL_FIELDS``) plus ``extra_fields``
-    this platform keeps beyond them; ``relations`` maps a writable ``<x>_id`` field to the entity it
-    points at (same sub-account only); ``match_fields`` are the upsert matching rungs, in order.
+    this platform keeps beyond them; ``relations`` maps a writable ``<x>_id`` (or ``<x>_ids``) field
+    to the entity it points at (same sub-account only; ``connectors.base.CANONICAL_RELATIONS``);
+    ``match_fields`` are the upsert matching rungs, in order.
     """
 
     name: str
@@ -24,9 +25,19 @@ class EntityDef:
     match_fields: tuple[str, ...] = ("external_id",)
 
     @property
+    def many(self) -> frozenset[str]:
+        """Relations holding several records (a deal's ``contact_ids``): a sorted list of ids."""
+        specs = CANONICAL_RELATIONS.get(self.name, {})
+        return frozenset(name for name in self.relations if name in specs and specs[name].many)
+
+    @property
     def fields(self) -> tuple[str, ...]:
         """Every field a caller may write, in a stable order (custom_fields last)."""
         return (*self.canonical_fields, *self.extra_fields, *self.relations, "custom_fields")
+
+
+def _relations(entity: str) -> dict[str, str]:
+    return {name: spec.target for name, spec in CANONICAL_RELATIONS[entity].items()}
 
 
 ENTITIES: dict[str, EntityDef] = {
@@ -34,7 +45,7 @@ ENTITIES: dict[str, EntityDef] = {
         name="contact",
         model=Contact,
         canonical_fields=CANONICAL_FIELDS["contact"],
-        relations={"company_id": "company"},
+        relations=_relations("contact"),
         match_fields=("external_id", "email", "phone"),
     ),
     "company": EntityDef(
@@ -47,14 +58,14 @@ ENTITIES: dict[str, EntityDef] = {
         name="deal",
         model=Deal,
         canonical_fields=CANONICAL_FIELDS["deal"],
-        relations={"company_id": "company", "contact_id": "contact"},
+        relations=_relations("deal"),
     ),
     "activity": EntityDef(
         name="activity",
         model=Activity,
         canonical_fields=CANONICAL_FIELDS["activity"],
         extra_fields=("channel", "attachments"),
-        relations={"contact_id": "contact", "company_id": "company", "deal_id": "deal"},
+        relations=_relations("activity"),
     ),
 }
 

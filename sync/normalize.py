@@ -187,6 +187,26 @@ def normalise_reference(value: Any) -> int | None:
     return int(text)
 
 
+MAX_RELATED = 500  # ids in one to-many relation (a deal's contacts)
+
+
+def normalise_references(value: Any) -> list[int]:
+    """Ids of other records, ascending and without repeats; None or [] is none."""
+    if value is None or value == "":
+        return []
+    if not isinstance(value, list | tuple):
+        raise ValueError("Expected a list of record ids.")
+    if len(value) > MAX_RELATED:
+        raise ValueError(f"At most {MAX_RELATED} ids.")
+    ids = set()
+    for item in value:
+        pk = normalise_reference(item)
+        if pk is None:
+            raise ValueError("Expected a list of record ids (integers), without nulls.")
+        ids.add(pk)
+    return sorted(ids)
+
+
 def normalise_custom_fields(value: Any) -> dict[str, Any]:
     """An object of custom values in plain JSON form; a value of null means "remove this key"."""
     if not isinstance(value, Mapping):
@@ -252,6 +272,8 @@ def normalise_value(definition: EntityDef, name: str, value: Any, *, region: str
         return normalise_phone(value, region=region)
     if name == "custom_fields":
         return normalise_custom_fields(value)
+    if name in definition.many:
+        return normalise_references(value)
     if name in definition.relations:
         return normalise_reference(value)
     field = definition.model._meta.get_field(name)

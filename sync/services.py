@@ -49,6 +49,7 @@ __all__ = [
     "record_upsert",
     "records_bulk_upsert",
     "records_write",
+    "relations_write",
 ]
 
 MAX_BULK = 1000
@@ -144,7 +145,9 @@ def record_update(*, record: CanonicalRecord, fields: Mapping[str, Any], origin:
         if not changed:
             return UpsertResult(current, "unchanged")
         current.version += 1
-        current.save(update_fields=[*_columns(changed), "version", "updated_at"])
+        columns = [name for name in _columns(changed) if name not in definition.many]
+        current.save(update_fields=[*columns, "version", "updated_at"])
+        relations_write(definition, [current])
         change_record(record=current, op=Change.Op.UPDATE, fields=changed, origin=origin)
     return UpsertResult(current, "updated")
 
@@ -322,8 +325,11 @@ def records_write(
     """
     with _whole_batches():
         insert_rows(definition.model, created)
+    columns = set(columns) - definition.many  # to-many relations live in their own table
     if updated:
         record_rows_update(definition.model, updated, sorted({*columns, "version", "updated_at"}))
+    if definition.many:
+        relations_write(definition, [*created, *updated])
     if changes:
         now, origin = timezone.now(), origin[: Change._meta.get_field("origin").max_length]
         insert_values(
@@ -335,6 +341,30 @@ def records_write(
             ],
         )
         hooks.changes_recorded.send(sender=Change, subaccount_id=changes[0][0].subaccount_id)
+
+
+def relations_write(definition: EntityDef, records: Iterable[CanonicalRecord]) -> None:
+    """Store the to-many relations assigned on ``records`` (``Deal.contact_ids``): two statements."""
+    for name in definition.many:
+        dirty = [r for r in records if r.__dict__.pop(f"_{name}_dirty", False)]
+        if not dirty:
+            continue
+        through = definition.model._meta.get_field(name.removesuffix("_ids") + "s").remote_field.through
+        owner, target = _through_columns(through, definition.model)
+        through.objects.filter(**{f"{owner}__in": [r.pk for r in dirty]}).delete()
+        through.objects.bulk_create(
+            [through(**{owner: r.pk, target: pk}) for r in dirty for pk in getattr(r, name)],
+            ignore_conflicts=True,
+        )
+
+
+def _through_columns(through: type, model: type) -> tuple[str, str]:
+    """The through table's two id columns: the owner's (``deal_id``) and the target's."""
+    owner = next(f.attname for f in through._meta.concrete_fields if f.related_model is model)
+    target = next(
+        f.attname for f in through._meta.concrete_fields if f.is_relation and f.related_model is not model
+    )
+    return owner, target
 
 
 def record_rows_update(
@@ -388,7 +418,7 @@ def _reference_errors(
     """Relation ids that are not live records of this sub-account: one query per relation field."""
     errors: dict[int, dict[str, str]] = {}
     for name, target_entity in definition.relations.items():
-        wanted = {fields[name] for fields in clean.values() if fields.get(name) is not None}
+        wanted = {pk for fields in clean.values() for pk in _ids(fields.get(name))}
         if not wanted:
             continue
         target = ENTITIES[target_entity].model
@@ -398,11 +428,19 @@ def _reference_errors(
             )
         )
         for index, fields in clean.items():
-            if fields.get(name) is not None and fields[name] not in found:
+            missing = [pk for pk in _ids(fields.get(name)) if pk not in found]
+            if missing:
                 errors.setdefault(index, {})[name] = (
-                    f"No {target_entity} with id {fields[name]} in this sub-account."
+                    f"No {target_entity} with id {missing[0]} in this sub-account."
                 )
     return errors
+
+
+def _ids(value: Any) -> list[int]:
+    """A relation's value as a list of ids (a to-one relation holds at most one)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
 
 
 def _assign(record: CanonicalRecord, clean: Mapping[str, Any]) -> list[str]:

@@ -226,4 +226,6 @@ class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             )
         except ConflictClosed as exc:
             raise ApiError(status_code=409, code="conflict_closed", message=str(exc)) from None
+        except ValueError as exc:
+            raise ApiError(status_code=400, code="invalid_value", message=str(exc)) from None
         return Response(ConflictSerializer(conflict).data)

@@ -14,7 +14,7 @@ from django_filters.fields import IsoDateTimeField
 from integrations.api.common import request_subaccount
 from integrations.models import Integration
 from sync.entities import entity_for
-from sync.models import Activity, Company, Contact, Deal, EntityLink
+from sync.models import Activity, Company, Contact, Deal, DealContact, EntityLink
 from sync.normalize import normalise_domain, normalise_phone
 
 ID_MAX = 2**63 - 1
@@ -131,7 +131,9 @@ class CompanyFilterSet(RecordFilterSet):
 
 class DealFilterSet(RecordFilterSet):
     company_id = _id_filter("company_id")
-    contact_id = _id_filter("contact_id")
+    contact_id = django_filters.NumberFilter(
+        method="filter_contact", min_value=1, max_value=ID_MAX, label="Has this contact among its contacts"
+    )
 
     class Meta:
         model = Deal
@@ -146,6 +148,9 @@ class DealFilterSet(RecordFilterSet):
             "contact_id",
             "is_deleted",
         ]
+
+    def filter_contact(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
+        return queryset.filter(pk__in=DealContact.objects.filter(contact_id=value).values("deal_id"))
 
 
 class ActivityFilterSet(RecordFilterSet):

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from sync.entities import ENTITIES, EntityDef, entity_for
 from sync.models import Activity, Change, Company, Contact, Deal
-from sync.normalize import CUSTOM_FIELD_KEY_MAX, PHONE_FIELDS
+from sync.normalize import CUSTOM_FIELD_KEY_MAX, MAX_RELATED, PHONE_FIELDS
 from sync.selectors import CHANGE_PAGE_MAX, record_links
 from sync.services import MAX_BULK, BulkResult
 
@@ -46,7 +46,9 @@ class CompanySerializer(serializers.ModelSerializer):
 
 class DealSerializer(serializers.ModelSerializer):
     company_id = serializers.IntegerField(read_only=True, allow_null=True)
-    contact_id = serializers.IntegerField(read_only=True, allow_null=True)
+    contact_ids = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, help_text="The deal's contacts, ascending ids"
+    )
 
     class Meta:
         model = Deal
@@ -145,6 +147,15 @@ RECORD_VALUE_FORMATS = {
 
 def _input_schema(definition: EntityDef, name: str) -> dict[str, Any]:
     """The JSON schema of one writable field: exactly what ``sync.normalize.normalise_value`` takes."""
+    if name in definition.many:
+        return {
+            "type": "array",
+            "nullable": True,
+            "maxItems": MAX_RELATED,
+            "items": {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+            "description": f"Ids of live {definition.relations[name]} records in this sub-account "
+            "(replaces the list; [] or null clears it)",
+        }
     if name in definition.relations:
         return {
             "anyOf": [

@@ -14,6 +14,7 @@ __all__ = [
     "Conflict",
     "SyncLease",
     "CreateIntent",
+    "PendingRelation",
     "ENTITY_CHOICES",
 ]
 
@@ -268,3 +269,31 @@ class CreateIntent(models.Model):
 
     def __str__(self) -> str:
         return f"creating {self.entity} {self.local_id} at integration {self.integration_id}"
+
+
+class PendingRelation(models.Model):
+    """A pulled relation whose target this integration has not linked yet (a deal pulled before its
+    company): kept, never dropped, and applied by the engine when the target's link appears.
+
+    ``remote_ids`` are the target entity's remote ids the provider named and we could not resolve;
+    a to-many relation holds only its unresolved part (the rest was applied).
+    """
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="pending_relations")
+    entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
+    local_id = models.BigIntegerField()
+    relation = models.CharField(max_length=40)
+    target = models.CharField(max_length=20, choices=ENTITY_CHOICES)
+    remote_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "entity", "local_id", "relation"], name="uniq_pending_relation"
+            )
+        ]
+        indexes = [models.Index(fields=["integration", "target"], name="sync_pending_rel_target_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.local_id}.{self.relation} → {self.target} {self.remote_ids}"

@@ -18,6 +18,7 @@ __all__ = [
     "Company",
     "Deal",
     "Activity",
+    "DealContact",
     "Change",
     "IdempotencyKey",
 ]
@@ -127,15 +128,30 @@ class Deal(CanonicalRecord):
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
     )
-    contact = models.ForeignKey(
-        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals"
-    )
+    contacts = models.ManyToManyField(Contact, through="DealContact", blank=True, related_name="deals")
 
     class Meta(CanonicalRecord.Meta):
         pass
 
     def __str__(self) -> str:
         return self.name or f"Deal {self.pk}"
+
+    @property
+    def contact_ids(self) -> list[int]:
+        """The deal's contacts' ids, ascending: read once (or preloaded by ``sync.relations``); a
+        value assigned here is written by ``sync.services.records_write``."""
+        if "_contact_ids" not in self.__dict__:
+            self.__dict__["_contact_ids"] = (
+                sorted(DealContact.objects.filter(deal_id=self.pk).values_list("contact_id", flat=True))
+                if self.pk
+                else []
+            )
+        return self.__dict__["_contact_ids"]
+
+    @contact_ids.setter
+    def contact_ids(self, value: list[int]) -> None:
+        self.__dict__["_contact_ids"] = sorted({int(pk) for pk in value or ()})
+        self.__dict__["_contact_ids_dirty"] = True
 
 
 class Activity(CanonicalRecord):
@@ -177,6 +193,19 @@ class Activity(CanonicalRecord):
 
     def __str__(self) -> str:
         return self.subject or f"{self.get_kind_display()} {self.pk}"
+
+
+class DealContact(models.Model):
+    """A contact on a deal (a deal has several: buyer, champion, ...)."""
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="contact_rows")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="deal_rows")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["deal", "contact"], name="sync_deal_contact_uniq")]
+
+    def __str__(self) -> str:
+        return f"deal {self.deal_id} ↔ contact {self.contact_id}"
 
 
 class Change(models.Model):

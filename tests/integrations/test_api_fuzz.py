@@ -40,6 +40,7 @@ REFERENCES = {
     "company_id": "company",
     "contact_id": "contact",
     "deal_id": None,
+    "contact_ids": "contact_ids",
 }
 FIXED = {"phone": "+14155552671", "mobile_phone": "+442071838750", "url": "http://127.0.0.1:9/hook"}
 HUBSPOT_CONFIG = {"auth_mode": "private_app", "access_token": "pat-fuzz-456"}
@@ -55,9 +56,11 @@ def fixture_ids(catalog):
     )
     company = Company.objects.create(subaccount=sub, name="Fuzz Inc")
     contact = Contact.objects.create(subaccount=sub, email="fuzz@example.com", company=company)
-    Deal.objects.create(subaccount=sub, name="Fuzz deal", company=company, contact=contact)
+    deal = Deal.objects.create(subaccount=sub, name="Fuzz deal", company=company)
+    deal.contacts.add(contact)
     key = ApiKey.objects.create_key(name="fuzz", subaccount=sub)[1]
-    return key, {"integration": integration.pk, "company": company.pk, "contact": contact.pk}
+    ids = {"integration": integration.pk, "company": company.pk, "contact": contact.pk}
+    return key, {**ids, "contact_ids": [contact.pk]}
 
 
 def _substitute_references(case, ids: dict[str, int]) -> None:

@@ -5,10 +5,17 @@ from hypothesis import strategies as st
 
 from sync.merge import APP_WINS, CRM_WINS, MANUAL, NEWEST_WINS, FieldRule, merge, outbound_diff
 
-FIELDS = ["first_name", "last_name", "email"]
+# Relations merge like any field: a to-one relation's value is the target's id as text, a to-many
+# one the sorted list of ids (sync.relations.canonical_ids), None when empty.
+FIELDS = ["first_name", "last_name", "email", "company_id", "contact_ids"]
 RULES = [FieldRule(f, inbound=True, outbound=True) for f in FIELDS]
 values = st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"]))
-record = st.fixed_dictionaries({f: values for f in FIELDS})
+ids = st.one_of(st.none(), st.sampled_from(["1", "2", "3"]))
+id_lists = st.one_of(
+    st.none(), st.lists(st.sampled_from(["1", "2", "3"]), min_size=1, unique=True).map(sorted)
+)
+FIELD_VALUES = {"company_id": ids, "contact_ids": id_lists}
+record = st.fixed_dictionaries({f: FIELD_VALUES.get(f, values) for f in FIELDS})
 strategy = st.sampled_from([APP_WINS, CRM_WINS, NEWEST_WINS, MANUAL])
 
 
@@ -49,7 +56,10 @@ def test_reapplying_the_same_remote_state_changes_nothing(base, local, remote, s
 @given(
     start=record,
     edits=st.lists(
-        st.tuples(st.sampled_from(["local", "remote"]), st.sampled_from(FIELDS), values), max_size=12
+        st.sampled_from(FIELDS).flatmap(
+            lambda f: st.tuples(st.sampled_from(["local", "remote"]), st.just(f), FIELD_VALUES.get(f, values))
+        ),
+        max_size=12,
     ),
     strat=st.sampled_from([APP_WINS, CRM_WINS, NEWEST_WINS]),
     newer=st.booleans(),

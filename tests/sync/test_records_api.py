@@ -132,6 +132,43 @@ def test_a_taken_external_id_is_a_409_and_a_foreign_reference_a_400(subaccount, 
     assert Contact.objects.count() == 1
 
 
+def test_a_deal_has_several_contacts_written_read_and_filtered_by_relation(
+    subaccount, other_subaccount, api
+):
+    acme = CompanyFactory(subaccount=subaccount)
+    ana, bob = ContactFactory(subaccount=subaccount), ContactFactory(subaccount=subaccount)
+    created = api.post(
+        "/api/v1/deals/",
+        {"name": "Big", "company_id": acme.pk, "contact_ids": [bob.pk, ana.pk, bob.pk]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    deal = created.json()
+    assert deal["contact_ids"] == sorted([ana.pk, bob.pk]) and deal["company_id"] == acme.pk
+    other = DealFactory(subaccount=subaccount)
+
+    def ids(query):
+        response = api.get(f"/api/v1/deals/?{query}")
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids(f"contact_id={ana.pk}") == [deal["id"]]
+    assert ids(f"company_id={acme.pk}") == [deal["id"]]
+    assert sorted(ids("")) == sorted([deal["id"], other.pk])
+
+    changed = api.patch(f"/api/v1/deals/{deal['id']}/", {"contact_ids": [ana.pk]}, format="json")
+    assert changed.status_code == 200 and changed.json()["contact_ids"] == [ana.pk]
+    assert Change.objects.filter(entity="deal", record_id=deal["id"], fields=["contact_ids"]).exists()
+    assert api.get(f"/api/v1/deals/{deal['id']}/").json()["contact_ids"] == [ana.pk]
+    # another tenant's contact is refused, and so is a malformed list
+    theirs = ContactFactory(subaccount=other_subaccount)
+    refused = api.patch(f"/api/v1/deals/{deal['id']}/", {"contact_ids": [theirs.pk]}, format="json")
+    assert refused.status_code == 400 and "contact_ids" in refused.json()["error"]["details"]
+    assert api.patch(f"/api/v1/deals/{deal['id']}/", {"contact_ids": "x"}, format="json").status_code == 400
+    cleared = api.patch(f"/api/v1/deals/{deal['id']}/", {"contact_ids": []}, format="json")
+    assert cleared.json()["contact_ids"] == []
+
+
 def test_put_is_not_offered_and_a_non_numeric_id_is_a_404(subaccount, api):
     contact = ContactFactory(subaccount=subaccount)
     assert api.put(f"/api/v1/contacts/{contact.pk}/", {}, format="json").status_code == 405
@@ -383,3 +420,25 @@ def test_admin_shows_only_the_staff_users_sub_accounts_and_soft_deletes(subaccou
     stored = Contact.objects.get(pk=mine.pk)
     assert stored.is_deleted
     assert Change.objects.get(record_id=mine.pk).origin == "admin:bob"
+
+
+def test_admin_shows_and_filters_records_by_relation(subaccount, other_subaccount, admin_client):
+    acme = CompanyFactory(subaccount=subaccount, name="Acme Rockets")
+    ana = ContactFactory(subaccount=subaccount, email="ana@example.com", first_name="Ana", company=acme)
+    ContactFactory(subaccount=subaccount, email="solo@example.com")
+    deal = DealFactory(subaccount=subaccount, name="Big deal", company=acme)
+    deal.contacts.add(ana)
+
+    page = admin_client.get(f"/admin/sync/deal/{deal.pk}/change/")
+    assert page.status_code == 200
+    related = page.content.decode().split("Related records")[1].split("Links")[0]
+    assert "Acme Rockets" in related and "Ana Person" in related
+    company_page = admin_client.get(f"/admin/sync/company/{acme.pk}/change/").content.decode()
+    assert f"/admin/sync/contact/?company__id__exact={acme.pk}" in company_page
+
+    listed = admin_client.get(f"/admin/sync/contact/?company__id__exact={acme.pk}").content
+    assert b"ana@example.com" in listed and b"solo@example.com" not in listed
+    without = admin_client.get("/admin/sync/contact/?has_company_id=no").content
+    assert b"solo@example.com" in without and b"ana@example.com" not in without
+    by_contact = admin_client.get(f"/admin/sync/deal/?contacts__id__exact={ana.pk}").content
+    assert b"Big deal" in by_contact
