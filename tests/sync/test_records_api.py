@@ -132,9 +132,7 @@ def test_a_taken_external_id_is_a_409_and_a_foreign_reference_a_400(subaccount, 
     assert Contact.objects.count() == 1
 
 
-def test_a_deal_has_several_contacts_written_read_and_filtered_by_relation(
-    subaccount, other_subaccount, api
-):
+def test_a_deal_has_several_contacts_written_read_and_filtered_by_relation(subaccount, other_subaccount, api):
     acme = CompanyFactory(subaccount=subaccount)
     ana, bob = ContactFactory(subaccount=subaccount), ContactFactory(subaccount=subaccount)
     created = api.post(
