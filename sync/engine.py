@@ -29,7 +29,7 @@ from integrations.models import Integration
 from sync import hooks
 from sync.bulk import insert_values
 from sync.canonical import assign, coerce, field_names, local_values
-from sync.entities import EntityDef, entity_def
+from sync.entities import EntityDef, entity_def, in_dependency_order
 from sync.failpoints import failpoint
 from sync.mapping import FieldMap, local_to_remote, mappings_for, remote_to_local
 from sync.matching import MatchIndex
@@ -43,8 +43,6 @@ from sync.transforms import TransformError
 logger = logging.getLogger(__name__)
 
 PUSH_CHUNK = 500
-# Pushed in this order, so a relation's target has its remote twin before the record pointing at it.
-PUSH_ORDER = ("company", "contact", "deal", "activity")
 # How far before an interrupted create's intent a found record may have been created: our clock
 # and the provider's differ a little.
 CREATE_CLOCK_SKEW = timedelta(minutes=5)
@@ -485,7 +483,8 @@ def push_changes(
         by_entity: dict[str, list[int]] = defaultdict(list)
         for entity, record_id in latest:
             by_entity[entity].append(record_id)
-        for entity, ids in sorted(by_entity.items(), key=lambda item: PUSH_ORDER.index(item[0])):
+        for entity in in_dependency_order(by_entity):  # a relation's target gets its twin first
+            ids = by_entity[entity]
             outcome = push_records(contexts[entity], connector, ids, run=run)
             total.add(outcome)
         position = batch[-1].seq

@@ -1,6 +1,6 @@
 """The one registry of canonical entities: model, writable fields, relations and matching rungs."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from connectors.base import CANONICAL_FIELDS, CANONICAL_RELATIONS
@@ -68,6 +68,15 @@ ENTITIES: dict[str, EntityDef] = {
         relations=_relations("activity"),
     ),
 }
+
+# Targets before the records pointing at them: pulls resolve relations at once (rather than keeping
+# them pending) and pushes give a relation's target its remote twin first.
+DEPENDENCY_ORDER = ("company", "contact", "deal", "activity")
+
+
+def in_dependency_order(entities: Iterable[str]) -> list[str]:
+    return sorted(entities, key=lambda name: DEPENDENCY_ORDER.index(name) if name in DEPENDENCY_ORDER else 99)
+
 
 _BY_MODEL: dict[type, EntityDef] = {definition.model: definition for definition in ENTITIES.values()}
 

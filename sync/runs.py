@@ -32,6 +32,7 @@ from sync.engine import (
     push_records,
     unlinked_local_ids,
 )
+from sync.entities import in_dependency_order
 from sync.lease import LeaseLost, lease_acquire, lease_release, lease_renew
 from sync.models import CreateIntent, SyncCursor, SyncLease, SyncRecordError, SyncRun
 from sync.prefetch import coalesce, prefetch
@@ -78,7 +79,7 @@ def sync_run_request(
     if integration.status not in SYNCABLE:
         raise SyncNotAllowed(f"the integration is {integration.status}: resume or reconnect it first")
     connector_cls = connector_for(integration).__class__
-    wanted = [e for e in (entities or list(connector_cls.entities)) if connector_cls.supports(e)]
+    wanted = in_dependency_order(e for e in (entities or connector_cls.entities) if connector_cls.supports(e))
     if not wanted:
         raise SyncNotAllowed("none of the requested entities is synced by this connector")
     with transaction.atomic():
@@ -144,7 +145,9 @@ def sync_run_execute(*, run_id: int, progress: Callable[[Progress], None] | None
 def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
     integration = run.integration
     connector = connector_for(integration)
-    contexts = {entity: EntityContext.build(integration, entity) for entity in run.entities}
+    contexts = {
+        entity: EntityContext.build(integration, entity) for entity in in_dependency_order(run.entities)
+    }
     heartbeat = partial(lease_renew, integration_id=integration.pk, owner=owner)
     pulls = integration.direction in ("inbound", "bidirectional")
     pushes = integration.direction in ("outbound", "bidirectional")
@@ -263,7 +266,7 @@ def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
             integration=integration,
             kind=SyncRun.Kind.RETRY,
             requested_by="system:retry",
-            entities=sorted({e.entity for e in errors}),
+            entities=in_dependency_order({e.entity for e in errors}),
             enqueue=False,
         )
     except (SyncBusy, SyncNotAllowed):
