@@ -11,6 +11,7 @@ from connectors.base import RemoteField
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.registry import emulator_module
 from integrations.models import Integration
+from sync.admin_engine import FieldMappingForm
 from sync.fields import LabelAmbiguous, LabelUnknown, field_by_label, fields_refresh, implied_transform
 from sync.mapping import (
     MappingInvalid,
@@ -386,3 +387,20 @@ def test_a_custom_field_mapped_by_label_is_pushed_as_its_option_value(
     [pushed] = [r.data for r in emulator.records("contacts") if r.data.get("email") == "ada@example.com"]
     assert pushed["favourite_colour"] == "dark_blue"
     assert pushed["seats"] == "12"
+
+
+# --- the admin's mapping rows -----------------------------------------------------------------
+
+
+def test_the_admin_mapping_form_checks_rows_against_the_discovered_fields(integration):
+    def form(local: str, remote: str) -> FieldMappingForm:
+        data = {"entity": "contact", "local_field": local, "remote_field": remote, "direction": "both"}
+        data.update(position=0, transform="null")
+        return FieldMappingForm(data=data, instance=FieldMapping(integration=integration))
+
+    typo = form("email", "emial")
+    assert not typo.is_valid()
+    assert "the provider has no field 'emial'" in typo.non_field_errors()[0]
+    alias = form("custom_fields.colour", "favourite_colour")
+    assert alias.is_valid(), alias.errors
+    assert alias.save().local_field == "custom:colour"
