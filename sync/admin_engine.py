@@ -1,4 +1,5 @@
-"""Admin for the sync engine: runs with live progress, conflicts side by side, field mappings, "Sync now"."""
+"""Admin for the sync engine: runs with live progress, conflicts side by side, field mappings, the
+provider's discovered fields ("Refresh fields"), "Sync now"."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from integrations.admin import IntegrationAdmin
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integration_for
 from integrations.models import Integration
 from sync.conflicts import ConflictClosed, conflict_resolve
-from sync.mapping import MappingInvalid, validate_rows
+from sync.fields import FieldsRefresh, fields_cached, fields_refresh, remote_fields
+from sync.mapping import MappingInvalid, local_name, mappings_validate, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 
@@ -242,21 +244,26 @@ class FieldMappingForm(forms.ModelForm):
         fields = ["entity", "local_field", "remote_field", "direction", "transform", "position"]
 
     def clean(self):
+        """The API's checks, against the integration's discovered fields when it has them."""
         data = super().clean()
+        entity = data.get("entity", "")
+        rows = [
+            {
+                "local": data.get("local_field", ""),
+                "remote": data.get("remote_field", ""),
+                "direction": data.get("direction", "both"),
+                "transform": data.get("transform"),
+            }
+        ]
+        integration = Integration.objects.filter(pk=self.instance.integration_id).first()
         try:
-            validate_rows(
-                data.get("entity", ""),
-                [
-                    {
-                        "local": data.get("local_field", ""),
-                        "remote": data.get("remote_field", ""),
-                        "direction": data.get("direction", "both"),
-                        "transform": data.get("transform"),
-                    }
-                ],
-            )
+            if integration is None:
+                validate_rows(entity, rows)
+            else:
+                mappings_validate(integration=integration, entity=entity, rows=rows)
         except MappingInvalid as exc:
             raise forms.ValidationError("; ".join(m for msgs in exc.errors.values() for m in msgs)) from None
+        data["local_field"] = local_name(data.get("local_field", ""))  # custom_fields.x → custom:x
         return data
 
 
@@ -271,6 +278,90 @@ class FieldMappingInline(admin.TabularInline):
 admin.site.unregister(Integration)
 
 
+def _refresh_message(integration: Integration, outcome: FieldsRefresh) -> tuple[int, str]:
+    found = ", ".join(f"{e.entity}: {e.count}" for e in outcome.entities if e.ok)
+    failed = "; ".join(f"{e.entity}: {e.error}" for e in outcome.failed)
+    if not outcome.ok:
+        text = f"{integration.name}: fields could not be refreshed ({failed})"
+        return messages.ERROR, text + (f"; refreshed {found}" if found else "")
+    return messages.SUCCESS, f"{integration.name}: fields refreshed ({found or 'no entities'})"
+
+
 @admin.register(Integration)
 class IntegrationWithMappingsAdmin(IntegrationAdmin):
     inlines = [*IntegrationAdmin.inlines, FieldMappingInline]
+    fieldsets = [
+        *IntegrationAdmin.fieldsets,
+        ("Discovered fields", {"fields": ["discovered_fields"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = [*IntegrationAdmin.readonly_fields, "discovered_fields"]
+    actions = [*IntegrationAdmin.actions, "action_refresh_fields"]
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/refresh-fields/",
+                wrap(require_POST(self.refresh_fields_view)),
+                name="sync_fields_refresh",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description="Provider fields")
+    def discovered_fields(self, obj):
+        """Each entity's discovered fields (label, name, type, options), and a "Refresh fields"
+        button that posts the change form to the refresh view (a form cannot nest in it)."""
+        button = format_html(
+            '<button type="submit" class="button" id="refresh-fields" formaction="{}" formnovalidate>'
+            "Refresh fields</button>",
+            reverse("admin:sync_fields_refresh", args=[obj.pk]),
+        )
+        rows = fields_cached(obj)
+        if not rows:
+            return format_html("{} <p>Not discovered yet.</p>", button)
+        sections = format_html_join(
+            "",
+            "<h4>{} · {} fields · refreshed {}{}</h4><table>{}</table>",
+            (
+                (
+                    entity,
+                    len(row.fields or []),
+                    row.refreshed_at.strftime("%Y-%m-%d %H:%M") if row.refreshed_at else "never",
+                    format_html(" · <span style='color:#ba2121'>last refresh failed: {}</span>", row.error)
+                    if row.error
+                    else "",
+                    self._field_rows(row),
+                )
+                for entity, row in sorted(rows.items())
+            ),
+        )
+        return format_html("{}{}", button, sections)
+
+    @staticmethod
+    def _field_rows(row):
+        return format_html_join(
+            "",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f.label,
+                    f.name,
+                    f.type + (" (custom)" if f.custom else "") + (" (read-only)" if f.read_only else ""),
+                    ", ".join(label for _, label in f.options),
+                )
+                for f in remote_fields(row)
+            ),
+        )
+
+    def refresh_fields_view(self, request, pk: int):
+        integration = integration_for(request.user, pk)
+        level, text = _refresh_message(integration, fields_refresh(integration))
+        messages.add_message(request, level, text)
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
+
+    @admin.action(description="Refresh discovered fields")
+    def action_refresh_fields(self, request, queryset):
+        for integration in queryset:
+            level, text = _refresh_message(integration, fields_refresh(integration))
+            self.message_user(request, text, level=level)

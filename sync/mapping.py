@@ -2,6 +2,10 @@
 
 Values are compared in one canonical form (``canonical_value``) so that "100" from HubSpot and
 Decimal("100.00") in our database are the same value and never a false conflict.
+
+With the provider's fields discovered (``sync.fields``), a row may name its remote field by label
+(``remote_label``), a row naming a field the provider does not have is refused, and a row without
+a transform gets the one its field's type implies (``mappings_for``).
 """
 
 from __future__ import annotations
@@ -16,13 +20,26 @@ from typing import Any
 
 from django.db import transaction
 
-from connectors.base import CANONICAL_FIELDS
+from connectors.base import CANONICAL_FIELDS, RemoteField
 from connectors.registry import default_mappings
 from integrations.models import Integration
 from sync import transforms
+from sync.fields import (
+    CUSTOM_LOCAL_PREFIX,
+    LabelAmbiguous,
+    LabelUnknown,
+    close_names,
+    field_by_label,
+    fields_cached,
+    fields_for,
+    implied_transform,
+    remote_fields,
+)
 from sync.models import FieldMapping
 
-CUSTOM_PREFIX = "custom:"
+CUSTOM_PREFIX = CUSTOM_LOCAL_PREFIX
+# The issue's spelling of a custom field, accepted on input and stored as ``custom:<name>``.
+CUSTOM_ALIAS = "custom_fields."
 REMOTE_FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\- ]{0,99}$")
 DIRECTIONS = {choice.value for choice in FieldMapping.Direction}
 
@@ -89,33 +106,92 @@ def canonical_value(value: Any) -> Any:
     return value
 
 
+def local_name(name: str) -> str:
+    """The stored form of a local field name: ``custom_fields.<name>`` is ``custom:<name>``."""
+    return CUSTOM_PREFIX + name[len(CUSTOM_ALIAS) :] if name.startswith(CUSTOM_ALIAS) else name
+
+
 def is_known_local_field(entity: str, name: str) -> bool:
+    name = local_name(name)
     if name.startswith(CUSTOM_PREFIX):
         return len(name) > len(CUSTOM_PREFIX)
     return name in CANONICAL_FIELDS.get(entity, ())
 
 
-def validate_rows(entity: str, rows: Iterable[Mapping[str, Any]]) -> list[FieldMap]:
-    """Check a list of mapping rows; raise MappingInvalid naming every problem."""
+def _remote_of(row: Mapping[str, Any], fields: list[RemoteField], problems: list[str]) -> str:
+    """The row's remote field name: ``remote``, or the field its ``remote_label`` names (both
+    given: they must agree, as a row read back from the API and sent again has both)."""
+    remote, label = row.get("remote"), row.get("remote_label")
+    if label is None:
+        return str(remote if remote is not None else "")
+    if not isinstance(label, str) or not label.strip():
+        problems.append("remote_label must be a field's label (non-blank text)")
+        return str(remote or "")
+    if not fields:
+        if remote:
+            return str(remote)
+        problems.append(
+            f"remote_label {label!r} needs the provider's fields: refresh them "
+            "(integrations/<id>/fields/refresh/) or give remote"
+        )
+        return ""
+    try:
+        found = field_by_label(fields, label).name
+    except (LabelUnknown, LabelAmbiguous) as exc:
+        problems.append(str(exc))
+        return str(remote or "")
+    if remote and remote != found:
+        problems.append(f"remote {remote!r} and remote_label {label!r} ({found}) name different fields")
+    return found
+
+
+def _undiscovered(remote: str, fields: list[RemoteField], names: set[str]) -> str | None:
+    """Why ``remote`` is refused when the provider's fields are known and it is not one of them;
+    synthetic names (``_kind``) are the connector's own and always allowed."""
+    if not names or remote.startswith("_") or remote in names:
+        return None
+    close = close_names(fields, remote)
+    hint = f"; close: {', '.join(close)}" if close else ""
+    return (
+        f"the provider has no field {remote!r} for this entity{hint} "
+        "(refresh the fields if it was added since)"
+    )
+
+
+def validate_rows(
+    entity: str, rows: Iterable[Mapping[str, Any]], *, fields: list[RemoteField] | None = None
+) -> list[FieldMap]:
+    """Check a list of mapping rows; raise MappingInvalid naming every problem.
+
+    ``fields``: the entity's discovered remote fields, when known. Then a row may give
+    ``remote_label`` instead of ``remote``, and a remote name the provider does not have is refused.
+    """
     if entity not in CANONICAL_FIELDS:
         raise MappingInvalid({0: [f"unknown entity {entity!r}"]})
+    fields = fields or []
+    names = {f.name for f in fields}
     errors: dict[int, list[str]] = {}
     result: list[FieldMap] = []
     seen: set[tuple[str, str]] = set()
     for index, row in enumerate(rows):
-        problems = []
+        problems: list[str] = []
         if not isinstance(row, Mapping):
             errors[index] = ["must be an object"]
             continue
-        local, remote = str(row.get("local", "")), str(row.get("remote", ""))
+        local = local_name(str(row.get("local", "")))
+        remote = _remote_of(row, fields, problems)
+        label_refused = bool(problems)  # then the label's message says what is wrong with remote
         direction = row.get("direction", "both")
         if not is_known_local_field(entity, local):
             problems.append(
-                f"unknown local field {local!r} (use one of {', '.join(CANONICAL_FIELDS[entity])} "
-                f"or {CUSTOM_PREFIX}<key>)"
+                f"unknown local field {local!r} (use one of {', '.join(CANONICAL_FIELDS[entity])}, "
+                f"{CUSTOM_PREFIX}<key> or {CUSTOM_ALIAS}<key>)"
             )
         if not REMOTE_FIELD_PATTERN.match(remote):
-            problems.append(f"remote field {remote!r} is not a valid field name")
+            if not label_refused:
+                problems.append(f"remote field {remote!r} is not a valid field name")
+        elif problem := _undiscovered(remote, fields, names):
+            problems.append(problem)
         if direction not in DIRECTIONS:
             problems.append(f"direction must be one of {', '.join(sorted(DIRECTIONS))}")
         try:
@@ -156,10 +232,29 @@ def mappings_ensure_defaults(integration: Integration) -> None:
     FieldMapping.objects.bulk_create(rows, ignore_conflicts=True)
 
 
+def _implied(remote: RemoteField | None, local: str) -> dict | None:
+    spec = implied_transform(remote, local)
+    try:
+        transforms.validate_transform(spec)
+    except ValueError:  # e.g. a date format the transform does not know: copy the value instead
+        return None
+    return spec
+
+
 def mappings_for(integration: Integration, entity: str) -> list[FieldMap]:
+    """The entity's active mappings; a row without a transform gets the one its discovered
+    field's type implies (``sync.fields.implied_transform``). Two queries, however many rows."""
     mappings_ensure_defaults(integration)
+    by_name: dict[str, RemoteField] = {}
+    for f in remote_fields(fields_cached(integration, [entity]).get(entity)):
+        by_name.setdefault(f.name, f)
     return [
-        FieldMap(m.local_field, m.remote_field, m.direction, m.transform)
+        FieldMap(
+            m.local_field,
+            m.remote_field,
+            m.direction,
+            m.transform or _implied(by_name.get(m.remote_field), m.local_field),
+        )
         for m in FieldMapping.objects.filter(integration=integration, entity=entity).order_by(
             "position", "id"
         )
@@ -167,11 +262,27 @@ def mappings_for(integration: Integration, entity: str) -> list[FieldMap]:
     ]
 
 
+def mappings_validate(
+    *, integration: Integration, entity: str, rows: Iterable[Mapping[str, Any]]
+) -> list[FieldMap]:
+    """``validate_rows`` against the integration's discovered fields for ``entity`` (labels
+    resolved, undiscovered names refused), as the API and the admin check rows."""
+    return validate_rows(entity, rows, fields=fields_for(integration, entity))
+
+
+def remote_labels(integration: Integration) -> dict[str, dict[str, str]]:
+    """Entity → remote field name → its label, for every discovered field (one query)."""
+    return {
+        entity: {f.name: f.label for f in remote_fields(row)}
+        for entity, row in fields_cached(integration).items()
+    }
+
+
 def mappings_replace(
     *, integration: Integration, entity: str, rows: list[Mapping[str, Any]]
 ) -> list[FieldMap]:
     """Replace one entity's mappings with validated rows (the API's PUT)."""
-    valid = validate_rows(entity, rows)
+    valid = mappings_validate(integration=integration, entity=entity, rows=rows)
     with transaction.atomic():
         FieldMapping.objects.filter(integration=integration, entity=entity).delete()
         FieldMapping.objects.bulk_create(

@@ -33,6 +33,7 @@ from sync.engine import (
     unlinked_local_ids,
 )
 from sync.entities import in_dependency_order
+from sync.fields import connector_wants_mapped
 from sync.lease import LeaseLost, lease_acquire, lease_release, lease_renew
 from sync.models import CreateIntent, SyncCursor, SyncLease, SyncRecordError, SyncRun
 from sync.prefetch import coalesce, prefetch
@@ -148,6 +149,7 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
     contexts = {
         entity: EntityContext.build(integration, entity) for entity in in_dependency_order(run.entities)
     }
+    connector_wants_mapped(connector, integration)  # the mapped custom fields are pulled too
     heartbeat = partial(lease_renew, integration_id=integration.pk, owner=owner)
     pulls = integration.direction in ("inbound", "bidirectional")
     pushes = integration.direction in ("outbound", "bidirectional")
@@ -303,6 +305,7 @@ def _retry(run: SyncRun, integration: Integration, errors: list[SyncRecordError]
     """Fetch the failed pulls again and push the failed pushes again, entity by entity."""
     SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.RUNNING, started_at=timezone.now())
     connector = connector_for(integration)
+    connector_wants_mapped(connector, integration)
     for entity in run.entities:
         ctx = EntityContext.build(integration, entity)
         mine = [e for e in errors if e.entity == entity]

@@ -13,6 +13,9 @@ SCHEDULES = [
     ("Conflict sweep", "sync.conflict_sweep", 1, "hours"),
     ("Retry failed records (max 3 attempts)", "sync.retry_failed_records", 1, "hours"),
     ("Clean up logs older than 30 days", "sync.cleanup_logs", 1, "days"),
+    # Providers' field lists (custom fields added or renamed remotely) for label mappings and
+    # type-aware transforms; "Refresh fields" in the admin and the API refresh one on demand.
+    ("Refresh discovered fields of active integrations", "sync.fields_refresh_all", 1, "days"),
 ]
 
 

@@ -21,6 +21,7 @@ from integrations.models import Integration
 from integrations.services import connector_for, integration_mark_error
 from sync.engine import EntityContext, Outcome, apply_pull_page, push_records
 from sync.entities import entity_for
+from sync.fields import connector_wants_mapped
 from sync.lease import lease_acquire, lease_release
 from sync.models import CreateIntent, EntityLink, SyncRun
 from sync.runs import SYNCABLE, SyncNotAllowed, _finish
@@ -76,6 +77,7 @@ def record_sync_now(
     if not connector.supports(entity):
         raise EntityNotSynced(f"{connector.display_name} does not sync {entity} records")
     ctx = EntityContext.build(integration, entity)
+    connector_wants_mapped(connector, integration)  # the mapped custom fields are fetched too
     local_id, remote_id = _resolve(ctx, local_id=local_id, remote_id=remote_id)
     # The run first: from its commit on, a run requested meanwhile is refused (SyncBusy) instead
     # of being queued to fail on the lease we are about to take.

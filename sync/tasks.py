@@ -14,6 +14,7 @@ from connectors.base import TransientError
 from integrations.models import Integration
 from integrations.services import integration_test
 from sync.conflicts import conflict_sweep
+from sync.fields import FIELDS_REFRESH_ALL_TASK, fields_refresh_all
 from sync.lease import lease_is_free
 from sync.models import SyncRecordError, SyncRun
 from sync.runs import (
@@ -135,6 +136,13 @@ def sync_retry_failed_task() -> int:
     for integration in Integration.objects.filter(pk__in=list(ids), status=Integration.Status.ACTIVE):
         runs += sync_retry_failed(integration=integration) is not None
     return runs
+
+
+@shared_task(name=FIELDS_REFRESH_ALL_TASK)
+def fields_refresh_all_task() -> dict[str, int]:
+    """Daily: every active integration's provider fields, for label mappings and type-aware
+    transforms (sync.fields). A provider error is stored per entity, never raised."""
+    return fields_refresh_all()
 
 
 @shared_task(name="sync.conflict_sweep")

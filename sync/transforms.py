@@ -451,6 +451,99 @@ def _number_to_remote(value: Any, args: Mapping[str, Any], ctx: Context) -> str 
     return int(number) if number == number.to_integral_value() else float(number)
 
 
+# --- boolean --------------------------------------------------------------------------------
+
+_TRUE = frozenset({"true", "1"})
+_FALSE = frozenset({"false", "0"})
+
+
+def _truth(name: str, value: Any) -> bool:
+    """True or False for a boolean, 1 or 0, or the text "true"/"false"/"1"/"0" (any case)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+    raise _error(name, 'expects true or false (or "true"/"false", 1/0)', value)
+
+
+@_blank_is_none
+def _boolean_to_local(value: Any, args: Mapping[str, Any], ctx: Context) -> bool:
+    return _truth("boolean", value)
+
+
+@_blank_is_none
+def _boolean_to_remote(value: Any, args: Mapping[str, Any], ctx: Context) -> bool | str:
+    """A JSON boolean, or with ``as_string`` the text "true"/"false" (HubSpot's wire form, which
+    it also accepts as a JSON boolean)."""
+    truth = _truth("boolean", value)
+    if args["as_string"]:
+        return "true" if truth else "false"
+    return truth
+
+
+# --- options --------------------------------------------------------------------------------
+
+
+def _check_options(mapping: dict[Any, Any]) -> str | None:
+    if not mapping:
+        return "must not be empty"
+    if not all(isinstance(key, str) and key for key in mapping):
+        return "must have non-empty text keys (the option values)"
+    if not all(isinstance(label, str) for label in mapping.values()):
+        return "must map to text (the option labels)"
+    return None
+
+
+def _option_parts(name: str, value: Any, sep: str) -> list[Any]:
+    parts = value.split(sep) if isinstance(value, str) else value
+    if not isinstance(parts, list | tuple):
+        raise _error(name, f"expects {sep!r}-separated text or a list, not {type(value).__name__}", value)
+    stripped = (part.strip() if isinstance(part, str) else part for part in parts)
+    return [part for part in stripped if not _is_blank(part)]
+
+
+def _label_of(value: Any, options: Mapping[str, str]) -> Any:
+    return options.get(_map_key(value), value)
+
+
+def _value_of(label: Any, options: Mapping[str, str]) -> Any:
+    """The option value of a label: exact first, then ignoring case; an option value, or anything
+    no option has, passes through unchanged (the provider says whether it takes it)."""
+    if not isinstance(label, str) or label in options:
+        return label
+    folded = label.casefold()
+    for exact in (True, False):
+        for value, known in options.items():
+            if (known == label) if exact else (known.casefold() == folded):
+                return value
+    return label
+
+
+@_blank_is_none
+def _options_to_local(value: Any, args: Mapping[str, Any], ctx: Context) -> Any:
+    """An option value → its label; a multi-select's ``sep``-separated values → the list of their
+    labels (None when empty). Values no option has pass through unchanged."""
+    if not args["multiple"]:
+        return _label_of(value, args["map"])
+    labels = [_label_of(part, args["map"]) for part in _option_parts("options", value, args["sep"])]
+    return labels or None
+
+
+def _options_to_remote(value: Any, args: Mapping[str, Any], ctx: Context) -> Any:
+    """A label → its option value; a list of labels (or ``sep``-separated labels) → the
+    ``sep``-separated option values. Blank and empty come out as None."""
+    if _is_blank(value) or value == []:
+        return None
+    if not args["multiple"]:
+        return _value_of(value, args["map"])
+    values = [_value_of(part, args["map"]) for part in _option_parts("options", value, args["sep"])]
+    return args["sep"].join(str(v) for v in values) or None
+
+
 # --- the registry ---------------------------------------------------------------------------
 
 _TEXT = ((str,), "text")
@@ -498,6 +591,20 @@ TRANSFORMS: dict[str, Transform] = {
         {
             "decimals": ArgSpec((int,), "an integer", check=_check_decimals),
             "as_string": ArgSpec(*_BOOL, default=False),
+        },
+    ),
+    "boolean": Transform(
+        _boolean_to_local, _boolean_to_remote, {"as_string": ArgSpec(*_BOOL, default=False)}
+    ),
+    # Enumerations by label: ``map`` is option value → label (the provider's options), the
+    # canonical side holds labels; ``multiple`` for multi-selects (a list of labels).
+    "options": Transform(
+        _options_to_local,
+        _options_to_remote,
+        {
+            "map": ArgSpec((dict,), "an object", required=True, check=_check_options),
+            "multiple": ArgSpec(*_BOOL, default=False),
+            "sep": ArgSpec(*_TEXT, default=";", check=_check_sep),
         },
     ),
 }

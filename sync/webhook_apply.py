@@ -14,6 +14,7 @@ from connectors.base import RemoteRecord, WebhookEvent
 from integrations.models import Integration
 from integrations.services import connector_for
 from sync.engine import EntityContext, Outcome, apply_pull_page
+from sync.fields import connector_wants_mapped
 from sync.models import CreateIntent, EntityLink
 
 INBOUND_DIRECTIONS = (Integration.Direction.INBOUND, Integration.Direction.BIDIRECTIONAL)
@@ -26,6 +27,7 @@ def apply_webhook_events(*, integration: Integration, events: list[WebhookEvent]
         total.unchanged += len(events)
         return total
     connector = connector_for(integration)
+    connector_wants_mapped(connector, integration)  # a fetched record carries the mapped custom fields
     by_entity: dict[str, list[WebhookEvent]] = defaultdict(list)
     for event in events:
         if connector.supports(event.entity):

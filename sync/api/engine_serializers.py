@@ -1,14 +1,15 @@
+import re
 from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connectors.base import CANONICAL_FIELDS
+from connectors.base import CANONICAL_FIELDS, FIELD_TYPES
 from integrations.models import Integration
 from sync.api.serializers import Described
 from sync.entities import ENTITIES
-from sync.mapping import CUSTOM_PREFIX, REMOTE_FIELD_PATTERN
+from sync.mapping import CUSTOM_ALIAS, CUSTOM_PREFIX, REMOTE_FIELD_PATTERN
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
 from sync.selectors import SyncStatus
 from sync.transforms import TRANSFORMS
@@ -199,14 +200,31 @@ def mapping_row_serializer(entity: str) -> type[serializers.Serializer]:
         "anyOf": [
             {"type": "string", "enum": list(CANONICAL_FIELDS[entity])},
             {"type": "string", "pattern": f"^{CUSTOM_PREFIX}.+", "description": "A custom field"},
+            {
+                "type": "string",
+                "pattern": f"^{re.escape(CUSTOM_ALIAS)}.+",
+                "description": f"A custom field, stored as {CUSTOM_PREFIX}<name>",
+            },
         ]
+    }
+    remote_label = {
+        "type": "string",
+        "minLength": 1,
+        "description": "The remote field's label (case-insensitive), resolved through the discovered "
+        "fields (integrations/{id}/fields/) instead of giving remote; in answers when known",
     }
     return type(
         f"{entity.title()}MappingRowSerializer",
         (serializers.Serializer,),
         {
+            "openapi_schema_extra": {"anyOf": [{"required": ["remote"]}, {"required": ["remote_label"]}]},
             "local": Described(local),
-            "remote": Described({"type": "string", "pattern": REMOTE_FIELD_PATTERN.pattern}),
+            "remote": Described(
+                {"type": "string", "pattern": REMOTE_FIELD_PATTERN.pattern},
+                required=False,
+                help_text="The remote field's name; may be left out when remote_label is given",
+            ),
+            "remote_label": Described(remote_label, required=False),
             "direction": serializers.ChoiceField(choices=FieldMapping.Direction.choices, default="both"),
             "transform": Described(_transform_schema(), required=False),
         },
@@ -304,3 +322,51 @@ class IntegrationStatusSerializer(serializers.ModelSerializer):
 
     def get_failed_records(self, obj: Integration) -> int:
         return self._status.failed_records
+
+
+class RemoteFieldSerializer(serializers.Serializer):
+    """One field the provider has (``connectors.types.RemoteField``)."""
+
+    name = serializers.CharField(help_text="The provider's API name: what a mapping's remote is")
+    label = serializers.CharField(allow_blank=True, help_text="As the provider shows it to people")
+    type = serializers.ChoiceField(choices=list(FIELD_TYPES))
+    options = serializers.ListField(
+        child=serializers.ListField(
+            child=serializers.CharField(allow_blank=True), min_length=2, max_length=2
+        ),
+        help_text="An enumeration's [value, label] pairs",
+    )
+    custom = serializers.BooleanField()
+    read_only = serializers.BooleanField()
+    remote_type = serializers.CharField(
+        allow_blank=True, help_text="The provider's object type when an entity spans several"
+    )
+    format = serializers.CharField(
+        allow_blank=True, help_text="How a date or datetime travels: epoch_ms, iso or date; blank otherwise"
+    )
+
+
+class EntityFieldsSerializer(serializers.Serializer):
+    """One entity's cached fields, and how the last refresh went."""
+
+    entity = serializers.ChoiceField(choices=ENTITY_NAMES)
+    refreshed_at = serializers.DateTimeField(
+        allow_null=True, help_text="The last refresh that succeeded; null: never discovered"
+    )
+    error = serializers.CharField(
+        allow_blank=True, help_text="Why the last refresh failed; blank if it did not"
+    )
+    error_at = serializers.DateTimeField(allow_null=True)
+    fields = RemoteFieldSerializer(many=True)
+
+
+class FieldsSerializer(serializers.Serializer):
+    """The integration's discovered provider fields per entity (refreshed daily and on demand)."""
+
+    entities = EntityFieldsSerializer(many=True)
+
+
+class FieldsQuerySerializer(serializers.Serializer):
+    entity = serializers.ChoiceField(
+        choices=ENTITY_NAMES, required=False, allow_blank=True, help_text="Only this entity"
+    )

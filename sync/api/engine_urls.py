@@ -3,6 +3,8 @@ from rest_framework.routers import DefaultRouter
 
 from sync.api.engine_views import (
     ConflictViewSet,
+    IntegrationFieldsRefreshView,
+    IntegrationFieldsView,
     IntegrationMappingsView,
     IntegrationStatusView,
     IntegrationSyncView,
@@ -18,5 +20,11 @@ urlpatterns = [
     path("integrations/<int:pk>/status/", IntegrationStatusView.as_view(), name="integration-status"),
     path("integrations/<int:pk>/sync/", IntegrationSyncView.as_view(), name="integration-sync"),
     path("integrations/<int:pk>/mappings/", IntegrationMappingsView.as_view(), name="integration-mappings"),
+    path("integrations/<int:pk>/fields/", IntegrationFieldsView.as_view(), name="integration-fields"),
+    path(
+        "integrations/<int:pk>/fields/refresh/",
+        IntegrationFieldsRefreshView.as_view(),
+        name="integration-fields-refresh",
+    ),
     *router.urls,
 ]

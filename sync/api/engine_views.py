@@ -1,4 +1,4 @@
-"""Sync endpoints: trigger runs, read runs, manage field mappings, resolve conflicts."""
+"""Sync endpoints: trigger runs, read runs, manage field mappings, discovered fields, resolve conflicts."""
 
 from django.db import transaction
 from django_filters import rest_framework as filters
@@ -17,6 +17,8 @@ from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
     ConflictResolveSerializer,
     ConflictSerializer,
+    FieldsQuerySerializer,
+    FieldsSerializer,
     IntegrationStatusSerializer,
     MappingsSerializer,
     RecordSyncByIdSerializer,
@@ -27,7 +29,14 @@ from sync.api.engine_serializers import (
     sync_request_serializer,
 )
 from sync.conflicts import ConflictClosed, conflict_resolve
-from sync.mapping import MappingInvalid, mappings_ensure_defaults, mappings_replace, validate_rows
+from sync.fields import FieldsRefresh, fields_cached, fields_entities, fields_refresh
+from sync.mapping import (
+    MappingInvalid,
+    mappings_ensure_defaults,
+    mappings_replace,
+    mappings_validate,
+    remote_labels,
+)
 from sync.models import Conflict, FieldMapping, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 from sync.selectors import sync_status_get
@@ -120,16 +129,13 @@ class IntegrationMappingsView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         integration = integration_get(subaccount=request.subaccount, pk=pk)
         mappings_ensure_defaults(integration)
+        labels = remote_labels(integration)
         body: dict[str, list] = {}
         for m in FieldMapping.objects.filter(integration=integration).order_by("entity", "position", "id"):
-            body.setdefault(m.entity, []).append(
-                {
-                    "local": m.local_field,
-                    "remote": m.remote_field,
-                    "direction": m.direction,
-                    "transform": m.transform,
-                }
-            )
+            row = {"local": m.local_field, "remote": m.remote_field}
+            if labels.get(m.entity, {}).get(m.remote_field):
+                row["remote_label"] = labels[m.entity][m.remote_field]
+            body.setdefault(m.entity, []).append({**row, "direction": m.direction, "transform": m.transform})
         return Response(body)
 
     @extend_schema(request=MappingsSerializer, responses={200: MappingsSerializer})
@@ -151,7 +157,7 @@ class IntegrationMappingsView(APIView):
                 errors[entity] = {"0": ["Expected a list of mapping rows."]}
                 continue
             try:
-                validate_rows(entity, rows)
+                mappings_validate(integration=integration, entity=entity, rows=rows)
             except MappingInvalid as exc:
                 errors[entity] = {str(i): msgs for i, msgs in exc.errors.items()}
         if errors:
@@ -166,6 +172,92 @@ class IntegrationMappingsView(APIView):
             for entity, rows in request.data.items():
                 mappings_replace(integration=integration, entity=entity, rows=rows)
         return self.get(request, pk)
+
+
+# A failed discovery's code (sync.fields.error_code) → the status it answers with: the provider
+# could not be reached or the integration cannot work as configured → 409 (try again later, or fix
+# it); the provider refused (credentials included) → 422, as a one-record sync answers.
+REFRESH_STATUSES = {"provider_unavailable": 409, "integration_misconfigured": 409}
+
+
+def _fields_body(integration: Integration, entities: list[str]) -> dict:
+    rows = fields_cached(integration, entities)
+    items = []
+    for entity in entities:
+        row = rows.get(entity)
+        items.append(
+            {
+                "entity": entity,
+                "refreshed_at": row.refreshed_at if row else None,
+                "error": row.error if row else "",
+                "error_at": row.error_at if row else None,
+                "fields": (row.fields if row else None) or [],
+            }
+        )
+    return FieldsSerializer({"entities": items}).data
+
+
+def _fields_entities(request: Request, integration: Integration) -> list[str]:
+    """The entities ``?entity=`` names (all the connector syncs when absent or empty)."""
+    params = FieldsQuerySerializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    supported = fields_entities(integration)
+    entity = params.validated_data.get("entity")
+    if not entity:
+        return supported
+    if entity not in supported:
+        message = f"{integration.template.display_name} does not sync {entity} records"
+        raise ApiError(status_code=400, code="invalid", message=message, details={"entity": [message]})
+    return [entity]
+
+
+def _refresh_failed(outcome: FieldsRefresh) -> ApiError:
+    first = outcome.failed[0]
+    return ApiError(
+        status_code=REFRESH_STATUSES.get(first.code, 422),
+        code=first.code,
+        message=f"The provider's fields could not be read: {first.error}",
+        details={e.entity: [e.error] for e in outcome.failed},
+    )
+
+
+class IntegrationFieldsView(APIView):
+    """The provider's fields as last discovered (daily, or on demand with fields/refresh/): what
+    mappings may name, by name or by label."""
+
+    @extend_schema(parameters=[FieldsQuerySerializer], responses={200: FieldsSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request_subaccount(request), pk=pk)
+        return Response(_fields_body(integration, _fields_entities(request, integration)))
+
+
+class IntegrationFieldsRefreshView(APIView):
+    @extend_schema(
+        description=(
+            "Ask the provider for its fields now (every entity, or `?entity=`) and answer with them. "
+            "When the provider fails, the fields discovered before are kept and the error is stored "
+            "with them (see `error` in fields/)."
+        ),
+        parameters=[FieldsQuerySerializer],
+        request=None,
+        responses={
+            200: FieldsSerializer,
+            409: error_response(
+                "The provider could not be reached (provider_unavailable) or the integration's "
+                "settings cannot work (integration_misconfigured); details: entity → reason"
+            ),
+            422: error_response(
+                "The provider refused the request (provider_refused, provider_auth); details: entity → reason"
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request_subaccount(request), pk=pk)
+        entities = _fields_entities(request, integration)
+        outcome = fields_refresh(integration, entities)
+        if not outcome.ok:
+            raise _refresh_failed(outcome)
+        return Response(_fields_body(integration, entities))
 
 
 def _your_integrations(request):

@@ -413,7 +413,7 @@ def test_number_too_large_for_its_decimals_is_an_error():
 
 # --- validate_transform ---------------------------------------------------------------------
 
-KNOWN = "date_format, default, e164, join, lowercase, number, split_name, trim, value_map"
+KNOWN = "boolean, date_format, default, e164, join, lowercase, number, options, split_name, trim, value_map"
 
 
 @pytest.mark.parametrize(
