@@ -41,7 +41,7 @@ def _describe_field(name: str, f: FieldSpec) -> dict[str, Any]:
         "name": name,
         "label": f.label or field_label(name.removesuffix("__c")),
         "type": f.type,
-        "custom": f.custom,
+        "custom": f.custom or name.endswith("__c"),
         "createable": f.createable,
         "updateable": f.updateable,
         "nillable": not f.required and f.type != "boolean",
