@@ -38,6 +38,10 @@ KEY_PREFIXES: dict[str, str] = {
     "Lead": "00Q",
     "Task": "00T",
     "Event": "00U",
+    "OpportunityContactRole": "00K",
+    "Note": "002",
+    "ContentNote": "069",  # a ContentNote's id is its ContentDocument's id
+    "ContentDocumentLink": "06A",
 }
 TYPE_BY_PREFIX = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 
@@ -113,27 +117,34 @@ def parse_datetime(value: Any) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-# Activities: Salesforce has Task (with TaskSubtype Task/Call/Email) and Event; canonical kinds are finer.
+# Activities: Salesforce has Task (with TaskSubtype Task/Call/Email), Event, and notes (ContentNote, or the
+# classic Note); canonical kinds are finer.
 TASK_SUBTYPES = {"call": "Call", "email": "Email"}
 EVENT_KINDS = frozenset({"event", "meeting"})
-TASK_KINDS = frozenset({"task", "call", "email", "note"})
+TASK_KINDS = frozenset({"task", "call", "email"})
+NOTE_OBJECTS = ("ContentNote", "Note")
 
 
 def activity_kind(remote_type: str, fields: Mapping[str, Any]) -> str:
-    """The synthetic ``_kind`` of a Task or Event record."""
+    """The synthetic ``_kind`` of a Task, Event or note record."""
     if remote_type == "Event":
         return "event"
+    if remote_type in NOTE_OBJECTS:
+        return "note"
     subtype = str(fields.get("TaskSubtype") or "")
     return {"Call": "call", "Email": "email"}.get(subtype, "task")
 
 
-def remote_type_for_kind(kind: str) -> str | None:
-    """Task or Event for a canonical activity kind; None when Salesforce has no place for it."""
+def remote_type_for_kind(kind: str, *, note_object: str = "ContentNote") -> str | None:
+    """Task, Event or the org's note object for a canonical activity kind; None when Salesforce has no
+    place for it."""
     kind = (kind or "task").lower()
     if kind in EVENT_KINDS:
         return "Event"
     if kind in TASK_KINDS:
         return "Task"
+    if kind == "note":
+        return note_object
     return None
 
 
@@ -227,6 +238,10 @@ class SalesforceClient(ProviderClient):
     def deleted(self, sobject: str, start: datetime, end: datetime) -> dict[str, Any]:
         """``{"deletedRecords": [{"id", "deletedDate"}], "earliestDateAvailable", "latestDateCovered"}``."""
         return self.get_json(f"/sobjects/{sobject}/deleted/", params=_window(start, end))
+
+    def blob(self, location: str) -> bytes:
+        """sObject Blob Get: a blob field's bytes, from the host-relative URL a query shows for it."""
+        return self.request("GET", urljoin(self.base_url, location)).content
 
     def limits(self) -> dict[str, Any]:
         return self.get_json("/limits/")

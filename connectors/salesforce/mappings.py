@@ -1,5 +1,9 @@
 """Default field mappings for Salesforce (providers.md "Canonical field map"). Data only.
 
+Contacts are Salesforce Contacts or Leads (the integration's ``lead_mode``): one mapping serves both, and
+the connector drops what the chosen object lacks. Notes map through the activity rows too: the connector
+shows a note's title and body as ``Subject`` and ``Description``.
+
 Owner ids are Salesforce User ids: they flow in, never out, because a local owner id means nothing to the
 org. Activities share one mapping for Task and Event; ``_kind`` picks the object on create, and the
 connector drops the fields the chosen object lacks (Event has no ``Status``, Task no
@@ -33,6 +37,11 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
         _row("phone", "Phone", E164),
         _row("mobile_phone", "MobilePhone", E164),
         _row("job_title", "Title"),
+        # Lead only (Contact has no Company: its account is the company_id relation); a Lead create
+        # without one sends Salesforce's own placeholder, since Lead.Company is required.
+        _row("company_name", "Company", TRIM),
+        # "lead" on Lead records (lead_mode "lead"/"both"); on creates in "both" mode it picks a Lead.
+        _row("lifecycle_stage", "_lifecycle"),
         _row("owner_id", "OwnerId", direction=FROM_REMOTE),
     ],
     "company": [

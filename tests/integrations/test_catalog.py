@@ -180,7 +180,14 @@ def test_salesforce_template_carries_the_exact_property_names_its_connector_read
         "api_version",
         "organization_id",
         "allowed_ips",
+        "lead_mode",
+        "note_object",
     ]
+    assert (
+        props["lead_mode"]["enum"] == ["contact", "lead", "both"]
+        and props["lead_mode"]["default"] == "contact"
+    )
+    assert props["note_object"]["enum"] == ["ContentNote", "Note"]
     assert props["login_url"]["default"] == "https://login.salesforce.com"
     assert props["api_version"]["default"] == "v62.0"
     assert props["api_version"]["pattern"] == r"^v\d+\.0$"
@@ -218,7 +225,7 @@ def test_salesforce_schema_accepts_the_sandbox_config_fills_defaults_and_checks_
         "client_secret": "sandbox-client-secret",
         "api_version": "v62.0",
     }
-    assert validate_config(schema, config) == config
+    assert validate_config(schema, config) == {**config, "lead_mode": "contact", "note_object": "ContentNote"}
     filled = validate_config(schema, {"client_id": "cid", "client_secret": "a-long-secret"})
     assert filled["login_url"] == "https://login.salesforce.com" and filled["api_version"] == "v62.0"
     with pytest.raises(ConfigInvalid) as bad:

@@ -9,12 +9,14 @@ upsert (201 / 204 / 300), ``/updated/`` and ``/deleted/`` windows, a Recycle Bin
 SystemModstamp (= LastModifiedDate), ``created_at`` CreatedDate, ``archived`` IsDeleted.
 
 Knobs (``POST _control/settings``): ``session_seconds`` (default 7200), ``daily_limit`` (15000),
-``outbound_attempts`` (3), ``client_id`` / ``client_secret``.
+``outbound_attempts`` (3), ``client_id`` / ``client_secret``, and ``custom_fields`` (the org's custom fields:
+``{"Contact": {"Favourite_Colour__c": {"type": "picklist", "label": ..., "picklist": [...]}}}``; described,
+queryable and writable like standard fields).
 
 One mixin per concern, composed here: ``schema`` (the sObjects, records, seed data), ``errors`` (error
 bodies), ``limits`` (the daily budget), ``oauth`` (consent, tokens, sessions), ``rest`` (records,
-describes, replication, collections), ``query`` (SOQL, over ``soql``) and ``webhooks`` (Outbound
-Messaging).
+describes, replication, collections), ``query`` (SOQL, over ``soql``), ``actions`` (the
+convertLead invocable action) and ``webhooks`` (Outbound Messaging).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 from django.urls import URLPattern, re_path
 from django.views.decorators.csrf import csrf_exempt
 
+from connectors.salesforce.emulator.actions import SalesforceActions
 from connectors.salesforce.emulator.errors import SalesforceErrors
 from connectors.salesforce.emulator.limits import SalesforceLimits
 from connectors.salesforce.emulator.oauth import SalesforceOAuth
@@ -32,6 +35,7 @@ from connectors.salesforce.emulator.webhooks import SalesforceWebhooks
 
 
 class SalesforceEmulator(
+    SalesforceActions,
     SalesforceRest,
     SalesforceQuery,
     SalesforceOAuth,
@@ -66,6 +70,7 @@ class SalesforceEmulator(
                 api(self.query_more_view),
             ),
             re_path(v + r"/composite/sobjects/?$", api(self.collections_view)),
+            re_path(v + r"/actions/standard/(?P<action>\w+)/?$", api(self.standard_action_view)),
             re_path(v + r"/sobjects/?$", api(self.describe_global_view)),
             re_path(v + t + r"/?$", api(self.sobject_view)),
             re_path(v + t + r"/describe/?$", api(self.describe_view)),

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from connectors.salesforce.client import QUERY_BATCH_MAX, QUERY_BATCH_MIN, normalize_id
 from connectors.salesforce.emulator import soql
-from connectors.salesforce.emulator.schema import OBJECTS, PREFIX, ObjectSpec, new_ids
+from connectors.salesforce.emulator.schema import PREFIX, ObjectSpec, new_ids
 from connectors.sandbox.emulator import Emulator
 from connectors.sandbox.models import SandboxRecord
 
@@ -37,6 +37,7 @@ class SalesforceQuery(Emulator):
             if spec is None:
                 raise soql.InvalidType(f"sObject type '{query.sobject}' is not supported.")
             query = soql.bind(query, spec.types, sobject=spec.name)
+            _check_restrictions(spec, query)
         except soql.SoqlError as exc:
             return self.error(400, str(exc), code=exc.code)
         ids = self._matching_pks(spec, query, include_deleted=kind == "queryAll")
@@ -78,13 +79,13 @@ class SalesforceQuery(Emulator):
         ids, batch = locator["ids"], int(locator["batch"])
         page_ids = ids[offset : offset + batch]
         rows = SandboxRecord.objects.in_bulk(page_ids)
-        spec = OBJECTS[locator["type"]]
+        spec = self._spec(locator["type"])
         records = []
         for pk in page_ids:
             row = rows.get(pk)
             if row is None or (row.archived and not locator["all"]):
                 continue  # hard-deleted by a reset, or deleted since the query ran
-            full = self._wire(spec, row)
+            full = self._wire(spec, row, version)
             records.append(
                 {
                     "attributes": self._attributes(spec, row.remote_id, version),
@@ -145,6 +146,20 @@ class SalesforceQuery(Emulator):
         else:
             result = [pk for pk, _ in matching]
         return result[: query.limit] if query.limit is not None else result
+
+
+# Objects Salesforce refuses to query without a filter on one of these id fields (= or IN).
+_REQUIRED_FILTERS = {"ContentDocumentLink": ("ContentDocumentId", "LinkedEntityId")}
+
+
+def _check_restrictions(spec: ObjectSpec, query: soql.Query) -> None:
+    """Salesforce's implementation restrictions on some objects' queries (MALFORMED_QUERY)."""
+    needed = _REQUIRED_FILTERS.get(spec.name)
+    if needed and not any(c.field in needed and c.op in {"=", "IN"} for c in query.where):
+        raise soql.SoqlError(
+            f"Implementation restriction: {spec.name} requires a filter by a single Id on "
+            f"{' or '.join(needed)} using the equals operator or multiple Id's using the IN operator."
+        )
 
 
 _COLUMNS = {

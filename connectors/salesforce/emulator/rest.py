@@ -3,6 +3,7 @@ the ``updated/`` and ``deleted/`` replication windows, and sObject Collections."
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from django.utils import timezone
 from connectors.salesforce.client import COMPOSITE_LIMIT, format_datetime, normalize_id, parse_datetime
 from connectors.salesforce.emulator.errors import RecordError, RequestError
 from connectors.salesforce.emulator.query import QUERY_LOCATOR
-from connectors.salesforce.emulator.schema import OBJECTS, PREFIX, ObjectSpec
+from connectors.salesforce.emulator.schema import PREFIX, FieldSpec, ObjectSpec, blob_text
 from connectors.sandbox.emulator import Emulator, json_body
 from connectors.sandbox.models import SandboxRecord
 
@@ -25,6 +26,40 @@ RECYCLE_BIN_RETENTION = timedelta(days=15)
 UPDATED_WINDOW = timedelta(days=30)
 MAX_REPLICATION_IDS = 600_000
 MAX_CHUNKS = 10
+
+
+def field_label(name: str) -> str:
+    """The label Salesforce shows for a standard field or object: its words, "Id" as "ID"."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z][a-z0-9]*|[a-z0-9]+", name)
+    return " ".join("ID" if word == "Id" else word for word in words) or name
+
+
+def _describe_field(name: str, f: FieldSpec) -> dict[str, Any]:
+    """One entry of describe's ``fields``, with the properties integrations read."""
+    labels = f.picklist_labels or f.picklist
+    return {
+        "name": name,
+        "label": f.label or field_label(name.removesuffix("__c")),
+        "type": f.type,
+        "custom": f.custom or name.endswith("__c"),
+        "createable": f.createable,
+        "updateable": f.updateable,
+        "nillable": not f.required and f.type != "boolean",
+        "externalId": f.external_id,
+        "defaultedOnCreate": f.default is not None,
+        "referenceTo": list(f.references),
+        "restrictedPicklist": f.restricted,
+        "picklistValues": [
+            {
+                "value": value,
+                "label": label,
+                "active": True,
+                "defaultValue": value == f.default,
+                "validFor": None,
+            }
+            for value, label in zip(f.picklist, labels, strict=True)
+        ],
+    }
 
 
 def _failure(error: dict[str, Any], record_id: str | None = None) -> dict[str, Any]:
@@ -74,7 +109,7 @@ class SalesforceRest(Emulator):
                         "deletable": True,
                         "urls": {"sobject": f"{PREFIX}/services/data/{version}/sobjects/{spec.name}"},
                     }
-                    for spec in OBJECTS.values()
+                    for spec in self.object_specs()
                 ],
             }
         )
@@ -86,22 +121,14 @@ class SalesforceRest(Emulator):
         return JsonResponse(
             {
                 "name": spec.name,
+                "label": field_label(spec.name),
+                "custom": False,
                 "keyPrefix": spec.prefix,
-                "fields": [
-                    {
-                        "name": name,
-                        "type": f.type,
-                        "createable": f.createable,
-                        "updateable": f.updateable,
-                        "nillable": not f.required and f.type != "boolean",
-                        "externalId": f.external_id,
-                        "defaultedOnCreate": f.default is not None,
-                        "referenceTo": list(f.references),
-                        "restrictedPicklist": f.restricted,
-                        "picklistValues": [{"value": p, "label": p, "active": True} for p in f.picklist],
-                    }
-                    for name, f in spec.fields.items()
-                ],
+                "queryable": True,
+                "createable": True,
+                "updateable": True,
+                "deletable": True,
+                "fields": [_describe_field(name, f) for name, f in spec.fields.items()],
             }
         )
 
@@ -143,7 +170,7 @@ class SalesforceRest(Emulator):
         if row.archived:
             return self.error(404, "entity is deleted", code="ENTITY_IS_DELETED")
         if request.method == "GET":
-            full = self._wire(spec, row)
+            full = self._wire(spec, row, version)
             wanted = [name for name in request.GET.get("fields", "").split(",") if name.strip()]
             if wanted:
                 names = [spec.lookup(name.strip()) for name in wanted]
@@ -180,6 +207,9 @@ class SalesforceRest(Emulator):
         spec = self._resolve(version, sobject)
         if isinstance(spec, HttpResponse):
             return spec
+        blob = spec.lookup(ext_value)
+        if blob is not None and spec.fields[blob].type == "base64" and request.method == "GET":
+            return self._blob(spec, ext_field, blob)
         field_name = spec.lookup(ext_field)
         if field_name is None or not (spec.fields[field_name].external_id or field_name == "Id"):
             return self.error(
@@ -208,7 +238,7 @@ class SalesforceRest(Emulator):
             return JsonResponse(
                 {
                     "attributes": self._attributes(spec, found[0].remote_id, version),
-                    **self._wire(spec, found[0]),
+                    **self._wire(spec, found[0], version),
                 }
             )
         if request.method != "PATCH":
@@ -236,6 +266,13 @@ class SalesforceRest(Emulator):
         except (RequestError, RecordError) as exc:
             return self._refusal(exc)
         return JsonResponse({"id": remote_id, "success": True, "errors": [], "created": True}, status=201)
+
+    def _blob(self, spec: ObjectSpec, record_id: str, field_name: str) -> HttpResponse:
+        """sObject Blob Get: the field's content as binary, not JSON."""
+        row = self._find(spec, record_id)
+        if row is None or row.archived or not row.data.get(field_name):
+            return self.error(404, "The requested resource does not exist", code="NOT_FOUND")
+        return HttpResponse(blob_text(row.data[field_name]).encode(), content_type="application/octetstream")
 
     def replication_view(self, request: HttpRequest, version: str, sobject: str, window: str) -> HttpResponse:
         """``updated/`` and ``deleted/``: ids in a [start, end] window; seconds are ignored, as Salesforce does."""
@@ -397,7 +434,9 @@ class SalesforceRest(Emulator):
                 results.append(_failure(problem or {}, remote_id))
                 continue
             try:
-                values = self._clean(OBJECTS[row.object_type], record, creating=False, current=row.data)
+                spec = self._spec(row.object_type)
+                assert spec is not None  # noqa: S101 (rows are stored only for known objects)
+                values = self._clean(spec, record, creating=False, current=row.data)
                 prepared.append((index, row, values))
                 results.append(None)
             except RecordError as exc:

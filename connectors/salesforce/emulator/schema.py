@@ -3,6 +3,8 @@ coercion and validation, record storage and its wire form, and the sample and se
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import secrets
@@ -10,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 
 from connectors.salesforce.client import (
+    API_VERSION,
     KEY_PREFIXES,
     case_safe_id,
     format_datetime,
@@ -45,6 +49,21 @@ class FieldSpec:
     references: tuple[str, ...] = ()
     external_id: bool = False
     default: Any = None
+    label: str = ""  # describe's label; "" derives one from the name
+    picklist_labels: tuple[str, ...] = ()  # labels for ``picklist`` values, when they differ
+
+    @property
+    def custom(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True)
+class CustomFieldSpec(FieldSpec):
+    """A field an org admin added (``Name__c``), configured through the emulator's settings."""
+
+    @property
+    def custom(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -67,15 +86,21 @@ class ObjectSpec:
 
 
 _READ_ONLY = {"createable": False, "updateable": False}
-_SYSTEM = {
+_INSERT_ONLY = {"updateable": False}
+_AUDIT = {
     "Id": FieldSpec("id", **_READ_ONLY),
     "IsDeleted": FieldSpec("boolean", **_READ_ONLY),
     "CreatedDate": FieldSpec("datetime", **_READ_ONLY),
     "LastModifiedDate": FieldSpec("datetime", **_READ_ONLY),
     "SystemModstamp": FieldSpec("datetime", **_READ_ONLY),
+}
+_SYSTEM = {
+    **_AUDIT,
     "OwnerId": FieldSpec("reference", references=("User",)),
     "External_Id__c": FieldSpec("string", external_id=True),
 }
+# Fields the emulator fills itself, whatever an object's field list says: the record's row carries them.
+_ROW_FIELDS = ("Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp")
 _STAGES = (
     "Prospecting",
     "Qualification",
@@ -89,10 +114,19 @@ _STAGES = (
     "Closed Lost",
 )
 _WHO, _WHAT = ("Contact", "Lead"), ("Account", "Opportunity")
+_NOTE_PARENTS = ("Account", "Contact", "Opportunity", "Lead")
+LEAD_STATUSES = (
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+)
+# The LeadStatus values with IsConverted = true: the only statuses a conversion may set.
+CONVERTED_STATUSES = frozenset({"Closed - Converted"})
 
 
-def _object(name: str, **fields: FieldSpec) -> ObjectSpec:
-    return ObjectSpec(name, {**_SYSTEM, **fields})
+def _object(name: str, system: dict[str, FieldSpec] = _SYSTEM, **fields: FieldSpec) -> ObjectSpec:
+    return ObjectSpec(name, {**system, **fields})
 
 
 OBJECTS: dict[str, ObjectSpec] = {
@@ -172,19 +206,99 @@ OBJECTS: dict[str, ObjectSpec] = {
             Company=FieldSpec("string", required=True),
             Email=FieldSpec("email"),
             Phone=FieldSpec("phone"),
-            Status=FieldSpec(
+            MobilePhone=FieldSpec("phone"),
+            Title=FieldSpec("string"),
+            Description=FieldSpec("textarea"),
+            Status=FieldSpec("picklist", default="Open - Not Contacted", picklist=LEAD_STATUSES),
+            # Set only by a conversion (the convertLead action), never by a write.
+            IsConverted=FieldSpec("boolean", **_READ_ONLY, default=False),
+            ConvertedContactId=FieldSpec("reference", **_READ_ONLY, references=("Contact",)),
+            ConvertedAccountId=FieldSpec("reference", **_READ_ONLY, references=("Account",)),
+            ConvertedOpportunityId=FieldSpec("reference", **_READ_ONLY, references=("Opportunity",)),
+            ConvertedDate=FieldSpec("date", **_READ_ONLY),
+        ),
+        _object(
+            "OpportunityContactRole",
+            _AUDIT,
+            OpportunityId=FieldSpec("reference", **_INSERT_ONLY, required=True, references=("Opportunity",)),
+            ContactId=FieldSpec("reference", required=True, references=("Contact",)),
+            Role=FieldSpec(
                 "picklist",
-                default="Open - Not Contacted",
                 picklist=(
-                    "Open - Not Contacted",
-                    "Working - Contacted",
-                    "Closed - Converted",
-                    "Closed - Not Converted",
+                    "Business User",
+                    "Decision Maker",
+                    "Economic Buyer",
+                    "Economic Decision Maker",
+                    "Evaluator",
+                    "Executive Sponsor",
+                    "Influencer",
+                    "Technical Buyer",
+                    "Other",
                 ),
             ),
+            IsPrimary=FieldSpec("boolean", default=False),
+        ),
+        # ContentNote has no SystemModstamp: LastModifiedDate is its change stamp.
+        _object(
+            "ContentNote",
+            {
+                name: spec
+                for name, spec in _SYSTEM.items()
+                if name not in {"SystemModstamp", "External_Id__c"}
+            },
+            Title=FieldSpec("string", required=True),
+            Content=FieldSpec("base64"),
+            TextPreview=FieldSpec("string", **_READ_ONLY),
+            FileType=FieldSpec("string", **_READ_ONLY),
+            FileExtension=FieldSpec("string", **_READ_ONLY),
+            ContentSize=FieldSpec("int", **_READ_ONLY),
+        ),
+        _object(
+            "ContentDocumentLink",
+            {name: spec for name, spec in _AUDIT.items() if name in {"Id", "IsDeleted", "SystemModstamp"}},
+            LinkedEntityId=FieldSpec(
+                "reference", **_INSERT_ONLY, required=True, references=(*_NOTE_PARENTS, "User")
+            ),
+            ContentDocumentId=FieldSpec(
+                "reference", **_INSERT_ONLY, required=True, references=("ContentNote",)
+            ),
+            ShareType=FieldSpec("picklist", restricted=True, default="V", picklist=("V", "C", "I")),
+            Visibility=FieldSpec(
+                "picklist",
+                restricted=True,
+                default="AllUsers",
+                picklist=("AllUsers", "InternalUsers", "SharedUsers"),
+            ),
+        ),
+        _object(
+            "Note",
+            {name: spec for name, spec in _SYSTEM.items() if name != "External_Id__c"},
+            Title=FieldSpec("string", required=True),
+            Body=FieldSpec("textarea"),
+            ParentId=FieldSpec("reference", **_INSERT_ONLY, required=True, references=_NOTE_PARENTS),
+            IsPrivate=FieldSpec("boolean", default=False),
         ),
     )
 }
+# Field types an org's custom fields may have (emulator settings ``custom_fields``).
+CUSTOM_FIELD_TYPES = frozenset(
+    {
+        "string",
+        "textarea",
+        "email",
+        "phone",
+        "url",
+        "picklist",
+        "multipicklist",
+        "double",
+        "currency",
+        "percent",
+        "int",
+        "date",
+        "datetime",
+        "boolean",
+    }
+)
 # Names accepted by seed(): provider names, plural REST-ish names and canonical entities.
 _SEED_ALIASES = {
     "contacts": "Contact",
@@ -209,6 +323,42 @@ def new_ids(prefix: str, count: int = 1) -> list[str]:
         case_safe_id(prefix + "Sb" + "".join(_ID_ALPHABET[b % 62] for b in raw[i * 10 : i * 10 + 10]))
         for i in range(count)
     ]
+
+
+def blob_text(value: Any) -> str:
+    """A stored base64 blob as text ("" when unset)."""
+    if not value:
+        return ""
+    return base64.b64decode(str(value)).decode("utf-8", errors="replace")
+
+
+def custom_fields(config: dict[str, Any]) -> dict[str, FieldSpec]:
+    """Field specs from the ``custom_fields`` setting of one object: ``{"Name__c": {"type", "label",
+    "picklist": [value or {"value", "label"}], "restricted", "required", "external_id"}}``.
+
+    Names must end in ``__c`` and types be ones an admin can create: anything else is refused loudly,
+    since a test that configured it expects it to exist."""
+    fields: dict[str, FieldSpec] = {}
+    for name, options in config.items():
+        options = options or {}
+        kind = str(options.get("type") or "string")
+        if not name.endswith("__c") or kind not in CUSTOM_FIELD_TYPES:
+            raise ValueError(
+                f"custom field {name!r} of type {kind!r}: names end in __c, types are {CUSTOM_FIELD_TYPES}"
+            )
+        entries = [
+            p if isinstance(p, dict) else {"value": p, "label": p} for p in options.get("picklist") or ()
+        ]
+        fields[name] = CustomFieldSpec(
+            kind,
+            required=bool(options.get("required")),
+            restricted=bool(options.get("restricted")),
+            external_id=bool(options.get("external_id")),
+            picklist=tuple(str(p["value"]) for p in entries),
+            picklist_labels=tuple(str(p.get("label") or p["value"]) for p in entries),
+            label=str(options.get("label") or name.removesuffix("__c").replace("_", " ")),
+        )
+    return fields
 
 
 def _coerce(spec: ObjectSpec, name: str, fs: FieldSpec, raw: Any) -> Any:
@@ -250,6 +400,13 @@ def _coerce(spec: ObjectSpec, name: str, fs: FieldSpec, raw: Any) -> Any:
         if parsed is None:
             raise refuse("dateTime")
         return format_datetime(parsed)
+    if fs.type == "base64":
+        # Blob fields travel base64-encoded in JSON; anything else cannot be decoded.
+        try:
+            base64.b64decode(str(raw), validate=True)
+        except (binascii.Error, ValueError):
+            raise refuse("base64") from None
+        return str(raw)
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise refuse("string")
     return str(raw)
@@ -337,6 +494,8 @@ class SalesforceSchema(Emulator):
         self, spec: ObjectSpec, body: dict[str, Any], *, creating: bool, current: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """Values to store for a create or update; RequestError for the whole request, RecordError for this one."""
+        if spec.name == "Lead" and current and current.get("IsConverted"):
+            raise RecordError("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead", ["Id"])
         values: dict[str, Any] = {}
         for raw_name, raw in body.items():
             if raw_name == "attributes":
@@ -363,7 +522,8 @@ class SalesforceSchema(Emulator):
             values[name] = _coerce(spec, name, fs, raw)
         if creating:
             defaults = {name: fs.default for name, fs in spec.fields.items() if fs.default is not None}
-            values = {**defaults, "OwnerId": USER_ID, **{k: v for k, v in values.items() if v is not None}}
+            owner = {"OwnerId": USER_ID} if "OwnerId" in spec.fields else {}
+            values = {**defaults, **owner, **{k: v for k, v in values.items() if v is not None}}
         merged = {**(current or {}), **values}
         missing = [name for name, fs in spec.fields.items() if fs.required and merged.get(name) in (None, "")]
         if missing:
@@ -378,6 +538,15 @@ class SalesforceSchema(Emulator):
     def _check_value(self, spec: ObjectSpec, name: str, fs: FieldSpec, value: Any) -> Any:
         if fs.type == "email" and not _EMAIL.match(str(value)):
             raise RecordError("INVALID_EMAIL_ADDRESS", f"{name}: invalid email address: {value}", [name])
+        if fs.type == "multipicklist" and fs.restricted:
+            bad = [item for item in str(value).split(";") if item not in fs.picklist]
+            if bad:
+                raise RecordError(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"{name}: bad value for restricted picklist field: {bad[0]}",
+                    [name],
+                )
+            return value
         if fs.restricted and value not in fs.picklist:
             raise RecordError(
                 "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
@@ -423,27 +592,53 @@ class SalesforceSchema(Emulator):
         row.save(update_fields=["data", "updated_at"])
 
     def _recycle(self, rows: list[SandboxRecord]) -> None:
-        """Move records to the Recycle Bin: IsDeleted, and a fresh SystemModstamp for replication."""
-        moment = now_ms()
-        SandboxRecord.objects.filter(pk__in=[row.pk for row in rows]).update(
-            archived=True, archived_at=moment, updated_at=moment
-        )
+        """Move records to the Recycle Bin: IsDeleted, and a fresh SystemModstamp for replication.
 
-    def _wire(self, spec: ObjectSpec, row: SandboxRecord) -> dict[str, Any]:
-        """The record as Salesforce shows it: every field (null when unset) plus system fields."""
+        Junction rows go with either end, as in Salesforce: an opportunity's or contact's contact roles,
+        a note's or a record's ContentDocumentLinks."""
+        moment = now_ms()
+        ids = [row.remote_id for row in rows]
+        junctions = (
+            self.records("OpportunityContactRole")
+            .filter(Q(data__OpportunityId__in=ids) | Q(data__ContactId__in=ids))
+            .values_list("pk", flat=True)
+        )
+        links = (
+            self.records("ContentDocumentLink")
+            .filter(Q(data__ContentDocumentId__in=ids) | Q(data__LinkedEntityId__in=ids))
+            .values_list("pk", flat=True)
+        )
+        SandboxRecord.objects.filter(
+            Q(pk__in=[row.pk for row in rows]) | Q(pk__in=list(junctions)) | Q(pk__in=list(links)),
+            archived=False,
+        ).update(archived=True, archived_at=moment, updated_at=moment)
+
+    def _wire(self, spec: ObjectSpec, row: SandboxRecord, version: str = API_VERSION) -> dict[str, Any]:
+        """The record as Salesforce shows it: every field (null when unset) plus system fields. A blob
+        field shows the URL its content is read from (``sObject Blob Get``), never the content."""
         data = row.data
         record = {name: data.get(name) for name in spec.fields}
-        record.update(
-            {
-                "Id": row.remote_id,
-                "IsDeleted": row.archived,
-                "CreatedDate": format_datetime(row.created_at),
-                "LastModifiedDate": format_datetime(row.updated_at),
-                "SystemModstamp": format_datetime(row.updated_at),
-            }
-        )
+        stamps = {
+            "Id": row.remote_id,
+            "IsDeleted": row.archived,
+            "CreatedDate": format_datetime(row.created_at),
+            "LastModifiedDate": format_datetime(row.updated_at),
+            "SystemModstamp": format_datetime(row.updated_at),
+        }
+        record.update({name: stamps[name] for name in _ROW_FIELDS if name in spec.fields})
         if "Name" in spec.fields and not spec.fields["Name"].createable:
             record["Name"] = " ".join(part for part in (data.get("FirstName"), data.get("LastName")) if part)
+        for name, fs in spec.fields.items():
+            if fs.type == "base64" and data.get(name) is not None:
+                record[name] = f"{PREFIX}/services/data/{version}/sobjects/{spec.name}/{row.remote_id}/{name}"
+        if spec.name == "ContentNote":
+            text = blob_text(data.get("Content"))
+            record |= {
+                "FileType": "SNOTE",
+                "FileExtension": "snote",
+                "ContentSize": len(text.encode()),
+                "TextPreview": text[:255] or None,
+            }
         return record
 
     @staticmethod
@@ -459,9 +654,18 @@ class SalesforceSchema(Emulator):
             return None
         return self.records(spec.name).filter(remote_id=remote_id).first()
 
-    @staticmethod
-    def _spec(name: str) -> ObjectSpec | None:
-        return next((spec for known, spec in OBJECTS.items() if known.lower() == name.lower()), None)
+    def _spec(self, name: str) -> ObjectSpec | None:
+        """The object called ``name`` (case-insensitive), with the org's custom fields."""
+        spec = next((spec for known, spec in OBJECTS.items() if known.lower() == name.lower()), None)
+        if spec is None:
+            return None
+        custom = (self.setting("custom_fields", {}) or {}).get(spec.name) or {}
+        if not custom:
+            return spec
+        return ObjectSpec(spec.name, {**spec.fields, **custom_fields(custom)})
+
+    def object_specs(self) -> list[ObjectSpec]:
+        return [spec for name in OBJECTS if (spec := self._spec(name)) is not None]
 
     def _seed_data(self, sobject: str, n: int) -> dict[str, Any]:
         data: dict[str, Any] = {"OwnerId": USER_ID}

@@ -13,7 +13,7 @@ from defusedxml import ElementTree
 from django.http import HttpRequest
 
 from connectors.salesforce.client import case_safe_id
-from connectors.salesforce.emulator.schema import OBJECTS, ORG_ID, PREFIX, new_ids
+from connectors.salesforce.emulator.schema import ORG_ID, PREFIX, new_ids
 from connectors.sandbox.emulator import Emulator
 from connectors.sandbox.models import SandboxWebhook
 
@@ -68,8 +68,9 @@ class SalesforceWebhooks(Emulator):
     def _default_events(self) -> list[dict[str, Any]]:
         recent = list(self.records("Contact").filter(archived=False).order_by("-updated_at")[:5])
         if not recent:
-            values = self._clean(OBJECTS["Contact"], self.sample_record("contact", 0), creating=True)
-            self._insert(OBJECTS["Contact"], [values])
+            contact = self._spec("Contact")
+            values = self._clean(contact, self.sample_record("contact", 0), creating=True)
+            self._insert(contact, [values])
             recent = list(self.records("Contact").filter(archived=False)[:1])
         return [{"type": "Contact", "id": row.remote_id} for row in recent]
 

@@ -112,5 +112,6 @@ def test_ids_datetimes_and_kinds():
     assert format_datetime(moment) == "2024-01-01T10:00:00.123+0000"
     assert parse_datetime("2024-01-01T11:00:00+01:00") == parse_datetime("2024-01-01T10:00:00Z")
     assert activity_kind("Task", {"TaskSubtype": "Call"}) == "call" and activity_kind("Event", {}) == "event"
-    assert remote_type_for_kind("meeting") == "Event" and remote_type_for_kind("note") == "Task"
+    assert remote_type_for_kind("meeting") == "Event" and remote_type_for_kind("note") == "ContentNote"
+    assert remote_type_for_kind("note", note_object="Note") == "Note" and activity_kind("Note", {}) == "note"
     assert remote_type_for_kind("message") is None
