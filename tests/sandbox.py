@@ -1,4 +1,11 @@
-"""An active integration wired to a provider emulator, as the wizard would leave it."""
+"""An active integration wired to a provider emulator, as the wizard would leave it; the providers'
+official clients pointed at the emulators."""
+
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
 
 from connectors.registry import emulator_module
 from integrations.models import Integration, IntegrationTemplate, SubAccount
@@ -6,15 +13,18 @@ from integrations.services import integration_create, integration_set_status
 from integrations.tokens import IntegrationTokenStore
 
 
-def sandbox_integration(subaccount: SubAccount, provider: str, sandbox_url: str, **options) -> Integration:
+def sandbox_integration(
+    subaccount: SubAccount, provider: str, sandbox_url: str, *, settings: dict | None = None, **options
+) -> Integration:
     """Connect ``provider``'s emulator at ``sandbox_url`` (OAuth tokens stored when it issues them),
-    create the integration with ``options`` and activate it. Needs the catalog loaded."""
+    create the integration with ``options`` (and config ``settings`` such as Salesforce's
+    lead_mode) and activate it. Needs the catalog loaded."""
     config, tokens = emulator_module(provider).emulator.connect(sandbox_url)
     integration = integration_create(
         subaccount=subaccount,
         template=IntegrationTemplate.objects.get(key=provider),
         name=provider,
-        config=config,
+        config={**config, **(settings or {})},
         actor="test",
         **options,
     )
@@ -23,3 +33,30 @@ def sandbox_integration(subaccount: SubAccount, provider: str, sandbox_url: str,
     integration_set_status(integration=integration, status="active", actor="test")
     integration.refresh_from_db()
     return integration
+
+
+class InstanceAdapter(HTTPAdapter):
+    """Sends simple-salesforce's ``https://<host>/services/...`` calls to the emulator's instance URL.
+
+    simple-salesforce keeps only the host of ``instance_url`` and always speaks https; the emulator's
+    instance lives at ``http://<host>/sandbox/salesforce``. Only the base URL changes: paths already under
+    the prefix (``nextRecordsUrl``, blob URLs) pass as they are."""
+
+    def __init__(self, instance_url: str):
+        super().__init__()
+        self.instance = urlsplit(instance_url)
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        prefix = self.instance.path.rstrip("/")
+        path = parts.path if parts.path.startswith(prefix + "/") else prefix + parts.path
+        request.url = urlunsplit((self.instance.scheme, self.instance.netloc, path, parts.query, ""))
+        return super().send(request, **kwargs)
+
+
+def simple_salesforce_client(instance_url: str, access_token: str) -> Salesforce:
+    """simple-salesforce logged in to the emulated org with a session id; only the base URL differs
+    from a real org (see InstanceAdapter)."""
+    session = requests.Session()
+    session.mount(f"https://{urlsplit(instance_url).netloc}/", InstanceAdapter(instance_url))
+    return Salesforce(instance_url=instance_url, session_id=access_token, version="62.0", session=session)

@@ -5,17 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
 from connectors.base import MemoryTokenStore, Tokens
 from connectors.salesforce.connector import SalesforceConnector
 from connectors.salesforce.emulator import emulator
 from connectors.sandbox.models import SandboxToken
+from tests.sandbox import simple_salesforce_client
 
 
 @dataclass
@@ -86,33 +85,10 @@ def connector(org: Org, store: MemoryTokenStore) -> SalesforceConnector:
     return SalesforceConnector(org.config, token_store=store, integration_id=f"sf-{uuid.uuid4().hex}")
 
 
-class InstanceAdapter(HTTPAdapter):
-    """Sends simple-salesforce's ``https://<host>/services/...`` calls to the emulator's instance URL.
-
-    simple-salesforce keeps only the host of ``instance_url`` and always speaks https; the emulator's
-    instance lives at ``http://<host>/sandbox/salesforce``. Only the base URL changes: paths already under
-    the prefix (``nextRecordsUrl``, blob URLs) pass as they are."""
-
-    def __init__(self, instance_url: str):
-        super().__init__()
-        self.instance = urlsplit(instance_url)
-
-    def send(self, request, **kwargs):
-        parts = urlsplit(request.url)
-        prefix = self.instance.path.rstrip("/")
-        path = parts.path if parts.path.startswith(prefix + "/") else prefix + parts.path
-        request.url = urlunsplit((self.instance.scheme, self.instance.netloc, path, parts.query, ""))
-        return super().send(request, **kwargs)
-
-
 @pytest.fixture
 def sf(org: Org) -> Salesforce:
     """The official-ish client, simple-salesforce, logged in to the emulated org with a session id."""
-    session = requests.Session()
-    session.mount(f"https://{urlsplit(org.instance_url).netloc}/", InstanceAdapter(org.instance_url))
-    return Salesforce(
-        instance_url=org.instance_url, session_id=org.tokens.access_token, version="62.0", session=session
-    )
+    return simple_salesforce_client(org.instance_url, org.tokens.access_token)
 
 
 @pytest.fixture
