@@ -21,9 +21,11 @@ from datetime import timedelta
 
 from django.urls import URLPattern, path
 
+from connectors.hubspot.emulator.associations import HubSpotAssociations
 from connectors.hubspot.emulator.errors import HubSpotErrors
 from connectors.hubspot.emulator.limits import HubSpotLimits
 from connectors.hubspot.emulator.oauth import HubSpotOAuth
+from connectors.hubspot.emulator.properties import HubSpotProperties
 from connectors.hubspot.emulator.rest import HubSpotRest
 from connectors.hubspot.emulator.schema import HubSpotSchema
 from connectors.hubspot.emulator.search import HubSpotSearch
@@ -31,7 +33,15 @@ from connectors.hubspot.emulator.webhooks import HubSpotWebhooks
 
 
 class HubSpotEmulator(
-    HubSpotRest, HubSpotSearch, HubSpotOAuth, HubSpotWebhooks, HubSpotLimits, HubSpotSchema, HubSpotErrors
+    HubSpotRest,
+    HubSpotSearch,
+    HubSpotAssociations,
+    HubSpotProperties,
+    HubSpotOAuth,
+    HubSpotWebhooks,
+    HubSpotLimits,
+    HubSpotSchema,
+    HubSpotErrors,
 ):
     provider = "hubspot"
     token_lifetime = timedelta(minutes=30)
@@ -40,11 +50,33 @@ class HubSpotEmulator(
 
     def api_urls(self) -> list[URLPattern]:
         objects = "crm/v3/objects/<str:object_type>"
+        record_links = "crm/v4/objects/<str:from_type>/<str:from_id>/associations"
+        pair = "crm/v4/associations/<str:from_type>/<str:to_type>"
         return [
             path(f"{objects}/search", self.endpoint(self.search_view), name="hubspot-search"),
             path(f"{objects}/batch/<str:action>", self.endpoint(self.batch_view), name="hubspot-batch"),
             path(f"{objects}/<str:object_id>", self.endpoint(self.object_view), name="hubspot-object"),
             path(objects, self.endpoint(self.collection_view), name="hubspot-objects"),
+            path(
+                "crm/v4/objects/<str:object_type>/<str:object_id>/associations/<str:to_type>",
+                self.endpoint(self.record_associations_view),
+                name="hubspot-record-associations",
+            ),
+            path(
+                f"{record_links}/default/<str:to_type>/<str:to_id>",
+                self.endpoint(self.default_association_view),
+                name="hubspot-default-association",
+            ),
+            path(
+                f"{record_links}/<str:to_type>/<str:to_id>",
+                self.endpoint(self.labelled_association_view),
+                name="hubspot-association",
+            ),
+            path(f"{pair}/batch/associate/default", self.endpoint(self.association_default_batch_view)),
+            path(f"{pair}/batch/<str:action>", self.endpoint(self.association_batch_view)),
+            path(f"{pair}/labels", self.endpoint(self.association_labels_view)),
+            path("crm/v3/properties/<str:object_type>", self.endpoint(self.properties_view)),
+            path("crm/v3/properties/<str:object_type>/<str:name>", self.endpoint(self.property_view)),
             path("oauth/authorize", self.endpoint(self.authorize_view, auth=False, limited=False)),
             path("oauth/v1/token", self.endpoint(self.token_view, auth=False, limited=False)),
             path("oauth/v3/token", self.endpoint(self.token_view, auth=False, limited=False)),
