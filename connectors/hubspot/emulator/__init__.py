@@ -7,12 +7,16 @@ time at millisecond precision (HubSpot's), mirrored into ``lastmodifieddate`` (c
 ``hs_lastmodifieddate`` (everything else) as an ISO string. Limits are settings, changeable via
 ``POST _control/settings``: ``rate_max`` (100), ``rate_interval_ms`` (10000), ``search_rate`` (5/s),
 ``daily_limit`` (250000), ``list_limit_max`` (100), ``search_limit_max`` (200), ``search_ceiling``
-(10000), ``batch_max`` (100), ``custom_properties`` ({type: [names]}), ``retry_after_header`` (false:
-HubSpot documents no Retry-After on 429s).
+(10000), ``batch_max`` (100, also for association batches), ``association_page_max`` (500 associated
+records per record in a batch read), ``custom_properties`` ({type: [names]}: plain text custom
+properties), ``retry_after_header`` (false: HubSpot documents no Retry-After on 429s).
 
 One mixin per concern, composed here: ``schema`` (object types, properties, records, seed data),
 ``errors`` (error bodies), ``limits`` (settings, rate limits, their headers), ``rest`` (objects and
-batch), ``search``, ``oauth`` (consent, tokens) and ``webhooks`` (signed event delivery).
+batch), ``search``, ``associations`` (v4 associations with HubSpot's type ids, labels, v3
+``associations``; ``SandboxAssociation`` rows), ``properties`` (the properties API and custom
+properties, ``property_definitions`` setting), ``oauth`` (consent, tokens) and ``webhooks`` (signed
+event delivery, including ``associationChange`` events).
 """
 
 from __future__ import annotations
