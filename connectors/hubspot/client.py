@@ -160,3 +160,30 @@ class HubSpotClient(ProviderClient):
 
     def batch_read(self, object_type: str, ids: list[str], *, properties: list[str]) -> dict[str, Any]:
         return self.batch(object_type, "read", [{"id": i} for i in ids], properties=properties)
+
+    # --- associations (v4) and properties -------------------------------------------------------
+
+    def association_batch(
+        self, from_type: str, to_type: str, action: str, inputs: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``POST /crm/v4/associations/{from}/{to}/batch/{action}`` (read, create, archive,
+        associate/default); 207 partial results come back as a dict. Every one of them can be
+        resent: associating twice, or removing what is gone, changes nothing."""
+        resp = self.request(
+            "POST",
+            f"/crm/v4/associations/{from_type}/{to_type}/batch/{action}",
+            json={"inputs": inputs},
+            idempotent=True,
+        )
+        body = json_or_empty(resp) if resp.status_code != 204 else {}
+        return body if isinstance(body, dict) else {}
+
+    def association_labels(self, from_type: str, to_type: str) -> list[dict[str, Any]]:
+        """The association types defined from one object type to another (type ids and labels)."""
+        body = self.get_json(f"/crm/v4/associations/{from_type}/{to_type}/labels")
+        return list(body.get("results", [])) if isinstance(body, dict) else []
+
+    def properties(self, object_type: str) -> list[dict[str, Any]]:
+        """Every property definition of an object type, standard and custom."""
+        body = self.get_json(f"/crm/v3/properties/{object_type}")
+        return list(body.get("results", [])) if isinstance(body, dict) else []

@@ -8,10 +8,16 @@ per-type watermarks in epoch ms: ``{"contacts": {"modified": ms, "archived": ms}
 Activities are notes, tasks, calls, emails and meetings: their ids read ``notes/123`` and
 ``fields["_kind"]`` says which (note / task / call / email / meeting); ``_kind`` picks the type on
 create.
+
+Relations are HubSpot associations (``relations.py``): every pulled or fetched record carries the
+ids of its associated companies / contacts / deals, and writes apply a payload's ``RELATIONS_KEY``
+changes after the record itself is written. Field discovery reads the properties API (``fields.py``);
+mapped custom properties (``want_fields``) are requested on every read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterator, Mapping
@@ -19,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from connectors.base import (
+    RELATIONS_KEY,
     AuthError,
     ConfigError,
     Connector,
@@ -26,6 +33,7 @@ from connectors.base import (
     OAuthSpec,
     Page,
     PermanentError,
+    RemoteField,
     RemoteRecord,
     TestResult,
     WriteResult,
@@ -36,6 +44,8 @@ from connectors.base import (
 from connectors.http import bearer
 from connectors.hubspot import webhooks
 from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.fields import remote_field
+from connectors.hubspot.relations import Associations, LinkChange, choose
 from connectors.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -187,6 +197,11 @@ class HubSpotConnector(Connector):
     default_base_url = "https://api.hubapi.com"
     # HubSpot refuses to page a search past this many results; an instance may lower it (tests do).
     search_ceiling = 10_000
+    relations: ClassVar[Mapping[str, tuple[str, ...]]] = {
+        "contact": ("company_id",),
+        "deal": ("company_id", "contact_ids"),
+        "activity": ("contact_id", "company_id", "deal_id"),
+    }
 
     # --- configuration and auth ---------------------------------------------------------------
 
@@ -225,6 +240,10 @@ class HubSpotConnector(Connector):
             base_url=self.base_url(), auth=self.auth(), limiter=self.limiter(), search_limiter=search_limiter
         )
 
+    @functools.cached_property
+    def associations(self) -> Associations:
+        return Associations(self.client)
+
     def test_connection(self) -> TestResult:
         """One cheap call; an AuthError (401) propagates with HubSpot's message."""
         self.client.list_page("contacts", limit=1)
@@ -256,13 +275,14 @@ class HubSpotConnector(Connector):
                     {"filters": [{"propertyName": modified_field, "operator": "GT", "value": str(floor)}]}
                 ],
                 "sorts": [{"propertyName": modified_field, "direction": "ASCENDING"}],
-                "properties": list(READ_PROPERTIES[remote_type]),
+                "properties": self._read_properties(entity, remote_type),
                 "limit": min(self.page_size, self.search_ceiling - after),
             }
             if after:
                 body["after"] = str(after)
             page = self.client.search(remote_type, body)
             records = [self._record(entity, remote_type, raw) for raw in page.get("results", [])]
+            records = self._with_relations(entity, remote_type, records)
             stamps = [to_ms(r.modified_at) for r in records if r.modified_at is not None]
             if stamps:
                 position["modified"] = max(position["modified"], max(stamps))
@@ -314,10 +334,51 @@ class HubSpotConnector(Connector):
         for remote_type, items in self._group_ids(entity, remote_ids).items():
             for _, chunk in self.chunks(items, self.batch_size):
                 body = self.client.batch_read(
-                    remote_type, [rid for _, rid in chunk], properties=list(READ_PROPERTIES[remote_type])
+                    remote_type,
+                    [rid for _, rid in chunk],
+                    properties=self._read_properties(entity, remote_type),
                 )
-                records += [self._record(entity, remote_type, raw) for raw in body.get("results", [])]
+                found = [self._record(entity, remote_type, raw) for raw in body.get("results", [])]
+                records += self._with_relations(entity, remote_type, found)
         return records
+
+    def _read_properties(self, entity: str, remote_type: str) -> list[str]:
+        """What a read names: our defaults, then the mapped custom properties (HubSpot ignores names
+        a type does not have, so one entity's wanted names serve all its activity types)."""
+        return list(
+            dict.fromkeys([*READ_PROPERTIES[remote_type], *sorted(self.wanted_fields.get(entity, ()))])
+        )
+
+    def _with_relations(
+        self, entity: str, remote_type: str, records: list[RemoteRecord]
+    ) -> list[RemoteRecord]:
+        """The records with their associations read: one batch read per relation per 100 records."""
+        specs = self.relations_for(entity)
+        if not specs or not records:
+            return records
+        bare = {r.id: r.id.rpartition("/")[2] for r in records}
+        relations: dict[str, dict[str, tuple[str, ...]]] = {r.id: {} for r in records}
+        for name, spec in specs.items():
+            to_type = self.entity_spec(spec.target).remote_types[0]
+            found = self.associations.read(remote_type, to_type, bare.values())
+            for record in records:
+                targets = found.get(bare[record.id])
+                if targets is not None:
+                    relations[record.id][name] = choose(targets, many=spec.many)
+        return [dataclasses.replace(r, relations=relations[r.id]) for r in records]
+
+    # --- field discovery --------------------------------------------------------------------------
+
+    def discover_fields(self, entity: str) -> list[RemoteField]:
+        """Every property of the entity's object types (for activities: of each of them, with
+        ``remote_type`` set), standard and custom."""
+        spec = self.entity_spec(entity)
+        return [
+            remote_field(raw, remote_type if entity == "activity" else "")
+            for remote_type in spec.remote_types
+            for raw in self.client.properties(remote_type)
+            if not raw.get("archived")
+        ]
 
     # --- writes ---------------------------------------------------------------------------------
 
@@ -335,7 +396,7 @@ class HubSpotConnector(Connector):
             for _, chunk in self.chunks(items, self.batch_size):
                 inputs = [{"properties": props, "objectWriteTraceId": str(i)} for i, props in chunk]
                 self._write(entity, remote_type, "create", chunk, inputs, results)
-        return collect_results(results, provider="HubSpot")
+        return self._write_relations(entity, collect_results(results, provider="HubSpot"), records)
 
     def update(self, entity: str, records: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(records)
@@ -353,7 +414,9 @@ class HubSpotConnector(Connector):
                     {"id": rid, "properties": props, "objectWriteTraceId": str(i)} for i, rid, props in chunk
                 ]
                 self._write(entity, remote_type, "update", [(i, rid) for i, rid, _ in chunk], inputs, results)
-        return collect_results(results, provider="HubSpot")
+        return self._write_relations(
+            entity, collect_results(results, provider="HubSpot"), [fields for _, fields in records]
+        )
 
     def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
         results: list[WriteResult | None] = [None] * len(remote_ids)
@@ -369,6 +432,51 @@ class HubSpotConnector(Connector):
             for _, chunk in self.chunks(items, self.batch_size):
                 self._write(entity, remote_type, "archive", chunk, [{"id": rid} for _, rid in chunk], results)
         return collect_results(results, provider="HubSpot")
+
+    def _write_relations(
+        self, entity: str, results: list[WriteResult], payloads: list[Mapping[str, Any]]
+    ) -> list[WriteResult]:
+        """Apply each written record's ``RELATIONS_KEY`` changes; a refused association leaves the
+        record written, with the relations that failed and HubSpot's message."""
+        specs = self.relations_for(entity)
+        changes: list[LinkChange] = []
+        failed: dict[int, dict[str, str]] = {}
+        for result, payload in zip(results, payloads, strict=True):
+            wanted = payload.get(RELATIONS_KEY) or {}
+            if not wanted or not result.ok or not result.remote_id:
+                continue
+            from_type, from_id = self._split_id(entity, result.remote_id)
+            for name, delta in wanted.items():
+                spec = specs.get(name)
+                if spec is None:
+                    failed.setdefault(result.index, {})[name] = (
+                        f"HubSpot does not sync {entity} relation {name!r}"
+                    )
+                    continue
+                changes.append(
+                    LinkChange(
+                        index=result.index,
+                        relation=name,
+                        from_type=from_type,
+                        from_id=from_id,
+                        to_type=self.entity_spec(spec.target).remote_types[0],
+                        single=not spec.many,
+                        add=[str(i) for i in delta.get("add") or []],
+                        remove=[str(i) for i in delta.get("remove") or []],
+                    )
+                )
+        for index, why in self.associations.write(changes).items():
+            failed.setdefault(index, {}).update(why)
+        return [
+            dataclasses.replace(
+                result,
+                relations_failed=tuple(sorted(failed[result.index])),
+                relations_error="; ".join(dict.fromkeys(failed[result.index].values())),
+            )
+            if result.index in failed
+            else result
+            for result in results
+        ]
 
     def _write(
         self,
@@ -572,9 +680,10 @@ class HubSpotConnector(Connector):
 
     @staticmethod
     def _properties(remote_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Fields to send: no synthetic ``_kind``, none of another activity type's own properties."""
+        """Fields to send: no synthetic ``_kind`` nor relation changes, none of another activity
+        type's own properties."""
         foreign = set().union(*(own for t, own in OWN_PROPERTIES.items() if t != remote_type))
-        return {k: v for k, v in fields.items() if k != "_kind" and k not in foreign}
+        return {k: v for k, v in fields.items() if k not in {"_kind", RELATIONS_KEY} and k not in foreign}
 
     @staticmethod
     def _decode_cursor(cursor: str | None) -> dict[str, Any]:

@@ -124,6 +124,9 @@ def parse(request: WebhookRequest) -> list[WebhookEvent]:
     """One WebhookEvent per item of HubSpot's JSON array; subscription types we do not sync are skipped.
 
     HubSpot payloads carry ids only, so ``record`` is None: the receiver fetches the record.
+    ``*.associationChange`` (fromObjectId, toObjectId, associationType, associationRemoved) becomes
+    "updated" for its from-object: HubSpot sends one event per side, and an association change
+    alone moves neither record's modified date, so a delta pull would not see it.
     """
     try:
         items = json.loads(request.body or b"")
@@ -137,13 +140,16 @@ def parse(request: WebhookRequest) -> list[WebhookEvent]:
             continue
         prefix, _, suffix = str(item.get("subscriptionType", "")).partition(".")
         entity, action = ENTITIES.get(prefix), ACTIONS.get(suffix)
-        if entity is None or action is None or item.get("objectId") is None:
+        # An associationChange names both ends, not an objectId: the record whose associations
+        # changed is the "from" end, re-read with its associations.
+        object_id = item.get("fromObjectId") if suffix == "associationChange" else item.get("objectId")
+        if entity is None or action is None or object_id is None:
             continue
         events.append(
             WebhookEvent(
                 event_id=str(item.get("eventId", "")),
                 entity=entity,
-                remote_id=str(item["objectId"]),
+                remote_id=str(object_id),
                 action=action,
                 occurred_at=_occurred_at(item.get("occurredAt")),
                 record=None,

@@ -28,6 +28,7 @@ from limits import RateLimitItemPerSecond
 
 from connectors.ratelimit import _strategy
 from connectors.sandbox.models import (
+    SandboxAssociation,
     SandboxAuthCode,
     SandboxRecord,
     SandboxState,
@@ -147,6 +148,7 @@ class Emulator:
     def reset(self) -> None:
         with transaction.atomic():
             SandboxRecord.objects.filter(provider=self.provider).delete()
+            SandboxAssociation.objects.filter(provider=self.provider).delete()
             SandboxToken.objects.filter(provider=self.provider).delete()
             SandboxAuthCode.objects.filter(provider=self.provider).delete()
             SandboxWebhook.objects.filter(provider=self.provider).delete()

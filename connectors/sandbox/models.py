@@ -32,6 +32,38 @@ class SandboxRecord(models.Model):
         return f"{self.provider}:{self.object_type}/{self.remote_id}"
 
 
+class SandboxAssociation(models.Model):
+    """One directed association between two emulated records, with its type (HubSpot's v4
+    association type id). An association is kept as two rows, one per direction, each with the
+    type id of its own direction, so either side reads it with one indexed query."""
+
+    provider = models.CharField(max_length=30)
+    from_type = models.CharField(max_length=40)
+    from_id = models.CharField(max_length=40)
+    to_type = models.CharField(max_length=40)
+    to_id = models.CharField(max_length=40)
+    type_id = models.PositiveIntegerField()
+    category = models.CharField(max_length=30, default="HUBSPOT_DEFINED")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "connectors"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "from_type", "from_id", "to_type", "to_id", "type_id"],
+                name="uniq_sandbox_association",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["provider", "from_type", "to_type", "from_id"], name="sandbox_assoc_from"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.provider}:{self.from_type}/{self.from_id} → {self.to_type}/{self.to_id} ({self.type_id})"
+        )
+
+
 class SandboxToken(models.Model):
     provider = models.CharField(max_length=30)
     access_token = models.CharField(max_length=400, unique=True)

@@ -47,9 +47,12 @@ class HubSpotRest(Emulator):
             return self.error(405, f"Method {request.method} is not supported on this path")
         return self._guard(request, object_type, handler, object_id)
 
-    def _properties_param(self, request: HttpRequest) -> list[str]:
-        raw = ",".join(request.GET.getlist("properties"))
+    def _properties_param(self, request: HttpRequest, name: str = "properties") -> list[str]:
+        raw = ",".join(request.GET.getlist(name))
         return [p.strip() for p in raw.split(",") if p.strip()]
+
+    def _associations_param(self, request: HttpRequest) -> list[str]:
+        return self._properties_param(request, "associations")
 
     def _list(self, request: HttpRequest, object_type: str) -> HttpResponse:
         limits = self.limits()
@@ -66,6 +69,7 @@ class HubSpotRest(Emulator):
         rows = list(qs.order_by("updated_at", "id")[: limit + 1])
         properties = self._properties_param(request)
         body: dict[str, Any] = {"results": [self.serialize(r, properties) for r in rows[:limit]]}
+        self.attach_associations(object_type, body["results"], self._associations_param(request))
         if len(rows) > limit:
             after = encode_after(rows[limit - 1])
             params = request.GET.copy()
@@ -83,9 +87,11 @@ class HubSpotRest(Emulator):
         if not isinstance(body, dict):
             raise BadRequest("Invalid input JSON on line 1")
         props = self.clean_properties(object_type, body.get("properties", {}), creating=True)
+        links = self.clean_associations(object_type, body.get("associations"))
         outcome = self.create_many(object_type, [props])[0]
         if isinstance(outcome, BadRequest):
             raise outcome
+        self.apply_associations(object_type, outcome.remote_id, links)
         return JsonResponse(self.serialize(outcome, list(props)), status=201)
 
     def _one(self, request: HttpRequest, object_type: str, object_id: str, *, archived: bool = False):
@@ -99,7 +105,9 @@ class HubSpotRest(Emulator):
     def _get_one(self, request: HttpRequest, object_type: str, object_id: str) -> HttpResponse:
         archived = request.GET.get("archived", "false").lower() == "true"
         record = self._one(request, object_type, object_id, archived=archived)
-        return JsonResponse(self.serialize(record, self._properties_param(request)))
+        body = self.serialize(record, self._properties_param(request))
+        self.attach_associations(object_type, [body], self._associations_param(request))
+        return JsonResponse(body)
 
     def _update_one(self, request: HttpRequest, object_type: str, object_id: str) -> HttpResponse:
         body = json_body(request)
@@ -212,19 +220,19 @@ class HubSpotRest(Emulator):
 
     def _batch_create(self, object_type: str, inputs: list[dict[str, Any]], body: dict[str, Any]):
         results, errors = [], []
-        clean: list[tuple[dict[str, Any], dict[str, str]]] = []
+        clean: list[tuple[dict[str, Any], dict[str, str], list[tuple[str, str, list[int]]]]] = []
         for item in inputs:
             try:
-                clean.append(
-                    (item, self.clean_properties(object_type, item.get("properties", {}), creating=True))
-                )
+                props = self.clean_properties(object_type, item.get("properties", {}), creating=True)
+                clean.append((item, props, self.clean_associations(object_type, item.get("associations"))))
             except BadRequest as exc:
                 errors.append(self._batch_error(exc, trace=self._trace(item)))
-        outcomes = self.create_many(object_type, [props for _, props in clean])
-        for (item, props), outcome in zip(clean, outcomes, strict=True):
+        outcomes = self.create_many(object_type, [props for _, props, _ in clean])
+        for (item, props, links), outcome in zip(clean, outcomes, strict=True):
             if isinstance(outcome, BadRequest):
                 errors.append(self._batch_error(outcome, trace=self._trace(item)))
             else:
+                self.apply_associations(object_type, outcome.remote_id, links)
                 results.append(self._with_trace(self.serialize(outcome, list(props)), item))
         return results, errors, 201
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from connectors.hubspot.emulator.errors import BadRequest
+from connectors.hubspot.emulator.property_catalog import standard_names
 from connectors.sandbox.emulator import Emulator, now_ms, sample_phone
 from connectors.sandbox.models import SandboxRecord, SandboxState
 
@@ -131,7 +132,11 @@ class HubSpotSchema(Emulator):
     def serialize(self, record: SandboxRecord, properties: list[str] | None) -> dict[str, Any]:
         wanted = list(properties) if properties else list(DEFAULT_PROPERTIES.get(record.object_type, ()))
         always = ("hs_object_id", created_prop(record.object_type), modified_prop(record.object_type))
-        props = {name: record.data.get(name) for name in (*always, *wanted)}
+        # HubSpot ignores names it does not know; a custom property shows once it holds a value.
+        known = standard_names(record.object_type)
+        props = {
+            name: record.data.get(name) for name in (*always, *wanted) if name in known or name in record.data
+        }
         body: dict[str, Any] = {
             "id": record.remote_id,
             "properties": props,

@@ -9,10 +9,41 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
+from connectors.hubspot.emulator.association_types import SINGULAR
 from connectors.hubspot.emulator.schema import APP_ID, HUB_ID, epoch_ms
 from connectors.hubspot.webhooks import signature_v3
 from connectors.sandbox.emulator import Emulator
 from connectors.sandbox.models import SandboxWebhook
+
+# An object event names its object; an associationChange event names both ends instead.
+OBJECT_EVENT_DEFAULTS = {"subscriptionType": "contact.propertyChange", "objectId": 0, "changeFlag": "NEW"}
+WEBHOOK_OBJECTS = ("contacts", "companies", "deals")  # the legacy subscription types' objects
+
+
+def _is_association(event: dict[str, Any]) -> bool:
+    return str(event.get("subscriptionType", "")).endswith(".associationChange")
+
+
+def association_change_events(
+    from_type: str, from_id: str, to_type: str, to_id: str, *, removed: bool = False, primary: bool = False
+) -> list[dict[str, Any]]:
+    """The events HubSpot sends when two records of different types are associated or dissociated:
+    one ``<object>.associationChange`` per side, each naming its own side ``fromObjectId``
+    (associationType reads ``CONTACT_TO_COMPANY``). Only contacts, companies and deals have these
+    subscription types."""
+    ends = ((from_type, from_id, to_type, to_id), (to_type, to_id, from_type, from_id))
+    return [
+        {
+            "subscriptionType": f"{SINGULAR[a]}.associationChange",
+            "associationType": f"{SINGULAR[a]}_TO_{SINGULAR[b]}".upper(),
+            "fromObjectId": int(a_id),
+            "toObjectId": int(b_id),
+            "associationRemoved": removed,
+            "isPrimaryAssociation": primary,
+        }
+        for a, a_id, b, b_id in ends
+        if a in WEBHOOK_OBJECTS
+    ]
 
 
 class HubSpotWebhooks(Emulator):
@@ -35,11 +66,9 @@ class HubSpotWebhooks(Emulator):
                 "portalId": HUB_ID,
                 "appId": APP_ID,
                 "occurredAt": occurred,
-                "subscriptionType": "contact.propertyChange",
                 "attemptNumber": 0,
-                "objectId": 0,
                 "changeSource": "CRM",
-                "changeFlag": "NEW",
+                **({} if _is_association(event) else OBJECT_EVENT_DEFAULTS),
                 **event,
             }
             for i, event in enumerate(events)
