@@ -54,6 +54,8 @@ from connectors.salesforce.client import (
 )
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
+# Objects whose fields discover_fields lists for an entity whatever the config pulls.
+ALSO_DESCRIBED = {"contact": ("Contact", "Lead")}
 
 # Step back OVERLAP from the watermark: a transaction can commit a moment after it stamped SystemModstamp,
 # so a record may appear with a time just before the last one we saw. Re-reading is harmless (applying a
@@ -439,8 +441,12 @@ class SalesforceConnector(Connector):
     # --- field discovery ----------------------------------------------------------------------
 
     def discover_fields(self, entity: str) -> list[RemoteField]:
-        """Every field of the entity's objects from describe, custom fields (``__c``) included."""
-        remote_types = self.entity_spec(entity).remote_types
+        """Every field of the entity's objects from describe, custom fields (``__c``) included. The contact
+        entity always lists Lead's fields too (named by object): its default mappings name one
+        (``Company``), and a mapping made now keeps working when ``lead_mode`` changes."""
+        remote_types = tuple(
+            dict.fromkeys((*self.entity_spec(entity).remote_types, *ALSO_DESCRIBED.get(entity, ())))
+        )
         found: list[RemoteField] = []
         for remote_type in remote_types:
             for name, raw in self.describe(remote_type).items():

@@ -14,14 +14,18 @@ import requests
 from connectors.base import (
     CANONICAL_ENTITIES,
     CANONICAL_FIELDS,
+    CANONICAL_RELATIONS,
+    FIELD_TYPES,
+    RELATIONS_KEY,
     AuthError,
     Connector,
     MemoryTokenStore,
     Page,
+    RemoteField,
     RemoteRecord,
     TestResult,
 )
-from connectors.registry import CONNECTORS, EMULATORS, connector_class, emulator_module
+from connectors.registry import CONNECTORS, EMULATORS, connector_class, default_mappings, emulator_module
 from sync.mapping import validate_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -208,3 +212,39 @@ def test_webhook_subscription_hooks_round_trip(connector, sandbox_url):
     assert "s3cret-value" not in json.dumps(subscription)  # stored with the integration, unencrypted
     connector.unsubscribe_webhooks(subscription=subscription)
     connector.unsubscribe_webhooks(subscription=subscription)  # already gone: quietly fine
+
+
+def test_relations_written_are_read_back_and_removed(key, connector):
+    """Every relation a connector declares round-trips: an add on create is read back by ``get``
+    as the target's remote id, and a remove empties it."""
+    em = emulator_module(key).emulator
+    serial = iter(range(200, 400))
+    for entity, names in connector.relations.items():
+        for name in names:
+            target = CANONICAL_RELATIONS[entity][name].target
+            [made_target] = connector.create(target, [em.sample_record(target, next(serial))])
+            assert made_target.ok, (target, made_target.error)
+            add = {RELATIONS_KEY: {name: {"add": [made_target.remote_id], "remove": []}}}
+            [made] = connector.create(entity, [{**em.sample_record(entity, next(serial)), **add}])
+            assert made.ok and not made.relations_failed, (entity, name, made.error, made.relations_error)
+            [read] = connector.get(entity, [made.remote_id])
+            assert read.relations.get(name) == (made_target.remote_id,), (entity, name, read.relations)
+            remove = {RELATIONS_KEY: {name: {"add": [], "remove": [made_target.remote_id]}}}
+            [updated] = connector.update(entity, [(made.remote_id, remove)])
+            assert updated.ok and not updated.relations_failed, (entity, name, updated.relations_error)
+            [read] = connector.get(entity, [made.remote_id])
+            assert read.relations.get(name, ()) == (), (entity, name, read.relations)
+
+
+def test_discovered_fields_describe_every_entity_and_its_default_mappings(key, connector):
+    for entity in connector.entities:
+        fields = connector.discover_fields(entity)
+        assert fields and all(isinstance(f, RemoteField) for f in fields), entity
+        assert all(f.name and f.label and f.type in FIELD_TYPES for f in fields), entity
+        names = {f.name for f in fields}
+        mapped = {
+            row["remote"]
+            for row in default_mappings(key).get(entity, [])
+            if not row["remote"].startswith("_")
+        }
+        assert mapped <= names, (entity, sorted(mapped - names))
