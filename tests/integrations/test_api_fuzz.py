@@ -31,7 +31,8 @@ schemathesis.openapi.format(
 
 # Values no schema can pin down, substituted in requests that are otherwise valid (a generated one
 # would be a correct 400): ids of the caller's own live objects; phone numbers (valid per numbering
-# plan, libphonenumber); webhook targets (must resolve to a public address; the sandbox allows
+# plan, libphonenumber); domains (the "domain" format is ours: a host name, or a URL reduced to one);
+# webhook targets (must resolve to a public address; the sandbox allows
 # loopback); an integration's template and config (the config is checked against the template's own
 # JSON schema, which the OpenAPI document cannot embed per template).
 REFERENCES = {
@@ -42,7 +43,12 @@ REFERENCES = {
     "deal_id": None,
     "contact_ids": "contact_ids",
 }
-FIXED = {"phone": "+14155552671", "mobile_phone": "+442071838750", "url": "http://127.0.0.1:9/hook"}
+FIXED = {
+    "phone": "+14155552671",
+    "mobile_phone": "+442071838750",
+    "url": "http://127.0.0.1:9/hook",
+    "domain": "https://www.fuzz.example/about",
+}
 HUBSPOT_CONFIG = {"auth_mode": "private_app", "access_token": "pat-fuzz-456"}
 
 
