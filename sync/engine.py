@@ -20,10 +20,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import models, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from connectors.base import Connector, RelationSpec, RemoteRecord, WriteResult
+from connectors.base import CANONICAL_RELATIONS, Connector, RelationSpec, RemoteRecord, WriteResult
 from connectors.registry import connector_class
 from integrations.models import Integration
 from sync import hooks
@@ -597,7 +597,45 @@ def push_records(
             EntityLink.objects.bulk_update(touched, ["base", "last_synced_at"])
         _store_outcome(run, ctx, outcome, direction="push")
     outcome.add(created)
+    if created.created:
+        new = EntityLink.objects.filter(
+            integration=ctx.integration, entity=ctx.entity, local_id__in=[obj.pk for obj, _, _ in creates]
+        ).values_list("local_id", flat=True)
+        outcome.add(_push_dependents(ctx, connector, list(new), run=run))
     return outcome
+
+
+def _push_dependents(ctx: EntityContext, connector: Connector, target_ids: list[int], *, run) -> Outcome:
+    """Push the linked records whose relations point at records that just got their remote twin.
+
+    Their relation could not be sent before (no remote id to name: ``remote_changes`` kept it out
+    of the base); nothing else would send it until they change again. One query per relation."""
+    total = Outcome()
+    syncs = connector_class(ctx.integration.template.connector).supports
+    for entity in in_dependency_order(CANONICAL_RELATIONS):
+        if not syncs(entity):
+            continue
+        dependent = EntityContext.build(ctx.integration, entity)
+        names = [name for name, spec in dependent.relations.items() if spec.target == ctx.entity]
+        if not names:
+            continue
+        pointing = Q()
+        for name in names:
+            column = "contacts" if name in dependent.definition.many else name.removesuffix("_id")
+            pointing |= Q(**{f"{column}__in": target_ids})
+        ids = set(
+            dependent.model.objects.filter(subaccount_id=ctx.integration.subaccount_id, is_deleted=False)
+            .filter(pointing)
+            .values_list("pk", flat=True)
+        )
+        linked = sorted(
+            EntityLink.objects.filter(
+                integration=ctx.integration, entity=entity, local_id__in=ids
+            ).values_list("local_id", flat=True)
+        )
+        if linked:
+            total.add(push_records(dependent, connector, linked, run=run))
+    return total
 
 
 def _sent(values: dict[str, Any], result: WriteResult, outcome: Outcome, local_id: int) -> dict[str, Any]:

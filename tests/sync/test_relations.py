@@ -249,6 +249,29 @@ def test_a_relation_to_a_record_not_on_the_provider_yet_waits(integration, subac
     assert "company_id" not in EntityLink.objects.get(integration=integration, local_id=new.pk).base
 
 
+def test_a_relation_waiting_for_its_target_is_sent_once_the_target_is_created(integration, subaccount):
+    """A deal pushed before its new company (changes in another order, an earlier chunk): the
+    company's create then pushes the deal's relation, without the deal changing again."""
+    fresh = Company.objects.create(subaccount=subaccount, name="Fresh Co")
+    new = Deal.objects.create(subaccount=subaccount, name="Fresh", company=fresh)
+    connector = Recorder()
+    push_records(context(integration, "deal"), connector, [new.pk], run=None)
+    assert RELATIONS_KEY not in connector.created[0]
+
+    outcome = push_records(context(integration, "company"), connector, [fresh.pk], run=None)
+
+    company_rid = EntityLink.objects.get(
+        integration=integration, entity="company", local_id=fresh.pk
+    ).remote_id
+    deal_rid = EntityLink.objects.get(integration=integration, entity="deal", local_id=new.pk).remote_id
+    assert connector.updated == [
+        (deal_rid, {RELATIONS_KEY: {"company_id": {"add": [company_rid], "remove": []}}})
+    ]
+    assert outcome.pushed == 2  # the company, then the deal's relation
+    link = EntityLink.objects.get(integration=integration, entity="deal", local_id=new.pk)
+    assert link.base["company_id"] == str(fresh.pk)
+
+
 def test_to_many_relations_push_only_the_difference(integration, subaccount):
     pull(integration, "contact", contact("p1", "a@example.com"), contact("p2", "b@example.com"))
     pull(integration, "deal", deal("d1", "Big", contact_ids=("p1",)))
