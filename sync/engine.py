@@ -29,6 +29,7 @@ from integrations.models import Integration
 from sync import hooks
 from sync.bulk import insert_values
 from sync.canonical import assign, coerce, field_names, local_values
+from sync.conflict_rows import conflict_rows
 from sync.entities import EntityDef, entity_def, in_dependency_order
 from sync.failpoints import failpoint
 from sync.mapping import FieldMap, local_to_remote, mappings_for, remote_to_local
@@ -316,38 +317,16 @@ def plan_page(
                 record.modified_at and obj.updated_at and obj.updated_at > record.modified_at
             ),
         )
-        for name, mine, theirs, agreed in result.conflicts:
-            conflict = Conflict(
-                subaccount_id=ctx.integration.subaccount_id,
-                integration=ctx.integration,
-                entity=ctx.entity,
-                local_id=obj.pk,
-                remote_id=rid,
-                field=name,
-                local_value=mine,
-                remote_value=theirs,
-                base_value=agreed,
-            )
-            plan.conflicts.append((conflict, obj))
-        # Settled by the strategy: recorded as resolved, so an operator can audit what it overwrote.
-        for settled in result.settled:
-            conflict = Conflict(
-                subaccount_id=ctx.integration.subaccount_id,
-                integration=ctx.integration,
-                entity=ctx.entity,
-                local_id=obj.pk,
-                remote_id=rid,
-                field=settled.field,
-                local_value=settled.local,
-                remote_value=settled.remote,
-                base_value=settled.base,
-                status=Conflict.Status.RESOLVED,
-                resolution=settled.winner,
-                resolved_value=settled.value,
-                resolved_by=f"strategy:{ctx.strategy}",
-                resolved_at=now,
-            )
-            plan.conflicts.append((conflict, obj))
+        rows = conflict_rows(
+            result,
+            integration=ctx.integration,
+            entity=ctx.entity,
+            local_id=obj.pk,
+            remote_id=rid,
+            strategy=ctx.strategy,
+            now=now,
+        )
+        plan.conflicts += [(row, obj) for row in rows]
         outcome.conflicts += len(result.conflicts)
         if result.to_local:
             assign(obj, result.to_local)

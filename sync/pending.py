@@ -18,6 +18,7 @@ from connectors.base import RelationSpec, RemoteRecord
 from integrations.models import Integration
 from sync import hooks
 from sync.canonical import assign, field_names, local_values
+from sync.conflict_rows import conflict_rows
 from sync.entities import ENTITIES
 from sync.merge import FieldRule, merge
 from sync.models import Conflict, EntityLink, PendingRelation
@@ -139,21 +140,16 @@ def _apply(
             strategy=integration.conflict_strategy,
             local_is_newer=False,
         )
-        for name, mine, theirs, agreed in result.conflicts:
-            conflicts.append(
-                Conflict(
-                    subaccount_id=integration.subaccount_id,
-                    integration=integration,
-                    entity=entity,
-                    local_id=obj.pk,
-                    remote_id=link.remote_id,
-                    field=name,
-                    local_value=mine,
-                    remote_value=theirs,
-                    base_value=agreed,
-                )
-            )
-            totals["conflicts"] += 1
+        conflicts += conflict_rows(
+            result,
+            integration=integration,
+            entity=entity,
+            local_id=obj.pk,
+            remote_id=link.remote_id,
+            strategy=integration.conflict_strategy,
+            now=now,
+        )
+        totals["conflicts"] += len(result.conflicts)
         if result.to_local:
             assign(obj, result.to_local)
             if obj.pk not in updated:
@@ -184,8 +180,9 @@ def _apply(
         EntityLink.objects.bulk_update(touched, ["base"])
     if conflicts:
         Conflict.objects.bulk_create(conflicts, ignore_conflicts=True)
-        opened = Conflict.objects.filter(
-            integration=integration, entity=entity, status=Conflict.Status.OPEN, created_at__gte=now
-        )
-        hooks.conflicts_detected.send(sender=Conflict, conflicts=list(opened))
+        if any(row.status == Conflict.Status.OPEN for row in conflicts):
+            opened = Conflict.objects.filter(
+                integration=integration, entity=entity, status=Conflict.Status.OPEN, created_at__gte=now
+            )
+            hooks.conflicts_detected.send(sender=Conflict, conflicts=list(opened))
     PendingRelation.objects.filter(pk__in=done).delete()

@@ -81,15 +81,7 @@ def resolve_pulled(
         for name, ids in per_record.items():
             if name in specs:
                 wanted.setdefault(specs[name].target, set()).update(ids)
-    known = {
-        target: dict(
-            EntityLink.objects.filter(
-                integration=integration, entity=target, remote_id__in=sorted(ids)
-            ).values_list("remote_id", "local_id")
-        )
-        for target, ids in wanted.items()
-        if ids
-    }
+    known = _links(integration, wanted, by="remote_id")
     resolved = Resolved()
     for rid, per_record in relations.items():
         for name, ids in per_record.items():
@@ -126,15 +118,7 @@ def remote_changes(
                 wanted.setdefault(specs[name].target, set()).update(
                     local_ids(local.get(name)) + local_ids(base.get(name))
                 )
-    known = {
-        target: dict(
-            EntityLink.objects.filter(
-                integration=integration, entity=target, local_id__in=sorted(ids)
-            ).values_list("local_id", "remote_id")
-        )
-        for target, ids in wanted.items()
-        if ids
-    }
+    known = _links(integration, wanted, by="local_id")
     payloads, unsent = [], []
     for base, local in changes:
         payload: dict[str, dict[str, list[str]]] = {}
@@ -157,3 +141,18 @@ def remote_changes(
         payloads.append({RELATIONS_KEY: payload} if payload else {})
         unsent.append(skipped)
     return payloads, unsent
+
+
+def _links(integration: Integration, wanted: Mapping[str, set], *, by: str) -> dict[str, dict]:
+    """Target entity → {remote id: local id} (``by="remote_id"``) or {local id: remote id}, for
+    the wanted ids: one query per target entity."""
+    other = "local_id" if by == "remote_id" else "remote_id"
+    return {
+        target: dict(
+            EntityLink.objects.filter(
+                integration=integration, entity=target, **{f"{by}__in": sorted(ids)}
+            ).values_list(by, other)
+        )
+        for target, ids in wanted.items()
+        if ids
+    }

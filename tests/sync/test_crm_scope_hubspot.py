@@ -14,10 +14,10 @@ from connectors.base import WebhookEvent
 from connectors.registry import emulator_module
 from sync.fields import fields_refresh
 from sync.mapping import mappings_replace
-from sync.models import Company, Contact, Deal, EntityLink
-from sync.runs import sync_run_execute, sync_run_request
+from sync.models import Company, Contact, Deal
 from sync.services import record_update
 from sync.webhook_apply import apply_webhook_events
+from tests.sync.helpers import local_of, remote_id_of, run_to_success
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,25 +33,6 @@ def official(integration) -> HubSpot:
     return HubSpot(access_token=integration.config["access_token"], host=integration.config["base_url"])
 
 
-def run(integration, kind: str = "delta"):
-    result = sync_run_execute(run_id=sync_run_request(integration=integration, kind=kind, enqueue=False).pk)
-    assert result.status == "succeeded", (
-        result.error,
-        list(result.record_errors.values_list("message", flat=True)),
-    )
-    return result
-
-
-def remote_id(integration, entity: str, record) -> str:
-    return EntityLink.objects.get(integration=integration, entity=entity, local_id=record.pk).remote_id
-
-
-def local(integration, entity: str, rid: str, model):
-    return model.objects.get(
-        pk=EntityLink.objects.get(integration=integration, entity=entity, remote_id=rid).local_id
-    )
-
-
 def associated(official: HubSpot, from_type: str, from_id: str, to_type: str) -> list[str]:
     page = official.crm.associations.v4.basic_api.get_page(from_type, from_id, to_type)
     return sorted(str(r.to_object_id) for r in page.results)
@@ -64,16 +45,16 @@ def test_local_relations_are_pushed_as_associations(integration, official, subac
     deal = Deal.objects.create(subaccount=subaccount, name="Big", company=acme)
     deal.contacts.add(ana, bo)
 
-    run(integration, "full")
+    run_to_success(integration, "full")
 
-    company_id = remote_id(integration, "company", acme)
-    assert associated(official, "contacts", remote_id(integration, "contact", ana), "companies") == [
+    company_id = remote_id_of(integration, "company", acme)
+    assert associated(official, "contacts", remote_id_of(integration, "contact", ana), "companies") == [
         company_id
     ]
-    deal_id = remote_id(integration, "deal", deal)
+    deal_id = remote_id_of(integration, "deal", deal)
     assert associated(official, "deals", deal_id, "companies") == [company_id]
     assert associated(official, "deals", deal_id, "contacts") == sorted(
-        [remote_id(integration, "contact", ana), remote_id(integration, "contact", bo)]
+        [remote_id_of(integration, "contact", ana), remote_id_of(integration, "contact", bo)]
     )
 
     record_update(
@@ -81,8 +62,8 @@ def test_local_relations_are_pushed_as_associations(integration, official, subac
         fields={"contact_ids": [bo.pk], "company_id": None},
         origin="api_key:t",
     )
-    run(integration)
-    assert associated(official, "deals", deal_id, "contacts") == [remote_id(integration, "contact", bo)]
+    run_to_success(integration)
+    assert associated(official, "deals", deal_id, "contacts") == [remote_id_of(integration, "contact", bo)]
     assert associated(official, "deals", deal_id, "companies") == []
 
 
@@ -96,11 +77,11 @@ def test_associations_made_in_hubspot_are_pulled_and_changes_arrive_by_webhook(i
     v4.create_default("deals", deal, "companies", firm)
     v4.create_default("deals", deal, "contacts", person)
 
-    run(integration, "full")
+    run_to_success(integration, "full")
 
-    kim = local(integration, "contact", person, Contact)
-    globex = local(integration, "company", firm, Company)
-    stored = local(integration, "deal", deal, Deal)
+    kim = local_of(integration, "contact", person)
+    globex = local_of(integration, "company", firm)
+    stored = local_of(integration, "deal", deal)
     assert kim.company == globex and stored.company == globex and stored.contact_ids == [kim.pk]
 
     # HubSpot does not move a record's modified date for an association: the associationChange
@@ -111,7 +92,7 @@ def test_associations_made_in_hubspot_are_pulled_and_changes_arrive_by_webhook(i
         event_id="a1", entity="contact", remote_id=person, action="updated", occurred_at=None
     )
     apply_webhook_events(integration=integration, events=[event])
-    assert Contact.objects.get(pk=kim.pk).company == local(integration, "company", other, Company)
+    assert Contact.objects.get(pk=kim.pk).company == local_of(integration, "company", other)
 
 
 def test_custom_properties_are_discovered_mapped_by_label_pulled_and_pushed(
@@ -151,11 +132,11 @@ def test_custom_properties_are_discovered_mapped_by_label_pulled_and_pushed(
         ContactInput(properties={"email": "ana@example.com", "customer_tier": "gold", "seats": "12"})
     ).id
 
-    run(integration, "full")
+    run_to_success(integration, "full")
 
-    ana = local(integration, "contact", person, Contact)
+    ana = local_of(integration, "contact", person)
     assert ana.custom_fields == {"tier": "Gold", "seats": "12"}
     record_update(record=ana, fields={"custom_fields": {"tier": "Silver", "seats": 40}}, origin="api_key:t")
-    run(integration)
+    run_to_success(integration)
     read = official.crm.contacts.basic_api.get_by_id(person, properties=["customer_tier", "seats"])
     assert (read.properties["customer_tier"], read.properties["seats"]) == ("silver", "40")

@@ -12,30 +12,11 @@ from integrations.tokens import IntegrationTokenStore
 from sync.fields import fields_refresh
 from sync.mapping import mappings_replace
 from sync.models import Company, Contact, Deal, EntityLink
-from sync.runs import sync_run_execute, sync_run_request
 from sync.services import record_update
 from tests.sandbox import simple_salesforce_client
+from tests.sync.helpers import local_of, remote_id_of, run_to_success
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run(integration, kind: str = "delta"):
-    result = sync_run_execute(run_id=sync_run_request(integration=integration, kind=kind, enqueue=False).pk)
-    assert result.status == "succeeded", (
-        result.error,
-        list(result.record_errors.values_list("message", flat=True)),
-    )
-    return result
-
-
-def remote_id(integration, entity: str, record) -> str:
-    return EntityLink.objects.get(integration=integration, entity=entity, local_id=record.pk).remote_id
-
-
-def local(integration, entity: str, rid: str, model):
-    return model.objects.get(
-        pk=EntityLink.objects.get(integration=integration, entity=entity, remote_id=rid).local_id
-    )
 
 
 @pytest.fixture
@@ -64,18 +45,18 @@ def test_local_relations_are_pushed_as_lookups_and_contact_roles(integration, su
     )
     deal.contacts.add(ana, bo)
 
-    run(integration, "full")
+    run_to_success(integration, "full")
 
     sf = client(integration)
-    account = remote_id(integration, "company", acme)
-    assert sf.Contact.get(remote_id(integration, "contact", ana))["AccountId"] == account
-    opportunity = remote_id(integration, "deal", deal)
+    account = remote_id_of(integration, "company", acme)
+    assert sf.Contact.get(remote_id_of(integration, "contact", ana))["AccountId"] == account
+    opportunity = remote_id_of(integration, "deal", deal)
     assert sf.Opportunity.get(opportunity)["AccountId"] == account
     roles = sf.query(
         format_soql("SELECT ContactId FROM OpportunityContactRole WHERE OpportunityId = {}", opportunity)
     )
     assert sorted(r["ContactId"] for r in roles["records"]) == sorted(
-        [remote_id(integration, "contact", ana), remote_id(integration, "contact", bo)]
+        [remote_id_of(integration, "contact", ana), remote_id_of(integration, "contact", bo)]
     )
 
     # a local change of relation is pushed as one: the old role goes, the lookup moves
@@ -85,16 +66,16 @@ def test_local_relations_are_pushed_as_lookups_and_contact_roles(integration, su
         fields={"company_id": beta.pk, "contact_ids": [ana.pk]},
         origin="api_key:t",
     )
-    run(integration, "full")
-    assert sf.Opportunity.get(opportunity)["AccountId"] == remote_id(integration, "company", beta)
+    run_to_success(integration, "full")
+    assert sf.Opportunity.get(opportunity)["AccountId"] == remote_id_of(integration, "company", beta)
     roles = sf.query(
         format_soql("SELECT ContactId FROM OpportunityContactRole WHERE OpportunityId = {}", opportunity)
     )
-    assert [r["ContactId"] for r in roles["records"]] == [remote_id(integration, "contact", ana)]
+    assert [r["ContactId"] for r in roles["records"]] == [remote_id_of(integration, "contact", ana)]
 
 
 def test_relations_made_in_salesforce_are_pulled(integration, subaccount):
-    run(integration, "full")
+    run_to_success(integration, "full")
     sf = client(integration)
     account = sf.Account.create({"Name": "Globex"})["id"]
     contact = sf.Contact.create({"LastName": "Kim", "Email": "kim@example.com", "AccountId": account})["id"]
@@ -104,11 +85,11 @@ def test_relations_made_in_salesforce_are_pulled(integration, subaccount):
     sf.OpportunityContactRole.create({"OpportunityId": opportunity, "ContactId": contact})
     sf.Task.create({"Subject": "Call Kim", "WhoId": contact, "WhatId": opportunity})
 
-    run(integration)
+    run_to_success(integration)
 
-    company = local(integration, "company", account, Company)
-    kim = local(integration, "contact", contact, Contact)
-    deal = local(integration, "deal", opportunity, Deal)
+    company = local_of(integration, "company", account)
+    kim = local_of(integration, "contact", contact)
+    deal = local_of(integration, "deal", opportunity)
     assert kim.company == company and deal.company == company and deal.contact_ids == [kim.pk]
     activity = deal.activities.get()
     assert (activity.contact, activity.subject) == (kim, "Call Kim")
@@ -120,8 +101,8 @@ def test_a_converted_lead_relinks_its_contact_without_a_duplicate(org, subaccoun
     lead = sf.Lead.create(
         {"FirstName": "Ana", "LastName": "Lee", "Company": "Acme", "Email": "ana@example.com"}
     )["id"]
-    run(integration, "full")
-    ana = local(integration, "contact", lead, Contact)
+    run_to_success(integration, "full")
+    ana = local_of(integration, "contact", lead)
     assert ana.lifecycle_stage == "lead"
 
     (answer,) = sf.restful(
@@ -133,15 +114,15 @@ def test_a_converted_lead_relinks_its_contact_without_a_duplicate(org, subaccoun
             ]
         },
     )
-    run(integration)
+    run_to_success(integration)
 
     out = answer["outputValues"]
     assert Contact.objects.filter(subaccount=subaccount, email="ana@example.com").count() == 1
-    assert local(integration, "contact", out["contactId"], Contact) == ana
+    assert local_of(integration, "contact", out["contactId"]) == ana
     assert not EntityLink.objects.filter(integration=integration, remote_id=lead).exists()
-    acme = local(integration, "company", out["accountId"], Company)
+    acme = local_of(integration, "company", out["accountId"])
     assert Contact.objects.get(pk=ana.pk).company == acme
-    assert local(integration, "deal", out["opportunityId"], Deal).company == acme
+    assert local_of(integration, "deal", out["opportunityId"]).company == acme
 
 
 def test_custom_fields_are_discovered_mapped_by_label_pulled_and_pushed(integration, subaccount):
@@ -182,11 +163,11 @@ def test_custom_fields_are_discovered_mapped_by_label_pulled_and_pushed(integrat
         {"LastName": "Kim", "Email": "kim@example.com", "Favourite_Colour__c": "dk_blue", "Seats__c": 12}
     )["id"]
 
-    run(integration, "full")
+    run_to_success(integration, "full")
 
-    kim = local(integration, "contact", made, Contact)
+    kim = local_of(integration, "contact", made)
     assert kim.custom_fields == {"colour": "Dark blue", "seats": "12"}
     record_update(record=kim, fields={"custom_fields": {"colour": "Red", "seats": 40}}, origin="api_key:t")
-    run(integration)
+    run_to_success(integration)
     stored = sf.Contact.get(made)
     assert (stored["Favourite_Colour__c"], stored["Seats__c"]) == ("red", 40)

@@ -299,3 +299,25 @@ def test_a_replaced_record_moves_its_link_instead_of_duplicating(integration, su
     assert Contact.objects.filter(subaccount=subaccount).count() == 1
     assert local(integration, "contact", "003X") == original
     assert not EntityLink.objects.filter(integration=integration, remote_id="lead-1").exists()
+
+
+def test_a_pending_relation_meeting_a_local_change_is_settled_by_the_strategy_and_recorded(
+    catalog, subaccount, sandbox_url
+):
+    integration = sandbox_integration(subaccount, "hubspot", sandbox_url, conflict_strategy="crm_wins")
+    pull(integration, "company", company("c1", "Acme"))
+    pull(integration, "deal", deal("d1", "Big", company_id=("c2",)))  # c2 not here yet
+    stored = local(integration, "deal", "d1")
+    record_update(
+        record=stored, fields={"company_id": local(integration, "company", "c1").pk}, origin="api_key:x"
+    )
+
+    pull(integration, "company", company("c2", "Beta"))
+
+    assert Deal.objects.get(pk=stored.pk).company == local(integration, "company", "c2")
+    settled = Conflict.objects.get(field="company_id")
+    assert (settled.status, settled.resolved_by, settled.resolution) == (
+        "resolved",
+        "strategy:crm_wins",
+        "remote",
+    )
