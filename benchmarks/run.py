@@ -36,6 +36,7 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from connectors.hubspot.connector import HubSpotConnector  # noqa: E402
 from connectors.registry import emulator_module  # noqa: E402
 from connectors.sandbox.models import SandboxState  # noqa: E402
 from integrations.models import Integration, IntegrationTemplate, SubAccount  # noqa: E402
@@ -246,15 +247,24 @@ def bench(records: int, limited_records: int) -> dict:
         run, limited_elapsed = full_pull(limited)
         calls = emulator_requests() - calls_before
         assert run.status == "succeeded", (run.status, run.error)
-        ceiling_rps = float(em.limits()["search_rate"])  # requests per second on the search endpoint
-        page = int(em.limits()["search_limit_max"])
-        ceiling_records_per_s = ceiling_rps * page
+        # The fastest the published limits allow for the requests a pull needs: its searches (200
+        # records each) at the search limit, and all of them plus the association reads (100 ids per
+        # relation) and the archived list within the account's ten-second window; whichever takes
+        # longer sets the ceiling. Counted from what is needed, not from what the pull sent.
+        limits = em.limits()
+        page = int(limits["search_limit_max"])
+        searches = -(-limited_records // page)
+        needed = searches + -(-limited_records // 100) * len(HubSpotConnector.relations["contact"]) + 1
+        window_max, window_s = em.rate_limit
+        floor_seconds = max(searches / float(limits["search_rate"]), needed / (window_max / window_s))
+        ceiling_records_per_s = limited_records / floor_seconds
         achieved = limited_records / limited_elapsed
         results["limited"] = {
             "records": limited_records,
             "seconds": limited_elapsed,
             "requests": calls,
             "records_per_s": achieved,
+            "requests_needed": needed,
             "ceiling_records_per_s": ceiling_records_per_s,
             "share_of_ceiling": achieved / ceiling_records_per_s,
             "failed": run.failed,
@@ -317,7 +327,7 @@ Measured by `make bench` on {now}, {platform.machine()}, {os.cpu_count()} cores,
 | # | what | result | baseline (same run) | ratio / share | goal |
 |---|---|---|---|---|---|
 | 1 | full pull of {f["records"]:,} contacts, rate limit off | {f["records_per_s"]:,.0f} records/s ({f["seconds"]:.1f} s) | plain `bulk_create` of the same rows: {f["baseline_records_per_s"]:,.0f} records/s ({f["baseline_seconds"]:.1f} s) | {f["ratio"]:.2f} | ≥ 5,000 records/s, ratio ≥ 0.35 |
-| 2 | full pull of {lim["records"]:,} contacts, HubSpot's published limit enforced | {lim["records_per_s"]:,.0f} records/s, {lim["requests"]} requests, {lim["failed"]} failed | ceiling: search {lim["ceiling_records_per_s"]:,.0f} records/s (5 req/s × 200) | {lim["share_of_ceiling"]:.0%} of the ceiling | ≥ 90 %, no failed requests |
+| 2 | full pull of {lim["records"]:,} contacts, HubSpot's published limit enforced | {lim["records_per_s"]:,.0f} records/s, {lim["requests"]} requests, {lim["failed"]} failed | ceiling: {lim["ceiling_records_per_s"]:,.0f} records/s (searches at 5 req/s × 200, and the {lim["requests_needed"]} requests a pull needs, association reads included, at 100 per 10 s) | {lim["share_of_ceiling"]:.0%} of the ceiling | ≥ 90 %, no failed requests |
 | 3 | delta after {d["changes"]} remote changes in {f["records"]:,} | {d["provider_calls"]} provider calls, {d["seconds"]:.2f} s | the full sync: {f["seconds"]:.1f} s | {d["share_of_full"]:.1%} of the full sync's time | ≤ 3 calls |
 | 4 | bulk upsert of 1,000 contacts | {b["queries_1000"]} SQL queries, {b["seconds_1000"] * 1000:.0f} ms | 10 contacts: {b["queries_10"]} queries | constant: {b["queries_1000"] == b["queries_10"]} | ≤ 15 queries, not growing |
 | 5 | peak memory of a full pull (fresh process) | {m["records_large"]:,} records: {m["peak_mb_large"]:.0f} MB | {m["records_small"]:,} records: {m["peak_mb_small"]:.0f} MB | × {m["growth"]:.2f} for 10× the records | < 200 MB, flat |

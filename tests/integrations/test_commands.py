@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from integrations.models import ApiKey, Integration, SubAccount
-from sync.models import Contact
+from sync.models import Contact, Deal
 
 
 def run(*args) -> str:
@@ -36,6 +36,8 @@ def test_seed_demo_wires_both_emulators_with_data_on_both_sides_and_is_idempoten
         Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)
     ) == {"hubspot", "salesforce"}
     assert Contact.objects.filter(subaccount=sub).count() == 18
+    assert not Contact.objects.filter(subaccount=sub, company=None).exists()  # related, as in a CRM
+    assert all(len(deal.contact_ids) == 2 and deal.company_id for deal in Deal.objects.filter(subaccount=sub))
     second = run("seed_demo", "--base-url", live_server.url)
     assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 2
     integration = Integration.objects.get(subaccount=sub, template__key="hubspot")

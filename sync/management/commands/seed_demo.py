@@ -87,8 +87,23 @@ class Command(BaseCommand):
             }
             for i in range(1, 6)
         ]
-        for entity, rows in (("contact", contacts), ("company", companies), ("deal", deals)):
-            records_bulk_upsert(subaccount=sub, entity=entity, records=rows, origin="system:seed_demo")
+
+        def upsert(entity: str, rows: list[dict]) -> list[int]:
+            results = records_bulk_upsert(
+                subaccount=sub, entity=entity, records=rows, origin="system:seed_demo"
+            )
+            return [result.id for result in results]
+
+        # Related as a CRM would have them: each demo contact works at a company, each deal has a
+        # company and two of its people.
+        company_ids = upsert("company", companies)
+        for i, row in enumerate(contacts):
+            row["company_id"] = company_ids[i % len(company_ids)]
+        contact_ids = upsert("contact", contacts)
+        for i, row in enumerate(deals):
+            people = [pk for j, pk in enumerate(contact_ids) if j % len(company_ids) == i % len(company_ids)]
+            row.update(company_id=company_ids[i % len(company_ids)], contact_ids=people[:2])
+        upsert("deal", deals)
         self.stdout.write(f"Seeded {len(contacts)} contacts, {len(companies)} companies, {len(deals)} deals")
 
     @transaction.atomic
