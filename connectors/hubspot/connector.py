@@ -45,7 +45,7 @@ from connectors.http import bearer
 from connectors.hubspot import webhooks
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.fields import remote_field
-from connectors.hubspot.relations import Associations, LinkChange, choose
+from connectors.hubspot.relations import ASSOCIATION_READ_BATCH, Associations, LinkChange, choose
 from connectors.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -267,6 +267,32 @@ class HubSpotConnector(Connector):
         position: dict[str, int],
         state: dict[str, Any],
     ) -> Iterator[Page]:
+        """Search pages with their relations, read for several pages at once: one association read
+        per relation per ASSOCIATION_READ_BATCH records rather than one per search page."""
+        held: list[Page] = []
+        for page in self._search_changed(entity, remote_type, modified_field, position, state):
+            held.append(page)
+            if sum(len(p.records) for p in held) >= ASSOCIATION_READ_BATCH:
+                yield from self._pages_with_relations(entity, remote_type, held)
+                held = []
+        yield from self._pages_with_relations(entity, remote_type, held)
+
+    def _pages_with_relations(self, entity: str, remote_type: str, pages: list[Page]) -> Iterator[Page]:
+        records = self._with_relations(entity, remote_type, [r for page in pages for r in page.records])
+        start = 0
+        for page in pages:
+            end = start + len(page.records)
+            yield dataclasses.replace(page, records=records[start:end])
+            start = end
+
+    def _search_changed(
+        self,
+        entity: str,
+        remote_type: str,
+        modified_field: str,
+        position: dict[str, int],
+        state: dict[str, Any],
+    ) -> Iterator[Page]:
         floor = max(0, position["modified"] - OVERLAP_MS) if position["modified"] else 0
         after = 0
         while True:
@@ -282,7 +308,6 @@ class HubSpotConnector(Connector):
                 body["after"] = str(after)
             page = self.client.search(remote_type, body)
             records = [self._record(entity, remote_type, raw) for raw in page.get("results", [])]
-            records = self._with_relations(entity, remote_type, records)
             stamps = [to_ms(r.modified_at) for r in records if r.modified_at is not None]
             if stamps:
                 position["modified"] = max(position["modified"], max(stamps))
@@ -352,7 +377,7 @@ class HubSpotConnector(Connector):
     def _with_relations(
         self, entity: str, remote_type: str, records: list[RemoteRecord]
     ) -> list[RemoteRecord]:
-        """The records with their associations read: one batch read per relation per 100 records."""
+        """The records with their associations read: one batch read per relation per 1,000 records."""
         specs = self.relations_for(entity)
         if not specs or not records:
             return records

@@ -23,7 +23,10 @@ from typing import Any
 from connectors.base import ConnectorError
 from connectors.hubspot.client import HubSpotClient
 
-ASSOCIATION_BATCH = 100  # ids per v4 batch call (providers.md §1)
+ASSOCIATION_BATCH = 100  # inputs per v4 batch create/archive call (providers.md §1)
+# Ids per v4 batch read: 1,000 since February 2025 (HubSpot developer changelog, "Bug Fix: Batch
+# Read Limit for HubSpot Associations API"; larger bodies are refused).
+ASSOCIATION_READ_BATCH = 1000
 ERROR_EXCERPT = 300
 
 
@@ -78,9 +81,9 @@ class Associations:
         pending = [{"id": i} for i in dict.fromkeys(ids)]
         while pending:
             following: list[dict[str, Any]] = []
-            for start in range(0, len(pending), ASSOCIATION_BATCH):
+            for start in range(0, len(pending), ASSOCIATION_READ_BATCH):
                 body = self.client.association_batch(
-                    from_type, to_type, "read", pending[start : start + ASSOCIATION_BATCH]
+                    from_type, to_type, "read", pending[start : start + ASSOCIATION_READ_BATCH]
                 )
                 for result in body.get("results", []):
                     from_id = str((result.get("from") or {}).get("id", ""))

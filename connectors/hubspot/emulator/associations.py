@@ -362,7 +362,11 @@ class HubSpotAssociations(Emulator):
         if not isinstance(body, dict) or not isinstance(body.get("inputs"), list):
             raise BadRequest("Invalid input JSON: expected an object with an 'inputs' list")
         inputs = body["inputs"]
-        cap = int(self.limits()["batch_max"])  # type: ignore[attr-defined]
+        # Reads take 1,000 ids (HubSpot's changelog, February 2025); creates and archives the batch cap.
+        limits = self.limits()  # type: ignore[attr-defined]
+        cap = int(
+            limits["association_read_max"] if handler == self._batch_read_links else limits["batch_max"]
+        )
         if len(inputs) > cap:
             raise BadRequest(f"Batch input limit exceeded: {len(inputs)} inputs, at most {cap} are allowed.")
         if not all(isinstance(item, dict) for item in inputs):

@@ -22,6 +22,7 @@ SETTINGS_DEFAULTS: dict[str, Any] = {
     "search_limit_max": 200,
     "search_ceiling": 10_000,
     "batch_max": 100,
+    "association_read_max": 1000,
 }
 
 

@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from hubspot import HubSpot
 from hubspot.crm.associations.v4 import (
     AssociationSpec,
@@ -240,13 +241,28 @@ def test_pull_reads_relations_primary_first_then_lowest_id(hs, official, api, ba
     assert connector.get("contact", [with_primary])[0].relations == {"company_id": (high,)}
 
 
-def test_pull_reads_associations_with_one_call_per_hundred_records(hs, config, make_connector):
-    hs.seed("contacts", 250, None)
+def test_pull_reads_associations_with_one_call_per_thousand_records(hs, config, make_connector):
+    hs.seed("contacts", 2250, None)
     connector = make_connector(config)
-    records = pull_all(connector, "contact")
-    assert len(records) == 250 and all(r.relations == {"company_id": ()} for r in records)
-    # Two search pages (200 + 50), three association reads (100 + 100 + 50), one archived list.
-    assert connector.client.calls == 6
+    pages = list(connector.pull("contact", cursor=None))
+    records = [r for page in pages for r in page.records]
+    assert len(records) == 2250 and all(r.relations == {"company_id": ()} for r in records)
+    # Twelve search pages (11 × 200 + 50), read for five pages at a time: three association reads
+    # (1,000 + 1,000 + 250), and one archived list. Pages keep their own cursors, in order.
+    assert connector.client.calls == 12 + 3 + 1
+    assert [len(page.records) for page in pages] == [200] * 11 + [50]
+    assert len({page.cursor for page in pages}) == len(pages)
+
+
+def test_an_association_read_over_a_thousand_ids_is_refused(hs, config):
+    ids = [{"id": str(i)} for i in range(1001)]
+    resp = requests.post(
+        f"{config['base_url']}/crm/v4/associations/contacts/companies/batch/read",
+        json={"inputs": ids},
+        headers={"Authorization": f"Bearer {config['access_token']}"},
+        timeout=10,
+    )
+    assert resp.status_code == 400 and "1001 inputs" in resp.json()["message"]
 
 
 def test_create_writes_relation_adds_after_the_record(hs, official, connector):
