@@ -37,6 +37,7 @@ from django.db import connection, reset_queries  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from connectors.hubspot.connector import HubSpotConnector  # noqa: E402
+from connectors.hubspot.relations import ASSOCIATION_READ_BATCH  # noqa: E402
 from connectors.registry import emulator_module  # noqa: E402
 from connectors.sandbox.models import SandboxState  # noqa: E402
 from integrations.models import Integration, IntegrationTemplate, SubAccount  # noqa: E402
@@ -248,13 +249,14 @@ def bench(records: int, limited_records: int) -> dict:
         calls = emulator_requests() - calls_before
         assert run.status == "succeeded", (run.status, run.error)
         # The fastest the published limits allow for the requests a pull needs: its searches (200
-        # records each) at the search limit, and all of them plus the association reads (100 ids per
-        # relation) and the archived list within the account's ten-second window; whichever takes
-        # longer sets the ceiling. Counted from what is needed, not from what the pull sent.
+        # records each) at the search limit, and all of them plus the association reads (1,000 ids
+        # per relation) and the archived list within the account's ten-second window; whichever
+        # takes longer sets the ceiling. Counted from what is needed, not from what the pull sent.
         limits = em.limits()
         page = int(limits["search_limit_max"])
         searches = -(-limited_records // page)
-        needed = searches + -(-limited_records // 100) * len(HubSpotConnector.relations["contact"]) + 1
+        reads = -(-limited_records // ASSOCIATION_READ_BATCH) * len(HubSpotConnector.relations["contact"])
+        needed = searches + reads + 1
         window_max, window_s = em.rate_limit
         floor_seconds = max(searches / float(limits["search_rate"]), needed / (window_max / window_s))
         ceiling_records_per_s = limited_records / floor_seconds
