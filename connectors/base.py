@@ -190,6 +190,14 @@ class Connector(abc.ABC):
         needs later (stored with the integration). Providers configured by hand return {}."""
         return {}
 
+    def renew_webhooks(
+        self, *, subscription: Mapping[str, Any], target_url: str, secret: str
+    ) -> dict[str, Any] | None:
+        """Extend a subscription that expires (Zoho's watch channels last at most a week): the
+        subscription to store from now on, or None while it needs nothing. Asked daily for every
+        active integration holding one. Default: subscriptions that never expire."""
+        return None
+
     def unsubscribe_webhooks(self, *, subscription: Mapping[str, Any]) -> None:  # noqa: B027 (optional hook)
         """Remove what ``subscribe_webhooks`` registered (integration deleted, re-keyed, disconnected).
         Must succeed quietly when it is already gone."""

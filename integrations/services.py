@@ -268,6 +268,23 @@ def integration_webhooks_subscribe(*, integration: Integration) -> dict[str, Any
     return integration.webhook_subscription
 
 
+def integration_webhooks_renew(*, integration: Integration) -> bool:
+    """Let the connector extend an expiring provider subscription; whether it stored a new one.
+    A provider error propagates (the daily job logs it and tries again the next day)."""
+    if not integration.webhook_subscription:
+        return False
+    renewed = connector_for(integration).renew_webhooks(
+        subscription=integration.webhook_subscription,
+        target_url=inbound_webhook_url(integration),
+        secret=str(integration.webhook_secret or ""),
+    )
+    if renewed is None:
+        return False
+    integration.webhook_subscription = renewed
+    Integration.objects.filter(pk=integration.pk).update(webhook_subscription=renewed)
+    return True
+
+
 def integration_webhooks_unsubscribe(*, integration: Integration) -> None:
     """Remove the provider-side subscription, best effort: a provider that cannot be reached keeps a
     subscription pointing at a receiver that now answers 404 or 401, which it will stop retrying."""

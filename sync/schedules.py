@@ -16,6 +16,8 @@ SCHEDULES = [
     # Providers' field lists (custom fields added or renamed remotely) for label mappings and
     # type-aware transforms; "Refresh fields" in the admin and the API refresh one on demand.
     ("Refresh discovered fields of active integrations", "sync.fields_refresh_all", 1, "days"),
+    # Provider subscriptions that expire (Zoho's watch channels): each connector renews its own.
+    ("Renew expiring webhook subscriptions", "sync.webhook_subscriptions_renew", 1, "days"),
 ]
 
 

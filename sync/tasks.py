@@ -10,9 +10,9 @@ from django.db.models import Max
 from django.utils import timezone
 from django_celery_results.models import TaskResult
 
-from connectors.base import TransientError
+from connectors.base import ConnectorError, TransientError
 from integrations.models import Integration
-from integrations.services import integration_test
+from integrations.services import integration_test, integration_webhooks_renew
 from sync.conflicts import conflict_sweep
 from sync.fields import FIELDS_REFRESH_ALL_TASK, fields_refresh_all
 from sync.lease import lease_is_free
@@ -143,6 +143,25 @@ def fields_refresh_all_task() -> dict[str, int]:
     """Daily: every active integration's provider fields, for label mappings and type-aware
     transforms (sync.fields). A provider error is stored per entity, never raised."""
     return fields_refresh_all()
+
+
+@shared_task(name="sync.webhook_subscriptions_renew")
+def webhook_subscriptions_renew_task() -> dict[str, int]:
+    """Daily: give each active integration's connector the chance to renew its provider-side
+    webhook subscription before it expires; one failing integration does not stop the others."""
+    counts = {"renewed": 0, "failed": 0}
+    for integration in Integration.objects.filter(status=Integration.Status.ACTIVE).exclude(
+        webhook_subscription={}
+    ):
+        try:
+            counts["renewed"] += integration_webhooks_renew(integration=integration)
+        except ConnectorError as exc:
+            counts["failed"] += 1
+            logger.warning(
+                "webhook subscription renewal failed",
+                extra={"integration_id": integration.pk, "error": type(exc).__name__},
+            )
+    return counts
 
 
 @shared_task(name="sync.conflict_sweep")
