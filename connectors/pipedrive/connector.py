@@ -10,8 +10,8 @@ Writes: no batch endpoint exists, so one request per record. A person create fir
 exact email (else phone) and an organization create the exact name: a record already there is
 linked (``created=False``) instead of made twice, so a retried push never duplicates. Relations are
 the records' own id fields (``records.py``); a write refused because of a relation is sent again
-without it and reported in ``relations_failed``. Custom fields are the 40-hex keys of
-``custom_fields``, named by ``discover_fields``' labels.
+without it and reported in ``relations_failed``. Custom fields read and write as
+``custom_fields.<40-hex key>``, labelled with their names by ``discover_fields``.
 """
 
 from __future__ import annotations
@@ -353,6 +353,10 @@ class PipedriveConnector(Connector):
     ) -> WriteResult:
         """One create or update; a refusal caused by a relation is retried without the relations."""
         body, unwritable = to_body(remote_type, fields)
+        if body.get("custom_fields"):
+            body["custom_fields"] = records.coerce_custom(
+                self._field_kinds(remote_type), body["custom_fields"]
+            )
         try:
             raw = self._send(remote_type, bare_id, body)
         except AuthError:
@@ -392,6 +396,17 @@ class PipedriveConnector(Connector):
                 relations_error="; ".join(dict.fromkeys(unwritable.values())),
             )
         return result
+
+    def _field_kinds(self, remote_type: str) -> dict[str, str]:
+        """Field key → Pipedrive ``field_type``, read once per connector (a run) when a write
+        carries custom fields."""
+        cache = self.__dict__.setdefault("_kinds", {})
+        if remote_type not in cache:
+            cache[remote_type] = {
+                str(raw.get("key")): str(raw.get("field_type") or "")
+                for raw in self.client.fields(FIELD_ENDPOINTS[remote_type])
+            }
+        return cache[remote_type]
 
     def _send(self, remote_type: str, bare_id: str | None, body: dict[str, Any]) -> dict[str, Any]:
         if remote_type == "notes":

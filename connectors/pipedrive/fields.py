@@ -1,7 +1,9 @@
 """Pipedrive field definitions (``GET /v1/personFields`` …) → RemoteField.
 
-Custom fields are keyed by a 40-hex hash (``RemoteField.name``) and carry their human name as the
-label, so a mapping written against the label ("Tier") resolves to the hash the API speaks.
+Custom fields are keyed by a 40-hex hash and carry their human name as the label, so a mapping
+written against the label ("Tier") resolves to the hash the API speaks. Their remote name is the
+path of the value in a v2 body, ``custom_fields.<hash>`` (a bare hash may start with a digit, which
+mapping names may not).
 Enumeration options travel as option ids; ``options`` pairs them with their labels.
 The connector flattens v2 records (``email``/``phone`` are the primary entries of ``emails``/
 ``phones``; ``address`` is the address text), so standard fields keep their v1 keys as names.
@@ -15,6 +17,7 @@ from typing import Any
 from connectors.base import RemoteField
 
 CUSTOM_KEY = re.compile(r"^[0-9a-f]{40}$")
+CUSTOM_PREFIX = "custom_fields."
 TYPES = {
     "varchar": "string",
     "varchar_auto": "string",
@@ -47,7 +50,16 @@ DATETIMES = {"add_time", "update_time"}
 
 
 def is_custom(name: str) -> bool:
-    return bool(CUSTOM_KEY.match(name))
+    """Whether a flat field name is a custom field's (``custom_fields.<40-hex key>``)."""
+    return name.startswith(CUSTOM_PREFIX) and bool(CUSTOM_KEY.match(name[len(CUSTOM_PREFIX) :]))
+
+
+def custom_name(key: str) -> str:
+    return f"{CUSTOM_PREFIX}{key}"
+
+
+def custom_key(name: str) -> str:
+    return name[len(CUSTOM_PREFIX) :]
 
 
 def field_type(raw: dict[str, Any]) -> str:
@@ -64,14 +76,15 @@ def field_type(raw: dict[str, Any]) -> str:
 def remote_field(raw: dict[str, Any], remote_type: str = "") -> RemoteField:
     key = str(raw["key"])
     kind = field_type(raw)
+    custom = bool(CUSTOM_KEY.match(key))
     return RemoteField(
-        name=key,
+        name=custom_name(key) if custom else key,
         label=str(raw.get("name") or key),
         type=kind,
         options=tuple(
             (str(o.get("id")), str(o.get("label") or o.get("id"))) for o in raw.get("options") or []
         ),
-        custom=is_custom(key),
+        custom=custom,
         read_only=key in READ_ONLY,
         remote_type=remote_type,
         format={"date": "date", "datetime": "iso"}.get(kind, ""),

@@ -1,10 +1,11 @@
 """Pipedrive v2 bodies ↔ the flat fields a RemoteRecord carries, and relations ↔ id fields.
 
 Read: ``emails``/``phones`` become ``email``/``phone`` (the primary entry), an organization's
-``address`` its text, ``custom_fields`` one field per hash key, and the id fields that point at other
+``address`` its text, ``custom_fields`` one field per hash key (``custom_fields.<key>``), and the id fields that point at other
 records (``org_id``, ``person_id``, ``deal_id``) become ``RemoteRecord.relations``. Activities carry
 ``_kind`` (from ``type``; notes are ``note``). Write: the reverse, with ``first_name``/``last_name``
-dropped (Pipedrive derives them from ``name``) and unknown 40-hex keys sent as ``custom_fields``.
+dropped (Pipedrive derives them from ``name``) and ``custom_fields.<key>`` sent inside
+``custom_fields``.
 
 A deal has one person (``person_id``): ``contact_ids`` reads as that one id. Deal participants
 (``/v1/deals/{id}/participants``) are not synced: reading them costs a request per deal, which a
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import RELATIONS_KEY, RemoteRecord
-from connectors.pipedrive.fields import is_custom
+from connectors.pipedrive.fields import custom_key, custom_name, is_custom
 
 # Relation name → the id field holding it, per remote type.
 RELATION_FIELDS: dict[str, dict[str, str]] = {
@@ -158,7 +159,7 @@ def to_record(remote_type: str, raw: Mapping[str, Any], wanted: frozenset[str] =
     if remote_type == "notes":
         fields["_kind"] = "note"
     for key, value in (raw.get("custom_fields") or {}).items():
-        fields[key] = value
+        fields[custom_name(key)] = value
     for key in wanted:  # a mapped custom field with no value is still read, as empty
         if is_custom(key):
             fields.setdefault(key, None)
@@ -196,7 +197,7 @@ def to_body(remote_type: str, fields: Mapping[str, Any]) -> tuple[dict[str, Any]
         if name in FOREIGN.get(remote_type, set()):
             continue
         if is_custom(name):
-            custom[name] = value
+            custom[custom_key(name)] = value
         elif remote_type == "persons" and name in ("email", "phone"):
             body[f"{name}s"] = (
                 [{"value": str(value), "primary": True, "label": "work"}] if value not in (None, "") else []
@@ -238,3 +239,33 @@ def relation_fields(remote_type: str, changes: Mapping[str, Any], body: dict[str
         elif removes:
             body[field] = None
     return failed
+
+
+def coerce_custom(kinds: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Custom values as Pipedrive takes them: option ids (``enum``) and lists of them (``set``) as
+    integers, numbers as numbers. Mappings hand over text ("2", "1,3"); Pipedrive refuses text ids."""
+    return {key: _coerce(kinds.get(key, ""), value) for key, value in values.items()}
+
+
+def _coerce(kind: str, value: Any) -> Any:
+    if value in (None, ""):
+        return None
+    if kind == "enum":
+        return _number(value, integral=True)
+    if kind == "set":
+        items = value if isinstance(value, list | tuple) else str(value).replace(";", ",").split(",")
+        return [_number(item, integral=True) for item in items if str(item).strip()]
+    if kind in ("double", "monetary", "int"):
+        return _number(value, integral=kind == "int")
+    return value
+
+
+def _number(value: Any, *, integral: bool) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return value
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return value  # not a number: Pipedrive's 400 will say so
+    return int(number) if integral or number.is_integer() else number

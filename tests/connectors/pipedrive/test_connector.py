@@ -12,6 +12,11 @@ from connectors.pipedrive.connector import PipedriveConnector
 from tests.connectors.pipedrive.conftest import control
 
 
+def cf(definition: dict) -> str:
+    """A custom field's remote name: the path of its value in a v2 body."""
+    return f"custom_fields.{definition['key']}"
+
+
 def pull_all(connector, entity, cursor=None):
     found = []
     for page in connector.pull(entity, cursor=cursor):
@@ -59,18 +64,18 @@ def test_records_read_flat_with_relations_and_custom_fields(pd, connector):
                 "name": "Ana Lee",
                 "email": "ana@example.com",
                 "phone": "+14155550100",
-                tier["key"]: 1,
+                cf(tier): 1,
                 RELATIONS_KEY: {"company_id": {"add": [org.remote_id], "remove": []}},
             }
         ],
     )
-    connector.want_fields("contact", [tier["key"], since["key"]])
+    connector.want_fields("contact", [cf(tier), cf(since)])
 
     [read] = connector.get("contact", [person.remote_id])
 
     assert read.fields["first_name"] == "Ana" and read.fields["last_name"] == "Lee"
     assert read.fields["email"] == "ana@example.com" and read.fields["phone"] == "+14155550100"
-    assert read.fields[tier["key"]] == 1 and read.fields[since["key"]] is None
+    assert read.fields[cf(tier)] == 1 and read.fields[cf(since)] is None
     assert read.relations == {"company_id": (org.remote_id,)}
     [company] = connector.get("company", [org.remote_id])
     assert company.fields["address"] == "1 Main St"
@@ -79,8 +84,8 @@ def test_records_read_flat_with_relations_and_custom_fields(pd, connector):
 def test_discovered_fields_name_custom_fields_by_hash_and_label_them_by_name(pd, connector):
     tier = pd.add_custom_field("persons", "Tier", "enum", ["Gold", "Silver"])
     fields = {f.name: f for f in connector.discover_fields("contact")}
-    assert fields[tier["key"]].label == "Tier" and fields[tier["key"]].custom
-    assert fields[tier["key"]].type == "enumeration" and fields[tier["key"]].options == (
+    assert fields[cf(tier)].label == "Tier" and fields[cf(tier)].custom
+    assert fields[cf(tier)].type == "enumeration" and fields[cf(tier)].options == (
         ("1", "Gold"),
         ("2", "Silver"),
     )
