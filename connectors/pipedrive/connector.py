@@ -292,13 +292,6 @@ class PipedriveConnector(Connector):
             except ValueError as exc:
                 results.append(WriteResult(index=index, ok=False, error=str(exc), code="INVALID"))
                 continue
-            if results and results[-1].uncertain:  # Pipedrive stopped answering: do not pile on
-                results.append(
-                    WriteResult(
-                        index=index, ok=False, error="not sent: Pipedrive was unavailable", code="NOT_SENT"
-                    )
-                )
-                continue
             existing = self._existing(remote_type, fields)
             if existing is not None:
                 results.append(
@@ -378,11 +371,18 @@ class PipedriveConnector(Connector):
             except PermanentError as again:
                 return WriteResult(index=index, ok=False, error=str(again)[:ERROR_EXCERPT], code=again.code)
         except TransientError as exc:
-            if creating and exc.ambiguous:  # it may exist now: the engine looks for it (find_created)
+            if not (creating and exc.ambiguous):
+                raise
+            # The answer was lost, not necessarily the create: look for it now (persons and
+            # organizations), else leave it uncertain for the engine's find_created; never resend.
+            existing = self._existing(remote_type, fields)
+            if existing is not None:
                 return WriteResult(
-                    index=index, ok=False, error=str(exc)[:ERROR_EXCERPT], code="UNCERTAIN", uncertain=True
+                    index=index, ok=True, remote_id=records.record_id(remote_type, existing), created=True
                 )
-            raise
+            return WriteResult(
+                index=index, ok=False, error=str(exc)[:ERROR_EXCERPT], code="UNCERTAIN", uncertain=True
+            )
         result = WriteResult(
             index=index,
             ok=True,

@@ -226,3 +226,13 @@ def test_webhook_subscription_registers_v2_with_basic_credentials_and_removes_it
     connector.unsubscribe_webhooks(subscription=subscription)
     connector.unsubscribe_webhooks(subscription=subscription)
     assert pd.subscriptions() == []
+
+
+def test_a_person_create_whose_answer_is_lost_is_found_at_once_not_sent_again(pd, connector, base):
+    control(
+        base,
+        "faults",
+        {"rule": {"path_contains": "/api/v2/persons", "count": 1, "status": 504, "after_write": True}},
+    )
+    [result] = connector.create("contact", [{"name": "Lost Answer", "email": "lost@example.com"}])
+    assert result.ok and result.created and result.remote_id == pd.live("persons").get().remote_id
