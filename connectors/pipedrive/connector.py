@@ -23,6 +23,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+import requests
+
 from connectors.base import (
     RELATIONS_KEY,
     AuthError,
@@ -35,12 +37,14 @@ from connectors.base import (
     RemoteField,
     RemoteRecord,
     TestResult,
+    Tokens,
     TransientError,
     WriteResult,
     decode_cursor,
     encode_cursor,
 )
 from connectors.http import StaticAuth
+from connectors.netguard import check_url
 from connectors.pipedrive import records, webhooks
 from connectors.pipedrive.client import LIST_LIMIT, PipedriveClient
 from connectors.pipedrive.fields import remote_field
@@ -147,6 +151,35 @@ class PipedriveConnector(Connector):
                 raise ConfigError("enter the personal API token", field="api_token")
             return StaticAuth({"x-api-token": token})
         return super().auth()
+
+    def accept_tokens(self, tokens: Tokens) -> None:
+        """The token's ``api_domain`` becomes the API base: it must be a public https URL."""
+        domain = str(tokens.extra.get("api_domain") or "")
+        if domain and not self.config.get("base_url"):
+            try:
+                check_url(domain)
+            except ConfigError as exc:
+                raise ConfigError(f"Pipedrive's api_domain {exc}", field="base_url") from None
+
+    def revoke(self) -> bool:
+        """Revoke the refresh token (Pipedrive wants the app's Basic credentials on revoke too)."""
+        client = self.oauth_client()
+        tokens = self.token_store.load() if self.token_store is not None else None
+        if client is None or tokens is None or not client.revoke_endpoint:
+            return False
+        try:
+            resp = requests.post(
+                client.revoke_endpoint,
+                data={
+                    "token": tokens.refresh_token or tokens.access_token,
+                    "token_type_hint": "refresh_token",
+                },
+                auth=(client.client_id, client.client_secret),
+                timeout=10,
+            )
+        except requests.RequestException:
+            raise TransientError("could not reach Pipedrive to revoke the token") from None
+        return resp.status_code < 400
 
     @functools.cached_property
     def client(self) -> PipedriveClient:

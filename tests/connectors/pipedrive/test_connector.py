@@ -7,7 +7,7 @@ import pytest
 import requests
 from django.utils import timezone
 
-from connectors.base import RELATIONS_KEY, MemoryTokenStore, Tokens
+from connectors.base import RELATIONS_KEY, ConfigError, MemoryTokenStore, Tokens
 from connectors.pipedrive.connector import PipedriveConnector
 from tests.connectors.pipedrive.conftest import control
 
@@ -236,3 +236,26 @@ def test_a_person_create_whose_answer_is_lost_is_found_at_once_not_sent_again(pd
     )
     [result] = connector.create("contact", [{"name": "Lost Answer", "email": "lost@example.com"}])
     assert result.ok and result.created and result.remote_id == pd.live("persons").get().remote_id
+
+
+def test_revoke_sends_basic_client_auth_and_the_grant_stops_working(pd, base, make_connector):
+    issued = requests.post(f"{base}/_control/token", json={"kind": "oauth"}, timeout=10).json()
+    store = MemoryTokenStore(
+        Tokens(access_token=issued["access_token"], refresh_token=issued["refresh_token"])
+    )
+    config = {
+        "auth_mode": "oauth",
+        "client_id": "sandbox-client-id",
+        "client_secret": "sandbox-client-secret",
+        "base_url": base,
+    }
+    assert make_connector(config, token_store=store).revoke()
+    store.tokens.refresh_token = ""
+    assert not make_connector(config, token_store=store).test_connection().ok
+
+
+def test_an_api_domain_on_a_private_address_is_refused():
+    connector = PipedriveConnector({"auth_mode": "oauth", "client_id": "c", "client_secret": "s"})
+    with pytest.raises(ConfigError):
+        connector.accept_tokens(Tokens(access_token="a", extra={"api_domain": "http://169.254.169.254/latest"}))
+    connector.accept_tokens(Tokens(access_token="a", extra={"api_domain": "https://acme.pipedrive.com"}))
