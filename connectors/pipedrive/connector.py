@@ -157,7 +157,7 @@ class PipedriveConnector(Connector):
         domain = str(tokens.extra.get("api_domain") or "")
         if domain and not self.config.get("base_url"):
             try:
-                check_url(domain)
+                check_url(domain, resolve=False)  # names are checked again at connect time
             except ConfigError as exc:
                 raise ConfigError(f"Pipedrive's api_domain {exc}", field="base_url") from None
 

@@ -257,5 +257,7 @@ def test_revoke_sends_basic_client_auth_and_the_grant_stops_working(pd, base, ma
 def test_an_api_domain_on_a_private_address_is_refused():
     connector = PipedriveConnector({"auth_mode": "oauth", "client_id": "c", "client_secret": "s"})
     with pytest.raises(ConfigError):
-        connector.accept_tokens(Tokens(access_token="a", extra={"api_domain": "http://169.254.169.254/latest"}))
+        connector.accept_tokens(
+            Tokens(access_token="a", extra={"api_domain": "http://169.254.169.254/latest"})
+        )
     connector.accept_tokens(Tokens(access_token="a", extra={"api_domain": "https://acme.pipedrive.com"}))
