@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 # records sharing one second. Re-reading a record is harmless.
 OVERLAP = timedelta(seconds=5)
 ERROR_EXCERPT = 300
+TEST_ATTEMPTS = 3  # a connection test answers the wizard within seconds, whatever the provider does
 FIELD_ENDPOINTS = {
     "persons": "personFields",
     "organizations": "organizationFields",
@@ -192,7 +193,9 @@ class PipedriveConnector(Connector):
         )
 
     def test_connection(self) -> TestResult:
-        """One cheap authenticated call; a refused token reads as Pipedrive's own words."""
+        """One cheap authenticated call, tried a few times at most; a refused token or an unknown
+        company domain reads as a clear message, never as an error page."""
+        attempts, self.client.max_attempts = self.client.max_attempts, TEST_ATTEMPTS
         try:
             self.client.list_page("persons", limit=1)
         except AuthError as exc:
@@ -202,6 +205,17 @@ class PipedriveConnector(Connector):
             )
         except PermanentError as exc:
             return TestResult(ok=False, message=_without_secrets(str(exc), self.config))
+        except TransientError as exc:
+            if self.config.get("base_url") or self.uses_oauth():
+                raise
+            return TestResult(
+                ok=False,
+                message=f"Could not reach {self.base_url()}: check the company domain "
+                f"({self.config.get('company_domain')!r}). {exc}",
+                details={"reason": "unreachable"},
+            )
+        finally:
+            self.client.max_attempts = attempts
         return TestResult(ok=True, message="Connected to Pipedrive", details={"base_url": self.base_url()})
 
     # --- reads ----------------------------------------------------------------------------------

@@ -261,3 +261,20 @@ def test_an_api_domain_on_a_private_address_is_refused():
             Tokens(access_token="a", extra={"api_domain": "http://169.254.169.254/latest"})
         )
     connector.accept_tokens(Tokens(access_token="a", extra={"api_domain": "https://acme.pipedrive.com"}))
+
+
+def test_an_unknown_company_domain_gives_test_connection_a_clear_message():
+    connector = PipedriveConnector(
+        {
+            "auth_mode": "api_token",
+            "api_token": "0123456789abcdef0123456789",
+            "company_domain": "no-such-company-zz",
+        }
+    )
+    result = connector.test_connection()
+    assert (
+        not result.ok
+        and "check the company domain" in result.message
+        and "no-such-company-zz" in result.message
+    )
+    assert "0123456789abcdef" not in result.message

@@ -10,6 +10,7 @@ from django.db import connection
 from connectors.base import PermanentError, SignatureInvalid, WebhookRequest
 from connectors.pipedrive import webhooks
 from connectors.pipedrive.emulator.hooks import basic_header
+from connectors.sandbox.models import SandboxWebhook
 from integrations.services import (
     integration_activate,
     integration_delete,
@@ -235,3 +236,28 @@ def test_deleting_the_integration_removes_its_webhook(pd, synced):
     integration, _ = synced
     integration_delete(integration=integration, actor="test")
     assert pd.subscriptions() == []
+
+
+@pytestmark_live
+def test_a_write_through_the_api_fires_the_subscription_by_itself(pd, synced):
+    integration, target = synced
+    state = pd.state()
+    state.settings = {**state.settings, "deliver_on_change": True}
+    state.save(update_fields=["settings"])
+    person = pd.live("persons").order_by("id").first()
+
+    resp = requests.patch(
+        f"{integration.config['base_url']}/api/v2/persons/{person.remote_id}",
+        json={"name": "Auto Fired"},
+        headers={"x-api-token": integration.config["api_token"]},
+        timeout=20,
+    )
+
+    assert resp.status_code == 200
+    hook = SandboxWebhook.objects.filter(provider="pipedrive").latest("pk")
+    body = json.loads(hook.body)
+    assert hook.status_code == 200 and hook.target_url == target
+    assert body["meta"]["action"] == "change" and body["previous"]["name"] != "Auto Fired"
+    assert body["data"]["name"] == "Auto Fired"
+    inbound_drain()
+    assert local(integration, person.remote_id).first_name == "Auto"
