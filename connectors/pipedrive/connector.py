@@ -422,7 +422,10 @@ class PipedriveConnector(Connector):
                 raise
             # The answer was lost, not necessarily the create: look for it now (persons and
             # organizations), else leave it uncertain for the engine's find_created; never resend.
-            existing = self._existing(remote_type, fields)
+            try:
+                existing = self._existing(remote_type, fields)
+            except TransientError:
+                existing = None  # still unreachable: find_created settles it on the next attempt
             if existing is not None:
                 return WriteResult(
                     index=index, ok=True, remote_id=records.record_id(remote_type, existing), created=True
