@@ -11,12 +11,12 @@ from connectors.base import Connector
 CONNECTORS: dict[str, str] = {
     "hubspot": "connectors.hubspot.connector.HubSpotConnector",
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
+    "pipedrive": "connectors.pipedrive.connector.PipedriveConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
-        "pipedrive",
         "zoho",
         "aitable",
         "missionx",
@@ -32,6 +32,7 @@ PLANNED: frozenset[str] = frozenset(
 EMULATORS: dict[str, str] = {
     "hubspot": "connectors.hubspot.emulator",
     "salesforce": "connectors.salesforce.emulator",
+    "pipedrive": "connectors.pipedrive.emulator",
 }
 
 
