@@ -18,7 +18,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count
 
-from benchmarks.run import baseline_bulk_create, emulator_server, full_pull  # first: sets Django up
+from benchmarks.run import (  # first: sets Django up
+    baseline_bulk_create,
+    emulator_server,
+    full_pull,
+    section_write,
+)
 from connectors.registry import emulator_module
 from connectors.sandbox.models import SandboxState
 from integrations.models import Integration, IntegrationTemplate, SubAccount
@@ -242,8 +247,8 @@ def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("benchmarks run on PostgreSQL: use scripts/with-test-servers.sh")
     results = bench_pipedrive(args.records)
-    print(markdown(results))
     print(json.dumps(results, indent=2))
+    section_write("Pipedrive", markdown(results) + f"\n```json\n{json.dumps(results, indent=2)}\n```\n")
 
 
 if __name__ == "__main__":

@@ -345,6 +345,20 @@ Raw figures:
     print(f"wrote {RESULTS}")
 
 
+def section_write(title: str, section: str) -> None:
+    """Put a provider's ``## <title>`` section into RESULTS.md, replacing the one of an earlier run;
+    sections stay ahead of "## Webhooks" (webhooks_bench.py rewrites from there on)."""
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    head, marker, rest = text.partition(f"\n## {title}\n")
+    if marker:
+        _, nxt, tail = rest.partition("\n## ")
+        text = head.rstrip() + ("\n\n## " + tail if nxt else "\n")
+    before, webhooks, after = text.partition("\n## Webhooks\n")
+    text = before.rstrip() + "\n\n" + section.strip() + "\n" + (webhooks + after if webhooks else "")
+    RESULTS.write_text(text)
+    print(f"wrote the {title} section of {RESULTS}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)
