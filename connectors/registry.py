@@ -11,13 +11,13 @@ from connectors.base import Connector
 CONNECTORS: dict[str, str] = {
     "hubspot": "connectors.hubspot.connector.HubSpotConnector",
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
+    "zoho": "connectors.zoho.connector.ZohoConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
         "pipedrive",
-        "zoho",
         "aitable",
         "missionx",
         "gohighlevel",
@@ -32,6 +32,7 @@ PLANNED: frozenset[str] = frozenset(
 EMULATORS: dict[str, str] = {
     "hubspot": "connectors.hubspot.emulator",
     "salesforce": "connectors.salesforce.emulator",
+    "zoho": "connectors.zoho.emulator",
 }
 
 
