@@ -11,6 +11,7 @@ per-record WriteResults. Auth is OAuth on the account's data centre; the API is 
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
@@ -43,6 +44,8 @@ from connectors.zoho import relations, webhooks
 from connectors.zoho.client import BATCH_LIMIT, ZohoAuth, ZohoClient, ZohoOAuthClient
 from connectors.zoho.datacentres import DATA_CENTRES, accounts_server, api_domain_allowed
 from connectors.zoho.fields import remote_field
+
+logger = logging.getLogger(__name__)
 
 API_VERSION = "v7"
 SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.READ", "ZohoCRM.coql.READ", "ZohoCRM.notifications.ALL")
@@ -571,6 +574,10 @@ class ZohoConnector(Connector):
         expiring in just under a week. Only the channel id is kept: its token is derived from the secret."""
         if not secret:
             raise ConfigError("a webhook secret is needed to create a Zoho watch channel")
+        if not target_url.startswith(("https://", "http://")):
+            # No public address to give Zoho (PUBLIC_BASE_URL unset): nothing to subscribe; deltas still run.
+            logger.warning("zoho watch channel not created: no absolute notify URL", extra={"target": target_url})
+            return {}
         channel_id = str(
             int(time.time() * 1000) * 1000 + int.from_bytes(secret.encode()[:2] or b"\0", "big") % 1000
         )

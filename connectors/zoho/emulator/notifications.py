@@ -192,7 +192,7 @@ class ZohoNotifications(ZohoRecords):
 
     def _send(self, url: str, payload: dict[str, Any]) -> SandboxWebhook:
         body = json.dumps(payload).encode()
-        attempts = int(self.setting("notify_attempts", 2))
+        attempts = int(self.setting("notify_attempts", 1))
         return self.deliver(url, body, {"Content-Type": "application/json"}, attempts=attempts)
 
     def fire_webhooks(self, request: HttpRequest, target_url: str, payload: Any) -> SandboxWebhook:
