@@ -39,7 +39,9 @@ def sdk(connected, tmp_path):
     root = config["base_url"]
     environment = DataCenter.Environment(root, f"{root}/oauth/v2/token", root)
     token = OAuthToken(
-        client_id=config["client_id"], client_secret=config["client_secret"], refresh_token=tokens.refresh_token
+        client_id=config["client_id"],
+        client_secret=config["client_secret"],
+        refresh_token=tokens.refresh_token,
     )
     Initializer.initialize(
         environment=environment,
