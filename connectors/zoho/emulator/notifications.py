@@ -178,11 +178,14 @@ class ZohoNotifications(ZohoRecords):
         ids: list[str],
         server_time: int | None = None,
     ) -> dict[str, Any]:
+        host = (
+            f"{request.scheme}://{request.get_host()}" if request is not None else "https://www.zohoapis.com"
+        )
         return {
             "server_time": server_time or int(time.time() * 1000),
             "query_params": {},
             "module": module,
-            "resource_uri": f"{request.scheme}://{request.get_host()}/crm/v7/{module}",
+            "resource_uri": f"{host}/crm/v7/{module}",
             "ids": list(ids),
             "affected_fields": [],
             "operation": operation,
@@ -195,7 +198,7 @@ class ZohoNotifications(ZohoRecords):
         attempts = int(self.setting("notify_attempts", 1))
         return self.deliver(url, body, {"Content-Type": "application/json"}, attempts=attempts)
 
-    def fire_webhooks(self, request: HttpRequest, target_url: str, payload: Any) -> SandboxWebhook:
+    def fire_webhooks(self, request: HttpRequest | None, target_url: str, payload: Any) -> SandboxWebhook:
         spec = payload if isinstance(payload, dict) else {}
         module, operation = str(spec.get("module") or "Contacts"), str(spec.get("operation") or "update")
         if module not in MODULES or operation not in OPERATIONS:
