@@ -113,7 +113,8 @@ class ZohoRecords(ZohoSchema):
             raise QueryError(400, "INVALID_DATA", "invalid sort_by", {"param": "sort_by"})
         order = request.GET.get("sort_order", "desc")
         prefix = "-" if order == "desc" else ""
-        rows = rows.order_by(f"{prefix}{SORTABLE[sort_by]}", f"{prefix}remote_id")
+        # Ties broken by the row id: with (updated_at, id) the delta index serves the sort.
+        rows = rows.order_by(f"{prefix}{SORTABLE[sort_by]}", f"{prefix}pk")
         return self._page(
             request,
             rows,
