@@ -69,6 +69,13 @@ class ZohoOAuthClient(OAuthClient):
         }
         return f"{self.authorize_endpoint}?{urlencode(params)}"
 
+    def exchange_code(self, *, code: str, redirect_uri: str, verifier: str | None) -> Tokens:
+        """The grant, stamped with the accounts server that issued it (refreshes go back there)."""
+        tokens = super().exchange_code(code=code, redirect_uri=redirect_uri, verifier=verifier)
+        accounts = self.token_endpoint.removesuffix("/oauth/v2/token")
+        tokens.extra = {**tokens.extra, "accounts_server": accounts}
+        return tokens
+
     def refresh(self, tokens: Tokens) -> Tokens:
         now = time.time()
         recent = [t for t in tokens.extra.get("refreshed_at", []) if now - float(t) < REFRESH_WINDOW]

@@ -168,29 +168,49 @@ class ZohoConnector(Connector):
     def sandbox(self) -> str:
         return str(self.config.get("base_url") or "").rstrip("/")
 
-    def accounts(self) -> str:
-        """Where OAuth happens: the sandbox base URL when set, else the data centre's accounts server."""
+    def accounts(self, callback: Mapping[str, str] | None = None) -> str:
+        """Where OAuth happens. The authorization callback names the account's own accounts server
+        (``accounts-server``); once connected, the one the grant came from (kept with the tokens) is used
+        for refreshes. Either must be a Zoho data centre (or lie under the sandbox base URL): our client
+        secret is never sent anywhere else. Before any grant: the configured data centre."""
+        named = str((callback or {}).get("accounts-server") or "")
+        if not named and self.token_store is not None and (stored := self.token_store.load()) is not None:
+            named = str(stored.extra.get("accounts_server") or "")
+        if named:
+            return self._known_accounts(named)
         return self.sandbox() or accounts_server(self.config.get("accounts_url"))
+
+    def _known_accounts(self, url: str) -> str:
+        url = url.strip().rstrip("/")
+        sandbox = self.sandbox()
+        if sandbox and (url == sandbox or url.startswith(sandbox + "/")):
+            return url
+        if not sandbox and url.lower() in DATA_CENTRES:
+            return url.lower()
+        raise ConfigError(
+            f"Zoho named an accounts server that is not one of its data centres: {url!r}",
+            field="accounts_url",
+        )
 
     def base_url(self) -> str:
         return self.accounts()
 
-    def oauth_endpoints(self) -> dict[str, str]:
-        accounts = self.accounts()
+    def oauth_endpoints(self, callback: Mapping[str, str] | None = None) -> dict[str, str]:
+        accounts = self.accounts(callback)
         return {
             "authorize_url": f"{accounts}/oauth/v2/auth",
             "token_url": f"{accounts}/oauth/v2/token",
             "revoke_url": f"{accounts}/oauth/v2/token/revoke",
         }
 
-    def oauth_client(self):
+    def oauth_client(self, *, callback: Mapping[str, str] | None = None):
         if not self.config.get("client_id"):
             return None
         return ZohoOAuthClient(
             self.oauth,
             client_id=str(self.config["client_id"]),
             client_secret=str(self.config.get("client_secret", "")),
-            **self.oauth_endpoints(),
+            **self.oauth_endpoints(callback),
         )
 
     def auth(self):
@@ -200,19 +220,19 @@ class ZohoConnector(Connector):
         return ZohoAuth(self.token_store, client)
 
     def accept_tokens(self, tokens: Tokens) -> None:
-        """Keep the grant's data centre: its accounts server and an api_domain of that data centre."""
-        accounts = self.accounts()
+        """Keep the grant's data centre: the accounts server it came from (stamped by the OAuth client) and
+        an api_domain of that same data centre."""
+        accounts = self._known_accounts(str(tokens.extra.get("accounts_server") or self.accounts()))
         api_domain = str(tokens.extra.get("api_domain") or "").rstrip("/")
+        sandbox = self.sandbox()
         if not api_domain:
-            api_domain = self.sandbox() or DATA_CENTRES[accounts]
-        if not api_domain_allowed(
-            api_domain, accounts_server(self.config.get("accounts_url")), self.sandbox()
-        ):
+            api_domain = sandbox or DATA_CENTRES[accounts]
+        if not api_domain_allowed(api_domain, accounts, sandbox):
             raise ConfigError(
-                f"Zoho answered with API domain {api_domain!r}, which is not your data centre's: check the data centre",
+                f"Zoho answered with API domain {api_domain!r}, which is not the data centre of {accounts}",
                 field="accounts_url",
             )
-        if self.sandbox():  # a configured host, not one of Zoho's own: the usual address checks
+        if sandbox:  # a configured host, not one of Zoho's own: the usual address checks
             check_url(api_domain)
         tokens.extra["api_domain"] = api_domain
         tokens.extra["accounts_server"] = accounts

@@ -162,3 +162,42 @@ def test_an_empty_module_answers_204_and_pulls_nothing():
     pages = list(connector().pull("company", cursor=None))
     assert pages == []
     assert "fields=" in responses.calls[0].request.url and "per_page=200" in responses.calls[0].request.url
+
+
+@responses.activate
+def test_the_callbacks_accounts_server_is_where_the_code_is_exchanged_and_tokens_refreshed():
+    """An account in the EU connected through an integration configured for the US data centre."""
+    us = {**EU, "accounts_url": "https://accounts.zoho.com"}
+    responses.post(
+        "https://accounts.zoho.eu/oauth/v2/token",
+        json={
+            "access_token": "1000.a",
+            "refresh_token": "1000.r",
+            "api_domain": "https://www.zohoapis.eu",
+            "expires_in": 3600,
+        },
+    )
+    probe = ZohoConnector(us, token_store=MemoryTokenStore())
+    client = probe.oauth_client(
+        callback={"code": "c", "location": "eu", "accounts-server": "https://accounts.zoho.eu"}
+    )
+    tokens = client.exchange_code(code="c", redirect_uri="https://app/cb", verifier=None)
+    probe.accept_tokens(tokens)
+    assert tokens.extra["accounts_server"] == "https://accounts.zoho.eu"
+    assert tokens.extra["api_domain"] == "https://www.zohoapis.eu"
+
+    tokens.expires_at = time.time() - 10
+    responses.post(
+        "https://accounts.zoho.eu/oauth/v2/token", json={"access_token": "1000.b", "expires_in": 3600}
+    )
+    responses.get("https://www.zohoapis.eu/crm/v7/org", json={"org": [{"id": "1"}]})
+    assert ZohoConnector(us, token_store=MemoryTokenStore(tokens)).test_connection().ok
+    assert [c.request.url for c in responses.calls][-2:] == [
+        "https://accounts.zoho.eu/oauth/v2/token",
+        "https://www.zohoapis.eu/crm/v7/org",
+    ]
+
+
+def test_an_accounts_server_that_is_not_zohos_is_refused_before_any_secret_is_sent():
+    with pytest.raises(ConfigError):
+        connector().oauth_client(callback={"accounts-server": "https://accounts.evil.example"})
