@@ -247,3 +247,23 @@ def test_the_emulator_caps_refreshes_at_ten_per_ten_minutes(zoho, connected, bas
     assert answers[10].json()["error"] == "Access Denied"
     bad = requests.post(f"{base}/oauth/v2/token", data={**form, "refresh_token": "nope"}, timeout=10)
     assert bad.status_code == 200 and bad.json() == {"error": "invalid_code"}
+
+
+def test_contacts_can_live_in_the_leads_module(zoho, connected, make_connector):
+    config, tokens = connected
+    leads = make_connector({**config, "contact_module": "Leads"}, tokens)
+    link = {RELATIONS_KEY: {"company_id": {"add": ["5725767000000999999"], "remove": []}}}
+    [made] = leads.create("contact", [{**zoho.sample_record("contact", 1), **link}])
+    assert made.ok and made.relations_failed == ("company_id",)  # a lead has a Company text, no account
+    stored = zoho.records("Leads").get(remote_id=made.remote_id).data
+    assert stored["Designation"] == "Buyer" and "Title" not in stored
+    [record], _ = pull(leads)
+    assert record.remote_type == "Leads" and record.fields["Title"] == "Buyer"
+
+
+def test_the_emulator_caps_concurrent_calls_with_429(zoho, api, base):
+    control(base, "settings", {"concurrency_limit": 0})
+    refused = api.get(f"{base}/crm/v7/org", timeout=10)
+    assert refused.status_code == 429 and refused.json()["code"] == "TOO_MANY_REQUESTS"
+    control(base, "settings", {"concurrency_limit": 10})
+    assert api.get(f"{base}/crm/v7/org", timeout=10).ok
