@@ -8,7 +8,7 @@ name: {data_type, field_label, pick_list_values}}}), ``unique_fields`` ({module:
 ``DUPLICATE_DATA``), ``notify_attempts`` (1), ``rate_headers`` (true), ``client_id``/``client_secret``.
 
 One mixin per concern: ``schema`` (modules, fields, records, samples), ``credits`` (errors, credits,
-concurrency), ``oauth`` (accounts, data centres, tokens), ``records`` (list/get/search/deleted/writes),
+concurrency), ``oauth`` (accounts, data centres, tokens), ``records`` (list/get/search/deleted/writes), ``coql`` (the COQL subset),
 ``meta`` (settings/fields, modules, users, org), ``notifications`` (watch channels and callbacks).
 """
 
@@ -17,13 +17,14 @@ from __future__ import annotations
 from django.urls import URLPattern, URLResolver, include, re_path
 from django.views.decorators.csrf import csrf_exempt
 
+from connectors.zoho.emulator.coql import ZohoCoql
 from connectors.zoho.emulator.credits import ZohoLimits
 from connectors.zoho.emulator.meta import ZohoMeta
 from connectors.zoho.emulator.notifications import ZohoNotifications
 from connectors.zoho.emulator.oauth import DATA_CENTRES, ZohoOAuth
 
 
-class ZohoEmulator(ZohoNotifications, ZohoMeta, ZohoOAuth, ZohoLimits):
+class ZohoEmulator(ZohoNotifications, ZohoCoql, ZohoMeta, ZohoOAuth, ZohoLimits):
     provider = "zoho"
     token_prefix = "1000"  # noqa: S105 (Zoho access tokens start "1000.")
     demo_seed = {"Contacts": 200, "Accounts": 40, "Deals": 40, "Tasks": 30}
@@ -41,6 +42,7 @@ class ZohoEmulator(ZohoNotifications, ZohoMeta, ZohoOAuth, ZohoLimits):
             re_path(v + r"/users/?$", api(self.users_view)),
             re_path(v + r"/org/?$", api(self.org_view)),
             re_path(v + r"/actions/watch/?$", api(self.watch_view)),
+            re_path(v + r"/coql/?$", api(self.coql_view)),
             re_path(v + m + r"/upsert/?$", api(self.upsert_view)),
             re_path(v + m + r"/deleted/?$", api(self.deleted_view)),
             re_path(v + m + r"/search/?$", api(self.search_view)),
