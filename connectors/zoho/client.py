@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from connectors.base import PermanentError, RateLimited, ReauthorizationNeeded, Tokens
+from connectors.base import AuthError, PermanentError, RateLimited, ReauthorizationNeeded, Tokens
 from connectors.http import ProviderClient, json_or_empty
 from connectors.oauth import OAuthAuth, OAuthClient
 
@@ -91,6 +91,10 @@ class ZohoOAuthClient(OAuthClient):
             if "invalid_code" in message:
                 raise ReauthorizationNeeded(
                     "Zoho refused the refresh token (revoked or evicted): reconnect"
+                ) from None
+            if "invalid_client" in message:
+                raise AuthError(
+                    "Zoho refused the client ID or secret: check them in Zoho's API console"
                 ) from None
             if "too many requests" in message.lower():
                 raise RateLimited(
