@@ -4,7 +4,7 @@ limits, and Notification API watch channels (providers.md §7).
 
 Knobs (``POST _control/settings``): ``credit_limit`` (50,000 credits per rolling 24 h), ``concurrency_limit``
 (10), ``refresh_cap`` (10 access tokens per refresh token per 10 min), ``custom_fields`` ({module: {api
-name: {data_type, field_label, pick_list_values}}}), ``unique_fields`` ({module: [api names]} →
+name: {data_type, field_label, pick_list_values: [value or {actual_value, display_value}]}}}), ``unique_fields`` ({module: [api names]} →
 ``DUPLICATE_DATA``), ``notify_attempts`` (1), ``rate_headers`` (true), ``client_id``/``client_secret``.
 
 One mixin per concern: ``schema`` (modules, fields, records, samples), ``credits`` (errors, credits,

@@ -35,7 +35,7 @@ def field(
     *,
     mandatory: bool = False,
     read_only: bool = False,
-    picklist: tuple[str, ...] = (),
+    picklist: tuple[Any, ...] = (),
     lookup: str = "",
     custom: bool = False,
 ) -> dict[str, Any]:
@@ -66,13 +66,23 @@ def field(
         "length": 255 if data_type in {"text", "email", "phone", "website", "picklist"} else 32000,
         "id": str(5725767000000002000 + (abs(hash(api_name)) % 999)),
         "pick_list_values": [
-            {"display_value": value, "actual_value": value, "sequence_number": n, "id": str(n)}
-            for n, value in enumerate(picklist, start=1)
+            {"display_value": display, "actual_value": actual, "sequence_number": n, "id": str(n)}
+            for n, (actual, display) in enumerate(_options(picklist), start=1)
         ],
     }
     if lookup:
         body["lookup"] = {"module": {"api_name": lookup, "id": "5725767000000002175"}}
     return body
+
+
+def _options(picklist: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """Picklist entries as (actual_value, display_value): a plain string is both."""
+    return [
+        (str(v.get("actual_value")), str(v.get("display_value") or v.get("actual_value")))
+        if isinstance(v, dict)
+        else (str(v), str(v))
+        for v in picklist
+    ]
 
 
 _SYSTEM = (
