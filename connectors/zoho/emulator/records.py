@@ -408,11 +408,11 @@ class ZohoRecords(ZohoSchema):
             value = item.get(name)
             if value in (None, ""):
                 continue
-            for record in (
-                self.records(module).select_for_update().filter(archived=False).order_by("created_at")
-            ):
-                if str(record.data.get(name) or "").lower() == str(value).lower():
-                    return record, name
+            lookup = {f"data__{name}__iexact": str(value)}
+            rows = self.records(module).select_for_update().filter(archived=False, **lookup)
+            record = rows.order_by("created_at").first()
+            if record is not None:
+                return record, name
         return None, None
 
     def _check_unique(self, module: str, values: dict[str, Any], own_id: str | None) -> None:
@@ -421,16 +421,19 @@ class ZohoRecords(ZohoSchema):
             value = values.get(name)
             if value in (None, ""):
                 continue
-            for record in self.records(module).filter(archived=False).exclude(remote_id=own_id or ""):
-                if str(record.data.get(name) or "").lower() == str(value).lower():
-                    raise RecordError(
-                        "DUPLICATE_DATA",
-                        "duplicate data",
-                        {
-                            "api_name": name,
-                            "duplicate_record": {"id": record.remote_id, "module": {"api_name": module}},
-                        },
-                    )
+            lookup = {f"data__{name}__iexact": str(value)}
+            record = (
+                self.records(module).filter(archived=False, **lookup).exclude(remote_id=own_id or "").first()
+            )
+            if record is not None:
+                raise RecordError(
+                    "DUPLICATE_DATA",
+                    "duplicate data",
+                    {
+                        "api_name": name,
+                        "duplicate_record": {"id": record.remote_id, "module": {"api_name": module}},
+                    },
+                )
 
     @staticmethod
     def _success(

@@ -267,3 +267,13 @@ def test_the_emulator_caps_concurrent_calls_with_429(zoho, api, base):
     assert refused.status_code == 429 and refused.json()["code"] == "TOO_MANY_REQUESTS"
     control(base, "settings", {"concurrency_limit": 10})
     assert api.get(f"{base}/crm/v7/org", timeout=10).ok
+
+
+def test_a_unique_field_refuses_a_second_record_with_duplicate_data(zoho, connector, base):
+    control(base, "settings", {"unique_fields": {"Accounts": ["Account_Name"]}})
+    [first] = connector.create("company", [zoho.sample_record("company", 1)])
+    [second] = connector.create(
+        "company", [{**zoho.sample_record("company", 1), "Website": "other.example.com"}]
+    )
+    assert first.ok and not second.ok and second.code == "DUPLICATE_DATA"
+    assert second.remote_id == first.remote_id  # the record it collides with
