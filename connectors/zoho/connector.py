@@ -645,6 +645,15 @@ class ZohoConnector(Connector):
             "notify_url": target_url,
         }
 
+    def renew_webhooks_if_due(
+        self, *, subscription: Mapping[str, Any], target_url: str, secret: str, now: datetime | None = None
+    ) -> dict[str, Any] | None:
+        """What a periodic (beat) task calls for each active integration with a subscription: the renewed
+        subscription to store when the channel expires within ``RENEW_BEFORE``, else None (nothing to do)."""
+        if not subscription or not needs_renewal(subscription, now=now):
+            return None
+        return self.renew_webhooks(subscription=subscription, target_url=target_url, secret=secret)
+
     def unsubscribe_webhooks(self, *, subscription: Mapping[str, Any]) -> None:
         """Delete the channel; one Zoho no longer knows (expired, deleted) is fine."""
         channel_id = str(subscription.get("channel_id") or "")

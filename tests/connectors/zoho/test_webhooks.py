@@ -101,6 +101,11 @@ def test_a_watch_channel_is_created_renewed_and_deleted(zoho, connector, api, ba
         and renewed["channel_expiry"] >= subscription["channel_expiry"]
     )
 
+    assert connector.renew_webhooks_if_due(subscription=renewed, target_url=target, secret=SECRET) is None
+    later = datetime.fromisoformat(renewed["channel_expiry"]) - timedelta(hours=12)
+    due = connector.renew_webhooks_if_due(subscription=renewed, target_url=target, secret=SECRET, now=later)
+    assert due is not None and due["channel_id"] == renewed["channel_id"]
+
     connector.unsubscribe_webhooks(subscription=renewed)
     assert api.get(f"{base}/crm/v7/actions/watch", timeout=10).status_code == 204
     connector.unsubscribe_webhooks(subscription=renewed)  # already gone: fine
