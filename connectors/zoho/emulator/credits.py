@@ -19,6 +19,9 @@ from connectors.sandbox.emulator import Emulator, _strategy_for_sandbox
 from connectors.sandbox.models import SandboxState, SandboxToken
 
 DEFAULT_CREDIT_LIMIT = 50_000
+# The emulator's state row as read when an API request began: the pipeline consults it several times
+# (faults, settings, credits, headers), and one read per request is enough.
+_request = threading.local()
 DEFAULT_CONCURRENCY = 10
 
 
@@ -52,6 +55,10 @@ class ZohoLimits(Emulator):
         return self.error(
             429, "The number of API requests for your organization has exceeded the allowed limit."
         )
+
+    def state(self) -> SandboxState:
+        cached = getattr(_request, "state", None)
+        return cached if cached is not None and cached.provider == self.provider else super().state()
 
     # --- credits --------------------------------------------------------------------------------
 
@@ -109,17 +116,21 @@ class ZohoLimits(Emulator):
 
         @functools.wraps(inner)
         def capped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            limit = int(self.setting("concurrency_limit", DEFAULT_CONCURRENCY))
-            with ZohoLimits._in_flight_lock:
-                busy = ZohoLimits._in_flight >= limit
-                if not busy:
-                    ZohoLimits._in_flight += 1
-            if busy:
-                return self.error(429, "concurrency limit exceeded for your organization")
+            _request.state = super(ZohoLimits, self).state()
             try:
-                return inner(request, *args, **kwargs)
-            finally:
+                limit = int(self.setting("concurrency_limit", DEFAULT_CONCURRENCY))
                 with ZohoLimits._in_flight_lock:
-                    ZohoLimits._in_flight -= 1
+                    busy = ZohoLimits._in_flight >= limit
+                    if not busy:
+                        ZohoLimits._in_flight += 1
+                if busy:
+                    return self.error(429, "concurrency limit exceeded for your organization")
+                try:
+                    return inner(request, *args, **kwargs)
+                finally:
+                    with ZohoLimits._in_flight_lock:
+                        ZohoLimits._in_flight -= 1
+            finally:
+                _request.state = None
 
         return capped
