@@ -59,6 +59,7 @@ bench: install-dev system-deps
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk >/dev/null; }
 	scripts/with-test-servers.sh $(PY) benchmarks/run.py $(BENCH_ARGS)
 	scripts/with-test-servers.sh $(PY) -m benchmarks.pipedrive_bench $(filter --quick,$(BENCH_ARGS))
+	scripts/with-test-servers.sh $(PY) -m benchmarks.zoho_bench $(filter --quick,$(BENCH_ARGS))
 	scripts/with-test-servers.sh $(PY) benchmarks/webhooks_bench.py
 
 lint: install-dev

@@ -271,8 +271,11 @@ class Connector(abc.ABC):
         """Override to point authorize/token URLs elsewhere (e.g. at the sandbox)."""
         return {}
 
-    def oauth_client(self):
-        """The OAuthClient for this integration's app, or None when the provider is not OAuth."""
+    def oauth_client(self, *, callback: Mapping[str, str] | None = None):
+        """The OAuthClient for this integration's app, or None when the provider is not OAuth.
+
+        ``callback``: the authorization callback's query parameters, when the client is for that
+        callback's code exchange (Zoho names the accounts server to exchange at there)."""
         if self.oauth is None or not self.config.get("client_id"):
             return None
         return OAuthClient(

@@ -12,12 +12,12 @@ CONNECTORS: dict[str, str] = {
     "hubspot": "connectors.hubspot.connector.HubSpotConnector",
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
     "pipedrive": "connectors.pipedrive.connector.PipedriveConnector",
+    "zoho": "connectors.zoho.connector.ZohoConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
-        "zoho",
         "aitable",
         "missionx",
         "gohighlevel",
@@ -33,6 +33,7 @@ EMULATORS: dict[str, str] = {
     "hubspot": "connectors.hubspot.emulator",
     "salesforce": "connectors.salesforce.emulator",
     "pipedrive": "connectors.pipedrive.emulator",
+    "zoho": "connectors.zoho.emulator",
 }
 
 

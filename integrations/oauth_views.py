@@ -16,6 +16,7 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
             state=request.GET.get("state", ""),
             code=request.GET.get("code", ""),
             error=request.GET.get("error", ""),
+            callback=request.GET.dict(),
         )
     except OAuthFlowError as exc:
         return render(request, "oauth/error.html", {"message": str(exc), "provider": provider}, status=400)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -75,9 +76,9 @@ def connector_for(integration: Integration) -> Connector:
     )
 
 
-def oauth_client_for(integration: Integration) -> OAuthClient:
+def oauth_client_for(integration: Integration, *, callback: Mapping[str, str] | None = None) -> OAuthClient:
     connector = connector_for(integration)
-    client = connector.oauth_client()
+    client = connector.oauth_client(callback=callback)
     if client is None:
         raise ConfigError(f"{integration.template.display_name} does not use OAuth")
     return client
@@ -402,7 +403,9 @@ class OAuthOutcome:
     return_to: str
 
 
-def oauth_complete(*, provider: str, state: str, code: str, error: str = "") -> OAuthOutcome:
+def oauth_complete(
+    *, provider: str, state: str, code: str, error: str = "", callback: Mapping[str, str] | None = None
+) -> OAuthOutcome:
     """Exchange the code for tokens. Bad, reused or expired state → OAuthFlowError, nothing saved."""
     if not state:
         raise OAuthFlowError("The authorization response carried no state.")
@@ -429,7 +432,7 @@ def oauth_complete(*, provider: str, state: str, code: str, error: str = "") -> 
         raise OAuthFlowError("The authorization response carried no code.")
     integration = row.integration
     try:
-        tokens = oauth_client_for(integration).exchange_code(
+        tokens = oauth_client_for(integration, callback=callback).exchange_code(
             code=code, redirect_uri=row.redirect_uri, verifier=row.code_verifier
         )
         connector_for(integration).accept_tokens(tokens)

@@ -28,18 +28,18 @@ def test_create_subaccount_then_api_key_prints_the_key_alone_and_revoke_disables
 
 
 @pytest.mark.django_db(transaction=True)
-def test_seed_demo_wires_both_emulators_with_data_on_both_sides_and_is_idempotent(live_server):
+def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempotent(live_server):
     first = run("seed_demo", "--base-url", live_server.url)
     assert "login: admin / admin" in first and "Demo API key" in first
     sub = SubAccount.objects.get(slug="demo")
     assert set(
         Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)
-    ) == {"hubspot", "salesforce"}
+    ) == {"hubspot", "salesforce", "pipedrive", "zoho"}
     assert Contact.objects.filter(subaccount=sub).count() == 18
     assert not Contact.objects.filter(subaccount=sub, company=None).exists()  # related, as in a CRM
     assert all(len(deal.contact_ids) == 2 and deal.company_id for deal in Deal.objects.filter(subaccount=sub))
     second = run("seed_demo", "--base-url", live_server.url)
-    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 2
+    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 4
     integration = Integration.objects.get(subaccount=sub, template__key="hubspot")
     out = run("sync_now", str(integration.pk), "--full")
     assert "succeeded" in out

@@ -18,7 +18,7 @@ from integrations.tokens import IntegrationTokenStore
 from sync.models import Contact
 from sync.services import records_bulk_upsert
 
-DEMO_PROVIDERS = ("hubspot", "salesforce")
+DEMO_PROVIDERS = ("hubspot", "salesforce", "pipedrive", "zoho")
 
 
 class Command(BaseCommand):
