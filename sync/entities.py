@@ -1,5 +1,6 @@
 """The one registry of canonical entities: model, writable fields, relations and matching rungs."""
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ class EntityDef:
     relations: Mapping[str, str] = field(default_factory=dict)
     match_fields: tuple[str, ...] = ("external_id",)
 
-    @property
+    @functools.cached_property
     def many(self) -> frozenset[str]:
         """Relations holding several records (a deal's ``contact_ids``): a sorted list of ids."""
         specs = CANONICAL_RELATIONS.get(self.name, {})
