@@ -12,19 +12,8 @@ user mappings rather than shipped here.
 
 from typing import Any
 
-BOTH = "both"
+from connectors.mapping_rows import E164, EPOCH_MS, EPOCH_MS_DATE, LOWERCASE, NUMBER, row
 
-
-def _row(
-    local: str, remote: str, transform: dict[str, Any] | None = None, direction: str = BOTH
-) -> dict[str, Any]:
-    return {"local": local, "remote": remote, "direction": direction, "transform": transform}
-
-
-LOWERCASE = {"name": "lowercase", "args": {}}
-E164 = {"name": "e164", "args": {}}
-NUMBER = {"name": "number", "args": {}}
-EPOCH_MS = {"name": "date_format", "args": {"format": "epoch_ms"}}
 KIND_MAP = {
     "name": "value_map",
     "args": {"map": {"note": "note", "task": "task", "call": "call", "email": "email", "meeting": "event"}},
@@ -34,51 +23,50 @@ EMAIL_DIRECTION = {
     "name": "value_map",
     "args": {"map": {"INCOMING_EMAIL": "inbound", "EMAIL": "outbound", "FORWARDED_EMAIL": "outbound"}},
 }
-EPOCH_MS_DATE = {"name": "date_format", "args": {"format": "epoch_ms", "as_date": True}}
 
 DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
     "contact": [
-        _row("first_name", "firstname"),
-        _row("last_name", "lastname"),
-        _row("email", "email", LOWERCASE),
-        _row("phone", "phone", E164),
-        _row("mobile_phone", "mobilephone", E164),
-        _row("job_title", "jobtitle"),
-        _row("company_name", "company"),
-        _row("owner_id", "hubspot_owner_id"),
-        _row("lifecycle_stage", "lifecyclestage"),
+        row("first_name", "firstname"),
+        row("last_name", "lastname"),
+        row("email", "email", LOWERCASE),
+        row("phone", "phone", E164),
+        row("mobile_phone", "mobilephone", E164),
+        row("job_title", "jobtitle"),
+        row("company_name", "company"),
+        row("owner_id", "hubspot_owner_id"),
+        row("lifecycle_stage", "lifecyclestage"),
     ],
     "company": [
-        _row("name", "name"),
-        _row("domain", "domain", LOWERCASE),
-        _row("phone", "phone", E164),
-        _row("industry", "industry"),
-        _row("owner_id", "hubspot_owner_id"),
+        row("name", "name"),
+        row("domain", "domain", LOWERCASE),
+        row("phone", "phone", E164),
+        row("industry", "industry"),
+        row("owner_id", "hubspot_owner_id"),
     ],
     "deal": [
-        _row("name", "dealname"),
-        _row("amount", "amount", NUMBER),
-        _row("currency", "deal_currency_code"),
-        _row("stage", "dealstage"),
-        _row("pipeline", "pipeline"),
-        _row("close_date", "closedate", EPOCH_MS_DATE),
-        _row("owner_id", "hubspot_owner_id"),
+        row("name", "dealname"),
+        row("amount", "amount", NUMBER),
+        row("currency", "deal_currency_code"),
+        row("stage", "dealstage"),
+        row("pipeline", "pipeline"),
+        row("close_date", "closedate", EPOCH_MS_DATE),
+        row("owner_id", "hubspot_owner_id"),
     ],
     "activity": [
         # HubSpot meetings are calendar events: the canonical kind "event" (Salesforce's Event too).
-        _row("kind", "_kind", KIND_MAP),
-        _row("occurred_at", "hs_timestamp", EPOCH_MS),
-        _row("body", "hs_note_body"),
-        _row("subject", "hs_task_subject"),
-        _row("body", "hs_task_body"),
-        _row("status", "hs_task_status"),
-        _row("subject", "hs_call_title"),
-        _row("body", "hs_call_body"),
-        _row("direction", "hs_call_direction", CALL_DIRECTION),
-        _row("subject", "hs_email_subject"),
-        _row("body", "hs_email_text"),
-        _row("direction", "hs_email_direction", EMAIL_DIRECTION),
-        _row("subject", "hs_meeting_title"),
-        _row("body", "hs_meeting_body"),
+        row("kind", "_kind", KIND_MAP),
+        row("occurred_at", "hs_timestamp", EPOCH_MS),
+        row("body", "hs_note_body"),
+        row("subject", "hs_task_subject"),
+        row("body", "hs_task_body"),
+        row("status", "hs_task_status"),
+        row("subject", "hs_call_title"),
+        row("body", "hs_call_body"),
+        row("direction", "hs_call_direction", CALL_DIRECTION),
+        row("subject", "hs_email_subject"),
+        row("body", "hs_email_text"),
+        row("direction", "hs_email_direction", EMAIL_DIRECTION),
+        row("subject", "hs_meeting_title"),
+        row("body", "hs_meeting_body"),
     ],
 }

@@ -11,20 +11,8 @@ mappings (by label) rather than shipped here.
 
 from typing import Any
 
-BOTH, FROM_REMOTE, TO_REMOTE = "both", "from_remote", "to_remote"
+from connectors.mapping_rows import DATE, E164, FROM_REMOTE, LOWERCASE, NUMBER, TO_REMOTE, TRIM, row
 
-
-def _row(
-    local: str, remote: str, transform: dict[str, Any] | None = None, direction: str = BOTH
-) -> dict[str, Any]:
-    return {"local": local, "remote": remote, "direction": direction, "transform": transform}
-
-
-LOWERCASE = {"name": "lowercase", "args": {}}
-TRIM = {"name": "trim", "args": {}}
-E164 = {"name": "e164", "args": {}}
-NUMBER = {"name": "number", "args": {}}
-DATE = {"name": "date_format", "args": {"format": "date"}}
 FIRST = {"name": "split_name", "args": {"part": "first"}}
 LAST = {"name": "split_name", "args": {"part": "last"}}
 KIND_MAP = {
@@ -34,32 +22,32 @@ KIND_MAP = {
 
 DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
     "contact": [
-        _row("first_name", "first_name", TRIM, FROM_REMOTE),
-        _row("last_name", "last_name", TRIM, FROM_REMOTE),
-        _row("first_name", "name", FIRST, TO_REMOTE),
-        _row("last_name", "name", LAST, TO_REMOTE),
-        _row("email", "email", LOWERCASE),
-        _row("phone", "phone", E164),
-        _row("owner_id", "owner_id", direction=FROM_REMOTE),
+        row("first_name", "first_name", TRIM, FROM_REMOTE),
+        row("last_name", "last_name", TRIM, FROM_REMOTE),
+        row("first_name", "name", FIRST, TO_REMOTE),
+        row("last_name", "name", LAST, TO_REMOTE),
+        row("email", "email", LOWERCASE),
+        row("phone", "phone", E164),
+        row("owner_id", "owner_id", direction=FROM_REMOTE),
     ],
     "company": [
-        _row("name", "name", TRIM),
-        _row("owner_id", "owner_id", direction=FROM_REMOTE),
+        row("name", "name", TRIM),
+        row("owner_id", "owner_id", direction=FROM_REMOTE),
     ],
     "deal": [
-        _row("name", "title", TRIM),
-        _row("amount", "value", NUMBER),
-        _row("currency", "currency"),
-        _row("stage", "stage_id", direction=FROM_REMOTE),
-        _row("pipeline", "pipeline_id", direction=FROM_REMOTE),
-        _row("close_date", "expected_close_date", DATE),
-        _row("owner_id", "owner_id", direction=FROM_REMOTE),
+        row("name", "title", TRIM),
+        row("amount", "value", NUMBER),
+        row("currency", "currency"),
+        row("stage", "stage_id", direction=FROM_REMOTE),
+        row("pipeline", "pipeline_id", direction=FROM_REMOTE),
+        row("close_date", "expected_close_date", DATE),
+        row("owner_id", "owner_id", direction=FROM_REMOTE),
     ],
     "activity": [
-        _row("kind", "_kind", KIND_MAP),
-        _row("subject", "subject"),
-        _row("body", "note"),
-        _row("body", "content"),
-        _row("due_at", "due_date", DATE),
+        row("kind", "_kind", KIND_MAP),
+        row("subject", "subject"),
+        row("body", "note"),
+        row("body", "content"),
+        row("due_at", "due_date", DATE),
     ],
 }
