@@ -267,8 +267,12 @@ class Connector(abc.ABC):
         """Whether this integration connects through OAuth (some providers also take a token)."""
         return self.oauth is not None and self.config.get("auth_mode", "oauth") == "oauth"
 
-    def oauth_endpoints(self) -> dict[str, str]:
-        """Override to point authorize/token URLs elsewhere (e.g. at the sandbox)."""
+    # The OAuthClient class this provider's token calls go through (Zoho's reads its errors its way).
+    oauth_client_class: ClassVar[type[OAuthClient]] = OAuthClient
+
+    def oauth_endpoints(self, callback: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Override to point authorize/token URLs elsewhere (the sandbox, an account's data centre
+        named by the authorization ``callback``'s parameters)."""
         return {}
 
     def oauth_client(self, *, callback: Mapping[str, str] | None = None):
@@ -278,11 +282,11 @@ class Connector(abc.ABC):
         callback's code exchange (Zoho names the accounts server to exchange at there)."""
         if self.oauth is None or not self.config.get("client_id"):
             return None
-        return OAuthClient(
+        return self.oauth_client_class(
             self.oauth,
             client_id=str(self.config["client_id"]),
             client_secret=str(self.config.get("client_secret", "")),
-            **self.oauth_endpoints(),
+            **self.oauth_endpoints(callback),
         )
 
     def auth(self):

@@ -211,7 +211,7 @@ class HubSpotConnector(Connector):
         if config.get("auth_mode", "private_app") not in {"private_app", "oauth"}:
             raise ConfigError("auth_mode must be private_app or oauth", field="auth_mode")
 
-    def oauth_endpoints(self) -> dict[str, str]:
+    def oauth_endpoints(self, callback: Mapping[str, str] | None = None) -> dict[str, str]:
         """With a ``base_url`` (the sandbox), the authorize and token endpoints live under it."""
         if not self.config.get("base_url"):
             return {}

@@ -134,7 +134,7 @@ class PipedriveConnector(Connector):
             )
         return f"https://{domain}.pipedrive.com"
 
-    def oauth_endpoints(self) -> dict[str, str]:
+    def oauth_endpoints(self, callback: Mapping[str, str] | None = None) -> dict[str, str]:
         """With a ``base_url`` (the sandbox), the OAuth endpoints live under it."""
         if not self.config.get("base_url"):
             return {}

@@ -188,7 +188,7 @@ class SalesforceConnector(Connector):
     def base_url(self) -> str:
         return str(self.config.get("login_url") or DEFAULT_LOGIN_URL).rstrip("/")
 
-    def oauth_endpoints(self) -> dict[str, str]:
+    def oauth_endpoints(self, callback: Mapping[str, str] | None = None) -> dict[str, str]:
         login = self.base_url()
         return {
             "authorize_url": f"{login}/services/oauth2/authorize",

@@ -195,6 +195,8 @@ class ZohoConnector(Connector):
     def base_url(self) -> str:
         return self.accounts()
 
+    oauth_client_class = ZohoOAuthClient
+
     def oauth_endpoints(self, callback: Mapping[str, str] | None = None) -> dict[str, str]:
         accounts = self.accounts(callback)
         return {
@@ -202,16 +204,6 @@ class ZohoConnector(Connector):
             "token_url": f"{accounts}/oauth/v2/token",
             "revoke_url": f"{accounts}/oauth/v2/token/revoke",
         }
-
-    def oauth_client(self, *, callback: Mapping[str, str] | None = None):
-        if not self.config.get("client_id"):
-            return None
-        return ZohoOAuthClient(
-            self.oauth,
-            client_id=str(self.config["client_id"]),
-            client_secret=str(self.config.get("client_secret", "")),
-            **self.oauth_endpoints(callback),
-        )
 
     def auth(self):
         client = self.oauth_client()
