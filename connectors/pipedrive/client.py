@@ -148,15 +148,19 @@ class PipedriveClient(ProviderClient):
         resp = self.request("PATCH", f"/api/v2/{object_type}/{object_id}", json=body)
         return json_or_empty(resp).get("data") or {}
 
-    def delete(self, object_type: str, object_id: str) -> bool:
-        """Soft-delete; True when deleted now, False when it was already gone (404)."""
+    def delete_path(self, path: str) -> bool:
+        """DELETE ``path``: True when deleted now, False when it was already gone (404/410)."""
         try:
-            self.request("DELETE", f"/api/v2/{object_type}/{object_id}")
+            self.request("DELETE", path)
         except PermanentError as exc:
             if exc.status in (404, 410):
                 return False
             raise
         return True
+
+    def delete(self, object_type: str, object_id: str) -> bool:
+        """Soft-delete; True when deleted now, False when it was already gone (404)."""
+        return self.delete_path(f"/api/v2/{object_type}/{object_id}")
 
     # --- v1: notes, fields, recents, webhooks ----------------------------------------------------
 
@@ -191,13 +195,7 @@ class PipedriveClient(ProviderClient):
         return json_or_empty(self.request("PUT", f"/api/v1/notes/{note_id}", json=body)).get("data") or {}
 
     def delete_note(self, note_id: str) -> bool:
-        try:
-            self.request("DELETE", f"/api/v1/notes/{note_id}")
-        except PermanentError as exc:
-            if exc.status in (404, 410):
-                return False
-            raise
-        return True
+        return self.delete_path(f"/api/v1/notes/{note_id}")
 
     def recents(self, since: str, item: str) -> Iterator[list[dict[str, Any]]]:
         """``GET /v1/recents``: everything of one kind changed since ``since`` (v1 time), deleted
@@ -208,10 +206,4 @@ class PipedriveClient(ProviderClient):
         return self.post_json("/api/v1/webhooks", body).get("data") or {}
 
     def delete_webhook(self, hook_id: str) -> bool:
-        try:
-            self.request("DELETE", f"/api/v1/webhooks/{hook_id}")
-        except PermanentError as exc:
-            if exc.status in (404, 410):
-                return False
-            raise
-        return True
+        return self.delete_path(f"/api/v1/webhooks/{hook_id}")
