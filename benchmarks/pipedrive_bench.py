@@ -1,8 +1,7 @@
 """Pipedrive figures for `make bench`: full pull, delta cost, push of local changes (one request per
 record, no duplicate after a forced retry), against the emulator served by gunicorn over real HTTP.
 
-    DJANGO_SETTINGS_MODULE=benchmarks.settings scripts/with-test-servers.sh \
-        python -m benchmarks.pipedrive_bench [--records 20000] [--quick]
+    scripts/with-test-servers.sh python -m benchmarks.pipedrive_bench [--records 20000] [--quick]
 
 Reuses benchmarks/run.py's server and baseline helpers (importing it sets Django up). Every ratio is
 against a baseline measured in the same run.
@@ -10,19 +9,17 @@ against a baseline measured in the same run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 
 from django.core.management import call_command
-from django.db import connection
 from django.db.models import Count
 
 from benchmarks.run import (  # first: sets Django up
     baseline_bulk_create,
     emulator_server,
     full_pull,
-    section_write,
+    provider_main,
 )
 from connectors.registry import emulator_module
 from connectors.sandbox.models import SandboxState
@@ -238,17 +235,7 @@ def markdown(results: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for trying the harness")
-    args = parser.parse_args()
-    if args.quick:
-        args.records = 2_000
-    if connection.vendor != "postgresql":
-        raise SystemExit("benchmarks run on PostgreSQL: use scripts/with-test-servers.sh")
-    results = bench_pipedrive(args.records)
-    print(json.dumps(results, indent=2))
-    section_write("Pipedrive", markdown(results) + f"\n```json\n{json.dumps(results, indent=2)}\n```\n")
+    provider_main("Pipedrive", bench_pipedrive, markdown)
 
 
 if __name__ == "__main__":

@@ -368,6 +368,20 @@ def section_write(title: str, section: str) -> None:
     print(f"wrote the {title} section of {RESULTS}")
 
 
+def provider_main(title: str, bench, markdown, *, records: int = 20_000, quick_records: int = 2_000) -> None:
+    """What `python -m benchmarks.<provider>_bench` does: measure, print, and write the provider's
+    section of RESULTS.md (``bench(records) -> dict``, ``markdown(results) -> str``)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=records)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for trying the harness")
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        raise SystemExit("benchmarks run on PostgreSQL: use scripts/with-test-servers.sh")
+    results = bench(quick_records if args.quick else args.records)
+    print(json.dumps(results, indent=2))
+    section_write(title, markdown(results) + f"\n```json\n{json.dumps(results, indent=2)}\n```\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=100_000)

@@ -10,44 +10,32 @@ served by gunicorn over real HTTP (benchmarks.run's server), with the baseline m
 3. Push of 1,000 local changes: write requests (goal ≤ 10: 100 records a call), counted as the run's
    requests minus those of an idle delta measured just before.
 
-    scripts/with-test-servers.sh env DJANGO_SETTINGS_MODULE=benchmarks.settings \
-        python -m benchmarks.zoho_bench [--records 20000] [--quick]
+    scripts/with-test-servers.sh python -m benchmarks.zoho_bench [--records 20000] [--quick]
 
 ``bench_zoho(records)`` returns the figures; ``markdown(results)`` renders them for RESULTS.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
-os.environ["SANDBOX"] = "on"
-os.environ.setdefault("LOG_LEVEL", "WARNING")
+from django.core.management import call_command
+from django.utils import timezone
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from benchmarks.run import baseline_bulk_create, emulator_server, section_write  # noqa: E402
-from connectors.registry import emulator_module  # noqa: E402
-from connectors.sandbox.models import SandboxState  # noqa: E402
-from integrations.models import Integration, IntegrationTemplate, SubAccount  # noqa: E402
-from integrations.services import integration_create, integration_set_status  # noqa: E402
-from integrations.tokens import IntegrationTokenStore  # noqa: E402
-from sync.models import Change, Contact, SyncRun  # noqa: E402
-from sync.runs import sync_run_execute, sync_run_request  # noqa: E402
-from sync.services import records_bulk_upsert  # noqa: E402
+from benchmarks.run import (  # first: sets Django up
+    baseline_bulk_create,
+    emulator_server,
+    provider_main,
+)
+from connectors.registry import emulator_module
+from connectors.sandbox.models import SandboxState
+from integrations.models import Integration, IntegrationTemplate, SubAccount
+from integrations.services import integration_create, integration_set_status
+from integrations.tokens import IntegrationTokenStore
+from sync.models import Change, Contact, SyncRun
+from sync.runs import sync_run_execute, sync_run_request
+from sync.services import records_bulk_upsert
 
 PUSHED = 1000
 BULK = 500  # records per records_bulk_upsert call when making the local changes
@@ -197,17 +185,7 @@ except in Z4.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--records", type=int, default=20_000)
-    parser.add_argument("--quick", action="store_true", help="small sizes, for trying the harness")
-    args = parser.parse_args()
-    if args.quick:
-        args.records = 2_000
-    if connection.vendor != "postgresql":
-        raise SystemExit("benchmarks run on PostgreSQL: use scripts/with-test-servers.sh")
-    results = bench_zoho(args.records)
-    print(json.dumps(results, indent=2))
-    section_write("Zoho CRM", markdown(results) + f"\n```json\n{json.dumps(results, indent=2)}\n```\n")
+    provider_main("Zoho CRM", bench_zoho, markdown)
 
 
 if __name__ == "__main__":
