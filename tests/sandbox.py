@@ -1,6 +1,8 @@
 """An active integration wired to a provider emulator, as the wizard would leave it; the providers'
 official clients pointed at the emulators."""
 
+import uuid
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -60,3 +62,27 @@ def simple_salesforce_client(instance_url: str, access_token: str) -> Salesforce
     session = requests.Session()
     session.mount(f"https://{urlsplit(instance_url).netloc}/", InstanceAdapter(instance_url))
     return Salesforce(instance_url=instance_url, session_id=access_token, version="62.0", session=session)
+
+
+def emulator_control(base: str, name: str, body: dict) -> dict:
+    """POST to an emulator's control surface (``<base>/_control/<name>``); fails the test unless 200."""
+    resp = requests.post(f"{base}/_control/{name}", json=body, timeout=10)
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+def connectors_made(connector_class) -> Iterator:
+    """For a fixture (``yield from``): a maker of ``connector_class(config, **kwargs)``, each with a
+    fresh integration id (our limiter windows never leak between tests); their HTTP sessions are
+    closed afterwards."""
+    made = []
+
+    def make(config, **kwargs):
+        connector = connector_class(config, integration_id=f"test-{uuid.uuid4()}", **kwargs)
+        made.append(connector)
+        return connector
+
+    yield make
+    for connector in made:
+        if "client" in connector.__dict__:
+            connector.client.session.close()

@@ -1,12 +1,12 @@
 """HubSpot fixtures: a reset emulator on the live server, a private-app config, connectors on it."""
 
-import uuid
-
 import pytest
 import requests
 
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import emulator as hubspot_emulator
+from tests.sandbox import connectors_made
+from tests.sandbox import emulator_control as control  # noqa: F401 (the tests import it from here)
 
 
 @pytest.fixture
@@ -40,26 +40,9 @@ def api(config):
 
 @pytest.fixture
 def make_connector():
-    made = []
-
-    def make(config, **kwargs):
-        # A fresh integration id per connector: our own limiter windows never leak between tests.
-        connector = HubSpotConnector(config, integration_id=f"test-{uuid.uuid4()}", **kwargs)
-        made.append(connector)
-        return connector
-
-    yield make
-    for connector in made:
-        if "client" in connector.__dict__:
-            connector.client.session.close()
+    yield from connectors_made(HubSpotConnector)
 
 
 @pytest.fixture
 def connector(config, make_connector):
     return make_connector(config)
-
-
-def control(base: str, name: str, body: dict) -> dict:
-    resp = requests.post(f"{base}/_control/{name}", json=body, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return resp.json()

@@ -8,6 +8,7 @@ import requests
 from connectors.base import MemoryTokenStore
 from connectors.zoho.connector import ZohoConnector
 from connectors.zoho.emulator import emulator as zoho_emulator
+from tests.sandbox import emulator_control as control  # noqa: F401 (the tests import it from here)
 
 
 @pytest.fixture
@@ -58,9 +59,3 @@ def make_connector():
 @pytest.fixture
 def connector(connected, make_connector):
     return make_connector(*connected)
-
-
-def control(base: str, name: str, body: dict) -> dict:
-    resp = requests.post(f"{base}/_control/{name}", json=body, timeout=10)
-    assert resp.status_code == 200, resp.text
-    return resp.json()
