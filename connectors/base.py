@@ -34,7 +34,10 @@ from connectors.types import (
     CANONICAL_RELATIONS,
     FIELD_TYPES,
     RELATIONS_KEY,
+    EnrichmentRecord,
+    EnrichmentResult,
     EntitySpec,
+    FieldSpec,
     MemoryTokenStore,
     OAuthSpec,
     Page,
@@ -67,6 +70,9 @@ __all__ = [
     "RemoteRecord",
     "Page",
     "WriteResult",
+    "FieldSpec",
+    "EnrichmentRecord",
+    "EnrichmentResult",
     "collect_results",
     "encode_cursor",
     "decode_cursor",
@@ -171,6 +177,25 @@ class Connector(abc.ABC):
         and enumeration options: HubSpot's properties API, Salesforce's describe, a provider's
         field list. The platform caches the answer per integration. Default: none known."""
         return []
+
+    # Whether ``create_fields`` can create custom fields at this provider.
+    creates_fields: ClassVar[bool] = False
+
+    def create_fields(self, entity: str, specs: list[FieldSpec]) -> list[RemoteField]:
+        """Create these custom fields for ``entity`` (HubSpot's properties API, Salesforce's
+        Tooling API, ...) and return them as the provider now reports them. Fields that already
+        exist are not created again (the caller asks only for missing ones, but a retry may race).
+        A provider whose API cannot create fields keeps the default: ``creates_fields`` False."""
+        raise NotImplementedError(f"{self.display_name} cannot create custom fields through its API")
+
+    # enrichment providers (enrichment_http): the platform asks, the provider answers per record
+    enriches: ClassVar[bool] = False
+
+    def enrich(self, records: list[EnrichmentRecord]) -> list[EnrichmentResult]:
+        """One result per record, in any order, matched by ``id``; a record's own failure is its
+        result's ``error`` (the others still count). Batches are at most ``batch_size`` records.
+        Raises TransientError / RateLimited when the provider as a whole could not answer."""
+        raise NotImplementedError(f"{self.display_name} is not an enrichment provider")
 
     def want_fields(self, entity: str, names: Iterable[str]) -> None:
         """Read these remote fields too when pulling ``entity`` (mapped custom fields): a connector

@@ -165,6 +165,43 @@ class RemoteField:
 
 
 @dataclass(frozen=True)
+class FieldSpec:
+    """A custom field the platform wants a provider to have (the enrichment fields it pushes).
+
+    ``name`` is the platform's name for it (``platform_score``); the connector picks the provider's
+    own API name (Salesforce appends ``__c``) and answers with the ``RemoteField`` it created.
+    ``type`` is one of ``FIELD_TYPES`` ("number", "string", "text").
+    """
+
+    name: str
+    label: str
+    type: str = "string"
+
+
+@dataclass(frozen=True)
+class EnrichmentRecord:
+    """One record sent to an enrichment provider (providers.md §11): ``type`` is contact or company,
+    ``fields`` the canonical values (and earlier providers' findings) it may use."""
+
+    id: str
+    type: str
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EnrichmentResult:
+    """What a provider found for one record: ``fields`` it fills (e.g. industry, size, country,
+    summary), its own ``score`` (0-100) and ``signals`` when it gives them, or the record's ``error``."""
+
+    id: str
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    score: int | None = None
+    signals: tuple[str, ...] = ()
+    error: str = ""
+    code: str = ""
+
+
+@dataclass(frozen=True)
 class OAuthSpec:
     """Where a provider's OAuth 2 endpoints are and how it wants to be called."""
 

@@ -9,6 +9,17 @@ from rest_framework_api_key.models import AbstractAPIKey
 from connectors.registry import is_registered
 from integrations.fields import EncryptedJSONField
 
+# The seed's enrichment and automation toggles: defaults on SubAccount, overrides on Integration
+# (integrations.automation.automation_settings_for reads the two together).
+AUTOMATION_SETTINGS = (
+    "auto_enrich",
+    "auto_score",
+    "auto_assign",
+    "auto_create_tasks",
+    "auto_create_deals",
+    "deal_threshold",
+)
+
 
 class SubAccount(models.Model):
     """The tenant. Every tenant-owned row points here and every query is scoped by it."""
@@ -19,6 +30,24 @@ class SubAccount(models.Model):
         max_length=2, default="US", help_text="ISO country used to read phone numbers without +"
     )
     is_active = models.BooleanField(default=True)
+    # Enrichment and automation defaults (seed 002); each integration may override them. Records
+    # arriving through an integration follow its settings, records written through the API these.
+    auto_enrich = models.BooleanField(
+        default=False, help_text="Enrich new and changed contacts and companies"
+    )
+    auto_score = models.BooleanField(default=False, help_text="Score them 0-100 with reasons")
+    auto_assign = models.BooleanField(
+        default=False, help_text="Give unowned records an owner by the owner rules"
+    )
+    auto_create_tasks = models.BooleanField(
+        default=False, help_text="Create a follow-up task with the suggested next action"
+    )
+    auto_create_deals = models.BooleanField(
+        default=False, help_text="Create a deal once when the score reaches the deal threshold"
+    )
+    deal_threshold = models.PositiveSmallIntegerField(
+        default=70, validators=[MaxValueValidator(100)], help_text="Score at which a deal is created"
+    )
     notification_emails = models.TextField(
         blank=True,
         help_text="Also told when an integration fails, besides the members: addresses, one a line or comma-separated",
@@ -169,8 +198,7 @@ class Integration(models.Model):
         "conflict_strategy",
         "sync_interval_minutes",
         "delete_policy",
-        "enrichment_enabled",
-        "automation_enabled",
+        *AUTOMATION_SETTINGS,
         "weekly_full_sync",
         "full_sync_weekday",
         "full_sync_hour",
@@ -202,8 +230,22 @@ class Integration(models.Model):
     delete_policy = models.CharField(
         max_length=10, choices=DeletePolicy.choices, default=DeletePolicy.ARCHIVE
     )
-    enrichment_enabled = models.BooleanField(default=False)
-    automation_enabled = models.BooleanField(default=False)
+    # Blank (None) follows the sub-account's default of the same name (automation_settings_for).
+    auto_enrich = models.BooleanField(null=True, blank=True, help_text="Blank: the sub-account's default")
+    auto_score = models.BooleanField(null=True, blank=True, help_text="Blank: the sub-account's default")
+    auto_assign = models.BooleanField(null=True, blank=True, help_text="Blank: the sub-account's default")
+    auto_create_tasks = models.BooleanField(
+        null=True, blank=True, help_text="Blank: the sub-account's default"
+    )
+    auto_create_deals = models.BooleanField(
+        null=True, blank=True, help_text="Blank: the sub-account's default"
+    )
+    deal_threshold = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(100)],
+        help_text="Blank: the sub-account's default",
+    )
     # Once a week a full sync reconciles everything, deletes included (sync.schedules.full_sync_due).
     # integration_create spreads the slot with full_sync_slot_default; these defaults are fallbacks.
     weekly_full_sync = models.BooleanField(default=True, help_text="Run a full sync once a week")

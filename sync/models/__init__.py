@@ -1,6 +1,8 @@
 """Canonical records and their change log (records.py); the sync engine's bookkeeping (engine.py);
-each integration's discovered provider fields (fields.py)."""
+each integration's discovered provider fields (fields.py); enrichment, scoring and automation
+(enrichment.py)."""
 
 from sync.models.engine import *  # noqa: F403
+from sync.models.enrichment import *  # noqa: F403
 from sync.models.fields import *  # noqa: F403
 from sync.models.records import *  # noqa: F403

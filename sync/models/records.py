@@ -55,13 +55,26 @@ class CanonicalRecord(models.Model):
 
 
 class Enrichment(models.Model):
-    """Scores and hints written by enrichment, never by the API or a sync."""
+    """Scores and hints written by enrichment (``sync.enrichment``), never by the API or a sync."""
 
     score = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(100)])
-    score_breakdown = models.JSONField(default=dict, blank=True, help_text="Sub-scores by name")
-    signals = models.JSONField(default=list, blank=True)
-    next_actions = models.JSONField(default=list, blank=True)
+    score_breakdown = models.JSONField(
+        default=dict, blank=True, help_text="Sub-scores 0-100: financial, growth, engagement, fit"
+    )
+    score_reasons = models.JSONField(
+        default=list, blank=True, help_text='e.g. "+18 fit: industry SaaS in ICP"'
+    )
+    scorer_version = models.CharField(max_length=40, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+    signals = models.JSONField(default=list, blank=True, help_text="Buying signals, e.g. hiring, funding")
+    next_actions = models.JSONField(default=list, blank=True, help_text="[{action, due_at, rule}]")
+    suggested_stage = models.CharField(max_length=64, blank=True)
+    # What providers derived (domain, industry, size, country, summary, ...), each key owned by one.
+    enriched = models.JSONField(default=dict, blank=True)
     enriched_at = models.DateTimeField(null=True, blank=True)
+    enrichment_error = models.CharField(
+        max_length=500, blank=True, help_text="Why the last enrichment did not complete; blank if it did"
+    )
 
     class Meta:
         abstract = True
