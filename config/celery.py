@@ -10,9 +10,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = [Queue(name) for name in ("default", "sync", "webhooks", "enrichment")]
+# First match wins (celery.app.routes.MapRoute reads the patterns in order): the narrower first.
 app.conf.task_routes = {
+    "sync.enrichment.*": {"queue": "enrichment"},
     "sync.*": {"queue": "sync"},
     "webhooks.*": {"queue": "webhooks"},
-    "sync.enrichment.*": {"queue": "enrichment"},
 }
 app.autodiscover_tasks()

@@ -48,10 +48,10 @@ def _fresh_receiver_memory(monkeypatch):
     """What webhooks remember per process (integrations read, rate-limit leases, kick windows)
     starts empty in every test: the database under it is new each time, and a window left open by
     the previous test would swallow this test's first kick (eager tasks never run the queued one)."""
+    from integrations.kick import kick_reset
     from webhooks.inbound import services as inbound
     from webhooks.inbound import targets as inbound_targets
     from webhooks.inbound import throttle
-    from webhooks.kick import kick_reset
     from webhooks.outbound import outbox
 
     inbound_targets.forget()

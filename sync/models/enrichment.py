@@ -15,6 +15,7 @@ __all__ = [
     "ScoreHistory",
     "EnrichmentJob",
     "AutomationMark",
+    "EnrichmentCursor",
 ]
 
 SCORED_ENTITIES = [("contact", "Contact"), ("company", "Company")]
@@ -239,3 +240,14 @@ class AutomationMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entity} {self.record_id}: {self.action}"
+
+
+class EnrichmentCursor(models.Model):
+    """Where ``sync.enrichment.feed`` stopped reading one sub-account's Change log (one cursor per
+    tenant: one tenant's rows become visible in seq order, two tenants' need not)."""
+
+    subaccount = models.OneToOneField(SubAccount, on_delete=models.CASCADE, related_name="+")
+    position = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.subaccount_id} @ {self.position}"

@@ -23,6 +23,7 @@ from connectors.registry import emulator_module
 from connectors.salesforce.emulator.schema import ORG_ID
 from connectors.salesforce.emulator.webhooks import outbound_message
 from connectors.sandbox.models import SandboxState
+from integrations.kick import kick_reset
 from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
@@ -32,7 +33,6 @@ from webhooks.inbound.processing import inbound_drain, inbound_retry_due
 from webhooks.inbound.services import KICK_KEY, KICK_WINDOW, inbound_events_replay
 from webhooks.inbound.tasks import inbound_drain_task
 from webhooks.inbound.views import throttle_key
-from webhooks.kick import kick_reset
 from webhooks.models import InboundDelivery, InboundEvent
 
 # Transactional: enqueueing happens on commit, which a test wrapped in one transaction never reaches.

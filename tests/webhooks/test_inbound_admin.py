@@ -7,11 +7,11 @@ from django.contrib.auth.models import Permission, User
 from django.db import connection
 from django.urls import reverse
 
+from integrations.kick import kick_reset
 from integrations.models import Membership
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 from webhooks.inbound.services import KICK_KEY
 from webhooks.inbound.tasks import inbound_drain_task
-from webhooks.kick import kick_reset
 from webhooks.models import InboundDelivery, InboundEvent
 
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]

@@ -199,7 +199,7 @@ def test_outbox_pump_works_in_batches_and_says_when_it_is_behind(subaccount):
 def test_outbox_kick_queues_one_delayed_pump_per_window_after_commit(
     subaccount, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from webhooks.kick import kick_reset
+    from integrations.kick import kick_reset
     from webhooks.outbound import tasks as tasks_outbound
     from webhooks.outbound.outbox import KICK_KEY, KICK_WINDOW
 

@@ -21,10 +21,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
 from connectors.base import RemoteRecord, WebhookEvent, WebhookRequest
+from integrations.kick import kick
 from integrations.models import Integration
 from webhooks.inbound.insert import inbound_insert
 from webhooks.inbound.tasks import inbound_drain_task
-from webhooks.kick import kick
 from webhooks.models import InboundDelivery, InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ def record_to_dict(record: RemoteRecord | None) -> dict[str, Any] | None:
 def inbound_kick() -> None:
     """Have pending events processed within KICK_WINDOW; call once they are committed.
 
-    Debounced across processes (``webhooks.kick``): under load, one drain run per window takes every
+    Debounced across processes (``integrations.kick``): under load, one drain run per window takes every
     event that arrived in it. If the broker is down nothing is lost: the events stay pending and
     ``inbound_retry_due`` picks them up from the database.
     """

@@ -18,10 +18,10 @@ from django.db import transaction
 from django.db.models import CharField, Exists, Max, OuterRef, Subquery, Value
 from django.db.models.functions import Cast, Coalesce, Concat
 
+from integrations.kick import kick
 from integrations.models import SubAccount
 from sync.entities import ENTITIES
 from sync.models import Change
-from webhooks.kick import kick
 from webhooks.models import Delivery, Endpoint, Message, OutboxCursor
 from webhooks.outbound.events import (
     RECORD_ACTIONS,
@@ -68,7 +68,7 @@ def outbox_pump(*, limit: int = PUMP_BATCH) -> PumpResult:
 def outbox_kick() -> None:
     """Ask for a pump run once the current transaction commits (call it after writing Changes).
 
-    Debounced (``webhooks.kick``): the first kick in a KICK_WINDOW queues the pump KICK_WINDOW
+    Debounced (``integrations.kick``): the first kick in a KICK_WINDOW queues the pump KICK_WINDOW
     seconds later, so every Change committed during the window (whose kicks were swallowed) is in
     that run.
     """

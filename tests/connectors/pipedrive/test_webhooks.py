@@ -11,6 +11,7 @@ from connectors.base import PermanentError, SignatureInvalid, WebhookRequest
 from connectors.pipedrive import webhooks
 from connectors.pipedrive.emulator.hooks import basic_header
 from connectors.sandbox.models import SandboxWebhook
+from integrations.kick import kick_reset
 from integrations.services import (
     integration_activate,
     integration_delete,
@@ -23,7 +24,6 @@ from tests.sandbox import sandbox_integration
 from webhooks.inbound.processing import inbound_drain
 from webhooks.inbound.services import KICK_KEY
 from webhooks.inbound.tasks import inbound_drain_task
-from webhooks.kick import kick_reset
 from webhooks.models import InboundDelivery, InboundEvent
 
 SECRET = "integration-webhook-secret"

@@ -1,4 +1,4 @@
-"""Debounced kicks (webhooks.kick): one queued run per window, shared through Redis, never failing
+"""Debounced kicks (integrations.kick): one queued run per window, shared through Redis, never failing
 the caller."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 
 from config.redis_clients import redis_client
-from webhooks import kick as kicks
+from integrations import kick as kicks
 
 pytestmark = pytest.mark.skipif(not settings.REDIS_URL, reason="needs the test Redis (make test starts one)")
 
