@@ -68,15 +68,16 @@ def window_open(key: str, window: float) -> bool:
     return opened
 
 
-def kick(task: Task, *, key: str, window: float) -> bool:
-    """Queue ``task`` to run ``window`` seconds from now unless a run is already queued for this window.
+def kick(task: Task, *, key: str, window: float, args: tuple = ()) -> bool:
+    """Queue ``task`` (with ``args``) to run ``window`` seconds from now unless a run is already
+    queued for this window of ``key``.
 
     Call it after the rows the task will read have committed. Returns whether a run was queued.
     """
     try:
         if not window_open(key, window):
             return False
-        task.apply_async(countdown=window)
+        task.apply_async(args, countdown=window)
     except Exception:  # best effort by design: Redis or broker trouble must not fail the caller
         kick_reset(key, best_effort=True)  # the window promised a run that was never queued
         logger.exception("kick failed: the periodic sweep will pick the work up", extra={"kick": key})
