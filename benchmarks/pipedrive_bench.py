@@ -24,7 +24,7 @@ from benchmarks.run import (  # first: sets Django up
 from connectors.registry import emulator_module
 from connectors.sandbox.models import SandboxState
 from integrations.models import Integration, IntegrationTemplate, SubAccount
-from integrations.services import integration_create, integration_set_status
+from integrations.services import connector_for, integration_create, integration_set_status
 from sync.models import Change, Contact, SyncRun
 from sync.runs import sync_run_execute, sync_run_request
 from sync.services import records_bulk_upsert
@@ -176,11 +176,52 @@ def bench_pipedrive(records: int) -> dict:
         assert results["push"]["remote_copies"] == RETRY_CREATES, results["push"]
         print("push", json.dumps(results["push"]), flush=True)
 
-        # Under Pipedrive's published burst limit (API token, 40 per 2 s): a push is what meets it
-        # (one request per record); a pull reads 500 records a request and never comes near it.
+        # Under Pipedrive's published burst limit (API token, 40 per 2 s): a pull (500 records a
+        # request), then a push (one request per record).
+        results["limited_pull"] = limited_pull(base, em, records=records, unlimited_seconds=elapsed)
+        print("limited_pull", json.dumps(results["limited_pull"]), flush=True)
         results["limited"] = limited_push(base, em, changes=min(PUSH_CHANGES, records // 2))
         print("limited", json.dumps(results["limited"]), flush=True)
     return results
+
+
+def limited_pull(base: str, em, *, records: int, unlimited_seconds: float) -> dict:
+    """Read every person with the emulator's limits on and our limiter at its default, twice: the
+    connector's pull alone (what the limit paces: requests per second against the burst window's
+    ceiling, and 429s), then the whole sync's full pull (what it costs a real run next to P1's)."""
+    SandboxState.objects.filter(pk=em.state().pk).update(rate_limit_enabled=True)
+    integration = pipedrive_integration(base, slug="bench-pipedrive-limited-pull", limited=True)
+    amount, seconds = em.burst_for(None, "")
+    ceiling = amount / seconds
+    connector = connector_for(integration)
+    before, pages, pulled = emulator_requests(), 0, 0
+    started = time.perf_counter()
+    for page in connector.pull("contact", cursor=None):
+        pages, pulled = pages + 1, pulled + len(page.records)
+    fetch_seconds = time.perf_counter() - started
+    fetch_requests = emulator_requests() - before
+    assert pulled >= records, (pulled, records)  # P4's new persons are there too
+
+    before = emulator_requests()
+    run, elapsed = full_pull(integration)
+    assert run.status == "succeeded", (run.status, run.error)
+    sync_requests = emulator_requests() - before
+    return {
+        "records": pulled,
+        "requests": fetch_requests,
+        "seconds": fetch_seconds,
+        "requests_per_s": fetch_requests / fetch_seconds,
+        "ceiling_requests_per_s": ceiling,
+        "share_of_ceiling": min(1.0, fetch_requests / fetch_seconds / ceiling),
+        "pages": pages,
+        "rejected": fetch_requests - pages,  # requests beyond one a page: 429s and their retries
+        "sync_requests": sync_requests,
+        "sync_seconds": elapsed,
+        "sync_requests_per_s": sync_requests / elapsed,
+        "sync_vs_unlimited": unlimited_seconds / elapsed,
+        "failed": run.failed,
+        "status": run.status,
+    }
 
 
 def limited_push(base: str, em, *, changes: int) -> dict:
@@ -222,6 +263,7 @@ def limited_push(base: str, em, *, changes: int) -> dict:
 def markdown(results: dict) -> str:
     """The Pipedrive rows for benchmarks/RESULTS.md."""
     f, d, p, lim = results["full"], results["delta"], results["push"], results["limited"]
+    lp = results["limited_pull"]
     return f"""## Pipedrive
 
 | # | what | result | baseline (same run) | ratio / share | goal |
@@ -231,6 +273,12 @@ def markdown(results: dict) -> str:
 | P3 | push of {p["changes"]:,} local changes | {p["write_requests"]:,} write requests ({p["requests"]:,} in all), {p["records_per_s"]:,.0f} records/s | — | {p["write_requests"] / p["changes"]:.2f} requests per record | requests = records |
 | P4 | {p["creates"]} new contacts pushed while {p["lost_answers"]} create answers are lost after the write | {p["remote_copies"]} persons in Pipedrive, {p["duplicates"]} duplicates, {p["create_requests"]} requests (exact search + create each) | — | — | 0 duplicates |
 | P5 | push of {lim["changes"]:,} local changes under the published burst limit ({lim["ceiling_requests_per_s"]:.0f} requests/s) | {lim["requests_per_s"]:.1f} requests/s, {lim["requests"]:,} requests, {lim["failed"]} failed | ceiling {lim["ceiling_requests_per_s"]:.0f} requests/s | {lim["share_of_ceiling"]:.0%} of the ceiling | ≥ 90 %, 0 failed |
+| P6 | full pull of {lp["records"]:,} persons under the published burst limit ({lp["ceiling_requests_per_s"]:.0f} requests/s) | connector pull: {lp["requests_per_s"]:.1f} requests/s ({lp["requests"]} requests, {lp["seconds"]:.2f} s), {lp["rejected"]} rejected; whole sync: {lp["sync_seconds"]:.1f} s, {lp["failed"]} failed | ceiling {lp["ceiling_requests_per_s"]:.0f} requests/s; P1 (limits off) {f["seconds"]:.1f} s | {lp["share_of_ceiling"]:.0%} of the ceiling; sync {lp["sync_vs_unlimited"]:.2f} × P1's speed | ≥ 90 %, 0 failed |
+
+P6 reads the persons twice with the limit on: the connector's pull alone is what the burst window
+paces (its share of the ceiling is the goal), and the whole sync's pull shows what the limit costs a
+real run next to P1: a sync writes 500 records a request more slowly than the ceiling lets it read,
+so there its request rate is bound by our writes, not by the limit.
 """
 
 

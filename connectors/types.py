@@ -106,6 +106,13 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
+# ``TestResult.details[USAGE_KEY]``: what a connector reports of its provider quota use, as rows
+# ``{"label": "API credits used", "value": "120 of 50000 in the last 24 hours"}``. The outcome of the
+# last connection test is stored with its details, and the admin shows these rows under Health for
+# any provider, so a connector reports its quota without the admin knowing the provider.
+USAGE_KEY = "usage"
+
+
 @dataclass(frozen=True)
 class TestResult:
     __test__ = False  # not a pytest test class

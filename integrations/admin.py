@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from connectors.registry import CONNECTORS, connector_class
+from connectors.types import USAGE_KEY
 from integrations import admin_views, catalog_services, services
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
 from integrations.catalog_loader import template_errors
@@ -233,6 +234,16 @@ class OAuthAppAdmin(admin.ModelAdmin):
         )
 
 
+def usage_rows(integration: Integration) -> list[dict[str, str]]:
+    """The quota rows the connector reported at the last connection test (connectors.types.USAGE_KEY)."""
+    rows = (integration.last_test_details or {}).get(USAGE_KEY) or []
+    return [
+        {"label": str(row["label"]), "value": str(row["value"])}
+        for row in rows
+        if isinstance(row, dict) and row.get("label") and row.get("value") is not None
+    ]
+
+
 @admin.register(Integration)
 class IntegrationAdmin(admin.ModelAdmin):
     list_display = [
@@ -292,6 +303,7 @@ class IntegrationAdmin(admin.ModelAdmin):
         "last_error",
         "last_error_at",
         "reauthorization_needed",
+        "provider_usage",
         "created_by",
         "created_at",
         "updated_at",
@@ -300,6 +312,18 @@ class IntegrationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return integrations_for(request.user)
+
+    def get_fieldsets(self, request, obj=None):
+        """Health gains the provider's quota rows when the last connection test reported some."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not usage_rows(obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [*options["fields"], "provider_usage"]})
+            if name == "Health"
+            else (name, options)
+            for name, options in fieldsets
+        ]
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -336,6 +360,14 @@ class IntegrationAdmin(admin.ModelAdmin):
     @admin.display(description="Health", ordering="health")
     def health_badge(self, obj):
         return badge(obj.get_health_display(), HEALTH_COLOURS.get(obj.health, "#777"))
+
+    @admin.display(description="Provider usage")
+    def provider_usage(self, obj):
+        return format_html_join(
+            "",
+            "<div><strong>{}:</strong> {}</div>",
+            ((row["label"], row["value"]) for row in usage_rows(obj)),
+        )
 
     @admin.display(description="Last test")
     def last_test(self, obj):

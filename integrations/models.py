@@ -1,6 +1,7 @@
 """Tenancy, the catalog and each sub-account's integrations."""
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.utils import timezone
@@ -219,6 +220,8 @@ class Integration(models.Model):
     last_tested_at = models.DateTimeField(null=True, blank=True)
     last_test_ok = models.BooleanField(null=True)
     last_test_message = models.CharField(max_length=500, blank=True)
+    # The last connection test's ``TestResult.details`` (quota usage under connectors.types.USAGE_KEY).
+    last_test_details = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
     last_sync_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)

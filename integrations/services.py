@@ -199,7 +199,8 @@ def integration_test(*, integration: Integration, actor: str) -> TestResult:
     integration.last_tested_at = timezone.now()
     integration.last_test_ok = result.ok
     integration.last_test_message = result.message[:500]
-    update = ["last_tested_at", "last_test_ok", "last_test_message", "updated_at"]
+    integration.last_test_details = dict(result.details)
+    update = ["last_tested_at", "last_test_ok", "last_test_message", "last_test_details", "updated_at"]
     if result.ok:
         integration.health = Integration.Health.HEALTHY
         update.append("health")

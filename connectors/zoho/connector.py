@@ -40,6 +40,7 @@ from connectors.base import (
     encode_cursor,
 )
 from connectors.netguard import check_url
+from connectors.types import USAGE_KEY
 from connectors.zoho import relations, webhooks
 from connectors.zoho.client import BATCH_LIMIT, ZohoAuth, ZohoClient, ZohoOAuthClient
 from connectors.zoho.datacentres import DATA_CENTRES, accounts_server, api_domain_allowed
@@ -266,6 +267,12 @@ class ZohoConnector(Connector):
                 used = client.credits["limit"] - client.credits["remaining"]
                 details["api_credits"]["used"] = used
                 message += f" {used} of {client.credits['limit']} API credits used in the last 24 hours."
+                details[USAGE_KEY] = [
+                    {
+                        "label": "API credits used",
+                        "value": f"{used:,} of {client.credits['limit']:,} in the last 24 hours",
+                    }
+                ]
         return TestResult(True, message, details=details)
 
     # --- what this integration syncs -----------------------------------------------------------

@@ -70,6 +70,38 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "activities": ("subject",),
     "notes": ("content",),
 }
+# What Pipedrive fills in on create when the body leaves it out: the token's user owns the record,
+# visible to the whole company (3), no labels, the default pipeline's first stage.
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "persons": {"owner_id": USER_ID, "visible_to": 3, "label_ids": [], "emails": [], "phones": []},
+    "organizations": {"owner_id": USER_ID, "visible_to": 3, "label_ids": []},
+    "deals": {
+        "owner_id": USER_ID,
+        "visible_to": 3,
+        "label_ids": [],
+        "pipeline_id": 1,
+        "stage_id": 1,
+        "value": 0,
+        "person_id": None,
+        "org_id": None,
+        "expected_close_date": None,
+    },
+    "activities": {"owner_id": USER_ID},
+    "notes": {"user_id": USER_ID},
+}
+# v2 properties Pipedrive's OpenAPI description lets be null (tests/connectors/pipedrive/
+# published_shapes.json); any other property with no value is left out of a body, not sent as null.
+NULLABLE: dict[str, frozenset[str]] = {
+    "persons": frozenset(),
+    "organizations": frozenset({"website", "linkedin", "industry", "annual_revenue", "employee_count"}),
+    "deals": frozenset(
+        {"person_id", "org_id", "expected_close_date", "probability", "lost_reason", "close_time"}
+        | {"won_time", "lost_time", "stage_change_time", "origin_id", "channel", "channel_id"}
+    ),
+    "activities": frozenset({"outcome"}),
+}
+# Objects whose v2 model has ``custom_fields`` (activities have none).
+WITH_CUSTOM_FIELDS = frozenset({"persons", "organizations", "deals"})
 # Fields that point at another object: a write naming a missing (or deleted) one is refused.
 REFERENCES = {"org_id": "organizations", "person_id": "persons", "deal_id": "deals"}
 
@@ -136,7 +168,6 @@ class PipedriveStore(Emulator):
             401,
             "unauthorized access",
             info="Please provide a valid api_token (x-api-token header) or an OAuth access token.",
-            code="unauthorized",
         )
 
     def ok(self, data: Any, additional: dict[str, Any] | None = None, *, status: int = 200) -> JsonResponse:
@@ -189,10 +220,12 @@ class PipedriveStore(Emulator):
         if record.object_type == "notes":  # notes stay v1: their own time format and flags
             body["add_time"], body["update_time"] = v1_time(record.created_at), v1_time(record.updated_at)
             body["active_flag"] = not record.archived
-        else:
-            body["is_deleted"] = record.archived
+            return body
+        body["is_deleted"] = record.archived
+        if record.object_type in WITH_CUSTOM_FIELDS:
             body.setdefault("custom_fields", {})
-        return body
+        nullable = NULLABLE[record.object_type]
+        return {k: v for k, v in body.items() if v is not None or k in nullable}
 
     def live(self, object_type: str):
         return self.records(object_type).filter(archived=False)
@@ -207,7 +240,9 @@ class PipedriveStore(Emulator):
         """Validate a write body the way Pipedrive words its 400s; returns what to store."""
         if not isinstance(given, dict):
             raise BadRequest("Invalid request body", info="The body must be a JSON object.")
-        allowed = set(WRITABLE[object_type]) | ({"custom_fields"} if object_type != "notes" else set())
+        allowed = set(WRITABLE[object_type]) | (
+            {"custom_fields"} if object_type in WITH_CUSTOM_FIELDS else set()
+        )
         unknown = sorted(k for k in given if k not in allowed)
         if unknown:
             raise BadRequest(f"Unknown field(s): {', '.join(unknown)}", info="Check the request body fields.")
@@ -232,6 +267,8 @@ class PipedriveStore(Emulator):
         for name in ("emails", "phones"):
             if name in clean:
                 clean[name] = self._contact_points(name, clean[name])
+        if clean.get("address") is not None and not isinstance(clean["address"], dict):
+            raise BadRequest("Invalid address", info="address is an object: {value, country, locality, ...}.")
         if "custom_fields" in clean:
             clean["custom_fields"] = self._custom_values(object_type, clean["custom_fields"])
         return clean
@@ -299,7 +336,9 @@ class PipedriveStore(Emulator):
         return data
 
     def create(self, object_type: str, data: dict[str, Any]) -> SandboxRecord:
-        record = self.new_record(object_type, self.allocate_ids(1)[0], data, now_seconds())
+        record = self.new_record(
+            object_type, self.allocate_ids(1)[0], {**DEFAULTS[object_type], **data}, now_seconds()
+        )
         record.save()
         return record
 
@@ -374,7 +413,7 @@ class PipedriveStore(Emulator):
                 self.new_record(
                     object_type,
                     ids[i],
-                    self._seed_data(object_type, int(ids[i])),
+                    {**DEFAULTS[object_type], **self._seed_data(object_type, int(ids[i]))},
                     end - timedelta(seconds=count - i),
                 )
                 for i in range(start, min(count, start + SEED_CHUNK))
