@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0006_weekly_full_sync'),
+        ('integrations', '0007_automation_settings'),
     ]
 
     operations = [
