@@ -13,6 +13,7 @@ CONNECTORS: dict[str, str] = {
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
     "pipedrive": "connectors.pipedrive.connector.PipedriveConnector",
     "zoho": "connectors.zoho.connector.ZohoConnector",
+    "enrichment_http": "connectors.enrichment_http.connector.EnrichmentHttpConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
@@ -24,7 +25,6 @@ PLANNED: frozenset[str] = frozenset(
         "facebook_leads",
         "google_analytics",
         "alacarte",
-        "enrichment_http",
     }
 )
 
@@ -34,6 +34,7 @@ EMULATORS: dict[str, str] = {
     "salesforce": "connectors.salesforce.emulator",
     "pipedrive": "connectors.pipedrive.emulator",
     "zoho": "connectors.zoho.emulator",
+    "enrichment_http": "connectors.enrichment_http.emulator",
 }
 
 
@@ -60,6 +61,9 @@ def emulator_module(key: str) -> ModuleType:
 
 
 def default_mappings(key: str) -> dict:
-    """The connector's DEFAULT_MAPPINGS (its package's mappings.py)."""
+    """The connector's DEFAULT_MAPPINGS (its package's mappings.py); none for a connector that syncs
+    no entity (an enrichment provider has no mappings module)."""
+    if not connector_class(key).entities:
+        return {}
     package = connector_class(key).__module__.rsplit(".", 1)[0]
     return importlib.import_module(f"{package}.mappings").DEFAULT_MAPPINGS

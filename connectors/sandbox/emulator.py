@@ -92,6 +92,8 @@ class Emulator:
     """Base of a provider emulator. State lives in the Sandbox* models, keyed by ``provider``."""
 
     provider: str = ""
+    # Where under /sandbox/ it is served; empty: at its registry key (``/sandbox/<key>/``).
+    mount_paths: tuple[str, ...] = ()
     # (requests, seconds) enforced per access token; None: no limit.
     rate_limit: tuple[int, int] | None = None
     token_lifetime: timedelta | None = timedelta(hours=1)

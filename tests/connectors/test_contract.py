@@ -1,7 +1,9 @@
 """The contract every registered connector keeps, run over real HTTP against its emulator.
 
 Parametrised by registry key: a new connector added to CONNECTORS (with its emulator in EMULATORS)
-runs all of this without writing a line here.
+runs all of this without writing a line here. A connector that syncs no entity (an enrichment
+provider) keeps the auth, connection-test, retry and config parts; the record tests do not apply
+to it and are skipped, and it must instead refuse every record method clearly.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import json
 
 import pytest
 import requests
+from django.utils import timezone
 
 from connectors.base import (
     CANONICAL_ENTITIES,
@@ -18,6 +21,7 @@ from connectors.base import (
     FIELD_TYPES,
     RELATIONS_KEY,
     AuthError,
+    ConfigError,
     Connector,
     MemoryTokenStore,
     Page,
@@ -63,6 +67,12 @@ def pull_all(
     return records, cursor
 
 
+def syncing(connector: Connector, entity: str = "contact") -> None:
+    """Skip a record test for a connector that does not sync ``entity`` (an enrichment provider)."""
+    if not connector.supports(entity):
+        pytest.skip(f"{connector.key} syncs no {entity} records")
+
+
 def control(sandbox_url: str, key: str, name: str, body: dict) -> dict:
     resp = requests.post(f"{sandbox_url}/{key}/_control/{name}", data=json.dumps(body), timeout=10)
     assert resp.status_code == 200, resp.text
@@ -74,8 +84,10 @@ def test_every_registered_connector_has_an_emulator_and_declares_itself(key):
     assert key in EMULATORS
     assert cls.key == key and cls.display_name
     assert set(cls.entities) <= set(CANONICAL_ENTITIES)
+    assert cls.entities or cls.enriches, "a connector syncs some entity or is an enrichment provider"
     assert cls.batch_size >= 1
-    mappings = __import__(f"connectors.{key}.mappings", fromlist=["DEFAULT_MAPPINGS"]).DEFAULT_MAPPINGS
+    mappings = default_mappings(key)
+    assert bool(mappings) is bool(cls.entities)
     for entity, rows in mappings.items():
         assert entity in cls.entities
         for row in rows:
@@ -107,6 +119,7 @@ def test_bad_credentials_are_refused_clearly(key, emulator, sandbox_url):
 
 
 def test_create_in_batches_then_full_pull_pages_past_one_page(key, connector):
+    syncing(connector)
     count = connector.batch_size + 5
     em = emulator_module(key).emulator
     results = connector.create("contact", [em.sample_record("contact", i) for i in range(count)])
@@ -120,6 +133,7 @@ def test_create_in_batches_then_full_pull_pages_past_one_page(key, connector):
 
 
 def test_a_rejected_record_fails_alone(key, connector):
+    syncing(connector)
     em = emulator_module(key).emulator
     batch = [em.sample_record("contact", 1), em.invalid_record("contact"), em.sample_record("contact", 2)]
     results = connector.create("contact", batch)
@@ -128,6 +142,7 @@ def test_a_rejected_record_fails_alone(key, connector):
 
 
 def test_delta_from_a_cursor_returns_the_change_and_update_round_trips(key, connector):
+    syncing(connector)
     em = emulator_module(key).emulator
     created = connector.create("contact", [em.sample_record("contact", i) for i in range(5)])
     _, cursor = pull_all(connector, "contact")
@@ -143,6 +158,7 @@ def test_delta_from_a_cursor_returns_the_change_and_update_round_trips(key, conn
 
 
 def test_deletes_come_back_as_deleted_records(key, connector):
+    syncing(connector)
     em = emulator_module(key).emulator
     created = connector.create("contact", [em.sample_record("contact", i) for i in range(3)])
     _, cursor = pull_all(connector, "contact")
@@ -153,6 +169,7 @@ def test_deletes_come_back_as_deleted_records(key, connector):
 
 
 def test_every_entity_can_be_created_and_pulled(key, connector):
+    syncing(connector)
     em = emulator_module(key).emulator
     for entity in connector.entities:
         results = connector.create(entity, [em.sample_record(entity, 1)])
@@ -174,6 +191,7 @@ def test_an_injected_server_error_is_retried_transparently(key, connector, sandb
 
 def test_find_created_finds_what_a_create_made_and_nothing_else(key, connector):
     """The engine's duplicate guard: an interrupted create is looked for by its payload."""
+    syncing(connector)
     from datetime import timedelta
 
     from django.utils import timezone
@@ -191,6 +209,7 @@ def test_find_created_finds_what_a_create_made_and_nothing_else(key, connector):
 
 
 def test_find_created_finds_a_contact_with_a_name_only(key, connector):
+    syncing(connector)
     em = emulator_module(key).emulator
     from datetime import timedelta
 
@@ -217,6 +236,7 @@ def test_webhook_subscription_hooks_round_trip(connector, sandbox_url):
 def test_relations_written_are_read_back_and_removed(key, connector):
     """Every relation a connector declares round-trips: an add on create is read back by ``get``
     as the target's remote id, and a remove empties it."""
+    syncing(connector)
     em = emulator_module(key).emulator
     serial = iter(range(200, 400))
     for entity, names in connector.relations.items():
@@ -237,6 +257,7 @@ def test_relations_written_are_read_back_and_removed(key, connector):
 
 
 def test_discovered_fields_describe_every_entity_and_its_default_mappings(key, connector):
+    syncing(connector)
     for entity in connector.entities:
         fields = connector.discover_fields(entity)
         assert fields and all(isinstance(f, RemoteField) for f in fields), entity
@@ -248,3 +269,22 @@ def test_discovered_fields_describe_every_entity_and_its_default_mappings(key, c
             if not row["remote"].startswith("_")
         }
         assert mapped <= names, (entity, sorted(mapped - names))
+
+
+def test_a_connector_syncing_no_entity_refuses_every_record_method_clearly(connector):
+    """An enrichment provider is never asked for records; if it is, it says so instead of guessing."""
+    if connector.entities:
+        pytest.skip(f"{connector.key} syncs records")
+    assert connector.enriches and connector.relations_for("contact") == {}
+    calls = {
+        "pull": lambda: list(connector.pull("contact", cursor=None)),
+        "get": lambda: connector.get("contact", ["1"]),
+        "create": lambda: connector.create("contact", [{"email": "a@b.example"}]),
+        "update": lambda: connector.update("contact", [("1", {"email": "a@b.example"})]),
+        "delete": lambda: connector.delete("contact", ["1"]),
+        "find_created": lambda: connector.find_created("contact", [{}], since=timezone.now()),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ConfigError, match="does not sync 'contact' records"):
+            call()
+            pytest.fail(f"{name} did not refuse")

@@ -76,9 +76,11 @@ def test_template_file_is_complete_and_its_schema_passes_the_2020_12_metaschema(
     assert data["icon"] == f"integrations/icons/{path.stem}.svg"
     assert data["api_version"]
     caps = data["capabilities"]
-    assert set(caps) == {"objects", "read", "write", "webhooks", "oauth"}
+    # "enriches": an enrichment provider's card says so (it syncs no objects).
+    assert set(caps) - {"enriches"} == {"objects", "read", "write", "webhooks", "oauth"}
     assert set(caps["objects"]) <= set(CANONICAL_FIELDS)
     assert all(isinstance(caps[flag], bool) for flag in ("read", "write", "webhooks", "oauth"))
+    assert isinstance(caps.get("enriches", False), bool)
     assert isinstance(data["setup_instructions"], list) and len(data["setup_instructions"]) >= 8
 
 
