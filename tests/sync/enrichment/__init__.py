@@ -1,0 +1,1 @@
+"""Enrichment, scoring and automation."""
