@@ -18,6 +18,10 @@ SCHEDULES = [
     ("Refresh discovered fields of active integrations", "sync.fields_refresh_all", 1, "days"),
     # Provider subscriptions that expire (Zoho's watch channels): each connector renews its own.
     ("Renew expiring webhook subscriptions", "sync.webhook_subscriptions_renew", 1, "days"),
+    # Enrichment: queue jobs for changes a lost kick left and run what is due (kicks do it within
+    # a second; this is the safety net), and re-score records whose engagement decayed.
+    ("Enrichment sweep (feed and drain the queue)", "sync.enrichment.sweep", 1, "minutes"),
+    ("Re-score records whose engagement decayed", "sync.enrichment.decay_rescore", 1, "days"),
 ]
 
 

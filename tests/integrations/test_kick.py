@@ -19,10 +19,10 @@ class FakeTask:
         self.queued: list[dict] = []
         self.fail = fail
 
-    def apply_async(self, **options):
+    def apply_async(self, args=(), **options):
         if self.fail:
             raise self.fail
-        self.queued.append(options)
+        self.queued.append({**options, **({"args": args} if args else {})})
 
 
 @pytest.fixture
@@ -71,3 +71,10 @@ def test_a_broker_failure_never_reaches_the_caller_and_does_not_hold_the_window(
     healthy = FakeTask()
     assert kicks.kick(healthy, key=key, window=5) is True  # the promised run was never queued: try again
     assert healthy.queued == [{"countdown": 5}]
+
+
+def test_a_kick_carries_its_task_arguments():
+    task = FakeTask()
+    kicks.kick_reset("with-args")
+    assert kicks.kick(task, key="with-args", window=0.5, args=(42,))
+    assert task.queued == [{"countdown": 0.5, "args": (42,)}]

@@ -1,0 +1,83 @@
+"""Celery tasks of enrichment, on the ``enrichment`` queue (config/celery.py routes ``sync.enrichment.*``).
+
+The drain runs jobs until the queue is empty or its time slice is spent, then queues itself again,
+so a long backlog never holds a worker for ever and every slice starts with the most urgent jobs.
+The feed is kicked after every commit that wrote Change rows (``sync.apps``) and, like the drain,
+swept every minute by beat in case a kick was lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import shared_task
+
+from integrations.kick import kick
+from integrations.models import Integration
+from sync.enrichment import tasks_decay  # noqa: F401 (registers sync.enrichment.decay_rescore)
+from sync.enrichment.feed import FEED_TASK, feed_run
+from sync.enrichment.jobs import DRAIN_TASK, jobs_purge
+from sync.enrichment.pipeline import PUSH_KICK_PREFIX, PUSH_TASK, jobs_run
+from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
+
+logger = logging.getLogger(__name__)
+
+SWEEP_TASK = "sync.enrichment.sweep"
+DRAIN_SLICE = 20.0  # seconds of jobs per drain task
+PUSH_RETRY_EVERY = 2.0  # seconds between tries while the integration's run is busy
+
+
+@shared_task(name=DRAIN_TASK, acks_late=True)
+def jobs_drain_task() -> int:
+    """Run jobs by priority until none is due or the slice is spent (then continue in a new task)."""
+    done = 0
+    deadline = time.monotonic() + DRAIN_SLICE
+    while time.monotonic() < deadline:
+        result = jobs_run()
+        done += result.claimed
+        if not result.claimed:
+            return done
+    jobs_drain_task.apply_async()
+    return done
+
+
+@shared_task(name=FEED_TASK)
+def feed_task() -> int:
+    """Queue jobs for the changes that matter; the queued jobs kick the drain."""
+    queued = 0
+    while True:
+        result = feed_run()
+        queued += result.jobs
+        if not result.behind:
+            return queued
+
+
+@shared_task(name=SWEEP_TASK)
+def sweep_task() -> dict[str, int]:
+    """Beat, every minute: feed what a lost kick left, then drain what is due."""
+    queued = feed_task()
+    drained = jobs_drain_task()
+    return {"queued": queued, "drained": drained, "purged": jobs_purge()}
+
+
+@shared_task(name=PUSH_TASK)
+def push_task(integration_id: int) -> str:
+    """A delta run so the CRM gets what enrichment and automation wrote; while a run of the
+    integration is busy, ask again shortly (that run may have read the log before our writes)."""
+    integration = Integration.objects.filter(pk=integration_id).select_related("template").first()
+    if integration is None:
+        return "gone"
+    try:
+        run = sync_run_request(integration=integration, requested_by="enrichment")
+    except SyncNotAllowed as exc:
+        return f"skipped: {exc}"
+    except SyncBusy:
+        push_kick(integration_id, window=PUSH_RETRY_EVERY)
+        return "busy: asked again"
+    return f"run {run.pk}"
+
+
+def push_kick(integration_id: int, *, window: float) -> None:
+    """At most one queued push per integration per window (integrations.kick)."""
+    kick(push_task, key=f"{PUSH_KICK_PREFIX}{integration_id}", window=window, args=(integration_id,))
