@@ -188,6 +188,12 @@ class Connector(abc.ABC):
         A provider whose API cannot create fields keeps the default: ``creates_fields`` False."""
         raise NotImplementedError(f"{self.display_name} cannot create custom fields through its API")
 
+    @classmethod
+    def custom_field_name(cls, name: str) -> str:
+        """The API name ``create_fields`` gives a custom field the platform calls ``name``
+        (Salesforce appends ``__c``), so the platform can tell whether it already exists."""
+        return name
+
     # enrichment providers (enrichment_http): the platform asks, the provider answers per record
     enriches: ClassVar[bool] = False
 

@@ -1,6 +1,10 @@
 """Canonical values on model instances: read them (``local_values``), type them (``coerce``) and
 write them (``assign``), in the names field mappings use (``custom:<key>`` for custom fields).
 
+Enrichment values (``enrichment:<key>``: score, sub-scores, signals, next actions, ...) are read
+here too, as the text or number a CRM's custom field holds; they are the platform's own, pushed
+and never written from a pull (``assign`` refuses them).
+
 The sync engine and conflict resolution speak these; ``sync.services`` writes the rows.
 """
 
@@ -14,9 +18,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.dateparse import parse_date, parse_datetime
 
+from sync.enrichment.types import enriched_view
 from sync.entities import entity_for
-from sync.mapping import CUSTOM_PREFIX, canonical_value
+from sync.mapping import CUSTOM_PREFIX, ENRICHMENT_PREFIX, canonical_value, is_enrichment_field
 from sync.relations import canonical_ids, local_ids
+
+SIGNALS_SEPARATOR = ", "
+NEXT_ACTIONS_SEPARATOR = "; "
+SUB_SCORES = {f"score_{name}": name for name in ("financial", "growth", "engagement", "fit")}
 
 
 def local_values(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
@@ -26,11 +35,46 @@ def local_values(obj: models.Model, fields: Iterable[str]) -> dict[str, Any]:
     for name in fields:
         if name.startswith(CUSTOM_PREFIX):
             values[name] = canonical_value((obj.custom_fields or {}).get(name[len(CUSTOM_PREFIX) :]))
+        elif is_enrichment_field(name):
+            values[name] = canonical_value(enrichment_value(obj, name[len(ENRICHMENT_PREFIX) :]))
         elif name in many:
             values[name] = canonical_ids(getattr(obj, name), many=True)
         else:
             values[name] = canonical_value(getattr(obj, name))
     return values
+
+
+def enrichment_value(obj: models.Model, key: str) -> Any:
+    """One enrichment value as a CRM field holds it (None when the record has none, or is not a
+    record enrichment scores): ``signals`` comma-separated, ``next_actions`` as
+    "action (due YYYY-MM-DD)" joined by "; ", ``deal_stage`` the suggested stage."""
+    if not hasattr(obj, "score_breakdown"):
+        return None
+    if key == "summary":
+        return enriched_view(obj.enriched).get("summary")
+    if key == "score":
+        return obj.score
+    if key in SUB_SCORES:
+        return (obj.score_breakdown or {}).get(SUB_SCORES[key])
+    if key == "signals":
+        return SIGNALS_SEPARATOR.join(str(s) for s in obj.signals or () if s)
+    if key == "next_actions":
+        return NEXT_ACTIONS_SEPARATOR.join(_next_action(a) for a in obj.next_actions or () if a)
+    if key == "deal_stage":
+        return obj.suggested_stage
+    return None
+
+
+def _next_action(entry: Any) -> str:
+    """ "Schedule call (due 2024-05-03)"; the action alone when it has no due date."""
+    if not isinstance(entry, dict):
+        return str(entry)
+    action, due = str(entry.get("action") or ""), entry.get("due_at")
+    if isinstance(due, datetime):
+        due = due.date().isoformat()
+    elif isinstance(due, str) and due:
+        due = due[:10]
+    return f"{action} (due {due})" if due else action
 
 
 def coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
@@ -67,6 +111,8 @@ def assign(obj: models.Model, values: dict[str, Any]) -> None:
     """Write canonical values onto a model instance, converting to each field's type."""
     many = entity_for(obj).many
     for name, value in values.items():
+        if is_enrichment_field(name):
+            raise ValueError(f"{name} is computed by enrichment: it is pushed, never assigned")
         if name in many:
             setattr(obj, name, local_ids(value))
             continue

@@ -40,8 +40,24 @@ from sync.models import FieldMapping
 CUSTOM_PREFIX = CUSTOM_LOCAL_PREFIX
 # The issue's spelling of a custom field, accepted on input and stored as ``custom:<name>``.
 CUSTOM_ALIAS = "custom_fields."
+# What enrichment and scoring found for a record (``enrichment:score``), pushed to CRMs as custom
+# fields (sync.enrichment.crm_fields). The platform computes them: they only ever flow out.
+ENRICHMENT_PREFIX = "enrichment:"
+ENRICHMENT_KEYS = (
+    "summary",
+    "score",
+    "score_financial",
+    "score_growth",
+    "score_engagement",
+    "score_fit",
+    "signals",
+    "next_actions",
+    "deal_stage",
+)
+ENRICHED_ENTITIES = ("contact", "company")
 REMOTE_FIELD_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\- ]{0,99}$")
 DIRECTIONS = {choice.value for choice in FieldMapping.Direction}
+OUTBOUND_ONLY = {FieldMapping.Direction.TO_REMOTE.value, FieldMapping.Direction.NONE.value}
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,8 @@ class FieldMap:
 
     @property
     def inbound(self) -> bool:
-        return self.direction in ("both", "from_remote")
+        # An enrichment value is the platform's own: whatever a row says, nothing flows in to it.
+        return self.direction in ("both", "from_remote") and not is_enrichment_field(self.local)
 
     @property
     def outbound(self) -> bool:
@@ -111,11 +128,30 @@ def local_name(name: str) -> str:
     return CUSTOM_PREFIX + name[len(CUSTOM_ALIAS) :] if name.startswith(CUSTOM_ALIAS) else name
 
 
+def is_enrichment_field(name: str) -> bool:
+    """Whether a local name is an enrichment value (``enrichment:<key>``), outbound only."""
+    return name.startswith(ENRICHMENT_PREFIX)
+
+
 def is_known_local_field(entity: str, name: str) -> bool:
     name = local_name(name)
     if name.startswith(CUSTOM_PREFIX):
         return len(name) > len(CUSTOM_PREFIX)
+    if is_enrichment_field(name):
+        return entity in ENRICHED_ENTITIES and name[len(ENRICHMENT_PREFIX) :] in ENRICHMENT_KEYS
     return name in CANONICAL_FIELDS.get(entity, ())
+
+
+def _unknown_local(entity: str, local: str) -> str:
+    if is_enrichment_field(local):
+        if entity not in ENRICHED_ENTITIES:
+            return f"{local!r}: only contacts and companies carry enrichment values"
+        return f"unknown enrichment field {local!r} (use {ENRICHMENT_PREFIX}<key>, key one of {', '.join(ENRICHMENT_KEYS)})"
+    enrichment = f", {ENRICHMENT_PREFIX}<key>" if entity in ENRICHED_ENTITIES else ""
+    return (
+        f"unknown local field {local!r} (use one of {', '.join(CANONICAL_FIELDS[entity])}, "
+        f"{CUSTOM_PREFIX}<key>, {CUSTOM_ALIAS}<key>{enrichment})"
+    )
 
 
 def _remote_of(row: Mapping[str, Any], fields: list[RemoteField], problems: list[str]) -> str:
@@ -183,9 +219,11 @@ def validate_rows(
         label_refused = bool(problems)  # then the label's message says what is wrong with remote
         direction = row.get("direction", "both")
         if not is_known_local_field(entity, local):
+            problems.append(_unknown_local(entity, local))
+        elif is_enrichment_field(local) and direction not in OUTBOUND_ONLY:
             problems.append(
-                f"unknown local field {local!r} (use one of {', '.join(CANONICAL_FIELDS[entity])}, "
-                f"{CUSTOM_PREFIX}<key> or {CUSTOM_ALIAS}<key>)"
+                f"{local} is computed by the platform and only pushed: its direction must be "
+                f"to_remote (or none), not {direction!r}"
             )
         if not REMOTE_FIELD_PATTERN.match(remote):
             if not label_refused:

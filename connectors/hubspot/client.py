@@ -187,3 +187,26 @@ class HubSpotClient(ProviderClient):
         """Every property definition of an object type, standard and custom."""
         body = self.get_json(f"/crm/v3/properties/{object_type}")
         return list(body.get("results", [])) if isinstance(body, dict) else []
+
+    def property(self, object_type: str, name: str) -> dict[str, Any]:
+        """One property definition (``GET /crm/v3/properties/{type}/{name}``)."""
+        body = self.get_json(f"/crm/v3/properties/{object_type}/{name}")
+        return body if isinstance(body, dict) else {}
+
+    def create_property(self, object_type: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /crm/v3/properties/{type}`` → the created definition. HubSpot answers 409 when the
+        name is taken, so a create resent after a timeout cannot make the property twice."""
+        created = self.post_json(f"/crm/v3/properties/{object_type}", body, idempotent=True)
+        return created if isinstance(created, dict) else {}
+
+    def ensure_property_group(self, object_type: str, name: str, label: str) -> None:
+        """Create a property group unless it exists (HubSpot's 409 says it does)."""
+        try:
+            self.post_json(
+                f"/crm/v3/properties/{object_type}/groups",
+                {"name": name, "label": label, "displayOrder": -1},
+                idempotent=True,
+            )
+        except PermanentError as exc:
+            if exc.status != 409:
+                raise

@@ -12,7 +12,9 @@ create.
 Relations are HubSpot associations (``relations.py``): every pulled or fetched record carries the
 ids of its associated companies / contacts / deals, and writes apply a payload's ``RELATIONS_KEY``
 changes after the record itself is written. Field discovery reads the properties API (``fields.py``);
-mapped custom properties (``want_fields``) are requested on every read.
+mapped custom properties (``want_fields``) are requested on every read. ``create_fields`` creates
+custom properties through the same API, in a property group of the platform's own (creating
+properties needs the ``crm.schemas.<type>.write`` scopes, asked for as optional scopes).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from connectors.base import (
     ConfigError,
     Connector,
     EntitySpec,
+    FieldSpec,
     OAuthSpec,
     Page,
     PermanentError,
@@ -44,12 +47,15 @@ from connectors.base import (
 from connectors.http import bearer
 from connectors.hubspot import webhooks
 from connectors.hubspot.client import HubSpotClient
-from connectors.hubspot.fields import remote_field
+from connectors.hubspot.fields import property_create_body, remote_field
 from connectors.hubspot.relations import ASSOCIATION_READ_BATCH, Associations, LinkChange, choose
 from connectors.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 SEARCH_FILTER_GROUPS = 5  # HubSpot's cap on filterGroups in one search
+# The property group the platform's custom properties (create_fields) are made in.
+PROPERTY_GROUP = "platform"
+PROPERTY_GROUP_LABEL = "Platform"
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Step back this far when resuming: HubSpot's search index trails writes by a few seconds, and a page
@@ -191,6 +197,9 @@ class HubSpotConnector(Connector):
         ),
         pkce=True,
         client_auth="body",
+        # Creating the enrichment properties (create_fields) needs the schema scopes; optional, so
+        # an install that is not granted them still syncs (the fields are then named as missing).
+        extra_authorize_params={"optional_scope": "crm.schemas.contacts.write crm.schemas.companies.write"},
     )
     rate_limit = "100/10"  # Free/Starter; Professional and Enterprise allow 190/10
     search_rate_limit = "5/1"  # search endpoints have their own, lower limit
@@ -404,6 +413,41 @@ class HubSpotConnector(Connector):
             for raw in self.client.properties(remote_type)
             if not raw.get("archived")
         ]
+
+    creates_fields = True
+
+    @classmethod
+    def custom_field_name(cls, name: str) -> str:
+        """HubSpot's internal property names are lower-case."""
+        return name.lower()
+
+    def create_fields(self, entity: str, specs: list[FieldSpec]) -> list[RemoteField]:
+        """Create custom properties on each of the entity's object types, in the platform's property
+        group (made first when missing). A property that already exists (HubSpot's 409) is read
+        and returned as it is. Properties HubSpot refuses are named in one PermanentError raised
+        after the others were created; an auth failure stops at once."""
+        made: list[RemoteField] = []
+        refused: list[str] = []
+        for remote_type in self.entity_spec(entity).remote_types:
+            tag = remote_type if entity == "activity" else ""
+            self.client.ensure_property_group(remote_type, PROPERTY_GROUP, PROPERTY_GROUP_LABEL)
+            for spec in specs:
+                name = self.custom_field_name(spec.name)
+                try:
+                    raw = self.client.create_property(
+                        remote_type, property_create_body(spec, name=name, group=PROPERTY_GROUP)
+                    )
+                except AuthError:
+                    raise
+                except PermanentError as exc:
+                    if exc.status != 409:
+                        refused.append(f"{name}: {exc}")
+                        continue
+                    raw = self.client.property(remote_type, name)
+                made.append(remote_field(raw, tag))
+        if refused:
+            raise PermanentError(f"HubSpot did not create {'; '.join(refused)}")
+        return made
 
     # --- writes ---------------------------------------------------------------------------------
 

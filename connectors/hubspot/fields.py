@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connectors.base import RemoteField
+from connectors.base import FieldSpec, RemoteField
 
 SCALAR_TYPES = {"number": "number", "date": "date", "datetime": "datetime", "bool": "boolean"}
 FIELD_TYPES = {
@@ -22,6 +22,24 @@ FIELD_TYPES = {
     "checkbox": "multi_enumeration",
     "booleancheckbox": "boolean",
 }
+
+
+# FieldSpec types → how a new property is typed: (type, fieldType).
+CREATE_TYPES = {
+    "number": ("number", "number"),
+    "string": ("string", "text"),
+    "text": ("string", "textarea"),
+}
+
+
+def property_create_body(spec: FieldSpec, *, name: str, group: str) -> dict[str, Any]:
+    """The ``POST /crm/v3/properties/{type}`` body for a custom field the platform wants."""
+    if spec.type not in CREATE_TYPES:
+        raise ValueError(
+            f"HubSpot properties are not created as {spec.type!r} here: use number, string or text"
+        )
+    kind, edit = CREATE_TYPES[spec.type]
+    return {"name": name, "label": spec.label, "type": kind, "fieldType": edit, "groupName": group}
 
 
 def field_type(raw: dict[str, Any]) -> str:

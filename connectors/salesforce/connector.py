@@ -4,6 +4,11 @@ deal, activity; their lookups and junction objects as canonical relations (``rel
 Reads poll SOQL on SystemModstamp (the field Salesforce bumps on every change) and ``queryAll`` for the
 Recycle Bin; writes go through sObject Collections, 200 records a call. Auth is the OAuth web-server flow;
 the API lives at the org's ``instance_url`` (from the token response), never at a fixed host.
+
+Custom fields the platform pushes (``create_fields``) are created through the Tooling API
+(``tooling/sobjects/CustomField/``), named ``<name>__c``. On a real org a new field is visible only to
+profiles given field-level security on it: the integration user's profile (or a permission set it
+holds) must be granted read/edit on the new fields, or describe will not list them and writes skip them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     EntitySpec,
+    FieldSpec,
     OAuthSpec,
     Page,
     PermanentError,
@@ -52,6 +58,7 @@ from connectors.salesforce.client import (
     soql_string,
     type_of_id,
 )
+from connectors.salesforce.fields import CUSTOM_SUFFIX, custom_field_metadata
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 # Objects whose fields discover_fields lists for an entity whatever the config pulls.
@@ -452,6 +459,44 @@ class SalesforceConnector(Connector):
             for name, raw in self.describe(remote_type).items():
                 found.append(remote_field(name, raw, remote_type if len(remote_types) > 1 else ""))
         return found
+
+    creates_fields = True
+
+    @classmethod
+    def custom_field_name(cls, name: str) -> str:
+        return name if name.endswith(CUSTOM_SUFFIX) else name + CUSTOM_SUFFIX
+
+    def create_fields(self, entity: str, specs: list[FieldSpec]) -> list[RemoteField]:
+        """Create ``<name>__c`` on each object the entity's records are written as (Contact, and Lead
+        when ``lead_mode`` syncs leads), through the Tooling API; a field that exists already
+        (``DUPLICATE_DEVELOPER_NAME``) counts as made. Answers the fields as describe now lists
+        them. Fields Salesforce refuses are named in one PermanentError raised after the others
+        were created; an auth failure stops at once."""
+        made: list[RemoteField] = []
+        refused: list[str] = []
+        remote_types = [t for t in self.entity_spec(entity).remote_types if t not in NOTE_OBJECTS]
+        for remote_type in remote_types:
+            names = []
+            for spec in specs:
+                name = self.custom_field_name(spec.name)
+                body = {"FullName": f"{remote_type}.{name}", "Metadata": custom_field_metadata(spec)}
+                try:
+                    # Resending is safe: a field made by a lost first attempt answers DUPLICATE_DEVELOPER_NAME.
+                    self.client().post_json("/tooling/sobjects/CustomField/", body, idempotent=True)
+                except AuthError:
+                    raise
+                except PermanentError as exc:
+                    if exc.code != "DUPLICATE_DEVELOPER_NAME":
+                        refused.append(f"{remote_type}.{name}: {exc}")
+                        continue
+                names.append(name)
+            self._describes.pop(remote_type, None)  # describe again: the new fields are in it now
+            described = self.describe(remote_type)
+            tag = remote_type if len(remote_types) > 1 else ""
+            made += [remote_field(name, described[name], tag) for name in names if name in described]
+        if refused:
+            raise PermanentError(f"Salesforce did not create {'; '.join(refused)}")
+        return made
 
     # --- writes -------------------------------------------------------------------------------
 

@@ -9,7 +9,14 @@ from connectors.base import CANONICAL_FIELDS, FIELD_TYPES
 from integrations.models import Integration
 from sync.api.serializers import Described
 from sync.entities import ENTITIES
-from sync.mapping import CUSTOM_ALIAS, CUSTOM_PREFIX, REMOTE_FIELD_PATTERN
+from sync.mapping import (
+    CUSTOM_ALIAS,
+    CUSTOM_PREFIX,
+    ENRICHED_ENTITIES,
+    ENRICHMENT_KEYS,
+    ENRICHMENT_PREFIX,
+    REMOTE_FIELD_PATTERN,
+)
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
 from sync.selectors import SyncStatus
 from sync.transforms import TRANSFORMS
@@ -207,6 +214,14 @@ def mapping_row_serializer(entity: str) -> type[serializers.Serializer]:
             },
         ]
     }
+    if entity in ENRICHED_ENTITIES:
+        local["anyOf"].append(
+            {
+                "type": "string",
+                "enum": [ENRICHMENT_PREFIX + key for key in ENRICHMENT_KEYS],
+                "description": "An enrichment value, pushed only (direction to_remote or none)",
+            }
+        )
     remote_label = {
         "type": "string",
         "minLength": 1,

@@ -14,9 +14,9 @@ properties), ``retry_after_header`` (false: HubSpot documents no Retry-After on 
 One mixin per concern, composed here: ``schema`` (object types, properties, records, seed data),
 ``errors`` (error bodies), ``limits`` (settings, rate limits, their headers), ``rest`` (objects and
 batch), ``search``, ``associations`` (v4 associations with HubSpot's type ids, labels, v3
-``associations``; ``SandboxAssociation`` rows), ``properties`` (the properties API and custom
-properties, ``property_definitions`` setting), ``oauth`` (consent, tokens) and ``webhooks`` (signed
-event delivery, including ``associationChange`` events).
+``associations``; ``SandboxAssociation`` rows), ``properties`` (the properties API, property
+groups and custom properties: ``property_definitions`` and ``property_groups`` settings), ``oauth``
+(consent, tokens) and ``webhooks`` (signed event delivery, including ``associationChange`` events).
 """
 
 from __future__ import annotations
@@ -80,6 +80,8 @@ class HubSpotEmulator(
             path(f"{pair}/batch/<str:action>", self.endpoint(self.association_batch_view)),
             path(f"{pair}/labels", self.endpoint(self.association_labels_view)),
             path("crm/v3/properties/<str:object_type>", self.endpoint(self.properties_view)),
+            path("crm/v3/properties/<str:object_type>/groups", self.endpoint(self.groups_view)),
+            path("crm/v3/properties/<str:object_type>/groups/<str:name>", self.endpoint(self.group_view)),
             path("crm/v3/properties/<str:object_type>/<str:name>", self.endpoint(self.property_view)),
             path("oauth/authorize", self.endpoint(self.authorize_view, auth=False, limited=False)),
             path("oauth/v1/token", self.endpoint(self.token_view, auth=False, limited=False)),

@@ -1,8 +1,11 @@
-"""HubSpot's properties API: list and read an object type's properties, create custom ones.
+"""HubSpot's properties API: list and read an object type's properties and property groups,
+create custom ones.
 
 Standard properties come from ``property_catalog``; custom ones live in the emulator's settings
 (``property_definitions``: {type: {name: definition}}), so every process sees them. The older
 ``custom_properties`` setting ({type: [names]}) still works: its names are plain text properties.
+Property groups: each type's standard group (``contactinformation``...) plus the ones created
+(``property_groups`` setting); a property names an existing group, as HubSpot requires.
 Records accept values for custom properties once they exist, checked the way HubSpot checks them:
 enumeration values against the options, numbers, booleans, and date values at midnight UTC.
 """
@@ -20,7 +23,12 @@ from django.utils import timezone
 
 from connectors.hubspot.emulator.association_types import object_type_name
 from connectors.hubspot.emulator.errors import BadRequest
-from connectors.hubspot.emulator.property_catalog import definition, group_name, standard_properties
+from connectors.hubspot.emulator.property_catalog import (
+    definition,
+    group_name,
+    standard_group_label,
+    standard_properties,
+)
 from connectors.hubspot.emulator.schema import iso
 from connectors.sandbox.emulator import Emulator, json_body
 from connectors.sandbox.models import SandboxState
@@ -54,6 +62,12 @@ class HubSpotProperties(Emulator):
         }
         return {**legacy, **settings.get("property_definitions", {}).get(object_type, {})}
 
+    def property_groups(self, object_type: str) -> dict[str, dict[str, Any]]:
+        """name → group: the type's standard group, then the ones created through the API."""
+        standard = group_name(object_type)
+        created = self.state().settings.get("property_groups", {}).get(object_type, {})
+        return {standard: _group(standard, standard_group_label(object_type), 0), **created}
+
     def property_definitions(self, object_type: str) -> dict[str, dict[str, Any]]:
         return {**standard_properties(object_type), **self.custom_definitions(object_type)}
 
@@ -86,6 +100,17 @@ class HubSpotProperties(Emulator):
             return self.error(405, f"Method {request.method} is not supported on this path")
         return self._guard_properties(request, object_type, handler)
 
+    def groups_view(self, request: HttpRequest, object_type: str) -> HttpResponse:
+        handler = {"GET": self._list_groups, "POST": self._create_group}.get(request.method or "")
+        if handler is None:
+            return self.error(405, f"Method {request.method} is not supported on this path")
+        return self._guard_properties(request, object_type, handler)
+
+    def group_view(self, request: HttpRequest, object_type: str, name: str) -> HttpResponse:
+        if request.method != "GET":
+            return self.error(405, f"Method {request.method} is not supported on this path")
+        return self._guard_properties(request, object_type, self._read_group, name)
+
     def property_view(self, request: HttpRequest, object_type: str, name: str) -> HttpResponse:
         if request.method != "GET":
             return self.error(405, f"Method {request.method} is not supported on this path")
@@ -113,11 +138,56 @@ class HubSpotProperties(Emulator):
             )
         return JsonResponse(found)
 
+    def _list_groups(self, request: HttpRequest, object_type: str) -> HttpResponse:
+        return JsonResponse({"results": list(self.property_groups(object_type).values())})
+
+    def _read_group(self, request: HttpRequest, object_type: str, name: str) -> HttpResponse:
+        found = self.property_groups(object_type).get(name)
+        if found is None:
+            raise BadRequest(
+                f"Unable to find property group {name} for object type {object_type}",
+                category="OBJECT_NOT_FOUND",
+                status=404,
+            )
+        return JsonResponse(found)
+
+    def _create_group(self, request: HttpRequest, object_type: str) -> HttpResponse:
+        body = json_body(request)
+        if not isinstance(body, dict):
+            raise BadRequest("Invalid input JSON on line 1")
+        missing = [f for f in ("name", "label") if not body.get(f)]
+        if missing:
+            raise BadRequest(f"Invalid input JSON: missing required fields {', '.join(missing)}")
+        name = str(body["name"])
+        if not NAME_RE.match(name):
+            raise BadRequest(
+                f"Property group name '{name}' is invalid: use lower-case letters, digits and "
+                "underscores, starting with a letter"
+            )
+        made = _group(name, str(body["label"]), int(body.get("displayOrder", -1)))
+        with transaction.atomic():
+            state, _ = SandboxState.objects.select_for_update().get_or_create(provider=self.provider)
+            groups = dict(state.settings.get("property_groups", {}))
+            of_type = dict(groups.get(object_type, {}))
+            if name in of_type or name == group_name(object_type):
+                raise BadRequest(
+                    f"A property group named '{name}' already exists.",
+                    category="OBJECT_ALREADY_EXISTS",
+                    status=409,
+                )
+            of_type[name] = made
+            groups[object_type] = of_type
+            state.settings = {**state.settings, "property_groups": groups}
+            state.save(update_fields=["settings"])
+        return JsonResponse(made, status=201)
+
     def _create_property(self, request: HttpRequest, object_type: str) -> HttpResponse:
         body = json_body(request)
         if not isinstance(body, dict):
             raise BadRequest("Invalid input JSON on line 1")
         made = self._new_definition(object_type, body)
+        if made["groupName"] not in self.property_groups(object_type):
+            raise BadRequest(f"Property group {made['groupName']} does not exist")
         with transaction.atomic():
             state, _ = SandboxState.objects.select_for_update().get_or_create(provider=self.provider)
             defined = dict(state.settings.get("property_definitions", {}))
@@ -172,6 +242,10 @@ class HubSpotProperties(Emulator):
             "createdAt": now,
             "updatedAt": now,
         }
+
+
+def _group(name: str, label: str, display_order: int) -> dict[str, Any]:
+    return {"name": name, "label": label, "displayOrder": display_order, "archived": False}
 
 
 def _read_only(found: dict[str, Any]) -> bool:

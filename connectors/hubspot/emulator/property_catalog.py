@@ -163,6 +163,13 @@ def group_name(object_type: str) -> str:
     return "engagement" if object_type in ACTIVITY_TYPES else f"{SINGULAR[object_type]}information"
 
 
+def standard_group_label(object_type: str) -> str:
+    """The standard group's label: "Contact information", "Engagement", ..."""
+    if object_type in ACTIVITY_TYPES:
+        return "Engagement"
+    return f"{SINGULAR[object_type].title()} information"
+
+
 def standard_properties(object_type: str) -> dict[str, dict[str, Any]]:
     """name → definition of every HubSpot-defined property of ``object_type``."""
     group = group_name(object_type)

@@ -11,12 +11,13 @@ SystemModstamp (= LastModifiedDate), ``created_at`` CreatedDate, ``archived`` Is
 Knobs (``POST _control/settings``): ``session_seconds`` (default 7200), ``daily_limit`` (15000),
 ``outbound_attempts`` (3), ``client_id`` / ``client_secret``, and ``custom_fields`` (the org's custom fields:
 ``{"Contact": {"Favourite_Colour__c": {"type": "picklist", "label": ..., "picklist": [...]}}}``; described,
-queryable and writable like standard fields).
+queryable and writable like standard fields; the Tooling API's CustomField resource adds to them).
 
 One mixin per concern, composed here: ``schema`` (the sObjects, records, seed data), ``errors`` (error
 bodies), ``limits`` (the daily budget), ``oauth`` (consent, tokens, sessions), ``rest`` (records,
 describes, replication, collections), ``query`` (SOQL, over ``soql``), ``actions`` (the
-convertLead invocable action) and ``webhooks`` (Outbound Messaging).
+convertLead invocable action), ``tooling`` (custom fields created through the Tooling API) and
+``webhooks`` (Outbound Messaging).
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from connectors.salesforce.emulator.oauth import SalesforceOAuth
 from connectors.salesforce.emulator.query import SalesforceQuery
 from connectors.salesforce.emulator.rest import SalesforceRest
 from connectors.salesforce.emulator.schema import ORG_ID, SalesforceSchema
+from connectors.salesforce.emulator.tooling import SalesforceTooling
 from connectors.salesforce.emulator.webhooks import SalesforceWebhooks
 
 
 class SalesforceEmulator(
     SalesforceActions,
+    SalesforceTooling,
     SalesforceRest,
     SalesforceQuery,
     SalesforceOAuth,
@@ -71,6 +74,10 @@ class SalesforceEmulator(
             ),
             re_path(v + r"/composite/sobjects/?$", api(self.collections_view)),
             re_path(v + r"/actions/standard/(?P<action>\w+)/?$", api(self.standard_action_view)),
+            re_path(v + r"/tooling/sobjects/CustomField/?$", api(self.tooling_custom_fields_view)),
+            re_path(
+                v + r"/tooling/sobjects/CustomField/(?P<field_id>\w+)/?$", api(self.tooling_custom_field_view)
+            ),
             re_path(v + r"/sobjects/?$", api(self.describe_global_view)),
             re_path(v + t + r"/?$", api(self.sobject_view)),
             re_path(v + t + r"/describe/?$", api(self.describe_view)),

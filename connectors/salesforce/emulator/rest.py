@@ -37,7 +37,11 @@ def field_label(name: str) -> str:
 def _describe_field(name: str, f: FieldSpec) -> dict[str, Any]:
     """One entry of describe's ``fields``, with the properties integrations read."""
     labels = f.picklist_labels or f.picklist
+    sizes = {"length": f.length} if f.length else {}
+    if f.precision:
+        sizes |= {"precision": f.precision, "scale": f.scale}
     return {
+        **sizes,
         "name": name,
         "label": f.label or field_label(name.removesuffix("__c")),
         "type": f.type,

@@ -51,6 +51,9 @@ class FieldSpec:
     default: Any = None
     label: str = ""  # describe's label; "" derives one from the name
     picklist_labels: tuple[str, ...] = ()  # labels for ``picklist`` values, when they differ
+    length: int = 0  # text fields: the most characters a value may have (0: not checked)
+    precision: int = 0  # numbers: digits in all, and after the point
+    scale: int = 0
 
     @property
     def custom(self) -> bool:
@@ -334,7 +337,8 @@ def blob_text(value: Any) -> str:
 
 def custom_fields(config: dict[str, Any]) -> dict[str, FieldSpec]:
     """Field specs from the ``custom_fields`` setting of one object: ``{"Name__c": {"type", "label",
-    "picklist": [value or {"value", "label"}], "restricted", "required", "external_id"}}``.
+    "picklist": [value or {"value", "label"}], "restricted", "required", "external_id", "length",
+    "precision", "scale"}}``.
 
     Names must end in ``__c`` and types be ones an admin can create: anything else is refused loudly,
     since a test that configured it expects it to exist."""
@@ -357,6 +361,9 @@ def custom_fields(config: dict[str, Any]) -> dict[str, FieldSpec]:
             picklist=tuple(str(p["value"]) for p in entries),
             picklist_labels=tuple(str(p.get("label") or p["value"]) for p in entries),
             label=str(options.get("label") or name.removesuffix("__c").replace("_", " ")),
+            length=int(options.get("length") or 0),
+            precision=int(options.get("precision") or 0),
+            scale=int(options.get("scale") or 0),
         )
     return fields
 
@@ -536,6 +543,12 @@ class SalesforceSchema(Emulator):
         return values
 
     def _check_value(self, spec: ObjectSpec, name: str, fs: FieldSpec, value: Any) -> Any:
+        if fs.length and isinstance(value, str) and len(value) > fs.length:
+            raise RecordError(
+                "STRING_TOO_LONG",
+                f"{fs.label or name}: data value too large: {value[:20]}... (max length={fs.length})",
+                [name],
+            )
         if fs.type == "email" and not _EMAIL.match(str(value)):
             raise RecordError("INVALID_EMAIL_ADDRESS", f"{name}: invalid email address: {value}", [name])
         if fs.type == "multipicklist" and fs.restricted:
