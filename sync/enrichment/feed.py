@@ -24,7 +24,6 @@ from django.db.models.functions import Coalesce
 from integrations.automation import automation_enabled_anywhere, automation_settings_for
 from integrations.kick import kick
 from integrations.models import Integration, SubAccount
-from sync import hooks as sync_hooks
 from sync.enrichment.jobs import PRIORITY_BULK, PRIORITY_NORMAL, jobs_enqueue
 from sync.models import Activity, Change, DealContact, EnrichmentCursor, SyncRun
 from sync.models import Deal as DealModel
@@ -196,11 +195,3 @@ def feed_kick() -> None:
 
 def _kick_now() -> None:
     kick(current_app.tasks[FEED_TASK], key=KICK_KEY, window=KICK_WINDOW)
-
-
-def on_changes_recorded(sender, *, subaccount_id: int, **kwargs) -> None:
-    feed_kick()
-
-
-def connect() -> None:
-    sync_hooks.changes_recorded.connect(on_changes_recorded, dispatch_uid="sync.enrichment.feed")

@@ -13,12 +13,15 @@ import time
 
 from celery import shared_task
 
+from connectors.registry import connector_class
 from integrations.kick import kick
 from integrations.models import Integration
 from sync.enrichment import tasks_decay  # noqa: F401 (registers sync.enrichment.decay_rescore)
 from sync.enrichment.feed import FEED_TASK, feed_run
 from sync.enrichment.jobs import DRAIN_TASK, jobs_purge
 from sync.enrichment.pipeline import PUSH_KICK_PREFIX, PUSH_TASK, jobs_run
+from sync.enrichment.setup import crm_fields_setup
+from sync.enrichment.signals import FIELDS_SETUP_TASK
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 
 logger = logging.getLogger(__name__)
@@ -81,3 +84,15 @@ def push_task(integration_id: int) -> str:
 def push_kick(integration_id: int, *, window: float) -> None:
     """At most one queued push per integration per window (integrations.kick)."""
     kick(push_task, key=f"{PUSH_KICK_PREFIX}{integration_id}", window=window, args=(integration_id,))
+
+
+@shared_task(name=FIELDS_SETUP_TASK)
+def crm_fields_setup_task(integration_id: int) -> dict:
+    """Create and map the enrichment fields in the integration's CRM, then push existing scores."""
+    integration = (
+        Integration.objects.filter(pk=integration_id).select_related("template", "subaccount").first()
+    )
+    if integration is None or not connector_class(integration.template.connector).entities:
+        return {}
+    report, run = crm_fields_setup(integration)
+    return {**report.to_dict(), "backfill_run": run.pk if run else None}

@@ -1,0 +1,100 @@
+"""Give a CRM the enrichment fields: create them where its API allows (``crm_fields.crm_fields_ensure``),
+map them outbound, then push the scores records already have.
+
+A push sends what changed since the link's base, so records scored before their fields existed in
+the CRM are sent once here (a ``manual`` run under the integration's lease, shown in the run log),
+rather than waiting for their next change.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from integrations.automation import automation_settings_for
+from integrations.models import Integration
+from integrations.services import connector_for
+from sync.engine import EntityContext, Outcome, push_records
+from sync.enrichment.crm_fields import CrmFieldsReport, crm_fields_ensure
+from sync.entities import ENTITIES
+from sync.lease import lease_acquire, lease_release
+from sync.models import EntityLink, SyncRun
+from sync.runs import SYNCABLE, _finish
+
+logger = logging.getLogger(__name__)
+
+BACKFILL_CHUNK = 500
+
+
+def enrichment_wanted(integration: Integration) -> bool:
+    settings = automation_settings_for(integration.subaccount, integration)
+    return settings.auto_enrich or settings.auto_score
+
+
+def crm_fields_setup(
+    integration: Integration, *, actor: str = "enrichment"
+) -> tuple[CrmFieldsReport, SyncRun | None]:
+    """Ensure the fields and, when rows were newly mapped, push the records' enrichment values."""
+    before = _mapped(integration)
+    report = crm_fields_ensure(integration)
+    added = {(f.entity, f.local) for f in report.mapped} - before
+    run = None
+    if added and integration.status in SYNCABLE and integration.direction != Integration.Direction.INBOUND:
+        run = enrichment_backfill(integration, entities=sorted({entity for entity, _ in added}), actor=actor)
+    return report, run
+
+
+def _mapped(integration: Integration) -> set[tuple[str, str]]:
+    return set(
+        integration.field_mappings.filter(local_field__startswith="enrichment:").values_list(
+            "entity", "local_field"
+        )
+    )
+
+
+def enrichment_backfill(integration: Integration, *, entities: list[str], actor: str) -> SyncRun | None:
+    """Push every linked, enriched record of ``entities`` once (None when a run holds the lease:
+    that run, or the next, pushes them as they change)."""
+    with transaction.atomic():
+        Integration.objects.select_for_update().filter(pk=integration.pk).first()
+        if SyncRun.objects.filter(integration=integration, status__in=SyncRun.ACTIVE).exists():
+            return None
+        run = SyncRun.objects.create(
+            subaccount_id=integration.subaccount_id,
+            integration=integration,
+            kind=SyncRun.Kind.MANUAL,
+            direction=integration.direction,
+            entities=entities,
+            status=SyncRun.Status.RUNNING,
+            started_at=timezone.now(),
+            requested_by=actor,
+        )
+    owner = f"fields-{uuid.uuid4().hex[:12]}"
+    if not lease_acquire(integration_id=integration.pk, owner=owner):
+        run.delete()
+        return None
+    total = Outcome()
+    try:
+        connector = connector_for(integration)
+        for entity in entities:
+            ctx = EntityContext.build(integration, entity)
+            model = ENTITIES[entity].model
+            enriched = model.objects.filter(subaccount_id=integration.subaccount_id, is_deleted=False).filter(
+                Q(score__isnull=False) | ~Q(enriched={})
+            )
+            linked = EntityLink.objects.filter(integration=integration, entity=entity).values("local_id")
+            ids = list(enriched.filter(pk__in=linked).order_by("pk").values_list("pk", flat=True))
+            for start in range(0, len(ids), BACKFILL_CHUNK):
+                total.add(push_records(ctx, connector, ids[start : start + BACKFILL_CHUNK], run=run))
+        _finish(run, SyncRun.Status.SUCCEEDED if not total.failed else SyncRun.Status.PARTIAL, "")
+    except Exception as exc:
+        _finish(run, SyncRun.Status.FAILED, str(exc)[:500])
+        logger.exception("enrichment fields backfill failed", extra={"integration_id": integration.pk})
+    finally:
+        lease_release(integration_id=integration.pk, owner=owner)
+    run.refresh_from_db()
+    return run
