@@ -11,10 +11,14 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
+from connectors.base import ConnectorError
+from connectors.registry import connector_class
 from integrations.admin import IntegrationAdmin
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integration_for
 from integrations.models import Integration
 from sync.conflicts import ConflictClosed, conflict_resolve
+from sync.enrichment.crm_fields import crm_fields_status
+from sync.enrichment.setup import crm_fields_setup
 from sync.fields import FieldsRefresh, fields_cached, fields_refresh, remote_fields
 from sync.mapping import MappingInvalid, local_name, mappings_validate, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
@@ -293,8 +297,9 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
     fieldsets = [
         *IntegrationAdmin.fieldsets,
         ("Discovered fields", {"fields": ["discovered_fields"], "classes": ["collapse"]}),
+        ("Enrichment fields in the CRM", {"fields": ["enrichment_fields"], "classes": ["collapse"]}),
     ]
-    readonly_fields = [*IntegrationAdmin.readonly_fields, "discovered_fields"]
+    readonly_fields = [*IntegrationAdmin.readonly_fields, "discovered_fields", "enrichment_fields"]
     actions = [*IntegrationAdmin.actions, "action_refresh_fields"]
 
     def get_urls(self):
@@ -305,8 +310,51 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
                 wrap(require_POST(self.refresh_fields_view)),
                 name="sync_fields_refresh",
             ),
+            path(
+                "<int:pk>/enrichment-fields/",
+                wrap(require_POST(self.enrichment_fields_view)),
+                name="sync_enrichment_fields_setup",
+            ),
             *super().get_urls(),
         ]
+
+    @admin.display(description="Enrichment fields")
+    def enrichment_fields(self, obj):
+        """Which of the enrichment fields (score, sub-scores, signals, ...) the CRM has and are
+        mapped, which are missing, and a button that creates and maps them where the CRM allows."""
+        if obj is None or not connector_class(obj.template.connector).entities:
+            return "—"
+        button = format_html(
+            '<button type="submit" class="button" id="setup-enrichment-fields" formaction="{}" formnovalidate>'
+            "Create and map enrichment fields</button>",
+            reverse("admin:sync_enrichment_fields_setup", args=[obj.pk]),
+        )
+        report = crm_fields_status(obj, refresh=False)
+        mapped = ", ".join(sorted(f"{f.entity}: {f.remote}" for f in report.mapped)) or "none"
+        missing = report.missing_names()
+        return format_html(
+            "{}<p>Mapped: {}</p>{}",
+            button,
+            mapped,
+            format_html("<p>Missing in the CRM (not pushed until they exist): {}</p>", ", ".join(missing))
+            if missing
+            else "",
+        )
+
+    def enrichment_fields_view(self, request, pk: int):
+        integration = integration_for(request.user, pk)
+        try:
+            report, run = crm_fields_setup(integration, actor=f"user:{request.user.get_username()}")
+        except ConnectorError as exc:
+            messages.error(request, f"{integration.name}: enrichment fields not set up: {exc}")
+        else:
+            text = f"{integration.name}: {len(report.created)} enrichment fields created, {len(report.mapped)} mapped"
+            if report.missing:
+                text += f"; missing in the CRM: {', '.join(report.missing_names())}"
+            if run is not None:
+                text += f"; existing scores pushed (run #{run.pk})"
+            messages.add_message(request, messages.WARNING if report.missing else messages.SUCCESS, text)
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
 
     @admin.display(description="Provider fields")
     def discovered_fields(self, obj):

@@ -7,6 +7,9 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from connectors.base import ConnectorError
+from connectors.registry import connector_class
+from sync.enrichment.crm_fields import crm_fields_status
 from sync.models import Conflict, SyncRecordError, SyncRun
 
 register = template.Library()
@@ -66,3 +69,19 @@ def sync_panel(integration):
         "chart_height": CHART_HEIGHT,
         "total": sum(n for _, n in counts),
     }
+
+
+@register.inclusion_tag("admin/sync/_enrichment_fields_review.html")
+def enrichment_fields_review(integration):
+    """The wizard's review step: whether the CRM will get the enrichment fields (score, signals,
+    ...) created on activation, or which of them the operator must create there by hand."""
+    connector = connector_class(integration.template.connector)
+    if not connector.entities:
+        return {"applies": False}
+    if connector.creates_fields:
+        return {"applies": True, "creates": True, "provider": connector.display_name}
+    try:
+        missing = crm_fields_status(integration, refresh=True).missing_names()
+    except ConnectorError as exc:
+        return {"applies": True, "creates": False, "provider": connector.display_name, "error": str(exc)}
+    return {"applies": True, "creates": False, "provider": connector.display_name, "missing": missing}
