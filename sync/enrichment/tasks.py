@@ -86,13 +86,16 @@ def push_kick(integration_id: int, *, window: float) -> None:
     kick(push_task, key=f"{PUSH_KICK_PREFIX}{integration_id}", window=window, args=(integration_id,))
 
 
-@shared_task(name=FIELDS_SETUP_TASK)
-def crm_fields_setup_task(integration_id: int) -> dict:
-    """Create and map the enrichment fields in the integration's CRM, then push existing scores."""
+@shared_task(bind=True, name=FIELDS_SETUP_TASK, max_retries=8)
+def crm_fields_setup_task(self, integration_id: int) -> dict:
+    """Create and map the enrichment fields in the integration's CRM, then push existing scores;
+    while the CRM cannot be reached (fields reported with an error), try again with back-off."""
     integration = (
         Integration.objects.filter(pk=integration_id).select_related("template", "subaccount").first()
     )
     if integration is None or not connector_class(integration.template.connector).entities:
         return {}
     report, run = crm_fields_setup(integration)
+    if any(f.error for f in report.missing) and self.request.retries < self.max_retries:
+        raise self.retry(countdown=min(600, 10 * 2**self.request.retries))
     return {**report.to_dict(), "backfill_run": run.pk if run else None}

@@ -71,7 +71,7 @@ class Worker:
                 "-n",
                 f"{name}@%h",
                 "-Q",
-                "sync,webhooks,default",
+                "sync,webhooks,default,enrichment",
                 "--concurrency",
                 "1",
                 "--pool",

@@ -15,10 +15,11 @@ from connectors.registry import emulator_module
 from integrations.models import ApiKey, Integration, IntegrationTemplate, Membership, SubAccount
 from integrations.services import integration_create, integration_set_status
 from integrations.tokens import IntegrationTokenStore
-from sync.models import Contact
+from sync.enrichment.actions import profile_for
+from sync.models import Contact, OwnerRule
 from sync.services import records_bulk_upsert
 
-DEMO_PROVIDERS = ("hubspot", "salesforce", "pipedrive", "zoho")
+DEMO_PROVIDERS = ("hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http")
 
 
 class Command(BaseCommand):
@@ -42,8 +43,10 @@ class Command(BaseCommand):
         user = user_model.objects.filter(username=username).first()
         if user is None:
             user = user_model.objects.create_superuser(username=username, email="", password=password)
-        sub, _ = SubAccount.objects.get_or_create(slug="demo", defaults={"name": "Demo Agency Client"})
+        sub, created = SubAccount.objects.get_or_create(slug="demo", defaults={"name": "Demo Agency Client"})
         Membership.objects.get_or_create(user=user, subaccount=sub)
+        if created:
+            self._automation(sub)
         self._seed_records(sub)
         sandbox = base_url.rstrip("/") + "/sandbox"
         for key in DEMO_PROVIDERS:
@@ -54,6 +57,31 @@ class Command(BaseCommand):
             _, api_key = ApiKey.objects.create_key(name="demo", subaccount=sub)
             self.stdout.write(f"Demo API key (shown once): {api_key}")
         self.stdout.write(f"Admin: {base_url.rstrip('/')}/admin/  login: {username} / {password}")
+
+    def _automation(self, sub: SubAccount) -> None:
+        """Seed 002's switches on, with an ideal customer profile and a sales team taking turns."""
+        for name in ("auto_enrich", "auto_score", "auto_assign", "auto_create_tasks", "auto_create_deals"):
+            setattr(sub, name, True)
+        sub.deal_threshold = 70
+        sub.save()
+        profile = profile_for(sub)
+        profile.icp_industries = ["SaaS", "Fintech", "Software"]
+        profile.icp_sizes = ["51-200", "201-1000", "1001-5000"]
+        profile.icp_countries = ["US", "GB"]
+        profile.icp_titles = ["VP", "Head", "CTO", "Director", "Buyer"]
+        profile.deal_stage = "appointmentscheduled"  # a stage HubSpot's default pipeline has
+        profile.save()
+        OwnerRule.objects.get_or_create(
+            subaccount=sub,
+            name="UK & Ireland",
+            defaults={"position": 1, "countries": ["GB", "IE"], "team": ["uk-rep@demo.example"]},
+        )
+        OwnerRule.objects.get_or_create(
+            subaccount=sub,
+            name="Everyone else",
+            defaults={"position": 2, "team": ["alice@demo.example", "bob@demo.example"]},
+        )
+        self.stdout.write("Enrichment, scoring and automation switched on for the demo sub-account")
 
     def _seed_records(self, sub: SubAccount) -> None:
         """Our side of the demo: a few records, some sharing emails with the emulators' seeds (matching)."""
