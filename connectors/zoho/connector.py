@@ -405,7 +405,7 @@ class ZohoConnector(Connector):
         by label. A label the module already has (``DUPLICATE_DATA``) is that field, returned as it
         is. Returned as ``settings/fields`` lists them afterwards, so pushes name them by the API
         name Zoho generated. Fields Zoho refuses otherwise are named in one PermanentError raised
-        after the others were made; a grant without the fields scope needs reconnecting."""
+        after the others were made, as is a grant without the fields scope (older grants lack it)."""
         modules = self._modules(entity)
         made: list[RemoteField] = []
         refused: list[str] = []
@@ -415,9 +415,11 @@ class ZohoConnector(Connector):
             except AuthError as exc:
                 if exc.code != "OAUTH_SCOPE_MISMATCH":
                     raise
-                raise AuthError(
+                # The grant still syncs: only field creation is refused, so the fields are reported
+                # missing (made by hand, or after reconnecting with the scope), nothing more.
+                raise PermanentError(
                     f"Zoho CRM's grant does not allow creating fields ({FIELDS_SCOPE}): reconnect the "
-                    "integration to grant it",
+                    "integration to grant it, or create the fields in Zoho CRM",
                     status=exc.status,
                     code=exc.code,
                 ) from None

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from connectors.base import AuthError, FieldSpec, PermanentError
+from connectors.base import FieldSpec, PermanentError
 from connectors.zoho.emulator.oauth import SCOPES
 
 SPECS = [
@@ -124,12 +124,14 @@ def test_the_emulator_answers_whole_request_errors(zoho, api, base):
     assert (old.status_code, old.json()["code"]) == (400, "INVALID_REQUEST_METHOD")
 
 
-def test_a_grant_without_the_fields_scope_must_be_reconnected(zoho, connected, make_connector):
+def test_a_grant_without_the_fields_scope_is_refused_not_broken(zoho, connected, make_connector):
     config, tokens = connected
     narrow = [s for s in SCOPES if s != "ZohoCRM.settings.fields.CREATE"]
     token = zoho.issue_token(client_id=config["client_id"], scopes=narrow, data={"dc": "com"})
     tokens = dataclasses.replace(tokens, access_token=token.access_token, refresh_token=token.refresh_token)
     connector = make_connector(config, tokens)
 
-    with pytest.raises(AuthError, match="ZohoCRM.settings.fields.CREATE"):
+    with pytest.raises(PermanentError, match="ZohoCRM.settings.fields.CREATE") as refused:
         connector.create_fields("contact", SPECS)
+    assert refused.type is PermanentError and refused.value.code == "OAUTH_SCOPE_MISMATCH"
+    assert connector.discover_fields("contact")  # the grant still reads (and syncs)
