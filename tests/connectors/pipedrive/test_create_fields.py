@@ -46,9 +46,10 @@ def test_fields_are_created_listed_and_written(pd, connector, api, base):
     assert person.data["custom_fields"][rows["Platform score"]["key"]] == 72
 
 
-def test_organization_fields_go_to_organization_fields(pd, connector, api, base):
-    [made] = connector.create_fields("company", [FieldSpec("platform_signals", "Platform signals", "text")])
-    rows = field_rows(api, base, "organizationFields")
+@pytest.mark.parametrize(("entity", "endpoint"), [("company", "organizationFields"), ("deal", "dealFields")])
+def test_organization_and_deal_fields_go_to_their_field_lists(pd, connector, api, base, entity, endpoint):
+    [made] = connector.create_fields(entity, [FieldSpec("platform_signals", "Platform signals", "text")])
+    rows = field_rows(api, base, endpoint)
     assert made.name == f"custom_fields.{rows['Platform signals']['key']}"
     assert field_rows(api, base, "personFields") == {}
 
