@@ -180,6 +180,10 @@ class PipedriveClient(ProviderClient):
         """Every field definition of ``/v1/personFields`` (or organization/deal/activity/note)."""
         return [row for page in self.iter_v1(f"/api/v1/{endpoint}") for row in page]
 
+    def add_field(self, endpoint: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /v1/personFields`` (or organization/deal): the new field, with its hash ``key``."""
+        return self.post_json(f"/api/v1/{endpoint}", body).get("data") or {}
+
     def note(self, note_id: str) -> dict[str, Any] | None:
         try:
             return self.get_json(f"/api/v1/notes/{note_id}").get("data")

@@ -31,6 +31,7 @@ from connectors.base import (
     ConfigError,
     Connector,
     EntitySpec,
+    FieldSpec,
     OAuthSpec,
     Page,
     PermanentError,
@@ -47,7 +48,7 @@ from connectors.http import StaticAuth
 from connectors.netguard import check_url
 from connectors.pipedrive import records, webhooks
 from connectors.pipedrive.client import LIST_LIMIT, PipedriveClient
-from connectors.pipedrive.fields import remote_field
+from connectors.pipedrive.fields import create_body, remote_field, same_name
 from connectors.pipedrive.records import parse_time, rfc3339, split_id, to_body, to_record, tombstone, v1_time
 from connectors.ratelimit import RateLimiter
 
@@ -72,6 +73,8 @@ SINGULAR = {
     "activities": "activity",
     "notes": "note",
 }
+# Objects whose fields can be created (activities and notes have no custom fields in v2).
+CUSTOMIZABLE = ("persons", "organizations", "deals")
 # What a create is first looked for by (v2 search field), in order of preference.
 DEDUPE_FIELDS = {"persons": ("email", "phone"), "organizations": ("name",)}
 
@@ -328,6 +331,38 @@ class PipedriveConnector(Connector):
                 )
             )
         return found
+
+    creates_fields = True
+
+    def create_fields(self, entity: str, specs: list[FieldSpec]) -> list[RemoteField]:
+        """Add the custom fields through ``POST /v1/{object}Fields``, named by their labels.
+        Pipedrive accepts a second field with an existing name (under a new hash), so the field list
+        is read first and a field of that name is returned as it is instead of made again. Returned
+        under the name discovery lists (``custom_fields.<hash>``), so pushes write them. Fields
+        Pipedrive refuses are named in one PermanentError raised after the others were made."""
+        remote_type = self.entity_spec(entity).remote_types[0]
+        if remote_type not in CUSTOMIZABLE:
+            raise PermanentError(f"Pipedrive has no custom fields on {entity} records")
+        endpoint = FIELD_ENDPOINTS[remote_type]
+        existing = self.client.fields(endpoint)
+        made: list[RemoteField] = []
+        refused: list[str] = []
+        for spec in specs:
+            raw = next((f for f in existing if same_name(f, spec)), None)
+            if raw is None:
+                try:
+                    raw = self.client.add_field(endpoint, create_body(spec))
+                except AuthError:
+                    raise
+                except PermanentError as exc:
+                    refused.append(f'"{spec.label}": {exc}')
+                    continue
+                existing.append(raw)
+            made.append(remote_field(raw))
+        self.__dict__.get("_kinds", {}).pop(remote_type, None)  # writes must see the new fields' types
+        if refused:
+            raise PermanentError(f"Pipedrive did not create {'; '.join(refused)}")
+        return made
 
     # --- writes ---------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from connectors.base import RemoteField
+from connectors.base import FieldSpec, RemoteField
 
 CUSTOM_KEY = re.compile(r"^[0-9a-f]{40}$")
 CUSTOM_PREFIX = "custom_fields."
@@ -43,6 +43,8 @@ TYPES = {
     "deal": "reference",
     "stage": "reference",
 }
+# FieldSpec type → the ``field_type`` a created custom field gets.
+CREATE_TYPES = {"number": "double", "string": "varchar", "text": "text"}
 # Fields Pipedrive computes: never written.
 READ_ONLY = {"id", "add_time", "update_time", "first_name", "last_name"}
 # Dates that are datetimes on the wire (v2: RFC 3339).
@@ -88,4 +90,18 @@ def remote_field(raw: dict[str, Any], remote_type: str = "") -> RemoteField:
         read_only=key in READ_ONLY,
         remote_type=remote_type,
         format={"date": "date", "datetime": "iso"}.get(kind, ""),
+    )
+
+
+def create_body(spec: FieldSpec) -> dict[str, Any]:
+    """``POST /v1/personFields`` body: Pipedrive names a custom field by its label (its API name is
+    the hash it generates)."""
+    return {"name": spec.label, "field_type": CREATE_TYPES.get(spec.type, "varchar")}
+
+
+def same_name(raw: dict[str, Any], spec: FieldSpec) -> bool:
+    """Whether a field definition is the custom field ``spec`` asks for: Pipedrive lets names
+    repeat, so an existing one (case and spacing aside) is used rather than made twice."""
+    return bool(CUSTOM_KEY.match(str(raw.get("key", "")))) and (
+        str(raw.get("name") or "").strip().casefold() == spec.label.strip().casefold()
     )

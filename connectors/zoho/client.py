@@ -129,7 +129,7 @@ class ZohoClient(ProviderClient):
     def raise_for_response(self, resp: requests.Response) -> None:
         self._note_credits(resp)
         body = json_or_empty(resp) if resp.status_code == 400 else None
-        if isinstance(body, dict) and any(isinstance(body.get(k), list) for k in ("data", "watch")):
+        if isinstance(body, dict) and any(isinstance(body.get(k), list) for k in ("data", "watch", "fields")):
             return  # every item of a batch refused: the per-item results say why, one by one
         super().raise_for_response(resp)
 
@@ -202,6 +202,14 @@ class ZohoClient(ProviderClient):
     def fields(self, module: str) -> list[dict[str, Any]]:
         body = self.get_json("/settings/fields", params={"module": module})
         return [f for f in body.get("fields") or [] if isinstance(f, dict)] if isinstance(body, dict) else []
+
+    def create_fields(self, module: str, fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``POST /settings/fields?module=``: one answer per field, in order (``SUCCESS`` with its
+        id, or its error such as ``DUPLICATE_DATA``)."""
+        resp = self.request("POST", "/settings/fields", params={"module": module}, json={"fields": fields})
+        body = json_or_empty(resp)
+        items = body.get("fields") if isinstance(body, dict) else None
+        return [a if isinstance(a, dict) else {} for a in items] if isinstance(items, list) else []
 
     def org(self) -> dict[str, Any]:
         body = self.get_json("/org")

@@ -25,6 +25,7 @@ from connectors.base import (
     Connector,
     ConnectorError,
     EntitySpec,
+    FieldSpec,
     OAuthSpec,
     Page,
     PermanentError,
@@ -44,12 +45,18 @@ from connectors.types import USAGE_KEY
 from connectors.zoho import relations, webhooks
 from connectors.zoho.client import BATCH_LIMIT, ZohoAuth, ZohoClient, ZohoOAuthClient
 from connectors.zoho.datacentres import DATA_CENTRES, accounts_server, api_domain_allowed
-from connectors.zoho.fields import remote_field
+from connectors.zoho.fields import create_body, labelled, remote_field
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "v7"
-SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.READ", "ZohoCRM.coql.READ", "ZohoCRM.notifications.ALL")
+SCOPES = (
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.READ",
+    "ZohoCRM.settings.fields.CREATE",
+    "ZohoCRM.coql.READ",
+    "ZohoCRM.notifications.ALL",
+)
 # Step back OVERLAP from the watermark: Modified_Time has one-second resolution, so records stamped in the
 # second we last saw may still be arriving, or change again within it. The records of that second are read
 # again on the next delta (applying a record twice changes nothing): skipping ids already seen there would
@@ -101,6 +108,8 @@ RENAMES: dict[str, dict[str, str]] = {
     "Leads": {"Title": "Designation"},
     "Notes": {"Subject": "Note_Title", "Description": "Note_Content"},
 }
+# The grant that lets create_fields add custom fields (older grants lack it: reconnect).
+FIELDS_SCOPE = "ZohoCRM.settings.fields.CREATE"
 # What identifies a created record when looking for it (find_created), most distinctive first.
 IDENTIFYING = (
     "Email",
@@ -383,6 +392,52 @@ class ZohoConnector(Connector):
             for raw in self.module_fields(module)
             if raw.get("api_name")
         ]
+
+    creates_fields = True
+
+    @classmethod
+    def custom_field_name(cls, name: str) -> str:
+        """Zoho generates API names from labels, which begin with a capital: ``Platform_score``."""
+        return name[:1].upper() + name[1:]
+
+    def create_fields(self, entity: str, specs: list[FieldSpec]) -> list[RemoteField]:
+        """Create the fields in each of the entity's modules with one ``POST settings/fields``, named
+        by label. A label the module already has (``DUPLICATE_DATA``) is that field, returned as it
+        is. Returned as ``settings/fields`` lists them afterwards, so pushes name them by the API
+        name Zoho generated. Fields Zoho refuses otherwise are named in one PermanentError raised
+        after the others were made, as is a grant without the fields scope (older grants lack it)."""
+        modules = self._modules(entity)
+        made: list[RemoteField] = []
+        refused: list[str] = []
+        for module in modules:
+            try:
+                answers = self.client().create_fields(module, [create_body(spec) for spec in specs])
+            except AuthError as exc:
+                if exc.code != "OAUTH_SCOPE_MISMATCH":
+                    raise
+                # The grant still syncs: only field creation is refused, so the fields are reported
+                # missing (made by hand, or after reconnecting with the scope), nothing more.
+                raise PermanentError(
+                    f"Zoho CRM's grant does not allow creating fields ({FIELDS_SCOPE}): reconnect the "
+                    "integration to grant it, or create the fields in Zoho CRM",
+                    status=exc.status,
+                    code=exc.code,
+                ) from None
+            answers += [{}] * (len(specs) - len(answers))
+            refused += [
+                f'"{spec.label}" in {module}: {answer.get("code") or "no answer"} {answer.get("message") or ""}'.strip()
+                for spec, answer in zip(specs, answers, strict=False)
+                if answer.get("status") != "success" and answer.get("code") != "DUPLICATE_DATA"
+            ]
+            self._fields.pop(module, None)  # read the fields again, the new ones with them
+            tag = module if len(modules) > 1 else ""
+            for spec in specs:
+                raw = next((f for f in self.module_fields(module) if labelled(f, spec.label)), None)
+                if raw is not None:
+                    made.append(remote_field(raw, tag))
+        if refused:
+            raise PermanentError(f"Zoho CRM did not create {'; '.join(refused)}")
+        return made
 
     # --- writes -----------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from connectors.base import RemoteField
+from connectors.base import FieldSpec, RemoteField
 
 # Zoho data_type → RemoteField type (FIELD_TYPES).
 TYPES = {
@@ -33,6 +33,24 @@ TYPES = {
     "formula": "string",
 }
 FORMATS = {"date": "date", "datetime": "iso"}
+# FieldSpec type → the data_type a created custom field gets; text fields take a length.
+CREATE_TYPES = {"number": "double", "string": "text", "text": "textarea"}
+TEXT_LENGTH = 255
+
+
+def create_body(spec: FieldSpec) -> dict[str, Any]:
+    """One field of ``POST settings/fields``: Zoho names it by its label (the API name it generates
+    is the label with underscores for spaces: "Platform score" → ``Platform_score``)."""
+    kind = CREATE_TYPES.get(spec.type, "text")
+    body: dict[str, Any] = {"field_label": spec.label, "data_type": kind}
+    if kind == "text":
+        body["length"] = TEXT_LENGTH
+    return body
+
+
+def labelled(raw: Mapping[str, Any], label: str) -> bool:
+    """Whether a field carries this label (Zoho refuses a second field with one, case aside)."""
+    return str(raw.get("field_label") or "").strip().casefold() == label.strip().casefold()
 
 
 def remote_field(raw: Mapping[str, Any], remote_type: str = "") -> RemoteField:

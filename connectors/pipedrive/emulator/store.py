@@ -184,13 +184,24 @@ class PipedriveStore(Emulator):
         return list(self.state().settings.get("custom_fields", {}).get(SINGULAR[object_type], []))
 
     def add_custom_field(
-        self, object_type: str, name: str, field_type: str = "varchar", options: list[str] | None = None
+        self,
+        object_type: str,
+        name: str,
+        field_type: str = "varchar",
+        options: list[str] | None = None,
+        *,
+        key: str = "",
     ) -> dict[str, Any]:
-        """Define a custom field (as the Pipedrive UI does); returns its definition with its hash key."""
+        """Define a custom field (as the Pipedrive UI does); returns its definition with its hash key.
+
+        Without ``key`` the key derives from the name (stable across resets, for tests and demos) and
+        redefines a field of that name; the add-field endpoint passes a fresh one, as Pipedrive
+        generates one per field even when names repeat."""
         definition: dict[str, Any] = {
-            "key": field_key(object_type, name),
+            "key": key or field_key(object_type, name),
             "name": name,
             "field_type": field_type,
+            "add_time": v1_time(now_seconds()),
         }
         if options:
             definition["options"] = [{"id": i + 1, "label": label} for i, label in enumerate(options)]
@@ -198,8 +209,13 @@ class PipedriveStore(Emulator):
             state = SandboxState.objects.select_for_update().get_or_create(provider=self.provider)[0]
             catalog = dict(state.settings.get("custom_fields", {}))
             fields = [f for f in catalog.get(SINGULAR[object_type], []) if f["key"] != definition["key"]]
+            definition["id"] = int(state.settings.get("next_field_id", 9000))
             catalog[SINGULAR[object_type]] = [*fields, definition]
-            state.settings = {**state.settings, "custom_fields": catalog}
+            state.settings = {
+                **state.settings,
+                "custom_fields": catalog,
+                "next_field_id": definition["id"] + 1,
+            }
             state.save(update_fields=["settings"])
         return definition
 

@@ -4,6 +4,8 @@ deleted items flagged) and the webhooks registry (providers.md §3). Served unde
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,7 +95,41 @@ STANDARD_FIELDS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
 ACTIVITY_TYPES = ("call", "meeting", "task", "deadline", "email", "lunch")
 WEBHOOKS_PER_USER = 40
 EVENT_ACTIONS = ("create", "change", "delete", "*", "added", "updated", "deleted", "merged")
+# What ``POST /v1/{object}Fields`` takes as ``field_type``.
+CREATABLE_TYPES = (
+    "address",
+    "date",
+    "daterange",
+    "double",
+    "enum",
+    "monetary",
+    "org",
+    "people",
+    "phone",
+    "set",
+    "text",
+    "time",
+    "timerange",
+    "user",
+    "varchar",
+    "varchar_auto",
+)
 EVENT_OBJECTS = ("activity", "deal", "note", "organization", "person", "lead", "product", "user", "*")
+
+
+def _options(given: Any) -> list[str]:
+    """An add-field ``options``: labels, or ``{"label"}`` objects, or a JSON-encoded list of either."""
+    if isinstance(given, str):
+        try:
+            given = json.loads(given)
+        except ValueError:
+            raise BadRequest("Invalid options", info="options is a list of {label} objects.") from None
+    if given in (None, ""):
+        return []
+    if not isinstance(given, list):
+        raise BadRequest("Invalid options", info="options is a list of {label} objects.")
+    labels = [str(o.get("label") if isinstance(o, dict) else o).strip() for o in given]
+    return [label for label in labels if label and label != "None"]
 
 
 def _page(items: list[Any], request: HttpRequest) -> tuple[list[Any], dict[str, Any]]:
@@ -124,7 +160,10 @@ class PipedriveV1(PipedriveRest):
         object_type = FIELD_ENDPOINTS.get(endpoint)
         if object_type is None:
             return self.error(404, "Unknown method .")
-        return self.guard(self._fields, request, object_type)
+        handler = {"GET": self._fields, "POST": self._add_field}.get(request.method or "")
+        if handler is None:
+            return self.error(405, f"Method {request.method} not allowed")
+        return self.guard(handler, request, object_type)
 
     def _fields(self, request: HttpRequest, object_type: str) -> HttpResponse:
         rows: list[dict[str, Any]] = []
@@ -152,21 +191,54 @@ class PipedriveV1(PipedriveRest):
         for offset, definition in enumerate(
             self.custom_fields(object_type) if object_type != "notes" else []
         ):
-            rows.append(
-                {
-                    "id": 9000 + offset,
-                    "key": definition["key"],
-                    "name": definition["name"],
-                    "field_type": definition["field_type"],
-                    "options": definition.get("options"),
-                    "edit_flag": True,
-                    "bulk_edit_allowed": True,
-                    "mandatory_flag": False,
-                    "active_flag": True,
-                }
-            )
+            rows.append(self._custom_row(definition, 9000 + offset))
         page, additional = _page(rows, request)
         return self.ok(page, additional)
+
+    @staticmethod
+    def _custom_row(definition: dict[str, Any], fallback_id: int) -> dict[str, Any]:
+        """A custom field as the field list (and the add answer) shows it."""
+        return {
+            "id": definition.get("id", fallback_id),
+            "key": definition["key"],
+            "name": definition["name"],
+            "field_type": definition["field_type"],
+            "options": definition.get("options"),
+            "add_time": definition.get("add_time"),
+            "edit_flag": True,
+            "bulk_edit_allowed": True,
+            "mandatory_flag": False,
+            "active_flag": True,
+        }
+
+    def _add_field(self, request: HttpRequest, object_type: str) -> HttpResponse:
+        """``POST /v1/personFields`` (organization/deal/activity): a new custom field with a fresh
+        40-hex key. Pipedrive allows several fields with one name: each gets its own key."""
+        if object_type == "notes":
+            return self.error(404, "Unknown method .")
+        body = json_body(request)
+        if not isinstance(body, dict):
+            raise BadRequest("Invalid request body", info="The body must be a JSON object.")
+        name = str(body.get("name") or "").strip()
+        if not name:
+            raise BadRequest("Field name must be given", info="'name' is required.")
+        kind = str(body.get("field_type") or "")
+        if kind not in CREATABLE_TYPES:
+            raise BadRequest(
+                f"Invalid field_type: {kind!r}" if kind else "Field type must be given",
+                info=f"field_type is one of {', '.join(CREATABLE_TYPES)}.",
+            )
+        options = _options(body.get("options"))
+        if kind in ("enum", "set") and not options:
+            raise BadRequest(f"Options must be given for a field of type {kind}")
+        definition = self.add_custom_field(
+            object_type,
+            name,
+            kind,
+            options if kind in ("enum", "set") else None,
+            key=secrets.token_hex(20),
+        )
+        return self.ok(self._custom_row(definition, definition["id"]))
 
     # --- notes ------------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ name: {data_type, field_label, pick_list_values: [value or {actual_value, displa
 
 One mixin per concern: ``schema`` (modules, fields, records, samples), ``credits`` (errors, credits,
 concurrency), ``oauth`` (accounts, data centres, tokens), ``records`` (list/get/search/deleted/writes), ``coql`` (the COQL subset),
-``meta`` (settings/fields, modules, users, org), ``notifications`` (watch channels and callbacks).
+``meta`` (settings/fields, custom fields created through it, modules, users, org), ``notifications`` (watch channels and callbacks).
 """
 
 from __future__ import annotations

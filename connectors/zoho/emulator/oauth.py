@@ -29,7 +29,13 @@ from connectors.base import Tokens
 from connectors.sandbox.emulator import Emulator
 from connectors.sandbox.models import SandboxAuthCode, SandboxToken
 
-SCOPES = ("ZohoCRM.modules.ALL", "ZohoCRM.settings.READ", "ZohoCRM.coql.READ", "ZohoCRM.notifications.ALL")
+SCOPES = (
+    "ZohoCRM.modules.ALL",
+    "ZohoCRM.settings.READ",
+    "ZohoCRM.settings.fields.CREATE",
+    "ZohoCRM.coql.READ",
+    "ZohoCRM.notifications.ALL",
+)
 DATA_CENTRES = ("com", "eu", "in", "com.au", "jp", "com.cn", "ca", "sa")
 DC_PATH = re.compile(r"/zoho/dc/(?P<dc>[a-z.]+)/")
 DEFAULT_REFRESH_CAP = 10

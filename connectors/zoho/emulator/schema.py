@@ -240,16 +240,20 @@ class ZohoSchema(Emulator):
         """The org's custom fields (setting ``custom_fields``: module → api name → {data_type, field_label,
         pick_list_values}) in ``settings/fields`` shape."""
         configured = (self.setting("custom_fields", {}) or {}).get(module) or {}
-        return [
-            field(
-                name,
-                str(spec.get("field_label") or name.replace("_", " ")),
-                str(spec.get("data_type") or "text"),
-                picklist=tuple(spec.get("pick_list_values") or ()),
-                custom=True,
-            )
-            for name, spec in configured.items()
-        ]
+        return [self._custom_field(name, spec) for name, spec in configured.items()]
+
+    @staticmethod
+    def _custom_field(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """One configured custom field; one created through the API keeps its id and length."""
+        described = field(
+            name,
+            str(spec.get("field_label") or name.replace("_", " ")),
+            str(spec.get("data_type") or "text"),
+            picklist=tuple(spec.get("pick_list_values") or ()),
+            custom=True,
+        )
+        described.update({k: spec[k] for k in ("id", "length") if k in spec})
+        return described
 
     def fields_of(self, module: str) -> list[dict[str, Any]]:
         return [*MODULES[module]["fields"], *self.custom_fields(module)]

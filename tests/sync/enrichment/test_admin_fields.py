@@ -5,7 +5,7 @@ import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
-from connectors.registry import emulator_module
+from connectors.registry import connector_class, emulator_module
 from sync.models import FieldMapping
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +42,8 @@ def test_the_wizard_says_a_crm_that_creates_fields_gets_them_on_activation(hubsp
     assert "created and mapped when the integration is activated" in _review(hubspot)
 
 
-def test_the_wizard_names_the_fields_a_crm_cannot_create(integration_for):
+def test_the_wizard_names_the_fields_a_crm_cannot_create(integration_for, monkeypatch):
+    monkeypatch.setattr(connector_class("pipedrive"), "creates_fields", False)  # as if its API could not
     emulator_module("pipedrive").emulator.reset()
     pipedrive = integration_for("pipedrive")
     html = _review(pipedrive)
