@@ -24,7 +24,16 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from benchmarks.run import provider_main  # first: sets Django up
+from benchmarks.enrichment_flow_bench import (  # noqa: I001 (after the set-up above)
+    API_CALLS,
+    FLOW_CONTACTS,
+    PROVIDER_RECORDS,
+    api_figures,
+    flow_figures,
+    provider_figures,
+)
+from benchmarks.enrichment_flow_bench import rows as flow_rows
+from benchmarks.run import emulator_server, provider_main  # first: sets Django up
 from integrations.models import SubAccount
 from sync.bulk import insert_rows
 from sync.enrichment.actions import profile_for
@@ -34,6 +43,7 @@ from sync.models import Activity, Change, Company, Contact, ScoreHistory
 from sync.services import change_log_lock, records_write
 
 TITLE = "Enrichment"
+SCORING_SLUG = "bench-scoring"
 COMPANIES = 2000
 INDUSTRIES = ("SaaS", "Fintech", "Retail", "Healthcare", "Manufacturing", "Media", "Logistics", "Education")
 COUNTRIES = ("US", "GB", "DE", "FR", "NL", "ES", "CA", "AU")
@@ -46,7 +56,7 @@ TABLE_HEAD = "| # | what | result | baseline (same run) | ratio / share | goal |
 
 def bench_subaccount() -> SubAccount:
     """A fresh tenant with a realistic ideal customer profile."""
-    sub, _ = SubAccount.objects.get_or_create(slug="bench-scoring", defaults={"name": "bench-scoring"})
+    sub, _ = SubAccount.objects.get_or_create(slug=SCORING_SLUG, defaults={"name": SCORING_SLUG})
     for model in (Activity, Contact, Company, Change):
         model.objects.filter(subaccount=sub).delete()
     ScoreHistory.objects.filter(subaccount=sub).delete()
@@ -190,8 +200,15 @@ def scoring_section(records: int) -> tuple[dict, list[str]]:
 
 def bench(records: int) -> dict:
     call_command("migrate", verbosity=0)
+    call_command("load_catalog", verbosity=0)
     figures, rows = scoring_section(records)
-    return {"scoring": figures, "rows": rows}
+    quick = records < 100_000
+    with emulator_server() as base:
+        provider = provider_figures(base, records=500 if quick else PROVIDER_RECORDS)
+        flow = flow_figures(base, contacts=20 if quick else FLOW_CONTACTS)
+        api = api_figures(base, SubAccount.objects.get(slug=SCORING_SLUG), calls=50 if quick else API_CALLS)
+    rows += flow_rows(provider, flow, api, first=len(rows) + 1)
+    return {"scoring": figures, "provider": provider, "flow": flow, "api": api, "rows": rows}
 
 
 def markdown(results: dict) -> str:
