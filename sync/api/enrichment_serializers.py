@@ -3,10 +3,13 @@ profile, the rule tables, the seed's sync API and sync logs, the priority queue 
 
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 
 from integrations.models import AUTOMATION_SETTINGS, SubAccount
 from sync.api.enrichment_selectors import PRIORITY_QUEUE_MAX
+from sync.api.serializers import Described, _input_schema
+from sync.entities import ENTITIES
 from sync.models import EnrichmentJob, NextActionRule, OwnerRule, ScoreHistory, ScoringProfile
 
 LIST_ITEM_MAX = 100  # characters of one ICP value, territory or owner
@@ -15,11 +18,57 @@ SYNC_LOG_MAX = 200
 ID_MAX = 2**63 - 1
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only (DRF also takes "yes", 1, "on", ... which the schema does not say)."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only (not "5", 5.0 or true)."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only (not 5 or true, which DRF would turn into "5" and "True"), checked as
+    given (the schema's maxLength counts leading and trailing blanks too)."""
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    """Values must have the JSON type the schema gives them."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+        models.IntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+    }
+
+
 class StringList(serializers.ListField):
     """A list of non-blank strings (trimmed, duplicates dropped in order)."""
 
     def __init__(self, **kwargs: Any):
-        kwargs.setdefault("child", serializers.CharField(max_length=LIST_ITEM_MAX))
+        # Not trimmed before the length check: the schema's maxLength counts every character.
+        kwargs.setdefault("child", serializers.CharField(max_length=LIST_ITEM_MAX, trim_whitespace=False))
         kwargs.setdefault("max_length", LIST_MAX)
         super().__init__(**kwargs)
 
@@ -30,7 +79,7 @@ class StringList(serializers.ListField):
         return list(dict.fromkeys(value.strip() for value in values if value.strip()))
 
 
-class AutomationDefaultsSerializer(serializers.ModelSerializer):
+class AutomationDefaultsSerializer(StrictModelSerializer):
     """The sub-account's enrichment and automation defaults (integrations may override each)."""
 
     class Meta:
@@ -42,7 +91,7 @@ class AutomationDefaultsSerializer(serializers.ModelSerializer):
 WEIGHTS = ("weight_financial", "weight_growth", "weight_engagement", "weight_fit")
 
 
-class ScoringProfileSerializer(serializers.ModelSerializer):
+class ScoringProfileSerializer(StrictModelSerializer):
     """The ideal customer profile (empty list: any value), the sub-score weights (relative: they
     need not add up to 100, but one must be above 0), engagement decay, what a provider's own score
     does, the CRM field prefix and the deal automation creates."""
@@ -51,6 +100,15 @@ class ScoringProfileSerializer(serializers.ModelSerializer):
     icp_sizes = StringList(required=False)
     icp_countries = StringList(required=False)
     icp_titles = StringList(required=False)
+    field_prefix = serializers.RegexField(
+        r"^[A-Za-z][A-Za-z0-9_]*$",
+        max_length=40,
+        required=False,
+        help_text="Prefix of the custom fields pushed to CRMs: letters, digits and _, e.g. platform_",
+    )
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="null until the profile is first changed"
+    )
 
     openapi_schema_extra = {"additionalProperties": False}
 
@@ -80,45 +138,37 @@ class ScoringProfileSerializer(serializers.ModelSerializer):
             "engagement_half_life_days": {"min_value": 1, "max_value": 3650},
             "engagement_daily_cap": {"min_value": 1, "max_value": 1000},
             "provider_blend_percent": {"min_value": 0, "max_value": 100},
-            "field_prefix": {"help_text": "Letters, digits and _; e.g. platform_"},
         }
 
     def validate_field_prefix(self, value: str) -> str:
-        if not value or not value.replace("_", "").isalnum() or not value[0].isalpha() or not value.isascii():
-            raise serializers.ValidationError("Letters, digits and _, starting with a letter.")
         return value.lower()
 
     def validate_icp_countries(self, value: list[str]) -> list[str]:
         return [country.upper() for country in value]
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        current = self.instance
-        weights = {
-            name: attrs.get(name, getattr(current, name) if current is not None else 1) for name in WEIGHTS
-        }
-        if not any(weights.values()):
-            raise serializers.ValidationError(
-                {name: ["At least one weight must be above 0."] for name in WEIGHTS}
-            )
-        return attrs
+    def weights_after(self) -> dict[str, int]:
+        """The weights once this (valid) change is applied to the stored profile."""
+        return {name: self.validated_data.get(name, getattr(self.instance, name)) for name in WEIGHTS}
 
 
 class AutomationSerializer(serializers.Serializer):
     """``GET``/``PATCH /automation/``: the six defaults at the top level, the scoring profile nested.
     A PATCH changes only what it names; unknown names are refused."""
 
-    auto_enrich = serializers.BooleanField(required=False)
-    auto_score = serializers.BooleanField(required=False)
-    auto_assign = serializers.BooleanField(required=False)
-    auto_create_tasks = serializers.BooleanField(required=False)
-    auto_create_deals = serializers.BooleanField(required=False)
-    deal_threshold = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    auto_enrich = StrictBooleanField(required=False)
+    auto_score = StrictBooleanField(required=False)
+    auto_assign = StrictBooleanField(required=False)
+    auto_create_tasks = StrictBooleanField(required=False)
+    auto_create_deals = StrictBooleanField(required=False)
+    deal_threshold = StrictIntegerField(required=False, min_value=0, max_value=100)
     scoring_profile = ScoringProfileSerializer(required=False)
 
     openapi_schema_extra = {"additionalProperties": False}
 
 
-class NextActionRuleSerializer(serializers.ModelSerializer):
+class NextActionRuleSerializer(StrictModelSerializer):
+    openapi_schema_extra = {"additionalProperties": False}  # unknown names are a 400
+
     class Meta:
         model = NextActionRule
         fields = [
@@ -142,24 +192,27 @@ class NextActionRuleSerializer(serializers.ModelSerializer):
         }
 
     def validate_action(self, value: str) -> str:
-        if not value.strip():
-            raise serializers.ValidationError("This field may not be blank.")
-        return value.strip()
+        return value.strip() or value
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        low = attrs.get("min_score", getattr(self.instance, "min_score", 0))
-        high = attrs.get("max_score", getattr(self.instance, "max_score", 100))
-        if low > high:
-            raise serializers.ValidationError({"min_score": ["Must not be above max_score."]})
-        return attrs
+    def score_range_after(self) -> tuple[int, int]:
+        """(min_score, max_score) once this (valid) change is applied to the stored rule."""
+        data = self.validated_data
+        return (
+            data.get("min_score", getattr(self.instance, "min_score", 0)),
+            data.get("max_score", getattr(self.instance, "max_score", 100)),
+        )
 
 
-class OwnerRuleSerializer(serializers.ModelSerializer):
+class OwnerRuleSerializer(StrictModelSerializer):
+    openapi_schema_extra = {"additionalProperties": False}  # unknown names are a 400
+
     countries = StringList(required=False)
     regions = StringList(required=False)
     postcode_prefixes = StringList(required=False)
     industries = StringList(required=False)
-    team = StringList(allow_empty=False, help_text="Owners taking turns (the CRM owner ids or e-mails)")
+    team = StringList(
+        allow_empty=False, min_length=1, help_text="Owners taking turns (the CRM owner ids or e-mails)"
+    )
 
     class Meta:
         model = OwnerRule
@@ -179,7 +232,7 @@ class OwnerRuleSerializer(serializers.ModelSerializer):
         extra_kwargs = {"position": {"min_value": 0, "max_value": 32767}}
 
     def validate_team(self, value: list[str]) -> list[str]:
-        if not value:
+        if not value:  # only blanks were given
             raise serializers.ValidationError("Name at least one owner.")
         return value
 
@@ -191,28 +244,71 @@ class OwnerRuleSerializer(serializers.ModelSerializer):
 
 
 class SyncOptionsSerializer(serializers.Serializer):
-    skipEnrichment = serializers.BooleanField(  # noqa: N815 (the seed's name)
+    skipEnrichment = StrictBooleanField(  # noqa: N815 (the seed's name)
         required=False, default=False, help_text="Score and act, but ask no enrichment provider"
     )
-    priority = serializers.IntegerField(
+    priority = StrictIntegerField(
         required=False, default=5, min_value=1, max_value=10, help_text="1 (bulk) to 10 (now)"
     )
+
+
+# The seed's camelCase names (SmartSync's Contact type) → canonical field names; when a field is
+# given both ways, the canonical name wins.
+SEED_ALIASES: dict[str, dict[str, str]] = {
+    "contact": {
+        "firstName": "first_name",
+        "lastName": "last_name",
+        "title": "job_title",
+        "jobTitle": "job_title",
+        "company": "company_name",
+        "companyName": "company_name",
+        "companyId": "company_id",
+        "mobilePhone": "mobile_phone",
+        "externalId": "external_id",
+        "ownerId": "owner_id",
+        "lifecycleStage": "lifecycle_stage",
+    },
+    "company": {"externalId": "external_id", "ownerId": "owner_id"},
+}
+# Accepted but left out of the documented body: ids and custom-field keys the caller must look up.
+UNDOCUMENTED = {"company_id", "companyId", "custom_fields"}
+
+
+def record_body_schema(entity: str) -> dict[str, Any]:
+    """The record object of the sync body: canonical input fields and the seed's aliases."""
+    definition = ENTITIES[entity]
+    properties = {
+        name: _input_schema(definition, name) for name in definition.fields if name not in UNDOCUMENTED
+    }
+    for alias, canonical in SEED_ALIASES[entity].items():
+        if alias not in UNDOCUMENTED and canonical in properties:
+            properties[alias] = {**properties[canonical], "description": f"The seed's name for {canonical}"}
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "description": f"A {entity}: canonical fields (as in {entity.title()}InputRequest) or the "
+        "seed's camelCase names; the canonical name wins when a field is given both ways"
+        + (" (also companyId: the id of one of your companies)" if entity == "contact" else ""),
+    }
+
+
+class RecordBody(Described):
+    """A JSON object (the record), documented by ``record_body_schema``."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError("Must be a JSON object.")
+        return data
 
 
 class SyncInputSerializer(serializers.Serializer):
     """One contact or company to upsert (matched like the bulk API) and enrich, score and act on."""
 
     entity_type = serializers.ChoiceField(choices=["contact", "company"])
-    contact = serializers.DictField(
-        required=False,
-        help_text="Canonical contact fields (see ContactInputRequest); also the seed's firstName, "
-        "lastName, title, company, companyId, phone, mobilePhone, email, externalId, ownerId",
-    )
-    company = serializers.DictField(
-        required=False,
-        help_text="Canonical company fields (see CompanyInputRequest); also externalId, ownerId",
-    )
-    integration_id = serializers.IntegerField(
+    contact = RecordBody(record_body_schema("contact"), required=False)
+    company = RecordBody(record_body_schema("company"), required=False)
+    integration_id = StrictIntegerField(
         required=False,
         min_value=1,
         max_value=ID_MAX,
@@ -220,13 +316,22 @@ class SyncInputSerializer(serializers.Serializer):
     )
     options = SyncOptionsSerializer(required=False)
 
+    # The record goes under the key entity_type names (the other key, if given, is ignored).
+    openapi_schema_extra = {
+        "oneOf": [
+            # A pattern, not an enum: the schema's enum post-processing would merge the two enums.
+            {
+                "properties": {"entity_type": {"type": "string", "pattern": f"^{entity}$"}},
+                "required": [entity],
+            }
+            for entity in ("contact", "company")
+        ]
+    }
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         entity = attrs["entity_type"]
         if entity not in attrs:
             raise serializers.ValidationError({entity: [f"Give the {entity} to sync."]})
-        other = "company" if entity == "contact" else "contact"
-        if other in attrs:
-            raise serializers.ValidationError({other: [f"entity_type is {entity}: send only the {entity}."]})
         attrs.setdefault("options", {"skipEnrichment": False, "priority": 5})
         return attrs
 

@@ -11,45 +11,30 @@ from django.db import transaction
 
 from integrations.audit import audit_record
 from integrations.models import AUTOMATION_SETTINGS, Integration, SubAccount
+from sync.api.enrichment_serializers import SEED_ALIASES
 from sync.enrichment.jobs import jobs_enqueue
+from sync.entities import ENTITIES
 from sync.models import EnrichmentJob, ScoringProfile
-from sync.normalize import RecordInvalid
+from sync.normalize import RecordInvalid, normalise_record
 from sync.services import record_upsert
-
-# The seed's camelCase names (SmartSync's Contact type) → canonical field names.
-SEED_ALIASES: dict[str, dict[str, str]] = {
-    "contact": {
-        "firstName": "first_name",
-        "lastName": "last_name",
-        "title": "job_title",
-        "jobTitle": "job_title",
-        "company": "company_name",
-        "companyName": "company_name",
-        "companyId": "company_id",
-        "mobilePhone": "mobile_phone",
-        "externalId": "external_id",
-        "ownerId": "owner_id",
-        "lifecycleStage": "lifecycle_stage",
-        "customFields": "custom_fields",
-    },
-    "company": {"externalId": "external_id", "ownerId": "owner_id", "customFields": "custom_fields"},
-}
 
 OPERATIONS = {"created": "create", "updated": "update", "unchanged": "unchanged"}
 
 
-def seed_fields(entity: str, given: Mapping[str, Any]) -> dict[str, Any]:
-    """Canonical fields from a body that may use the seed's camelCase names. The same field named
-    both ways with different values is refused (RecordInvalid)."""
+def seed_fields(entity: str, given: Mapping[str, Any], *, region: str) -> dict[str, Any]:
+    """Canonical fields from a body that may use the seed's camelCase names. When a field is given
+    both ways the canonical name wins, but the other value must still be valid (RecordInvalid
+    names it), so nothing invalid is accepted unnoticed."""
     aliases = SEED_ALIASES[entity]
-    fields: dict[str, Any] = {}
+    fields = {aliases[name]: value for name, value in given.items() if name in aliases}
+    shadowed = {name: value for name, value in given.items() if aliases.get(name) in given}
+    fields.update({name: value for name, value in given.items() if name not in aliases})
     errors: dict[str, str] = {}
-    for name, value in given.items():
-        canonical = aliases.get(name, name)
-        if canonical in fields and fields[canonical] != value:
-            errors[name] = f"Also given as {canonical} with another value."
-            continue
-        fields[canonical] = value
+    for alias, value in shadowed.items():
+        try:
+            normalise_record(ENTITIES[entity], {aliases[alias]: value}, region=region)
+        except RecordInvalid as exc:
+            errors[alias] = next(iter(exc.errors.values()))
     if errors:
         raise RecordInvalid(errors)
     return fields

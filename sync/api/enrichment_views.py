@@ -6,14 +6,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations.api.authentication import actor_for
-from integrations.api.common import ApiError, request_subaccount
+from integrations.api.common import ApiError, error_response, request_subaccount
 from integrations.models import AUTOMATION_SETTINGS, Integration
 from sync import selectors
 from sync.api.enrichment_selectors import (
@@ -22,6 +22,7 @@ from sync.api.enrichment_selectors import (
     score_history_list,
 )
 from sync.api.enrichment_serializers import (
+    WEIGHTS,
     AutomationDefaultsSerializer,
     AutomationSerializer,
     NextActionRuleSerializer,
@@ -55,6 +56,12 @@ def _invalid(details: dict[str, Any]) -> ApiError:
     return ApiError(status_code=400, code="invalid", message="The request is not valid.", details=details)
 
 
+# Checks of the state a change would leave (with the stored values it does not name): a 409, since
+# the same body can be fine against another stored state.
+WEIGHTS_ALL_ZERO = error_response("The profile would end with every weight at 0 (weights_all_zero)")
+SCORE_RANGE = error_response("The rule would end with min_score above max_score (score_range)")
+
+
 def _your_integration(request: Request, pk: int | None, *, field: str) -> Integration | None:
     """The caller's integration ``pk`` (None when not given); anyone else's is refused as unknown."""
     if pk is None:
@@ -80,7 +87,7 @@ class AutomationView(APIView):
     def get(self, request: Request) -> Response:
         return Response(self._body(request))
 
-    @extend_schema(request=AutomationSerializer, responses={200: AutomationSerializer})
+    @extend_schema(request=AutomationSerializer, responses={200: AutomationSerializer, 409: WEIGHTS_ALL_ZERO})
     def patch(self, request: Request) -> Response:
         body = object_body(request)
         given_profile = body.get("scoring_profile", {})
@@ -103,6 +110,13 @@ class AutomationView(APIView):
             }
         if errors:
             raise _invalid(errors)
+        if not any(checked_profile.weights_after().values()):
+            raise ApiError(
+                status_code=409,
+                code="weights_all_zero",
+                message="At least one weight must be above 0.",
+                details={name: ["At least one weight must be above 0."] for name in WEIGHTS},
+            )
         automation_update(
             subaccount=request.subaccount,
             defaults=checked_defaults.validated_data,
@@ -134,7 +148,11 @@ class ScopedRuleViewSet(viewsets.ModelViewSet):
         valid = checked.is_valid()
         if unknown or not valid:
             raise _invalid({**unknown, **({} if valid else dict(checked.errors))})
+        self.check_state(checked)
         return checked
+
+    def check_state(self, checked: serializers.Serializer) -> None:
+        """Refuse (409) a change that would leave the rule inconsistent."""
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         checked = self._checked(request)
@@ -150,12 +168,26 @@ class ScopedRuleViewSet(viewsets.ModelViewSet):
         return Response(self.get_serializer(rule).data)
 
 
+@extend_schema_view(
+    create=extend_schema(responses={201: NextActionRuleSerializer, 409: SCORE_RANGE}),
+    partial_update=extend_schema(responses={200: NextActionRuleSerializer, 409: SCORE_RANGE}),
+)
 class NextActionRuleViewSet(ScopedRuleViewSet):
     """Next actions by score band (and signal): every active matching rule suggests its action;
     the first with a stage sets the suggested deal stage."""
 
     model = NextActionRule
     serializer_class = NextActionRuleSerializer
+
+    def check_state(self, checked: serializers.Serializer) -> None:
+        low, high = checked.score_range_after()
+        if low > high:
+            raise ApiError(
+                status_code=409,
+                code="score_range",
+                message="min_score must not be above max_score.",
+                details={"min_score": ["Must not be above max_score."]},
+            )
 
 
 class OwnerRuleViewSet(ScopedRuleViewSet):
@@ -189,7 +221,7 @@ class EnrichmentSyncView(APIView):
                 queued = enrichment_sync(
                     subaccount=request.subaccount,
                     entity=entity,
-                    fields=seed_fields(entity, data[entity]),
+                    fields=seed_fields(entity, data[entity], region=request.subaccount.default_region),
                     integration=integration,
                     priority=options["priority"],
                     skip_enrichment=options["skipEnrichment"],

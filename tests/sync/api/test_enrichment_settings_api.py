@@ -82,8 +82,9 @@ def test_all_weights_at_zero_are_refused_counting_the_stored_ones(api, subaccoun
         subaccount=subaccount, weight_financial=0, weight_growth=0, weight_engagement=0
     )
     answer = api.patch("/api/v1/automation/", {"scoring_profile": {"weight_fit": 0}}, format="json")
-    assert answer.status_code == 400
-    assert "weight_fit" in answer.json()["error"]["details"]["scoring_profile"]
+    assert answer.status_code == 409
+    assert answer.json()["error"]["code"] == "weights_all_zero"
+    assert "weight_fit" in answer.json()["error"]["details"]
     assert ScoringProfile.objects.get(subaccount=subaccount).weight_fit == 30
 
 
@@ -119,7 +120,6 @@ def test_next_action_rules_crud_in_position_order(api, subaccount):
 @pytest.mark.parametrize(
     "body",
     [
-        {"min_score": 90, "max_score": 10, "action": "x"},
         {"action": ""},
         {"action": "x", "max_score": 101},
         {"action": "x", "subaccount": 99},
@@ -131,6 +131,27 @@ def test_next_action_rule_validation(api, body):
     assert answer.status_code == 400, answer.content
     assert answer.json()["error"]["code"] == "invalid"
     assert not NextActionRule.objects.exists()
+
+
+def test_a_rule_whose_min_score_would_pass_its_max_is_a_409(api, subaccount):
+    answer = api.post(
+        "/api/v1/next-action-rules/", {"min_score": 90, "max_score": 10, "action": "x"}, format="json"
+    )
+    assert answer.status_code == 409 and answer.json()["error"]["code"] == "score_range"
+    rule = NextActionRule.objects.create(subaccount=subaccount, max_score=50, action="Nurture")
+    answer = api.patch(f"/api/v1/next-action-rules/{rule.pk}/", {"min_score": 60}, format="json")
+    assert answer.status_code == 409
+    assert NextActionRule.objects.get(pk=rule.pk).min_score == 0 and NextActionRule.objects.count() == 1
+
+
+@pytest.mark.parametrize("value", [1, "yes", "true"])
+def test_booleans_and_integers_are_json_types_only(api, value):
+    answer = api.post("/api/v1/next-action-rules/", {"action": "x", "is_active": value}, format="json")
+    assert answer.status_code == 400 and "is_active" in answer.json()["error"]["details"]
+    answer = api.patch("/api/v1/automation/", {"deal_threshold": "50"}, format="json")
+    assert answer.status_code == 400
+    answer = api.post("/api/v1/owner-rules/", {"name": 5, "team": ["a"]}, format="json")
+    assert answer.status_code == 400 and "name" in answer.json()["error"]["details"]
 
 
 def test_owner_rules_crud_and_validation(api, subaccount):

@@ -76,6 +76,19 @@ def test_syncing_again_matches_by_email_and_reuses_the_pending_job(api, subaccou
     assert Contact.objects.get().job_title == "CEO"
 
 
+def test_the_canonical_name_wins_over_the_seeds_and_the_other_entity_is_ignored(api):
+    body = sync(
+        api,
+        {
+            "entity_type": "contact",
+            "contact": {"title": "CTO", "job_title": "CEO", "email": "ana@example.com"},
+            "company": {"name": "Ignored"},
+        },
+    ).json()
+    assert Contact.objects.get(pk=body["id"]).job_title == "CEO"
+    assert not Company.objects.exists()
+
+
 def test_the_default_options_are_normal_priority_with_enrichment(api):
     body = sync(
         api, {"entity_type": "company", "company": {"name": "Revolut", "domain": "https://www.revolut.com"}}
@@ -122,14 +135,18 @@ def test_the_integration_whose_toggles_apply_must_be_the_callers(api, subaccount
         ),
         ({"entity_type": "deal", "contact": {"email": "ana@example.com"}}, "entity_type"),
         ({"entity_type": "contact"}, "contact"),
-        (
-            {"entity_type": "contact", "contact": {"email": "ana@example.com"}, "company": {"name": "x"}},
-            "company",
-        ),
         ({"entity_type": "contact", "contact": ["a"]}, "contact"),
         ({"entity_type": "contact", "contact": {"email": "not an email"}}, "email"),
         ({"entity_type": "contact", "contact": {"score": 99}}, "score"),
-        ({"entity_type": "contact", "contact": {"title": "CTO", "job_title": "CEO"}}, "job_title"),
+        ({"entity_type": "contact", "contact": {"ownerId": "x" * 256, "owner_id": "ana"}}, "ownerId"),
+        (
+            {"entity_type": "contact", "contact": {"email": "ana@example.com"}, "options": {"priority": "8"}},
+            "options",
+        ),
+        (
+            {"entity_type": "contact", "contact": {"email": "ana@example.com"}, "integration_id": "1"},
+            "integration_id",
+        ),
         ({"entity_type": "contact", "contact": {"companyId": "abc-123"}}, "company_id"),
     ],
 )
