@@ -17,9 +17,11 @@ from connectors.registry import CONNECTORS, connector_class
 from connectors.types import USAGE_KEY
 from integrations import admin_views, catalog_services, services
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
+from integrations.automation_forms import DefaultYesNoSelect
 from integrations.catalog_loader import template_errors
 from integrations.config_schema import redact_config, secrets_set
 from integrations.models import (
+    AUTOMATION_SETTINGS,
     ApiKey,
     AuditLog,
     Integration,
@@ -65,6 +67,17 @@ class SubAccountAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "default_region", "is_active", "integration_count", "created_at"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["slug", "name", "default_region", "is_active", "notification_emails"]}),
+        (
+            "Enrichment and automation",
+            {
+                "fields": list(AUTOMATION_SETTINGS),
+                "description": "Defaults for records written through the API and for integrations "
+                "that leave a setting on Default.",
+            },
+        ),
+    ]
 
     def get_queryset(self, request):
         return (
@@ -324,6 +337,16 @@ class IntegrationAdmin(admin.ModelAdmin):
             else (name, options)
             for name, options in fieldsets
         ]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        # A blank automation override follows the sub-account: "Default", not Django's "Unknown".
+        if (
+            db_field.name in AUTOMATION_SETTINGS
+            and db_field.null
+            and db_field.get_internal_type() == "BooleanField"
+        ):
+            kwargs["widget"] = DefaultYesNoSelect
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

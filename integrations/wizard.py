@@ -19,6 +19,7 @@ from formtools.wizard.views import SessionWizardView
 from connectors.registry import connector_class
 from integrations import services
 from integrations.admin_scope import integration_for, subaccounts_for
+from integrations.automation_forms import automation_formfield
 from integrations.config_schema import ConfigInvalid, redact_config, secret_paths, secrets_set
 from integrations.models import Integration, IntegrationTemplate
 from integrations.oauth_apps import config_schema_for
@@ -70,6 +71,7 @@ class ReviewStepForm(forms.ModelForm):
     class Meta:
         model = Integration
         fields = Integration.SYNC_SETTINGS
+        formfield_callback = automation_formfield
 
 
 STEPS = [

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import admin_engine  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
+from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
 from sync.entities import ENTITIES, entity_for
 from sync.models import Activity, Change, Company, Contact, Deal
 from sync.relations import local_ids
@@ -171,8 +172,17 @@ def relation_filter(name: str) -> type[admin.SimpleListFilter]:
     return RelationFilter
 
 
+class ScoredRecordAdmin(EnrichmentPanelMixin, RecordAdmin):
+    """Contacts and companies: also their enrichment panel, score history and "Enrich and score now"."""
+
+    actions = [*RecordAdmin.actions, "enrich_now"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), *self.enrichment_readonly]
+
+
 @admin.register(Contact)
-class ContactAdmin(RecordAdmin):
+class ContactAdmin(ScoredRecordAdmin):
     list_display = [
         "__str__",
         "email",
@@ -198,7 +208,7 @@ class ContactAdmin(RecordAdmin):
 
 
 @admin.register(Company)
-class CompanyAdmin(RecordAdmin):
+class CompanyAdmin(ScoredRecordAdmin):
     list_display = [
         "__str__",
         "domain",

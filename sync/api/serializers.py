@@ -20,7 +20,21 @@ from sync.services import MAX_BULK, BulkResult
 
 BIGINT_MAX = 2**63 - 1
 
-ENRICHMENT_FIELDS = ["score", "score_breakdown", "signals", "next_actions", "enriched_at"]
+# Written only by enrichment (sync.enrichment): read-only here, and not writable names in the
+# records API (sync.entities lists the writable ones).
+ENRICHMENT_FIELDS = [
+    "score",
+    "score_breakdown",
+    "score_reasons",
+    "scorer_version",
+    "scored_at",
+    "signals",
+    "next_actions",
+    "suggested_stage",
+    "enriched",
+    "enriched_at",
+    "enrichment_error",
+]
 META_FIELDS = ["version", "is_deleted", "deleted_at", "created_at", "updated_at"]
 
 

@@ -1,8 +1,18 @@
-"""Routes for canonical records and the change feed; config/urls.py mounts them under /api/v1/."""
+"""Routes for canonical records and the change feed, and for enrichment, scoring and automation;
+config/urls.py mounts them under /api/v1/."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from sync.api.enrichment_views import (
+    AutomationView,
+    CompanyScoreHistoryView,
+    ContactScoreHistoryView,
+    EnrichmentSyncView,
+    NextActionRuleViewSet,
+    OwnerRuleViewSet,
+    PriorityQueueView,
+)
 from sync.api.views import ActivityViewSet, ChangeFeedView, CompanyViewSet, ContactViewSet, DealViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -11,8 +21,23 @@ router.register("contacts", ContactViewSet, basename="contact")
 router.register("companies", CompanyViewSet, basename="company")
 router.register("deals", DealViewSet, basename="deal")
 router.register("activities", ActivityViewSet, basename="activity")
+router.register("next-action-rules", NextActionRuleViewSet, basename="next-action-rule")
+router.register("owner-rules", OwnerRuleViewSet, basename="owner-rule")
 
 urlpatterns = [
     path("changes/", ChangeFeedView.as_view(), name="change-feed"),
+    path("automation/", AutomationView.as_view(), name="automation"),
+    path("enrichment/sync", EnrichmentSyncView.as_view(), name="enrichment-sync"),
+    path("priority-queue/", PriorityQueueView.as_view(), name="priority-queue"),
+    re_path(
+        r"^contacts/(?P<pk>[0-9]{1,18})/score-history/$",
+        ContactScoreHistoryView.as_view(),
+        name="contact-score-history",
+    ),
+    re_path(
+        r"^companies/(?P<pk>[0-9]{1,18})/score-history/$",
+        CompanyScoreHistoryView.as_view(),
+        name="company-score-history",
+    ),
     *router.urls,
 ]

@@ -37,6 +37,7 @@ schemathesis.openapi.format(
 # JSON schema, which the OpenAPI document cannot embed per template).
 REFERENCES = {
     "integration": "integration",
+    "integration_id": "integration",
     "linked_to": "integration",
     "company_id": "company",
     "contact_id": "contact",
@@ -78,6 +79,10 @@ def _substitute_references(case, ids: dict[str, int]) -> None:
         records = case.body.get("records")
         if isinstance(records, list):
             containers += [item for item in records if isinstance(item, dict)]
+        # The enrichment sync API's record (POST /enrichment/sync).
+        containers += [
+            case.body[key] for key in ("contact", "company") if isinstance(case.body.get(key), dict)
+        ]
     for container in containers:
         for name, entity in REFERENCES.items():
             value = container.get(name)
