@@ -12,6 +12,7 @@ from django.db import transaction
 from integrations.audit import audit_record
 from integrations.models import AUTOMATION_SETTINGS, Integration, SubAccount
 from sync.api.enrichment_serializers import SEED_ALIASES
+from sync.enrichment.actions import profile_for
 from sync.enrichment.jobs import jobs_enqueue
 from sync.entities import ENTITIES
 from sync.models import EnrichmentJob, ScoringProfile
@@ -62,9 +63,8 @@ def automation_update(
             locked.save(update_fields=list(changes))
         stored = ScoringProfile.objects.select_for_update().filter(subaccount=locked).first()
         if stored is None:
-            stored = ScoringProfile(subaccount=locked)
-            if profile:
-                stored.save()
+            # Saved with the default next-action table on the first change (profile_for).
+            stored = profile_for(locked) if profile else ScoringProfile(subaccount=locked)
         changed_profile = []
         for name, value in profile.items():
             if getattr(stored, name) != value:

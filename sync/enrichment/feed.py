@@ -163,6 +163,7 @@ def _queue(subaccount: SubAccount, changes: list[Change]) -> int:
             priority=priority,
             reason="change",
             operation="create" if op == Change.Op.CREATE else "update",
+            join_pending=True,
         )
     return queued
 

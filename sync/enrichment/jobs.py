@@ -49,8 +49,15 @@ def jobs_enqueue(
     skip_enrichment: bool = False,
     reason: str = "",
     operation: str = "update",
+    join_pending: bool = False,
 ) -> int:
     """Queue a job for each record (one statement); returns how many rows were inserted or raised.
+
+    A record with a pending job keeps that one: it takes the higher priority, and runs the
+    providers unless both requests skip them. ``join_pending`` (the change feed) only raises the
+    priority: a pending job reads the record when it runs, so it covers a later change as it is,
+    ``skip_enrichment`` included (the sync API's skipEnrichment is not undone by the Change its
+    own write made).
 
     Call it inside the transaction that made the records what they are; the drain is kicked once
     that transaction commits.
@@ -82,11 +89,11 @@ def jobs_enqueue(
         params += [now, now]
     # The partial unique index (one pending job per record) is the conflict target; a conflict
     # raises the pending job's priority and keeps provider calls if either request wants them.
+    skip = "" if join_pending else f"skip_enrichment = {table}.skip_enrichment AND excluded.skip_enrichment, "
     sql = (
         f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(ids))} "  # noqa: S608 (fixed names)
         f"ON CONFLICT (entity, record_id) WHERE status = 'pending' DO UPDATE SET "
-        f"priority = {greatest}({table}.priority, excluded.priority), "
-        f"skip_enrichment = {table}.skip_enrichment AND excluded.skip_enrichment, "
+        f"priority = {greatest}({table}.priority, excluded.priority), {skip}"
         f"available_at = CASE WHEN excluded.priority > {table}.priority THEN excluded.available_at "
         f"ELSE {table}.available_at END"
     )

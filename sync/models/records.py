@@ -84,6 +84,23 @@ def _score_range(name: str) -> models.CheckConstraint:
     return models.CheckConstraint(condition=Q(score__isnull=True) | Q(score__lte=100), name=name)
 
 
+def _queue_indexes(entity: str) -> list[models.Index]:
+    """The priority queue (best score first, then the latest scored), for everyone or one owner."""
+    scored = Q(score__isnull=False, is_deleted=False)
+    return [
+        models.Index(
+            fields=["subaccount", "-score", "-scored_at", "-id"],
+            condition=scored,
+            name=f"sync_{entity}_queue_idx",
+        ),
+        models.Index(
+            fields=["subaccount", "owner_id", "-score", "-scored_at", "-id"],
+            condition=scored,
+            name=f"sync_{entity}_queue_owner_idx",
+        ),
+    ]
+
+
 class Company(CanonicalRecord, Enrichment):
     name = models.CharField(max_length=255, blank=True)
     domain = models.CharField(max_length=255, blank=True, help_text="Lower-case host, no scheme or www.")
@@ -96,6 +113,7 @@ class Company(CanonicalRecord, Enrichment):
         indexes = [
             *CanonicalRecord.Meta.indexes,
             models.Index(fields=["subaccount", "domain"], name="sync_company_domain_idx"),
+            *_queue_indexes("company"),
         ]
         constraints = [*CanonicalRecord.Meta.constraints, _score_range("sync_company_score_range")]
 
@@ -122,6 +140,7 @@ class Contact(CanonicalRecord, Enrichment):
             *CanonicalRecord.Meta.indexes,
             models.Index(fields=["subaccount", "email"], name="sync_contact_email_idx"),
             models.Index(fields=["subaccount", "phone"], name="sync_contact_phone_idx"),
+            *_queue_indexes("contact"),
         ]
         constraints = [*CanonicalRecord.Meta.constraints, _score_range("sync_contact_score_range")]
 

@@ -116,3 +116,12 @@ def test_finished_jobs_are_the_log_and_are_purged_after_thirty_days(subaccount):
     )
     assert jobs_purge(now=timezone.now() + timedelta(days=29)) == 0
     assert jobs_purge(now=timezone.now() + timedelta(days=31)) == 2
+
+
+def test_the_feed_joins_a_pending_job_without_undoing_its_skip(subaccount):
+    jobs_enqueue(
+        subaccount_id=subaccount.pk, entity="contact", record_ids=[1], skip_enrichment=True, priority=8
+    )
+    jobs_enqueue(subaccount_id=subaccount.pk, entity="contact", record_ids=[1], priority=5, join_pending=True)
+    job = EnrichmentJob.objects.get()
+    assert (job.skip_enrichment, job.priority) == (True, 8)
