@@ -22,6 +22,7 @@ from sync.enrichment.setup import crm_fields_setup
 from sync.fields import FieldsRefresh, fields_cached, fields_refresh, remote_fields
 from sync.mapping import MappingInvalid, local_name, mappings_validate, validate_rows
 from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
+from sync.owners import OwnerMapInvalid, owner_map, owner_map_set
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 
 
@@ -298,8 +299,14 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
         *IntegrationAdmin.fieldsets,
         ("Discovered fields", {"fields": ["discovered_fields"], "classes": ["collapse"]}),
         ("Enrichment fields in the CRM", {"fields": ["enrichment_fields"], "classes": ["collapse"]}),
+        ("Owner mapping", {"fields": ["owner_mapping"], "classes": ["collapse"]}),
     ]
-    readonly_fields = [*IntegrationAdmin.readonly_fields, "discovered_fields", "enrichment_fields"]
+    readonly_fields = [
+        *IntegrationAdmin.readonly_fields,
+        "discovered_fields",
+        "enrichment_fields",
+        "owner_mapping",
+    ]
     actions = [*IntegrationAdmin.actions, "action_refresh_fields"]
 
     def get_urls(self):
@@ -311,12 +318,53 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
                 name="sync_fields_refresh",
             ),
             path(
+                "<int:pk>/owner-mapping/",
+                wrap(require_POST(self.owner_mapping_view)),
+                name="sync_owner_mapping",
+            ),
+            path(
                 "<int:pk>/enrichment-fields/",
                 wrap(require_POST(self.enrichment_fields_view)),
                 name="sync_enrichment_fields_setup",
             ),
             *super().get_urls(),
         ]
+
+    @admin.display(description="Platform owner = CRM user id")
+    def owner_mapping(self, obj):
+        """The user mapping as lines ``owner = CRM user id``, saved by its own button (the change
+        form posts to the owner-mapping view, as "Refresh fields" does)."""
+        if obj is None or not connector_class(obj.template.connector).entities:
+            return "—"
+        text = "\n".join(f"{owner} = {remote}" for owner, remote in sorted(owner_map(obj).items()))
+        return format_html(
+            '<textarea name="owner_map_text" rows="4" cols="60" id="owner-map-text">{}</textarea><br>'
+            '<button type="submit" class="button" id="save-owner-map" formaction="{}" formnovalidate>'
+            "Save owner mapping</button>"
+            "<p class='help'>One line per owner, e.g. <code>alice@acme.com = 12345</code>: records the owner "
+            "rules give to alice go to CRM user 12345, and back.</p>",
+            text,
+            reverse("admin:sync_owner_mapping", args=[obj.pk]),
+        )
+
+    def owner_mapping_view(self, request, pk: int):
+        integration = integration_for(request.user, pk)
+        mapping: dict[str, str] = {}
+        for number, line in enumerate(request.POST.get("owner_map_text", "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            owner, sep, remote = line.partition("=")
+            if not sep:
+                messages.error(request, f"Owner mapping line {number}: write it as owner = CRM user id")
+                return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
+            mapping[owner.strip()] = remote.strip()
+        try:
+            owner_map_set(integration, mapping, actor=f"user:{request.user.get_username()}")
+        except OwnerMapInvalid as exc:
+            messages.error(request, f"Owner mapping not saved: {exc}")
+        else:
+            messages.success(request, f"{integration.name}: owner mapping saved ({len(mapping)} owners)")
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
 
     @admin.display(description="Enrichment fields")
     def enrichment_fields(self, obj):

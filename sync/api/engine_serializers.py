@@ -385,3 +385,17 @@ class FieldsQuerySerializer(serializers.Serializer):
     entity = serializers.ChoiceField(
         choices=ENTITY_NAMES, required=False, allow_blank=True, help_text="Only this entity"
     )
+
+
+_TRIMMED = r"^\S(.*\S)?$"  # no blank, no surrounding spaces: what the owner map stores
+
+
+class OwnerRowSerializer(serializers.Serializer):
+    owner = serializers.RegexField(_TRIMMED, max_length=255, help_text="The owner as the platform names it")
+    remote_id = serializers.RegexField(_TRIMMED, max_length=255, help_text="The CRM's user id")
+
+
+class OwnersSerializer(serializers.Serializer):
+    """The integration's user mapping: which CRM user each platform owner is."""
+
+    owners = OwnerRowSerializer(many=True)

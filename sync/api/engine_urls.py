@@ -6,6 +6,7 @@ from sync.api.engine_views import (
     IntegrationFieldsRefreshView,
     IntegrationFieldsView,
     IntegrationMappingsView,
+    IntegrationOwnersView,
     IntegrationStatusView,
     IntegrationSyncView,
     SyncRunViewSet,
@@ -21,6 +22,7 @@ urlpatterns = [
     path("integrations/<int:pk>/sync/", IntegrationSyncView.as_view(), name="integration-sync"),
     path("integrations/<int:pk>/mappings/", IntegrationMappingsView.as_view(), name="integration-mappings"),
     path("integrations/<int:pk>/fields/", IntegrationFieldsView.as_view(), name="integration-fields"),
+    path("integrations/<int:pk>/owners/", IntegrationOwnersView.as_view(), name="integration-owners"),
     path(
         "integrations/<int:pk>/fields/refresh/",
         IntegrationFieldsRefreshView.as_view(),

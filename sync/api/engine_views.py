@@ -21,6 +21,7 @@ from sync.api.engine_serializers import (
     FieldsSerializer,
     IntegrationStatusSerializer,
     MappingsSerializer,
+    OwnersSerializer,
     RecordSyncByIdSerializer,
     RecordSyncByRemoteIdSerializer,
     RecordSyncResultSerializer,
@@ -38,6 +39,7 @@ from sync.mapping import (
     remote_labels,
 )
 from sync.models import Conflict, FieldMapping, SyncRun
+from sync.owners import OwnerMapInvalid, owner_map, owner_map_set
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 from sync.selectors import sync_status_get
 from sync.single import EntityNotSynced, RecordNotFound, RecordSyncBusy, record_sync_now
@@ -321,3 +323,41 @@ class ConflictViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         except ValueError as exc:
             raise ApiError(status_code=400, code="invalid_value", message=str(exc)) from None
         return Response(ConflictSerializer(conflict).data)
+
+
+OWNER_MAP_CONFLICT = error_response("An owner or a CRM user id appears twice (owner_map_conflict)")
+
+
+class IntegrationOwnersView(APIView):
+    """The integration's user mapping (``sync.owners``): records' platform owners (as owner rules
+    assign them) become the CRM's user ids on the way out, and back on the way in."""
+
+    @extend_schema(responses={200: OwnersSerializer})
+    def get(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request_subaccount(request), pk=pk)
+        return Response({"owners": _owner_rows(owner_map(integration))})
+
+    @extend_schema(request=OwnersSerializer, responses={200: OwnersSerializer, 409: OWNER_MAP_CONFLICT})
+    def put(self, request: Request, pk: int) -> Response:
+        integration = integration_get(subaccount=request_subaccount(request), pk=pk)
+        serializer = OwnersSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        rows = serializer.validated_data["owners"]
+        mapping: dict[str, str] = {}
+        for row in rows:
+            if mapping.get(row["owner"], row["remote_id"]) != row["remote_id"]:
+                raise ApiError(
+                    status_code=409,
+                    code="owner_map_conflict",
+                    message=f"{row['owner']} is given two CRM users.",
+                )
+            mapping[row["owner"]] = row["remote_id"]
+        try:
+            owner_map_set(integration, mapping, actor=actor_for(request))
+        except OwnerMapInvalid as exc:
+            raise ApiError(status_code=409, code="owner_map_conflict", message=str(exc)) from None
+        return Response({"owners": _owner_rows(owner_map(integration))})
+
+
+def _owner_rows(mapping: dict[str, str]) -> list[dict[str, str]]:
+    return [{"owner": owner, "remote_id": remote} for owner, remote in sorted(mapping.items())]
