@@ -1,8 +1,8 @@
 """Turn the Change log into enrichment jobs: the changes that matter to a contact's or a company's
 score queue that record.
 
-What matters (``MATTERS``): a contact or company created, or changed in a field enrichment reads;
-an activity logged (its contact and company: engagement moved); a deal created or moved to another
+What matters (``MATTERS``): a contact or company created, or changed in a field enrichment reads
+(a company's change also queues its people, whose fit reads it, as bulk); an activity logged (its contact and company: engagement moved); a deal created or moved to another
 stage (its contacts and company). Enrichment's and automation's own writes are not news (their
 origin is ``ORIGINS_OWN``), so scoring never feeds itself.
 
@@ -25,7 +25,7 @@ from integrations.automation import automation_enabled_anywhere, automation_sett
 from integrations.kick import kick
 from integrations.models import Integration, SubAccount
 from sync.enrichment.jobs import PRIORITY_BULK, PRIORITY_NORMAL, jobs_enqueue
-from sync.models import Activity, Change, DealContact, EnrichmentCursor, SyncRun
+from sync.models import Activity, Change, Contact, DealContact, EnrichmentCursor, SyncRun
 from sync.models import Deal as DealModel
 
 BATCH = 2000
@@ -118,6 +118,7 @@ def _queue(subaccount: SubAccount, changes: list[Change]) -> int:
     wanted: dict[tuple[int | None, str, str, int], set[int]] = defaultdict(set)
     activities: dict[tuple[int | None, int], set[int]] = defaultdict(set)
     deals: dict[tuple[int | None, int], set[int]] = defaultdict(set)
+    companies: dict[int | None, set[int]] = defaultdict(set)  # changed companies: their people's fit moved
     for change in changes:
         if change.origin in ORIGINS_OWN or change.op == Change.Op.DELETE:
             continue
@@ -129,6 +130,8 @@ def _queue(subaccount: SubAccount, changes: list[Change]) -> int:
         if change.entity in ("contact", "company"):
             if change.op == Change.Op.CREATE or MATTERS[change.entity] & set(change.fields or ()):
                 wanted[(integration_id, change.entity, change.op, priority)].add(change.record_id)
+                if change.entity == "company" and change.op == Change.Op.UPDATE:
+                    companies[integration_id].add(change.record_id)
         elif change.entity == "activity" and change.op == Change.Op.CREATE:
             activities[(integration_id, priority)].add(change.record_id)
         elif change.entity == "deal" and (
@@ -153,6 +156,11 @@ def _queue(subaccount: SubAccount, changes: list[Change]) -> int:
             subaccount=subaccount, pk__in=ids, company__isnull=False
         ).values_list("company_id", flat=True):
             wanted[(integration_id, "company", "update", priority)].add(company_id)
+    for integration_id, ids in companies.items():
+        people = Contact.objects.filter(subaccount=subaccount, company_id__in=ids, is_deleted=False)
+        wanted[(integration_id, "contact", "update", PRIORITY_BULK)].update(
+            people.values_list("pk", flat=True)
+        )
     queued = 0
     for (integration_id, entity, op, priority), ids in sorted(wanted.items(), key=_order):
         queued += jobs_enqueue(

@@ -171,3 +171,24 @@ def test_tenants_feeds_are_apart(subaccount, other_subaccount):
     mine = record_create(subaccount=subaccount, entity="contact", fields={"email": "a@acme.com"}, origin=API)
     feed_run()
     assert list(EnrichmentJob.objects.values_list("subaccount_id", "record_id")) == [(subaccount.pk, mine.pk)]
+
+
+def test_new_company_data_queues_the_company_and_its_people(subaccount):
+    _on(subaccount)
+    company = record_create(
+        subaccount=subaccount, entity="company", fields={"domain": "acme.com"}, origin=API
+    )
+    ana = record_create(
+        subaccount=subaccount,
+        entity="contact",
+        fields={"email": "a@acme.com", "company_id": company.pk},
+        origin=API,
+    )
+    feed_run()
+    EnrichmentJob.objects.all().delete()
+    record_update(record=company, fields={"industry": "SaaS"}, origin=API)
+    feed_run()
+    assert _jobs() == [
+        ("company", company.pk, "update", PRIORITY_NORMAL, None),
+        ("contact", ana.pk, "update", PRIORITY_BULK, None),
+    ]
