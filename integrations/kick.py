@@ -77,7 +77,10 @@ def kick(task: Task, *, key: str, window: float, args: tuple = ()) -> bool:
     try:
         if not window_open(key, window):
             return False
-        task.apply_async(args, countdown=window)
+        if args:
+            task.apply_async(args, countdown=window)
+        else:
+            task.apply_async(countdown=window)
     except Exception:  # best effort by design: Redis or broker trouble must not fail the caller
         kick_reset(key, best_effort=True)  # the window promised a run that was never queued
         logger.exception("kick failed: the periodic sweep will pick the work up", extra={"kick": key})

@@ -34,12 +34,16 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
     sub = SubAccount.objects.get(slug="demo")
     assert set(
         Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)
-    ) == {"hubspot", "salesforce", "pipedrive", "zoho"}
+    ) == {"hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http"}
+    # Seed 002's switches are on, with an ideal customer profile and owner rules to assign by.
+    assert (sub.auto_enrich, sub.auto_score, sub.auto_create_deals, sub.deal_threshold) == (True, True, True, 70)
+    assert sub.scoring_profile.icp_industries and sub.owner_rules.count() == 2
+    assert sub.next_action_rules.exists()
     assert Contact.objects.filter(subaccount=sub).count() == 18
     assert not Contact.objects.filter(subaccount=sub, company=None).exists()  # related, as in a CRM
     assert all(len(deal.contact_ids) == 2 and deal.company_id for deal in Deal.objects.filter(subaccount=sub))
     second = run("seed_demo", "--base-url", live_server.url)
-    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 4
+    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 5
     integration = Integration.objects.get(subaccount=sub, template__key="hubspot")
     out = run("sync_now", str(integration.pk), "--full")
     assert "succeeded" in out
