@@ -24,7 +24,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
-from benchmarks.enrichment_flow_bench import (  # noqa: I001 (after the set-up above)
+from benchmarks.enrichment_flow_bench import (  # imports benchmarks.run first: Django set up
     API_CALLS,
     FLOW_CONTACTS,
     PROVIDER_RECORDS,

@@ -75,8 +75,13 @@ def sync_run_request(
     entities: list[str] | None = None,
     requested_by: str = "",
     enqueue: bool = True,
+    direction: str | None = None,
 ) -> SyncRun:
-    """Create a queued run and enqueue it after commit. Busy → SyncBusy (the API answers 409)."""
+    """Create a queued run and enqueue it after commit. Busy → SyncBusy (the API answers 409).
+
+    ``direction`` narrows the run to one way the integration syncs ("outbound": push the Change
+    log only, as enrichment asks after writing); by default the integration's own direction.
+    """
     if integration.status not in SYNCABLE:
         raise SyncNotAllowed(f"the integration is {integration.status}: resume or reconnect it first")
     connector_cls = connector_for(integration).__class__
@@ -94,7 +99,7 @@ def sync_run_request(
             subaccount=integration.subaccount,
             integration=integration,
             kind=kind,
-            direction=integration.direction,
+            direction=direction or integration.direction,
             entities=wanted,
             requested_by=requested_by,
         )
@@ -151,8 +156,9 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
     }
     connector_wants_mapped(connector, integration)  # the mapped custom fields are pulled too
     heartbeat = partial(lease_renew, integration_id=integration.pk, owner=owner)
-    pulls = integration.direction in ("inbound", "bidirectional")
-    pushes = integration.direction in ("outbound", "bidirectional")
+    # The run's own direction may be narrower than the integration's (a push-only run), never wider.
+    pulls = {run.direction, integration.direction} <= {"inbound", "bidirectional"}
+    pushes = {run.direction, integration.direction} <= {"outbound", "bidirectional"}
     if run.kind == SyncRun.Kind.FULL and first_start:
         SyncCursor.objects.filter(integration=integration, kind=SyncCursor.Kind.PULL).delete()
     if CreateIntent.objects.filter(integration=integration).exists():

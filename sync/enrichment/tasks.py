@@ -72,7 +72,10 @@ def push_task(integration_id: int) -> str:
     if integration is None:
         return "gone"
     try:
-        run = sync_run_request(integration=integration, requested_by="enrichment")
+        # Push only: what enrichment wrote is in the Change log; pulling is the schedule's job.
+        run = sync_run_request(
+            integration=integration, requested_by="enrichment", direction=Integration.Direction.OUTBOUND
+        )
     except SyncNotAllowed as exc:
         return f"skipped: {exc}"
     except SyncBusy:
