@@ -67,7 +67,7 @@ class CommaSeparatedField(forms.CharField):
         return (initial or []) != self.to_python(data)
 
 
-WEIGHTS = ("weight_financial", "weight_growth", "weight_engagement", "weight_fit")
+WEIGHTS = ScoringProfile.WEIGHTS
 
 
 class ScoringProfileForm(forms.ModelForm):
@@ -80,20 +80,7 @@ class ScoringProfileForm(forms.ModelForm):
         model = ScoringProfile
         fields = [
             "subaccount",
-            "icp_industries",
-            "icp_sizes",
-            "icp_countries",
-            "icp_titles",
-            *WEIGHTS,
-            "engagement_window_days",
-            "engagement_half_life_days",
-            "engagement_daily_cap",
-            "provider_score",
-            "provider_blend_percent",
-            "field_prefix",
-            "deal_name_template",
-            "deal_stage",
-            "deal_pipeline",
+            *ScoringProfile.EDITABLE,
         ]
 
     def clean_icp_countries(self) -> list[str]:
@@ -135,17 +122,7 @@ class OwnerRuleForm(forms.ModelForm):
 class NextActionRuleForm(forms.ModelForm):
     class Meta:
         model = NextActionRule
-        fields = [
-            "position",
-            "min_score",
-            "max_score",
-            "signal",
-            "action",
-            "due_in_hours",
-            "stage",
-            "create_task",
-            "is_active",
-        ]
+        fields = [*NextActionRule.EDITABLE]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -88,7 +88,7 @@ class AutomationDefaultsSerializer(StrictModelSerializer):
         extra_kwargs = {"deal_threshold": {"min_value": 0, "max_value": 100}}
 
 
-WEIGHTS = ("weight_financial", "weight_growth", "weight_engagement", "weight_fit")
+WEIGHTS = ScoringProfile.WEIGHTS
 
 
 class ScoringProfileSerializer(StrictModelSerializer):
@@ -115,20 +115,7 @@ class ScoringProfileSerializer(StrictModelSerializer):
     class Meta:
         model = ScoringProfile
         fields = [
-            "icp_industries",
-            "icp_sizes",
-            "icp_countries",
-            "icp_titles",
-            *WEIGHTS,
-            "engagement_window_days",
-            "engagement_half_life_days",
-            "engagement_daily_cap",
-            "provider_score",
-            "provider_blend_percent",
-            "field_prefix",
-            "deal_name_template",
-            "deal_stage",
-            "deal_pipeline",
+            *ScoringProfile.EDITABLE,
             "updated_at",
         ]
         read_only_fields = ["updated_at"]
@@ -171,18 +158,7 @@ class NextActionRuleSerializer(StrictModelSerializer):
 
     class Meta:
         model = NextActionRule
-        fields = [
-            "id",
-            "position",
-            "min_score",
-            "max_score",
-            "signal",
-            "action",
-            "due_in_hours",
-            "stage",
-            "create_task",
-            "is_active",
-        ]
+        fields = ["id", *NextActionRule.EDITABLE]
         read_only_fields = ["id"]
         extra_kwargs = {
             "position": {"min_value": 0, "max_value": 32767},

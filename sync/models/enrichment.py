@@ -75,6 +75,25 @@ class ScoringProfile(models.Model):
     deal_pipeline = models.CharField(max_length=100, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
+    WEIGHTS = ("weight_financial", "weight_growth", "weight_engagement", "weight_fit")
+    # What the operator edits (the admin form and the API's automation/ take their lists from here).
+    EDITABLE = (
+        "icp_industries",
+        "icp_sizes",
+        "icp_countries",
+        "icp_titles",
+        *WEIGHTS,
+        "engagement_window_days",
+        "engagement_half_life_days",
+        "engagement_daily_cap",
+        "provider_score",
+        "provider_blend_percent",
+        "field_prefix",
+        "deal_name_template",
+        "deal_stage",
+        "deal_pipeline",
+    )
+
     def __str__(self) -> str:
         return f"Scoring profile of {self.subaccount}"
 
@@ -103,6 +122,18 @@ class NextActionRule(models.Model):
     stage = models.CharField(max_length=100, blank=True, help_text="Suggested deal stage (first match wins)")
     create_task = models.BooleanField(default=True, help_text="With auto_create_tasks on, open a task for it")
     is_active = models.BooleanField(default=True)
+
+    EDITABLE = (
+        "position",
+        "min_score",
+        "max_score",
+        "signal",
+        "action",
+        "due_in_hours",
+        "stage",
+        "create_task",
+        "is_active",
+    )
 
     class Meta:
         ordering = ["subaccount", "position", "id"]

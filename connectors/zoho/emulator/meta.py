@@ -59,6 +59,13 @@ class ZohoMeta(ZohoSchema):
                 405, "the http request method type is not a valid one", code="INVALID_REQUEST_METHOD"
             )
         module = request.GET.get("module", "")
+        problem = self._module_problem(module)
+        if problem is not None:
+            return problem
+        return JsonResponse({"fields": self.fields_of(module)})
+
+    def _module_problem(self, module: str) -> HttpResponse | None:
+        """Zoho's answer to a missing or unknown ``module`` parameter (None when it is fine)."""
         if not module:
             return self.error(
                 400,
@@ -73,7 +80,7 @@ class ZohoMeta(ZohoSchema):
                 code="INVALID_MODULE",
                 details={"module": module},
             )
-        return JsonResponse({"fields": self.fields_of(module)})
+        return None
 
     def _create_fields(self, request: HttpRequest, version: str) -> HttpResponse:
         """``POST settings/fields?module=`` with ``{"fields": [{field_label, data_type, length?,
@@ -92,20 +99,9 @@ class ZohoMeta(ZohoSchema):
                 details={"permissions": sorted(FIELD_CREATE_SCOPES)},
             )
         module = request.GET.get("module", "")
-        if not module:
-            return self.error(
-                400,
-                "One of the expected parameter is missing",
-                code="REQUIRED_PARAM_MISSING",
-                details={"param": "module"},
-            )
-        if module not in MODULES:
-            return self.error(
-                400,
-                "the module name given seems to be invalid",
-                code="INVALID_MODULE",
-                details={"module": module},
-            )
+        problem = self._module_problem(module)
+        if problem is not None:
+            return problem
         body = json_body(request)
         if not isinstance(body, dict) or not isinstance(body.get("fields"), list) or not body["fields"]:
             return self.error(
