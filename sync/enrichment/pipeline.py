@@ -117,13 +117,13 @@ def _run_group(subaccount_id: int, entity: str, jobs: list[EnrichmentJob], resul
     # 2. score (fresh rows: enrichment may have changed them)
     ready = [job for job in live if job.pk not in retrying]
     scoring = [job.record_id for job in ready if settings[job.pk].auto_score]
-    if scoring:
-        records_score(subaccount, entity, scoring, cause="change")
+    rescored = records_score(subaccount, entity, scoring, cause="change").changed if scoring else 0
     fresh = rows.in_bulk([job.record_id for job in ready])
 
     # 3. act
     profile = profile_for(subaccount)
-    changed_anything = bool(scoring) or any(logs[rid].get("changed") for rid in logs)
+    # Only what was written is pushed: re-enriching unchanged input asks the CRMs for nothing.
+    changed_anything = bool(rescored) or any(logs[rid].get("changed") for rid in logs)
     for job in ready:
         record = fresh.get(job.record_id)
         if record is None:

@@ -36,7 +36,12 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
         Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)
     ) == {"hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http"}
     # Seed 002's switches are on, with an ideal customer profile and owner rules to assign by.
-    assert (sub.auto_enrich, sub.auto_score, sub.auto_create_deals, sub.deal_threshold) == (True, True, True, 70)
+    assert (sub.auto_enrich, sub.auto_score, sub.auto_create_deals, sub.deal_threshold) == (
+        True,
+        True,
+        True,
+        70,
+    )
     assert sub.scoring_profile.icp_industries and sub.owner_rules.count() == 2
     assert sub.next_action_rules.exists()
     assert Contact.objects.filter(subaccount=sub).count() == 18

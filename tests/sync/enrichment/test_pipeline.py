@@ -76,15 +76,18 @@ def test_a_new_contact_is_enriched_scored_and_logged(subaccount, pushes):
 
 
 @pytest.mark.django_db
-def test_re_enriching_unchanged_input_changes_nothing(subaccount, pushes):
+def test_re_enriching_unchanged_input_changes_nothing(catalog, subaccount, pushes, sandbox_url):
     _on(subaccount, auto_create_tasks=True)
+    sandbox_integration(subaccount, "hubspot", sandbox_url)
     contact = _new_contact(subaccount, email="ana@acme-saas.io", first_name="Ana", last_name="Lee")
     jobs_run()
     contact.refresh_from_db()
     seq, version = Change.objects.latest("seq").seq, contact.version
     tasks = Activity.objects.count()
     jobs_enqueue(subaccount_id=subaccount.pk, entity="contact", record_ids=[contact.pk], reason="again")
+    pushes.clear()
     assert jobs_run().succeeded == 1
+    assert pushes == []  # nothing written, nothing to push
     contact.refresh_from_db()
     assert Change.objects.latest("seq").seq == seq and contact.version == version
     assert Activity.objects.count() == tasks  # no second task for the same rule
