@@ -185,8 +185,11 @@ class Connector(abc.ABC):
         """Create these custom fields for ``entity`` (HubSpot's properties API, Salesforce's
         Tooling API, ...) and return them as the provider now reports them. Fields that already
         exist are not created again (the caller asks only for missing ones, but a retry may race).
-        A provider whose API cannot create fields keeps the default: ``creates_fields`` False."""
-        raise NotImplementedError(f"{self.display_name} cannot create custom fields through its API")
+        A provider whose API cannot create fields keeps the default, ``creates_fields`` False, and
+        refuses (a PermanentError the callers report like any provider refusal)."""
+        raise PermanentError(
+            f"{self.display_name} cannot create custom fields through its API", code="unsupported"
+        )
 
     @classmethod
     def custom_field_name(cls, name: str) -> str:
@@ -200,8 +203,9 @@ class Connector(abc.ABC):
     def enrich(self, records: list[EnrichmentRecord]) -> list[EnrichmentResult]:
         """One result per record, in any order, matched by ``id``; a record's own failure is its
         result's ``error`` (the others still count). Batches are at most ``batch_size`` records.
-        Raises TransientError / RateLimited when the provider as a whole could not answer."""
-        raise NotImplementedError(f"{self.display_name} is not an enrichment provider")
+        Raises TransientError / RateLimited when the provider as a whole could not answer. A
+        connector that is no enrichment provider (``enriches`` False) refuses."""
+        raise PermanentError(f"{self.display_name} is not an enrichment provider", code="unsupported")
 
     def want_fields(self, entity: str, names: Iterable[str]) -> None:
         """Read these remote fields too when pulling ``entity`` (mapped custom fields): a connector
