@@ -68,6 +68,40 @@ class Progress:
     outcome: Outcome
 
 
+class ManualRunBusy(Exception):
+    """A sync of this integration is queued or running: a manual run now could interleave writes."""
+
+
+def manual_run_begin(*, integration: Integration, entities: list[str], actor: str, owner: str) -> SyncRun:
+    """A running ``manual`` run holding the integration's lease as ``owner`` (the caller releases
+    it and finishes the run). Raises ManualRunBusy when another run is queued or running.
+
+    The run is created first: from its commit on, a run requested meanwhile is refused (SyncBusy)
+    instead of being queued to fail on the lease taken next.
+    """
+    with transaction.atomic():
+        # The same lock sync_run_request takes: a run requested now waits, then sees ours as active.
+        Integration.objects.select_for_update().filter(pk=integration.pk).first()
+        if SyncRun.objects.filter(integration=integration, status__in=SyncRun.ACTIVE).exists():
+            raise ManualRunBusy(
+                "a sync of this integration is queued or running: try again when it has finished"
+            )
+        run = SyncRun.objects.create(
+            subaccount_id=integration.subaccount_id,
+            integration=integration,
+            kind=SyncRun.Kind.MANUAL,
+            direction=integration.direction,
+            entities=entities,
+            status=SyncRun.Status.RUNNING,
+            started_at=timezone.now(),
+            requested_by=actor,
+        )
+    if not lease_acquire(integration_id=integration.pk, owner=owner):
+        run.delete()  # never started: nothing to show in the run log
+        raise ManualRunBusy("a sync of this integration is running: try again when it has finished")
+    return run
+
+
 def sync_run_request(
     *,
     integration: Integration,

@@ -12,8 +12,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-from django.db import models, transaction
-from django.utils import timezone
+from django.db import models
 
 from connectors.base import AuthError, Connector, ConnectorError
 from connectors.registry import connector_class
@@ -22,15 +21,16 @@ from integrations.services import connector_for, integration_mark_error
 from sync.engine import EntityContext, Outcome, apply_pull_page, push_records
 from sync.entities import entity_for
 from sync.fields import connector_wants_mapped
-from sync.lease import lease_acquire, lease_release
+from sync.lease import lease_release
 from sync.models import CreateIntent, EntityLink, SyncRun
-from sync.runs import SYNCABLE, SyncNotAllowed, _finish
+from sync.runs import SYNCABLE, ManualRunBusy, SyncNotAllowed, _finish, manual_run_begin
 
 logger = logging.getLogger(__name__)
 
 
-class RecordSyncBusy(Exception):
-    """A sync of this integration is queued or running: syncing a record now could interleave writes."""
+# A sync of this integration is queued or running: syncing a record now could interleave writes
+# (the API and the admin answer it with 409).
+RecordSyncBusy = ManualRunBusy
 
 
 class RecordNotFound(LookupError):
@@ -79,13 +79,8 @@ def record_sync_now(
     ctx = EntityContext.build(integration, entity)
     connector_wants_mapped(connector, integration)  # the mapped custom fields are fetched too
     local_id, remote_id = _resolve(ctx, local_id=local_id, remote_id=remote_id)
-    # The run first: from its commit on, a run requested meanwhile is refused (SyncBusy) instead
-    # of being queued to fail on the lease we are about to take.
-    run = _run_start(integration, entity, actor)
     owner = f"one-{uuid.uuid4().hex[:12]}"
-    if not lease_acquire(integration_id=integration.pk, owner=owner):
-        run.delete()  # never started: nothing to show in the run log
-        raise RecordSyncBusy("a sync of this integration is running: try again when it has finished")
+    run = manual_run_begin(integration=integration, entities=[entity], actor=actor, owner=owner)
     try:
         try:
             result = _sync(ctx, connector, run, local_id=local_id, remote_id=remote_id)
@@ -150,27 +145,6 @@ def _pulls(integration: Integration) -> bool:
 
 def _pushes(integration: Integration) -> bool:
     return integration.direction in ("outbound", "bidirectional")
-
-
-def _run_start(integration: Integration, entity: str, actor: str) -> SyncRun:
-    """A running ``manual`` run, unless a run is queued or running (it would find the lease taken)."""
-    with transaction.atomic():
-        # The same lock sync_run_request takes: a run requested now waits, then sees ours as active.
-        Integration.objects.select_for_update().filter(pk=integration.pk).first()
-        if SyncRun.objects.filter(integration=integration, status__in=SyncRun.ACTIVE).exists():
-            raise RecordSyncBusy(
-                "a sync of this integration is queued or running: try again when it has finished"
-            )
-        return SyncRun.objects.create(
-            subaccount_id=integration.subaccount_id,
-            integration=integration,
-            kind=SyncRun.Kind.MANUAL,
-            direction=integration.direction,
-            entities=[entity],
-            status=SyncRun.Status.RUNNING,
-            started_at=timezone.now(),
-            requested_by=actor,
-        )
 
 
 def _sync(

@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 
-from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from integrations.automation import automation_settings_for
 from integrations.models import Integration
@@ -21,9 +19,9 @@ from integrations.services import connector_for
 from sync.engine import EntityContext, Outcome, push_records
 from sync.enrichment.crm_fields import CrmFieldsReport, crm_fields_ensure
 from sync.entities import ENTITIES
-from sync.lease import lease_acquire, lease_release
+from sync.lease import lease_release
 from sync.models import EntityLink, SyncRun
-from sync.runs import SYNCABLE, _finish
+from sync.runs import SYNCABLE, ManualRunBusy, _finish, manual_run_begin
 
 logger = logging.getLogger(__name__)
 
@@ -59,23 +57,10 @@ def _mapped(integration: Integration) -> set[tuple[str, str]]:
 def enrichment_backfill(integration: Integration, *, entities: list[str], actor: str) -> SyncRun | None:
     """Push every linked, enriched record of ``entities`` once (None when a run holds the lease:
     that run, or the next, pushes them as they change)."""
-    with transaction.atomic():
-        Integration.objects.select_for_update().filter(pk=integration.pk).first()
-        if SyncRun.objects.filter(integration=integration, status__in=SyncRun.ACTIVE).exists():
-            return None
-        run = SyncRun.objects.create(
-            subaccount_id=integration.subaccount_id,
-            integration=integration,
-            kind=SyncRun.Kind.MANUAL,
-            direction=integration.direction,
-            entities=entities,
-            status=SyncRun.Status.RUNNING,
-            started_at=timezone.now(),
-            requested_by=actor,
-        )
     owner = f"fields-{uuid.uuid4().hex[:12]}"
-    if not lease_acquire(integration_id=integration.pk, owner=owner):
-        run.delete()
+    try:
+        run = manual_run_begin(integration=integration, entities=entities, actor=actor, owner=owner)
+    except ManualRunBusy:
         return None
     total = Outcome()
     try:
