@@ -245,7 +245,7 @@ def _summary(record: Record, settings: AutomationSettings, log: dict[str, Any]) 
 
 
 def push_soon(subaccount_id: int) -> None:
-    """Ask every active integration of the sub-account that pushes for a delta run, after commit."""
+    """Ask every active integration of the sub-account that pushes for a push-only run, after commit."""
     pushing = (
         Integration.objects.filter(subaccount_id=subaccount_id, status=Integration.Status.ACTIVE)
         .exclude(direction=Integration.Direction.INBOUND)
@@ -253,15 +253,15 @@ def push_soon(subaccount_id: int) -> None:
     )
     for integration in pushing:
         if connector_class(integration.template.connector).entities:  # not an enrichment provider
-            transaction.on_commit(partial(_push_task_send, integration.pk))
+            transaction.on_commit(partial(push_kick, integration.pk))
 
 
-def _push_task_send(integration_id: int) -> None:
-    # Debounced per integration (integrations.kick never fails its caller); by name, because the
-    # task module builds on this one.
+def push_kick(integration_id: int, *, window: float = PUSH_WINDOW) -> None:
+    """At most one queued push per integration per window (``integrations.kick``, which never fails
+    its caller). The task is looked up by name: its module builds on this one."""
     kick(
         current_app.tasks[PUSH_TASK],
         key=f"{PUSH_KICK_PREFIX}{integration_id}",
-        window=PUSH_WINDOW,
+        window=window,
         args=(integration_id,),
     )

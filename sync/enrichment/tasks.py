@@ -14,12 +14,11 @@ import time
 from celery import shared_task
 
 from connectors.registry import connector_class
-from integrations.kick import kick
 from integrations.models import Integration
 from sync.enrichment import tasks_decay  # noqa: F401 (registers sync.enrichment.decay_rescore)
 from sync.enrichment.feed import FEED_TASK, feed_run
 from sync.enrichment.jobs import DRAIN_TASK, jobs_purge
-from sync.enrichment.pipeline import PUSH_KICK_PREFIX, PUSH_TASK, jobs_run
+from sync.enrichment.pipeline import PUSH_TASK, jobs_run, push_kick
 from sync.enrichment.setup import crm_fields_setup
 from sync.enrichment.signals import FIELDS_SETUP_TASK
 from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
@@ -82,11 +81,6 @@ def push_task(integration_id: int) -> str:
         push_kick(integration_id, window=PUSH_RETRY_EVERY)
         return "busy: asked again"
     return f"run {run.pk}"
-
-
-def push_kick(integration_id: int, *, window: float) -> None:
-    """At most one queued push per integration per window (integrations.kick)."""
-    kick(push_task, key=f"{PUSH_KICK_PREFIX}{integration_id}", window=window, args=(integration_id,))
 
 
 @shared_task(bind=True, name=FIELDS_SETUP_TASK, max_retries=8)
