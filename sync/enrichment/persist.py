@@ -27,9 +27,10 @@ from sync.bulk import insert_values
 from sync.enrichment.actions import next_actions, profile_for
 from sync.enrichment.facts import facts_for, window_start
 from sync.enrichment.scoring import Score, Scorer
+from sync.enrichment.store import changed_rows_write
 from sync.entities import ENTITIES
-from sync.models import Activity, CanonicalRecord, Change, NextActionRule, ScoreHistory, ScoringProfile
-from sync.services import change_log_lock, records_write
+from sync.models import Activity, CanonicalRecord, NextActionRule, ScoreHistory, ScoringProfile
+from sync.services import change_log_lock
 
 __all__ = ["BATCH", "ORIGIN", "SCORED_FIELDS", "ScoreOutcome", "decay_rescore", "records_score"]
 
@@ -120,16 +121,7 @@ def _score_batch(
             return
         for record, _ in changed:
             record.scored_at = now
-            record.version += 1
-            record.updated_at = timezone.now()
-        records_write(
-            definition,
-            created=[],
-            updated=[record for record, _ in changed],
-            columns=[*SCORED_FIELDS, "scored_at"],
-            changes=[(record, Change.Op.UPDATE, names) for record, names in changed],
-            origin=ORIGIN,
-        )
+        changed_rows_write(changed, origin=ORIGIN, also=("scored_at",))
         insert_values(ScoreHistory, HISTORY_COLUMNS, history)
         outcome.changed += len(changed)
 

@@ -7,7 +7,7 @@ unchanged input makes no Change, no push and no outbound webhook.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import transaction
@@ -29,7 +29,6 @@ def enrichment_write(updates: Sequence[tuple[Record, Mapping[str, Any]]], *, ori
         return []
     definition = entity_for(updates[0][0])
     wanted = {record.pk: values for record, values in updates}
-    now = timezone.now()
     with transaction.atomic():
         change_log_lock(subaccount_id=updates[0][0].subaccount_id)
         # Compare with the rows as they are now (a sync may have written them since they were read).
@@ -40,21 +39,32 @@ def enrichment_write(updates: Sequence[tuple[Record, Mapping[str, Any]]], *, ori
             if record is None:
                 continue
             names = [name for name, value in values.items() if getattr(record, name) != value]
-            if not names:
-                continue
             for name in names:
                 setattr(record, name, values[name])
-            record.version += 1
-            record.updated_at = now
-            changed.append((record, names))
-        if not changed:
-            return []
-        records_write(
-            definition,
-            created=[],
-            updated=[record for record, _ in changed],
-            columns=sorted({name for _, names in changed for name in names}),
-            changes=[(record, Change.Op.UPDATE, names) for record, names in changed],
-            origin=origin,
-        )
+            if names:
+                changed.append((record, names))
+        changed_rows_write(changed, origin=origin)
     return [record for record, _ in changed]
+
+
+def changed_rows_write(
+    changed: Sequence[tuple[Record, list[str]]], *, origin: str, also: Iterable[str] = ()
+) -> None:
+    """Write records whose enrichment columns the caller has set: bump each one's version, write
+    the changed columns (plus ``also``: set on every record but named in no Change, as
+    ``scored_at``) and one Change per record naming its own changed columns. Call it inside the
+    transaction holding the sub-account's ``change_log_lock``."""
+    if not changed:
+        return
+    now = timezone.now()
+    for record, _ in changed:
+        record.version += 1
+        record.updated_at = now
+    records_write(
+        entity_for(changed[0][0]),
+        created=[],
+        updated=[record for record, _ in changed],
+        columns=sorted({name for _, names in changed for name in names} | set(also)),
+        changes=[(record, Change.Op.UPDATE, names) for record, names in changed],
+        origin=origin,
+    )
