@@ -104,16 +104,7 @@ class OwnerRuleForm(forms.ModelForm):
 
     class Meta:
         model = OwnerRule
-        fields = [
-            "position",
-            "name",
-            "countries",
-            "regions",
-            "postcode_prefixes",
-            "industries",
-            "team",
-            "is_active",
-        ]
+        fields = [*OwnerRule.EDITABLE]
 
     def clean_countries(self) -> list[str]:
         return [code.upper() for code in self.cleaned_data["countries"]]

@@ -192,18 +192,7 @@ class OwnerRuleSerializer(StrictModelSerializer):
 
     class Meta:
         model = OwnerRule
-        fields = [
-            "id",
-            "position",
-            "name",
-            "countries",
-            "regions",
-            "postcode_prefixes",
-            "industries",
-            "team",
-            "next_index",
-            "is_active",
-        ]
+        fields = ["id", *OwnerRule.EDITABLE, "next_index"]
         read_only_fields = ["id", "next_index"]
         extra_kwargs = {"position": {"min_value": 0, "max_value": 32767}}
 

@@ -157,6 +157,17 @@ class OwnerRule(models.Model):
     next_index = models.PositiveIntegerField(default=0, help_text="Whose turn it is (round-robin)")
     is_active = models.BooleanField(default=True)
 
+    EDITABLE = (
+        "position",
+        "name",
+        "countries",
+        "regions",
+        "postcode_prefixes",
+        "industries",
+        "team",
+        "is_active",
+    )
+
     class Meta:
         ordering = ["subaccount", "position", "id"]
 
