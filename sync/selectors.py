@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from integrations.models import Integration, SubAccount
@@ -112,4 +113,18 @@ def sync_status_get(*, integration: Integration) -> SyncStatus:
         open_conflicts=Conflict.objects.filter(integration=integration, status=Conflict.Status.OPEN).count(),
         failed_records=SyncRecordError.objects.filter(integration=integration, resolved=False).count(),
         next_sync_at=next_sync_at(integration, now=timezone.now()),
+    )
+
+
+def subaccounts_with_changes_after(position: QuerySet) -> list[int]:
+    """Sub-accounts with a Change after a consumer's cursor, in one query: ``position`` is the
+    cursor's one-row ``values("position")`` queryset, filtered on ``OuterRef("pk")`` (the
+    sub-account); no cursor yet counts as position 0. The change feed's consumers (enrichment's
+    feed, the outbound outbox) each keep one cursor per sub-account."""
+    newer = Change.objects.filter(subaccount_id=OuterRef("pk"), seq__gt=OuterRef("cursor_position"))
+    return list(
+        SubAccount.objects.annotate(cursor_position=Coalesce(Subquery(position), Value(0)))
+        .filter(Exists(newer))
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )

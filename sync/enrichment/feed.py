@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Max, OuterRef
 
 from integrations.automation import automation_enabled_anywhere, automation_settings_for
 from integrations.kick import kick
@@ -27,6 +26,7 @@ from integrations.models import Integration, SubAccount
 from sync.enrichment.jobs import PRIORITY_BULK, PRIORITY_NORMAL, jobs_enqueue
 from sync.models import Activity, Change, Contact, DealContact, EnrichmentCursor, SyncRun
 from sync.models import Deal as DealModel
+from sync.selectors import subaccounts_with_changes_after
 
 BATCH = 2000
 FEED_TASK = "sync.enrichment.feed"  # sync/enrichment/tasks.py
@@ -99,13 +99,8 @@ def _advance(cursor: EnrichmentCursor, seq: int | None) -> None:
 
 
 def _subaccounts_with_news() -> list[int]:
-    position = EnrichmentCursor.objects.filter(subaccount_id=OuterRef("pk")).values("position")[:1]
-    newer = Change.objects.filter(subaccount_id=OuterRef("pk"), seq__gt=OuterRef("enrichment_position"))
-    return list(
-        SubAccount.objects.annotate(enrichment_position=Coalesce(Subquery(position), Value(0)))
-        .filter(Exists(newer))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return subaccounts_with_changes_after(
+        EnrichmentCursor.objects.filter(subaccount_id=OuterRef("pk")).values("position")[:1]
     )
 
 

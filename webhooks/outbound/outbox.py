@@ -15,13 +15,14 @@ from dataclasses import dataclass
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import CharField, Exists, Max, OuterRef, Subquery, Value
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models import CharField, Max, OuterRef, Value
+from django.db.models.functions import Cast, Concat
 
 from integrations.kick import kick
 from integrations.models import SubAccount
 from sync.entities import ENTITIES
 from sync.models import Change
+from sync.selectors import subaccounts_with_changes_after
 from webhooks.models import Delivery, Endpoint, Message, OutboxCursor
 from webhooks.outbound.events import (
     RECORD_ACTIONS,
@@ -82,15 +83,10 @@ def _kick_now() -> None:
 
 def _subaccounts_with_news() -> list[int]:
     """Sub-accounts with a Change after their cursor, in one query."""
-    position = OutboxCursor.objects.filter(
-        name=Concat(Value(CURSOR_PREFIX), Cast(OuterRef("pk"), CharField()))
-    ).values("position")[:1]
-    newer = Change.objects.filter(subaccount_id=OuterRef("pk"), seq__gt=OuterRef("outbox_position"))
-    return list(
-        SubAccount.objects.annotate(outbox_position=Coalesce(Subquery(position), Value(0)))
-        .filter(Exists(newer))
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    return subaccounts_with_changes_after(
+        OutboxCursor.objects.filter(
+            name=Concat(Value(CURSOR_PREFIX), Cast(OuterRef("pk"), CharField()))
+        ).values("position")[:1]
     )
 
 
