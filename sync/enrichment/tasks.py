@@ -15,9 +15,9 @@ from celery import shared_task
 
 from connectors.registry import connector_class
 from integrations.models import Integration
-from sync.enrichment import tasks_decay  # noqa: F401 (registers sync.enrichment.decay_rescore)
 from sync.enrichment.feed import FEED_TASK, feed_run
 from sync.enrichment.jobs import DRAIN_TASK, jobs_purge
+from sync.enrichment.persist import decay_rescore
 from sync.enrichment.pipeline import PUSH_TASK, jobs_run, push_kick
 from sync.enrichment.setup import crm_fields_setup
 from sync.enrichment.signals import FIELDS_SETUP_TASK
@@ -26,6 +26,7 @@ from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 logger = logging.getLogger(__name__)
 
 SWEEP_TASK = "sync.enrichment.sweep"
+DECAY_RESCORE_TASK = "sync.enrichment.decay_rescore"
 DRAIN_SLICE = 20.0  # seconds of jobs per drain task
 PUSH_RETRY_EVERY = 2.0  # seconds between tries while the integration's run is busy
 
@@ -53,6 +54,13 @@ def feed_task() -> int:
         queued += result.jobs
         if not result.behind:
             return queued
+
+
+@shared_task(name=DECAY_RESCORE_TASK)
+def decay_rescore_task() -> int:
+    """Nightly: re-score what time alone changed; returns how many records changed. Safe to run
+    twice: a second run finds nothing left to change."""
+    return decay_rescore()
 
 
 @shared_task(name=SWEEP_TASK)

@@ -9,7 +9,7 @@ from sync.enrichment.actions import profile_for
 from sync.enrichment.facts import facts_for
 from sync.enrichment.persist import decay_rescore, records_score
 from sync.enrichment.scoring import SCORER_VERSION
-from sync.enrichment.tasks_decay import decay_rescore_task
+from sync.enrichment.tasks import decay_rescore_task
 from sync.models import Activity, Change, Company, Contact, ScoreHistory, ScoringProfile
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
