@@ -129,23 +129,19 @@ def jobs_claim(*, limit: int, owner: str | None = None, now: datetime | None = N
     due = Q(status=EnrichmentJob.Status.PENDING, available_at__lte=now) | Q(
         status=EnrichmentJob.Status.RUNNING, locked_until__lt=now
     )
-    try:
-        ids = rows_claim(
-            EnrichmentJob,
-            where=due,
-            order_by=("-priority", "available_at", "id"),
-            limit=limit,
-            values={
-                "status": EnrichmentJob.Status.RUNNING,
-                "locked_until": now + LEASE,
-                "owner": owner,
-                "started_at": now,
-                "attempts": F("attempts") + 1,
-            },
-        )
-    except IntegrityError:
-        # Reclaiming never conflicts (running rows are outside the pending index); kept for clarity.
-        return []
+    ids = rows_claim(
+        EnrichmentJob,
+        where=due,
+        order_by=("-priority", "available_at", "id"),
+        limit=limit,
+        values={
+            "status": EnrichmentJob.Status.RUNNING,
+            "locked_until": now + LEASE,
+            "owner": owner,
+            "started_at": now,
+            "attempts": F("attempts") + 1,
+        },
+    )
     return list(EnrichmentJob.objects.filter(pk__in=ids).order_by("-priority", "available_at", "id"))
 
 
