@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import Q
+
 from integrations.models import AUTOMATION_SETTINGS, Integration, SubAccount
 
 
@@ -42,9 +44,5 @@ def automation_enabled_anywhere(subaccount: SubAccount) -> bool:
     """Whether the sub-account or any of its integrations turns enrichment, scoring or assignment on."""
     if automation_settings_for(subaccount).anything:
         return True
-    overrides = Integration.objects.filter(subaccount=subaccount)
-    return (
-        overrides.filter(auto_enrich=True).exists()
-        or overrides.filter(auto_score=True).exists()
-        or (overrides.filter(auto_assign=True).exists())
-    )
+    switched_on = Q(auto_enrich=True) | Q(auto_score=True) | Q(auto_assign=True)
+    return Integration.objects.filter(switched_on, subaccount=subaccount).exists()
