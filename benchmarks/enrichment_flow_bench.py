@@ -27,9 +27,8 @@ import requests
 import benchmarks.run  # noqa: F401 (first: sets Django up)
 from connectors.registry import emulator_module
 from connectors.sandbox.models import SandboxRecord
-from integrations.models import ApiKey, Integration, IntegrationTemplate, SubAccount
-from integrations.services import integration_create, integration_set_status
-from integrations.tokens import IntegrationTokenStore
+from integrations.models import ApiKey, Integration, SubAccount
+from integrations.sandbox import sandbox_integration_connect
 from sync.enrichment.actions import profile_for
 from sync.enrichment.providers import HttpProvider
 from sync.models import (
@@ -59,20 +58,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def _integration(sub: SubAccount, key: str, base: str, **config) -> Integration:
-    emulator = emulator_module(key).emulator
-    connected, tokens = emulator.connect(f"{base}/sandbox")
-    integration = integration_create(
-        subaccount=sub,
-        template=IntegrationTemplate.objects.get(key=key),
-        name=f"bench {key}",
-        config={**connected, **config},
-        actor="bench",
+    return sandbox_integration_connect(
+        sub, key, f"{base}/sandbox", actor="bench", name=f"bench {key}", settings=config
     )
-    if tokens is not None:
-        IntegrationTokenStore(integration.pk).save(tokens)
-    integration_set_status(integration=integration, status="active", actor="bench")
-    integration.refresh_from_db()
-    return integration
 
 
 def _fresh(slug: str) -> SubAccount:

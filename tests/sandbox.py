@@ -9,10 +9,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce
 
-from connectors.registry import emulator_module
-from integrations.models import Integration, IntegrationTemplate, SubAccount
-from integrations.services import integration_create, integration_set_status
-from integrations.tokens import IntegrationTokenStore
+from integrations.models import Integration, SubAccount
+from integrations.sandbox import sandbox_integration_connect
 
 
 def sandbox_integration(
@@ -21,20 +19,9 @@ def sandbox_integration(
     """Connect ``provider``'s emulator at ``sandbox_url`` (OAuth tokens stored when it issues them),
     create the integration with ``options`` (and config ``settings`` such as Salesforce's
     lead_mode) and activate it. Needs the catalog loaded."""
-    config, tokens = emulator_module(provider).emulator.connect(sandbox_url)
-    integration = integration_create(
-        subaccount=subaccount,
-        template=IntegrationTemplate.objects.get(key=provider),
-        name=provider,
-        config={**config, **(settings or {})},
-        actor="test",
-        **options,
+    return sandbox_integration_connect(
+        subaccount, provider, sandbox_url, actor="test", settings=settings, **options
     )
-    if tokens is not None:
-        IntegrationTokenStore(integration.pk).save(tokens)
-    integration_set_status(integration=integration, status="active", actor="test")
-    integration.refresh_from_db()
-    return integration
 
 
 class InstanceAdapter(HTTPAdapter):

@@ -13,8 +13,7 @@ from django.db import transaction
 
 from connectors.registry import emulator_module
 from integrations.models import ApiKey, Integration, IntegrationTemplate, Membership, SubAccount
-from integrations.services import integration_create, integration_set_status
-from integrations.tokens import IntegrationTokenStore
+from integrations.sandbox import sandbox_integration_connect
 from sync.enrichment.actions import profile_for
 from sync.models import Contact, OwnerRule
 from sync.services import records_bulk_upsert
@@ -140,21 +139,13 @@ class Command(BaseCommand):
         for object_type, count in emulator.demo_seed.items():
             if not emulator.records(object_type).exists():
                 emulator.seed(object_type, count, None)
-        config, tokens = emulator.connect(sandbox)
         template = IntegrationTemplate.objects.get(key=key)
-        integration = integration_create(
-            subaccount=sub,
-            template=template,
+        sandbox_integration_connect(
+            sub,
+            key,
+            sandbox,
+            actor="system:seed_demo",
             name=f"{template.display_name} (sandbox)",
-            config=config,
-            actor="system:seed_demo",
-        )
-        if tokens is not None:
-            IntegrationTokenStore(integration.pk).save(tokens)
-        integration_set_status(
-            integration=integration,
-            status=Integration.Status.ACTIVE,
-            actor="system:seed_demo",
             reason="demo wired to the sandbox emulator",
         )
         self.stdout.write(f"Wired {template.display_name} to {sandbox}/{key}/")

@@ -1,0 +1,49 @@
+"""An integration wired to one of the sandbox emulators, as the wizard would leave it: connected
+(the emulator's config and, for OAuth providers, the tokens it issues), created and active.
+
+The demo (``seed_demo``), the tests and the benchmarks connect emulators this one way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from connectors.registry import emulator_module
+from integrations.models import Integration, IntegrationTemplate, SubAccount
+from integrations.services import integration_create
+from integrations.status import integration_set_status
+from integrations.tokens import IntegrationTokenStore
+
+
+def sandbox_integration_connect(
+    subaccount: SubAccount,
+    provider: str,
+    sandbox_url: str,
+    *,
+    actor: str,
+    name: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    reason: str = "",
+    **options: Any,
+) -> Integration:
+    """Connect ``provider``'s emulator at ``sandbox_url`` (``.../sandbox``), create the integration
+    with ``options`` (sync settings) and config ``settings`` added to the emulator's, and activate
+    it. Needs the catalog loaded."""
+    config, tokens = emulator_module(provider).emulator.connect(sandbox_url)
+    template = IntegrationTemplate.objects.get(key=provider)
+    integration = integration_create(
+        subaccount=subaccount,
+        template=template,
+        name=name or provider,
+        config={**config, **(settings or {})},
+        actor=actor,
+        **options,
+    )
+    if tokens is not None:
+        IntegrationTokenStore(integration.pk).save(tokens)
+    integration_set_status(
+        integration=integration, status=Integration.Status.ACTIVE, actor=actor, reason=reason
+    )
+    integration.refresh_from_db()
+    return integration
