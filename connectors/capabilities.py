@@ -1,0 +1,138 @@
+"""What some connectors offer beyond record sync, and the records those capabilities speak in.
+
+- ``TableStore``: a provider whose data lives in tables of user-named columns (AITable datasheets).
+  Flows that write rows of their own (the onboarding flow's orders and audit results) and the
+  wizard's datasheet and column choices talk to it.
+- ``PortalProvider``: a client-portal service (MissionX): portals per client, files the client
+  uploads. The onboarding flow creates and activates portals and fetches uploaded files.
+- ``IdLister``: a provider that cannot report deletions, whose live ids the engine lists to find
+  the records that are gone (deletes by id diff).
+
+A connector mixes in what it offers; callers ask ``isinstance(connector, TableStore)``. None of
+this names a provider: ``sync.onboarding`` works with any pair of connectors that offer these.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connectors.types import RemoteField, RemoteRecord, WriteResult
+
+
+@dataclass(frozen=True)
+class RemoteTable:
+    """A table the user keeps records in (an AITable datasheet): its id and its name."""
+
+    id: str
+    name: str
+
+
+class TableStore(abc.ABC):
+    """Tables of user-named columns: list them, read their columns, read and write their rows.
+
+    Row fields are keyed by column name. Writes are batched by the connector at its provider's cap
+    and return one result per input row, in input order (a bad row fails alone).
+    """
+
+    @abc.abstractmethod
+    def tables_list(self) -> list[RemoteTable]:
+        """Every table the credentials can see in the configured space, by name."""
+
+    @abc.abstractmethod
+    def table_fields(self, table_id: str) -> list[RemoteField]:
+        """The table's columns (name = column name, label = column name, type from FIELD_TYPES)."""
+
+    @abc.abstractmethod
+    def rows_get(self, table_id: str, row_ids: list[str]) -> list[RemoteRecord]:
+        """The rows with these ids (missing ids are absent from the result)."""
+
+    @abc.abstractmethod
+    def rows_create(self, table_id: str, rows: list[Mapping[str, Any]]) -> list[WriteResult]:
+        """Create rows; one result per input, in input order."""
+
+    @abc.abstractmethod
+    def rows_update(self, table_id: str, rows: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
+        """Change only the given cells of (row id, cells) pairs; one result per input, in order."""
+
+    @abc.abstractmethod
+    def rows_find(self, table_id: str, column: str, value: str) -> list[RemoteRecord]:
+        """The rows whose text ``column`` equals ``value`` exactly: how a flow finds a row it may
+        have written before (an interrupted create), since the provider has no idempotency key."""
+
+
+@dataclass(frozen=True)
+class Portal:
+    """A client portal. ``status`` is pending / active / disabled; ``external_id`` is our id."""
+
+    id: str
+    url: str
+    status: str
+    uploads_enabled: bool
+    external_id: str = ""
+    client_name: str = ""
+    email: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PortalFile:
+    """A file a client uploaded to a portal."""
+
+    id: str
+    portal_id: str
+    filename: str
+    size: int
+    content_type: str = ""
+    uploaded_at: datetime | None = None
+    download_url: str = ""
+
+
+class FileTooLarge(Exception):
+    """A download was refused because the file is larger than the caller accepts."""
+
+
+class PortalProvider(abc.ABC):
+    """Client portals: create one per client, activate it with uploads, fetch what was uploaded.
+
+    Provider errors are raised as the connector errors (TransientError / RateLimited are retried
+    by the caller; PermanentError with code ``not_found`` for an unknown portal or file).
+    """
+
+    @abc.abstractmethod
+    def portal_create(self, *, client_name: str, email: str, external_id: str) -> Portal:
+        """Create a portal for a client; ``external_id`` is our id for the client."""
+
+    @abc.abstractmethod
+    def portal_get(self, portal_id: str) -> Portal: ...
+
+    @abc.abstractmethod
+    def portal_update(
+        self, portal_id: str, *, status: str | None = None, uploads_enabled: bool | None = None
+    ) -> Portal:
+        """Change the portal's status and/or whether the client may upload; returns the new state."""
+
+    @abc.abstractmethod
+    def portals_changed(self, *, since: datetime | None) -> Iterator[Portal]:
+        """Every portal created or changed at or after ``since`` (all when None), following the
+        provider's paging: how a create whose answer was lost is found again (by ``external_id``)."""
+
+    @abc.abstractmethod
+    def portal_files(self, portal_id: str) -> list[PortalFile]: ...
+
+    @abc.abstractmethod
+    def file_download(self, file_id: str, *, max_bytes: int) -> bytes:
+        """The file's bytes; raises FileTooLarge (before reading it all) beyond ``max_bytes``."""
+
+
+class IdLister(abc.ABC):
+    """A provider that reports no deletions: the engine lists the live ids of an entity and treats
+    linked records whose id is missing as deleted (``sync.deletions``)."""
+
+    @abc.abstractmethod
+    def remote_ids(self, entity: str) -> Iterator[str]:
+        """Every live remote id of ``entity``, cheaply (ids only, the provider's largest pages)."""
