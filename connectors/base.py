@@ -251,10 +251,14 @@ class Connector(abc.ABC):
         cls.webhook_module.verify(request, secret=secret, now=now, config=config)
 
     @classmethod
-    def parse_webhook(cls, request: WebhookRequest) -> list[WebhookEvent]:
+    def parse_webhook(
+        cls, request: WebhookRequest, *, config: Mapping[str, Any] | None = None
+    ) -> list[WebhookEvent]:
+        """The verified request's events. ``config`` (the integration's) tells a provider whose
+        payloads name its own containers which entity they hold (AITable's datasheet ids)."""
         if cls.webhook_module is None:
             raise SignatureInvalid(f"{cls.__name__} does not accept webhooks")
-        return cls.webhook_module.parse(request)
+        return cls.webhook_module.parse(request, config=config or {})
 
     @classmethod
     def webhook_ack(cls) -> tuple[bytes, str]:

@@ -120,7 +120,7 @@ def _occurred_at(value: Any) -> datetime | None:
     return None
 
 
-def parse(request: WebhookRequest) -> list[WebhookEvent]:
+def parse(request: WebhookRequest, *, config: Mapping[str, Any] | None = None) -> list[WebhookEvent]:
     """One WebhookEvent per item of HubSpot's JSON array; subscription types we do not sync are skipped.
 
     HubSpot payloads carry ids only, so ``record`` is None: the receiver fetches the record.

@@ -70,7 +70,7 @@ def verify(
         raise SignatureInvalid("wrong HTTP Basic credentials")
 
 
-def parse(request: WebhookRequest) -> list[WebhookEvent]:
+def parse(request: WebhookRequest, *, config: Mapping[str, Any] | None = None) -> list[WebhookEvent]:
     """One event per delivery (Pipedrive sends one webhook per change); objects we do not sync
     (leads, products, users) give none."""
     try:

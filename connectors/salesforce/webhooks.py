@@ -66,7 +66,7 @@ def verify(request: WebhookRequest, *, secret: str, now: float, config: Mapping[
             raise SignatureInvalid("the OrganizationId is not the connected org's")
 
 
-def parse(request: WebhookRequest | bytes) -> list[WebhookEvent]:
+def parse(request: WebhookRequest | bytes, *, config: Mapping[str, Any] | None = None) -> list[WebhookEvent]:
     """One ``updated`` event per Notification, carrying the record (Outbound Messages hold current data).
 
     Raises SignatureInvalid when the body is not an Outbound Message.

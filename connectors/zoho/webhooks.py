@@ -61,7 +61,7 @@ def verify(request: WebhookRequest, *, secret: str, now: float, config: Mapping[
         raise SignatureInvalid("the channel token does not match")
 
 
-def parse(request: WebhookRequest) -> list[WebhookEvent]:
+def parse(request: WebhookRequest, *, config: Mapping[str, Any] | None = None) -> list[WebhookEvent]:
     body = _payload(request)
     module, operation = str(body.get("module") or ""), str(body.get("operation") or "")
     entity, action = ENTITY_BY_MODULE.get(module), ACTIONS.get(operation)

@@ -87,7 +87,9 @@ def _deliver(
         _reject(integration, provider, webhook, Outcome.REJECTED, str(exc))
         return HttpResponse(status=401)
     try:
-        events = connector.parse_webhook(webhook)
+        events = connector.parse_webhook(
+            webhook, config=connector_config(provider=provider, config=integration.config)
+        )
     except ConnectorError as exc:
         _reject(integration, provider, webhook, Outcome.MALFORMED, str(exc), verified=True)
         return HttpResponse(status=400)
