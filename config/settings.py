@@ -273,6 +273,15 @@ OAUTH_APPS = {
 }
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="admin")
 
+# --- Client onboarding ------------------------------------------------------------------------
+# What audits the payroll files clients upload (sync/onboarding/payroll_audit.py): a dotted path to
+# a class or factory whose instances have process(filename=, content=, content_type=).
+PAYROLL_AUDIT_PROCESSOR = env.str(
+    "PAYROLL_AUDIT_PROCESSOR", default="sync.onboarding.payroll_audit.PayrollAudit"
+)
+# Larger uploads fail the audit unread.
+PAYROLL_AUDIT_MAX_BYTES = env.int("PAYROLL_AUDIT_MAX_BYTES", default=25 * 1024 * 1024)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

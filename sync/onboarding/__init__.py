@@ -1,0 +1,1 @@
+"""Client onboarding: lead → portal → order → payroll audit."""
