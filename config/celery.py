@@ -1,4 +1,4 @@
-"""The Celery app: queues ``sync``, ``webhooks``, ``enrichment`` and ``default``."""
+"""The Celery app: queues ``sync``, ``webhooks``, ``enrichment``, ``flows`` and ``default``."""
 
 import os
 
@@ -9,10 +9,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("config")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = [Queue(name) for name in ("default", "sync", "webhooks", "enrichment")]
+app.conf.task_queues = [Queue(name) for name in ("default", "sync", "webhooks", "enrichment", "flows")]
 # First match wins (celery.app.routes.MapRoute reads the patterns in order): the narrower first.
 app.conf.task_routes = {
     "sync.enrichment.*": {"queue": "enrichment"},
+    "sync.onboarding.*": {"queue": "flows"},
     "sync.*": {"queue": "sync"},
     "webhooks.*": {"queue": "webhooks"},
 }

@@ -141,6 +141,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
+# Files the platform keeps (corrected payroll files of the onboarding flow); served only through
+# signed links (sync/onboarding/files.py), never listed.
+MEDIA_ROOT = env.str("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_flag("SECURE_COOKIES", not (DEBUG or SANDBOX or TESTING))
@@ -246,6 +249,8 @@ SPECTACULAR_SETTINGS = {
         "SyncRunKindEnum": "sync.models.engine.SyncRun.Kind",
         "SyncRunStatusEnum": "sync.models.engine.SyncRun.Status",
         "CanonicalEntityEnum": "connectors.types.CANONICAL_ENTITIES",
+        "FlowEntityTypeEnum": "sync.models.onboarding.FlowStep.EntityType",
+        "FlowStepStatusEnum": "sync.models.onboarding.FlowStep.Status",
     },
 }
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"

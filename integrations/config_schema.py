@@ -66,7 +66,7 @@ def secret_paths(schema: dict[str, Any]) -> list[tuple[str, ...]]:
     return [path for path, prop in iter_properties(schema) if is_secret(prop)]
 
 
-def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
+def path_get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     for part in path:
         if not isinstance(data, dict) or part not in data:
             return None
@@ -74,13 +74,13 @@ def _get(data: dict[str, Any], path: tuple[str, ...]) -> Any:
     return data
 
 
-def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+def path_set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     for part in path[:-1]:
         data = data.setdefault(part, {})
     data[path[-1]] = value
 
 
-def _pop(data: dict[str, Any], path: tuple[str, ...]) -> None:
+def path_pop(data: dict[str, Any], path: tuple[str, ...]) -> None:
     for part in path[:-1]:
         data = data.get(part)
         if not isinstance(data, dict):
@@ -92,10 +92,10 @@ def apply_defaults(schema: dict[str, Any], data: dict[str, Any]) -> dict[str, An
     """Fill in ``default`` values for absent properties (nested objects too)."""
     result = copy.deepcopy(data)
     for path, prop in iter_properties(schema):
-        if "default" in prop and _get(result, path) is None:
-            parent = _get(result, path[:-1]) if len(path) > 1 else result
+        if "default" in prop and path_get(result, path) is None:
+            parent = path_get(result, path[:-1]) if len(path) > 1 else result
             if isinstance(parent, dict):  # defaults only inside objects that exist
-                _set(result, path, copy.deepcopy(prop["default"]))
+                path_set(result, path, copy.deepcopy(prop["default"]))
     return result
 
 
@@ -134,11 +134,11 @@ def merge_config(schema: dict[str, Any], stored: dict[str, Any], incoming: dict[
     """``incoming`` over ``stored``, where a blank or masked secret keeps the stored one."""
     merged = copy.deepcopy(incoming)
     for path in secret_paths(schema):
-        value = _get(incoming, path)
-        if value in (None, "", SECRET_MASK) and _get(stored, path) not in (None, ""):
-            _set(merged, path, _get(stored, path))
+        value = path_get(incoming, path)
+        if value in (None, "", SECRET_MASK) and path_get(stored, path) not in (None, ""):
+            path_set(merged, path, path_get(stored, path))
         elif value in ("", SECRET_MASK):
-            _pop(merged, path)
+            path_pop(merged, path)
     return merged
 
 
@@ -146,13 +146,13 @@ def redact_config(schema: dict[str, Any], config: dict[str, Any]) -> dict[str, A
     """The config without its secrets, for the API, the admin and logs."""
     redacted = copy.deepcopy(config or {})
     for path in secret_paths(schema):
-        _pop(redacted, path)
+        path_pop(redacted, path)
     return redacted
 
 
 def secrets_set(schema: dict[str, Any], config: dict[str, Any]) -> list[str]:
     """Names of secret fields that hold a value (so the UI can say "set" without showing it)."""
-    return [".".join(path) for path in secret_paths(schema) if _get(config or {}, path) not in (None, "")]
+    return [".".join(path) for path in secret_paths(schema) if path_get(config or {}, path) not in (None, "")]
 
 
 def audit_diff(schema: dict[str, Any], old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

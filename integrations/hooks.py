@@ -12,3 +12,8 @@ from django.dispatch import Signal
 # Sent inside the transaction that changed the status.
 # kwargs: integration (Integration), old (str), new (str), reason (str).
 integration_status_changed = Signal()
+
+# The wizard's tables step mapped a table's columns to canonical fields (sent inside the request,
+# after the config was saved). kwargs: integration (Integration), mappings (dict[entity, dict[
+# canonical field, column name or "" for "not synced"]]). The sync layer stores them as mappings.
+wizard_mappings_chosen = Signal()

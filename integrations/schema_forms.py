@@ -307,9 +307,10 @@ def _get(data: Any, path: Iterable[str]) -> Any:
 
 
 def collect_fields(
-    schema: dict[str, Any], stored: dict[str, Any]
+    schema: dict[str, Any], stored: dict[str, Any], *, skip: Callable[[dict[str, Any]], bool] | None = None
 ) -> tuple[dict[str, forms.Field], dict[str, FieldSpec], list[Group]]:
-    """Fields (in fieldset order), their specs and the fieldsets, walking nested objects depth first."""
+    """Fields (in fieldset order), their specs and the fieldsets, walking nested objects depth first.
+    Properties ``skip`` accepts get no field (another step of the wizard asks for them)."""
     groups: list[Group] = []
     specs: dict[str, FieldSpec] = {}
     fields: dict[str, forms.Field] = {}
@@ -322,6 +323,8 @@ def collect_fields(
         for name, prop in (node.get("properties") or {}).items():
             prop = prop if isinstance(prop, dict) else {}  # a boolean subschema: anything goes
             child = (*path, name)
+            if skip is not None and skip(prop):
+                continue
             if _is_fieldset(prop):
                 nested.append((name, prop))
                 continue
@@ -435,11 +438,17 @@ class ConfigForm(forms.Form):
         return None, ""
 
 
-def config_form_class(schema: dict[str, Any], *, stored: dict[str, Any] | None = None) -> type[ConfigForm]:
+def config_form_class(
+    schema: dict[str, Any],
+    *,
+    stored: dict[str, Any] | None = None,
+    skip: Callable[[dict[str, Any]], bool] | None = None,
+) -> type[ConfigForm]:
     """A ConfigForm subclass for ``schema``; with ``stored`` it edits that config: non-secret fields
-    start from the stored values, and secrets that are already stored may be left blank to keep them."""
+    start from the stored values, and secrets that are already stored may be left blank to keep them.
+    Properties ``skip`` accepts are not asked for (their stored values are kept)."""
     stored = copy.deepcopy(stored or {})
-    fields, specs, groups = collect_fields(schema, stored)
+    fields, specs, groups = collect_fields(schema, stored, skip=skip)
     attrs: dict[str, Any] = dict(fields)
     attrs.update(
         schema=copy.deepcopy(schema),

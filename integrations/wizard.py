@@ -21,9 +21,11 @@ from integrations import services
 from integrations.admin_scope import integration_for, subaccounts_for
 from integrations.automation_forms import automation_formfield
 from integrations.config_schema import ConfigInvalid, redact_config, secret_paths, secrets_set
+from integrations.hooks import wizard_mappings_chosen
 from integrations.models import Integration, IntegrationTemplate
 from integrations.oauth_apps import config_schema_for
 from integrations.schema_forms import config_form_class, render_help_markdown
+from integrations.wizard_tables import TablesStepForm, is_deferred, keep_deferred, uses_tables
 
 
 class TemplateStepForm(forms.Form):
@@ -78,13 +80,25 @@ STEPS = [
     ("template", TemplateStepForm),
     ("configure", forms.Form),
     ("test", TestStepForm),
+    ("tables", TablesStepForm),  # only for providers whose records live in the user's tables
     ("review", ReviewStepForm),
 ]
-STEP_TITLES = {"template": "Choose", "configure": "Configure", "test": "Test connection", "review": "Review"}
+STEP_TITLES = {
+    "template": "Choose",
+    "configure": "Configure",
+    "test": "Test connection",
+    "tables": "Tables & columns",
+    "review": "Review",
+}
+
+
+def _tables_step_applies(wizard: IntegrationWizard) -> bool:
+    return uses_tables(wizard.chosen_template())
 
 
 class IntegrationWizard(SessionWizardView):
     form_list = STEPS
+    condition_dict = {"tables": _tables_step_applies}
     template_name = "admin/integrations/wizard.html"
 
     # --- state -------------------------------------------------------------------------------
@@ -113,7 +127,7 @@ class IntegrationWizard(SessionWizardView):
     def get_form_kwargs(self, step=None):
         if step == "template":
             return {"user": self.request.user}
-        if step == "test":
+        if step in ("test", "tables"):
             return {"integration": self.draft()}
         return {}
 
@@ -138,7 +152,7 @@ class IntegrationWizard(SessionWizardView):
         # With an operator OAuth app, the sub-account need not enter client credentials.
         schema = config_schema_for(template) if template else {"type": "object", "properties": {}}
         stored = draft.config if draft and draft.template_id == getattr(template, "pk", None) else None
-        form_class = config_form_class(schema, stored=stored)
+        form_class = config_form_class(schema, stored=stored, skip=is_deferred)
         return form_class(
             data=data,
             prefix=self.get_form_prefix(step, form_class),
@@ -157,7 +171,19 @@ class IntegrationWizard(SessionWizardView):
         elif step == "configure":
             self._save_draft(form)
             return self._without_secrets(form)
+        elif step == "tables":
+            self._save_tables(form)
         return self.get_form_step_data(form)
+
+    def _save_tables(self, form: TablesStepForm) -> None:
+        """The chosen tables and columns into the config; the column mappings to the sync layer."""
+        draft = self.draft()
+        actor = f"user:{self.request.user.get_username()}"
+        services.integration_update(
+            integration=draft, actor=actor, config=form.config_changes(draft.config or {})
+        )
+        draft.refresh_from_db()
+        wizard_mappings_chosen.send(sender=IntegrationWizard, integration=draft, mappings=form.mappings())
 
     def _without_secrets(self, form) -> dict:
         """The POST data formtools stores in the session, minus every secret field."""
@@ -186,7 +212,9 @@ class IntegrationWizard(SessionWizardView):
             )
             self.storage.extra_data = {**extra, "integration_id": draft.pk}
         else:
-            services.integration_update(integration=draft, actor=actor, config=form.config)
+            # What the tables step chose is not asked here: keep it.
+            config = keep_deferred(template.config_schema, draft.config, dict(form.config))
+            services.integration_update(integration=draft, actor=actor, config=config)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
@@ -204,7 +232,7 @@ class IntegrationWizard(SessionWizardView):
         context.update(
             {
                 "title": "Set up an integration",
-                "step_titles": [(name, STEP_TITLES[name]) for name, _ in STEPS],
+                "step_titles": [(name, STEP_TITLES[name]) for name in self.get_form_list()],
                 "chosen_template": template,
                 "draft": draft,
                 "setup_help": render_help_markdown(template.setup_instructions) if template else "",

@@ -10,7 +10,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
-from sync import admin_engine  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
+from sync import (
+    admin_engine,  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
+    admin_onboarding,  # noqa: F401 (registers the onboarding tracking, portals, orders, audits, report)
+)
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
 from sync.entities import ENTITIES, entity_for
 from sync.models import Activity, Change, Company, Contact, Deal

@@ -208,6 +208,13 @@ def apply_pull_page(
                 defaults={"position": cursor},
             )
         _store_outcome(run, ctx, outcome, direction="pull")
+        hooks.records_pulled.send(
+            sender=apply_pull_page,
+            integration=ctx.integration,
+            entity=ctx.entity,
+            records=newest,
+            failed={str(ref): message for ref, message, _ in outcome.errors},
+        )
     return outcome
 
 
@@ -581,6 +588,13 @@ def push_records(
             integration=ctx.integration, entity=ctx.entity, local_id__in=[obj.pk for obj, _, _ in creates]
         ).values_list("local_id", flat=True)
         outcome.add(_push_dependents(ctx, connector, list(new), run=run))
+    hooks.records_pushed.send(
+        sender=push_records,
+        integration=ctx.integration,
+        entity=ctx.entity,
+        local_ids=local_ids,
+        failed={int(ref): message for ref, message, _ in outcome.errors if str(ref).isdigit()},
+    )
     return outcome
 
 

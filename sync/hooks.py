@@ -18,3 +18,13 @@ conflicts_detected = Signal()
 # A sync run reached a final status (succeeded / partial / failed).
 # kwargs: run (SyncRun).
 sync_run_finished = Signal()
+
+# A page of remote records was applied (pull or webhook), inside the transaction that applied it.
+# kwargs: integration (Integration), entity (str), records (dict[str, RemoteRecord], by remote id:
+# the provider's own fields), failed (dict[str, str]: remote id → why it was not applied).
+records_pulled = Signal()
+
+# Local records were pushed to a provider (after the writes; links are stored).
+# kwargs: integration (Integration), entity (str), local_ids (list[int]: the records considered),
+# failed (dict[int, str]: local id → the provider's refusal).
+records_pushed = Signal()

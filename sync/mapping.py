@@ -362,3 +362,49 @@ def local_to_remote(
         value = m.to_remote(values.get(m.local), record=values, region=region)
         out[m.remote] = "" if value is None else value
     return out
+
+
+def mappings_from_columns(*, integration: Integration, entity: str, chosen: Mapping[str, str]) -> None:
+    """The wizard's column choices for a table-store entity (canonical field → column, "" = not
+    synced): each field's mapping points at its chosen column (keeping its transform only while the
+    column is the one it was written for), an unchosen field's mapping is switched off, and a field
+    without one gets one (its transform implied by the column's type)."""
+    mappings_ensure_defaults(integration)
+    with transaction.atomic():
+        rows: dict[str, list[FieldMapping]] = {}
+        for mapping in FieldMapping.objects.filter(integration=integration, entity=entity).order_by(
+            "position", "id"
+        ):
+            rows.setdefault(mapping.local_field, []).append(mapping)
+        position = max((m.position for group in rows.values() for m in group), default=-1) + 1
+        for local, column in chosen.items():
+            current = rows.get(local, [])
+            if not column:
+                FieldMapping.objects.filter(pk__in=[m.pk for m in current]).update(
+                    direction=FieldMapping.Direction.NONE
+                )
+                continue
+            if not current:
+                FieldMapping.objects.create(
+                    integration=integration,
+                    entity=entity,
+                    local_field=local,
+                    remote_field=column,
+                    position=position,
+                )
+                position += 1
+                continue
+            first, *others = current
+            FieldMapping.objects.filter(pk__in=[m.pk for m in others]).delete()
+            if first.remote_field != column:
+                first.remote_field, first.transform = column, None
+            if first.direction == FieldMapping.Direction.NONE:
+                first.direction = FieldMapping.Direction.BOTH
+            first.save(update_fields=["remote_field", "transform", "direction"])
+
+
+def on_wizard_mappings_chosen(
+    sender, *, integration: Integration, mappings: Mapping[str, Mapping[str, str]], **kwargs
+) -> None:
+    for entity, chosen in mappings.items():
+        mappings_from_columns(integration=integration, entity=entity, chosen=chosen)

@@ -22,6 +22,10 @@ SCHEDULES = [
     # a second; this is the safety net), and re-score records whose engagement decayed.
     ("Enrichment sweep (feed and drain the queue)", "sync.enrichment.sweep", 1, "minutes"),
     ("Re-score records whose engagement decayed", "sync.enrichment.decay_rescore", 1, "days"),
+    # Client onboarding: steps waiting out a back-off (queuing a step runs it within a second).
+    ("Onboarding sweep (run due portal, order and audit steps)", "sync.onboarding.sweep", 1, "minutes"),
+    # Providers that report no deletions (AITable): linked records whose remote id is gone.
+    ("Find records deleted at providers that do not report deletions", "sync.deletions_sweep", 1, "days"),
 ]
 
 

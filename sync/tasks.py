@@ -14,6 +14,7 @@ from connectors.base import ConnectorError, TransientError
 from integrations.models import Integration
 from integrations.services import integration_test, integration_webhooks_renew
 from sync.conflicts import conflict_sweep
+from sync.deletions import DELETIONS_FIND_TASK, deletions_find, deletions_sweep
 from sync.fields import FIELDS_REFRESH_ALL_TASK, fields_refresh_all
 from sync.lease import lease_is_free
 from sync.models import SyncRecordError, SyncRun
@@ -180,3 +181,16 @@ def cleanup_logs_task() -> dict[str, int]:
         "task_results": TaskResult.objects.filter(date_done__lt=cutoff).delete()[0],
     }
     return counts
+
+
+@shared_task(name="sync.deletions_sweep")
+def deletions_sweep_task() -> dict[str, int]:
+    """Daily: deletes by id diff for providers that report none (sync.deletions)."""
+    return deletions_sweep()
+
+
+@shared_task(name=DELETIONS_FIND_TASK)
+def deletions_find_task(integration_id: int) -> dict[str, int]:
+    """After a full sync of a provider that reports no deletions: what it no longer has."""
+    integration = Integration.objects.filter(pk=integration_id, status=Integration.Status.ACTIVE).first()
+    return deletions_find(integration).deleted if integration is not None else {}

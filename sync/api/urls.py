@@ -1,4 +1,5 @@
-"""Routes for canonical records and the change feed, and for enrichment, scoring and automation;
+"""Routes for canonical records and the change feed, for enrichment, scoring and automation, and for
+the onboarding flow's tracking;
 config/urls.py mounts them under /api/v1/."""
 
 from django.urls import path, re_path
@@ -13,6 +14,7 @@ from sync.api.enrichment_views import (
     OwnerRuleViewSet,
     PriorityQueueView,
 )
+from sync.api.onboarding_views import ManualSyncView, TrackingListView, TrackingRetryView
 from sync.api.views import ActivityViewSet, ChangeFeedView, CompanyViewSet, ContactViewSet, DealViewSet
 
 router = DefaultRouter(trailing_slash=True)
@@ -29,6 +31,13 @@ urlpatterns = [
     path("automation/", AutomationView.as_view(), name="automation"),
     path("enrichment/sync", EnrichmentSyncView.as_view(), name="enrichment-sync"),
     path("priority-queue/", PriorityQueueView.as_view(), name="priority-queue"),
+    path("onboarding/tracking/", TrackingListView.as_view(), name="onboarding-tracking"),
+    re_path(
+        r"^onboarding/tracking/(?P<pk>[0-9]{1,18})/retry/$",
+        TrackingRetryView.as_view(),
+        name="onboarding-tracking-retry",
+    ),
+    path("onboarding/sync", ManualSyncView.as_view(), name="onboarding-sync"),
     re_path(
         r"^contacts/(?P<pk>[0-9]{1,18})/score-history/$",
         ContactScoreHistoryView.as_view(),

@@ -71,7 +71,7 @@ class Worker:
                 "-n",
                 f"{name}@%h",
                 "-Q",
-                "sync,webhooks,default,enrichment",
+                "sync,webhooks,default,enrichment,flows",
                 "--concurrency",
                 "1",
                 "--pool",

@@ -26,6 +26,7 @@ from connectors.registry import UnknownConnector, connector_class
 from integrations.claims import rows_claim
 from integrations.models import Integration
 from sync.models import EntityLink
+from sync.onboarding.events import flow_events_apply
 from sync.webhook_apply import INBOUND_DIRECTIONS, apply_webhook_events
 from webhooks.models import InboundEvent
 
@@ -140,6 +141,9 @@ def _process(events: list[InboundEvent]) -> ProcessResult:
 def _apply_group(
     integration: Integration, entity: str, events: list[InboundEvent], result: ProcessResult
 ) -> None:
+    if _is_flow_entity(integration, entity):
+        _apply_flow_group(integration, events, result)
+        return
     skip = _not_synced(integration, entity)
     if skip:
         _finish(events, Status.IGNORED, skip, result)
@@ -164,6 +168,27 @@ def _apply_group(
     by_status: dict[tuple[str, str], list[InboundEvent]] = defaultdict(list)
     for event in events:
         by_status[_classify(event, errors, links)].append(event)
+    for (status, note), group in by_status.items():
+        _finish(group, status, note, result)
+
+
+def _is_flow_entity(integration: Integration, entity: str) -> bool:
+    """Whether the connector's webhooks carry ``entity`` for a flow (MissionX portals), not the merge."""
+    try:
+        return entity in connector_class(integration.template.connector).event_entities
+    except UnknownConnector:
+        return False
+
+
+def _apply_flow_group(integration: Integration, events: list[InboundEvent], result: ProcessResult) -> None:
+    if integration.status not in _LIVE:
+        _finish(events, Status.IGNORED, f"ignored: the integration is {integration.status}", result)
+        return
+    outcomes = flow_events_apply(integration, [_webhook_event(e) for e in events])
+    by_status: dict[tuple[str, str], list[InboundEvent]] = defaultdict(list)
+    for event in events:
+        outcome, note = outcomes.get(event.event_id, ("ignored", "ignored: not applicable"))
+        by_status[(Status.PROCESSED if outcome == "processed" else Status.IGNORED, note)].append(event)
     for (status, note), group in by_status.items():
         _finish(group, status, note, result)
 
