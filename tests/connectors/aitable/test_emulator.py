@@ -284,3 +284,10 @@ def test_state_lists_datasheets_with_rows(api, base):
     assert len(rows) == 3
     assert len({r["fields"]["Email"] for r in rows}) == 3
     assert all(r["fields"]["Phone"].startswith("+1") for r in rows)
+
+
+def test_injected_server_error_is_a_real_500_envelope(api, base):
+    control(base, "faults", {"fail_status": 500, "fail_count": 1})
+    failed = api.get(records_url(base))
+    assert failed.status_code == 500 and failed.json()["code"] == 500 and failed.json()["success"] is False
+    assert api.get(records_url(base)).json()["success"]
