@@ -35,6 +35,7 @@ EMULATORS: dict[str, str] = {
     "pipedrive": "connectors.pipedrive.emulator",
     "zoho": "connectors.zoho.emulator",
     "enrichment_http": "connectors.enrichment_http.emulator",
+    "aitable": "connectors.aitable.emulator",
 }
 
 
