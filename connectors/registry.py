@@ -13,13 +13,13 @@ CONNECTORS: dict[str, str] = {
     "salesforce": "connectors.salesforce.connector.SalesforceConnector",
     "pipedrive": "connectors.pipedrive.connector.PipedriveConnector",
     "zoho": "connectors.zoho.connector.ZohoConnector",
+    "aitable": "connectors.aitable.connector.AITableConnector",
     "enrichment_http": "connectors.enrichment_http.connector.EnrichmentHttpConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
-        "aitable",
         "missionx",
         "gohighlevel",
         "facebook_leads",
