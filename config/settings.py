@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
         "CanonicalEntityEnum": "connectors.types.CANONICAL_ENTITIES",
         "FlowEntityTypeEnum": "sync.models.onboarding.FlowStep.EntityType",
         "FlowStepStatusEnum": "sync.models.onboarding.FlowStep.Status",
+        "FlowDirectionEnum": "sync.onboarding.services.DIRECTION_CHOICES",
+        "ScoredEntityTypeEnum": ["contact", "company"],
     },
 }
 API_KEY_CUSTOM_HEADER = "HTTP_X_API_KEY"

@@ -12,11 +12,12 @@ from rest_framework.views import APIView
 
 from connectors.base import ConnectorError
 from integrations.api.authentication import actor_for
-from integrations.api.common import ApiError
+from integrations.api.common import ApiError, error_response
 from integrations.models import Integration
 from sync.api.views import object_body
 from sync.models import FlowStep
 from sync.onboarding.services import (
+    DIRECTION_CHOICES,
     ManualSyncRefused,
     direction_parse,
     manual_sync,
@@ -49,9 +50,9 @@ class TrackingSerializer(serializers.Serializer):
 
 class TrackingQuerySerializer(serializers.Serializer):
     integration_id = serializers.IntegerField(required=False)
-    entity_type = serializers.ChoiceField(choices=FlowStep.EntityType.values, required=False)
-    status = serializers.ChoiceField(choices=FlowStep.Status.values, required=False)
-    direction = serializers.CharField(required=False, help_text="aitable_to_app / app_to_aitable")
+    entity_type = serializers.ChoiceField(choices=FlowStep.EntityType.choices, required=False)
+    status = serializers.ChoiceField(choices=FlowStep.Status.choices, required=False)
+    direction = serializers.ChoiceField(choices=DIRECTION_CHOICES, required=False)
     record_id = serializers.CharField(required=False)
     datasheet_id = serializers.CharField(required=False)
     entity_id = serializers.CharField(required=False)
@@ -59,10 +60,23 @@ class TrackingQuerySerializer(serializers.Serializer):
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
 
 
+class TrackingPageSerializer(serializers.Serializer):
+    results = TrackingSerializer(many=True)
+    next_before = serializers.IntegerField(allow_null=True, help_text="Pass as ?before= for the next page")
+
+
+class ManualSyncResultSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    status = serializers.CharField()
+    message = serializers.CharField(allow_blank=True)
+    sync_id = serializers.IntegerField(allow_null=True, help_text="The tracking row's id")
+    tracking = TrackingSerializer(allow_null=True)
+
+
 class ManualSyncSerializer(serializers.Serializer):
-    entity_type = serializers.ChoiceField(choices=FlowStep.EntityType.values)
+    entity_type = serializers.ChoiceField(choices=FlowStep.EntityType.choices)
     entity_id = serializers.CharField(max_length=100)
-    direction = serializers.CharField(max_length=40, help_text="aitable_to_app / app_to_aitable")
+    direction = serializers.ChoiceField(choices=DIRECTION_CHOICES)
     integration_id = serializers.IntegerField(required=False)
 
 
@@ -73,7 +87,7 @@ def _invalid(field: str, message: str) -> ApiError:
 
 
 class TrackingListView(APIView):
-    @extend_schema(parameters=[TrackingQuerySerializer], responses={200: TrackingSerializer(many=True)})
+    @extend_schema(parameters=[TrackingQuerySerializer], responses={200: TrackingPageSerializer})
     def get(self, request: Request) -> Response:
         params = TrackingQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -92,7 +106,7 @@ class TrackingListView(APIView):
         if "direction" in query:
             try:
                 rows = rows.filter(direction=direction_parse(query["direction"]))
-            except ManualSyncRefused as exc:
+            except ManualSyncRefused as exc:  # the choices allow only known directions
                 raise _invalid("direction", str(exc)) from None
         page = list(rows.order_by("-id")[: query["limit"] + 1])
         more = len(page) > query["limit"]
@@ -106,7 +120,14 @@ class TrackingListView(APIView):
 
 
 class TrackingRetryView(APIView):
-    @extend_schema(request=None, responses={202: TrackingSerializer})
+    @extend_schema(
+        request=None,
+        responses={
+            202: TrackingSerializer,
+            404: error_response("No such tracking row in this sub-account"),
+            409: error_response("Not a failed portal, order or audit step"),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         step = tracking_list(subaccount=request.subaccount).filter(pk=pk).first()
         if step is None:
@@ -123,7 +144,16 @@ class TrackingRetryView(APIView):
 
 
 class ManualSyncView(APIView):
-    @extend_schema(request=ManualSyncSerializer, responses={202: TrackingSerializer})
+    @extend_schema(
+        request=ManualSyncSerializer,
+        responses={
+            202: ManualSyncResultSerializer,
+            404: error_response("No such lead, order, audit result or portal"),
+            409: error_response("The flow is off, the entity does not go that way, or a sync is busy"),
+        },
+        description="The seed's manual sync: a lead (our contact id) is synced at once; an order, "
+        "audit result or portal (our ids) has its step queued again from the stage it reached.",
+    )
     def post(self, request: Request) -> Response:
         params = ManualSyncSerializer(data=object_body(request))
         params.is_valid(raise_exception=True)
@@ -146,8 +176,11 @@ class ManualSyncView(APIView):
                 direction=data["direction"],
                 actor=actor_for(request),
             )
-        except (ManualSyncRefused, RecordNotFound, EntityNotSynced) as exc:
-            raise _invalid("entity_id", str(exc)) from None
+        except ManualSyncRefused as exc:
+            status_code = 404 if exc.code == "not_found" else 409
+            raise ApiError(status_code=status_code, code=exc.code, message=str(exc)) from None
+        except (RecordNotFound, EntityNotSynced) as exc:
+            raise ApiError(status_code=404, code="not_found", message=str(exc)) from None
         except (RecordSyncBusy, SyncNotAllowed) as exc:
             raise ApiError(status_code=409, code="busy", message=str(exc)) from None
         except ConnectorError as exc:

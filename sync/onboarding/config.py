@@ -22,7 +22,7 @@ ORDER_COLUMNS = {
     "client_name": "Client Name",
     "email": "Email",
     "status": "Status",
-    "portal_url": "Portal URL",
+    "portal": "Portal URL",
     "ordered_at": "Order Date",
 }
 AUDIT_COLUMNS = {
@@ -32,7 +32,7 @@ AUDIT_COLUMNS = {
     "upload_date": "Upload Date",
     "employees_processed": "Employees Processed",
     "corrections_made": "Corrections Made",
-    "corrected_file_url": "Corrected File URL",
+    "corrected_file": "Corrected File URL",
     "status": "Status",
 }
 LIVE = (Integration.Status.ACTIVE, Integration.Status.ERROR)

@@ -247,7 +247,7 @@ def _order_ensure(
                 columns["client_name"]: client_name,
                 columns["email"]: email,
                 columns["status"]: "Active",
-                columns["portal_url"]: portal.url if portal else "",
+                columns["portal"]: portal.url if portal else "",
                 columns["ordered_at"]: timezone.now(),
             },
         )
@@ -394,7 +394,7 @@ def _audit_row_ensure(ctx: Context, step: FlowStep, audit: AuditResult, order: C
                 columns["upload_date"]: audit.uploaded_at,
                 columns["employees_processed"]: audit.employees_processed,
                 columns["corrections_made"]: audit.corrections_made,
-                columns["corrected_file_url"]: corrected_file_url(audit),
+                columns["corrected_file"]: corrected_file_url(audit),
                 columns["status"]: audit.status,
             },
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from connectors.registry import CONNECTORS
 from integrations.models import Integration, SubAccount
 from sync.models import AuditResult, ClientOrder, ClientPortal, FlowStep
 from sync.onboarding.config import FlowConfig, flow_integrations
@@ -18,10 +19,22 @@ from sync.onboarding.steps import steps_retry
 from sync.single import record_sync_now
 
 DIRECTIONS = {"inbound", "outbound"}
+# What the API accepts as a direction: ours, and the seed's per provider (aitable_to_app ...).
+DIRECTION_CHOICES = [
+    "inbound",
+    "outbound",
+    *(f"{key}_to_app" for key in CONNECTORS),
+    *(f"app_to_{key}" for key in CONNECTORS),
+]
 
 
 class ManualSyncRefused(ValueError):
-    """The request names nothing the flow can sync (unknown id, flow off, wrong direction)."""
+    """The request names nothing the flow can sync: ``not_found`` (no such entity) or
+    ``not_applicable`` (the flow is off, or the entity does not go that way)."""
+
+    def __init__(self, message: str, *, code: str = "not_applicable"):
+        super().__init__(message)
+        self.code = code
 
 
 def seed_direction(step: FlowStep) -> str:
@@ -73,7 +86,7 @@ def manual_sync(
     key = _step_key(integration, entity_type, entity_id)
     step = FlowStep.objects.filter(integration=integration, key=key).first()
     if step is None:
-        raise ManualSyncRefused(f"no {entity_type} step for {entity_id}")
+        raise ManualSyncRefused(f"no {entity_type} step for {entity_id}", code="not_found")
     if step.status == FlowStep.Status.FAILED:
         steps_retry([step])
     step.refresh_from_db()
@@ -109,7 +122,9 @@ def _step_key(integration: Integration, entity_type: str, entity_id: str) -> str
 
 def _lead_sync(integration: Integration, entity_id: str, direction: str, actor: str) -> ManualSyncResult:
     if not str(entity_id).isdigit():
-        raise ManualSyncRefused("lead ids are the platform's contact ids (numbers)")
+        raise ManualSyncRefused(
+            f"no lead {entity_id} (lead ids are the platform's contact ids)", code="not_found"
+        )
     result = record_sync_now(integration=integration, entity="contact", local_id=int(entity_id), actor=actor)
     step = (
         FlowStep.objects.filter(

@@ -47,6 +47,7 @@ REFERENCES = {
 FIXED = {
     "phone": "+14155552671",
     "mobile_phone": "+442071838750",
+    "mobilePhone": "+442071838750",  # the enrichment sync API's record
     "url": "http://127.0.0.1:9/hook",
     "domain": "https://www.fuzz.example/about",
 }
