@@ -177,6 +177,8 @@ EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_flag("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="crm-integrations@localhost")
+# Where django.core.mail.backends.filebased.EmailBackend writes mails (one file each).
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_QUEUE_DIR = VAR_DIR / "celery"
