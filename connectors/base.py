@@ -112,6 +112,8 @@ class Connector(abc.ABC):
     default_base_url: ClassVar[str] = ""
     # Entity → the canonical relations (CANONICAL_RELATIONS) this connector reads and writes.
     relations: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # Non-record entities this connector's webhooks carry, handled by flows (sync.onboarding), not by the merge.
+    event_entities: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,

@@ -14,13 +14,13 @@ CONNECTORS: dict[str, str] = {
     "pipedrive": "connectors.pipedrive.connector.PipedriveConnector",
     "zoho": "connectors.zoho.connector.ZohoConnector",
     "enrichment_http": "connectors.enrichment_http.connector.EnrichmentHttpConnector",
+    "missionx": "connectors.missionx.connector.MissionXConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
         "aitable",
-        "missionx",
         "gohighlevel",
         "facebook_leads",
         "google_analytics",
@@ -35,6 +35,7 @@ EMULATORS: dict[str, str] = {
     "pipedrive": "connectors.pipedrive.emulator",
     "zoho": "connectors.zoho.emulator",
     "enrichment_http": "connectors.enrichment_http.emulator",
+    "missionx": "connectors.missionx.emulator",
 }
 
 
