@@ -153,7 +153,8 @@ class MissionXApi(MissionXDelivery):
         else:
             response = HttpResponse(content, content_type=content_type)
             response["Content-Length"] = str(len(content))
-        response["Content-Disposition"] = f'attachment; filename="{record.data["filename"]}"'
+        filename = str(record.data["filename"]).replace('"', "").replace("\r", "").replace("\n", "")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
 
     # --- the client's side: uploads and the portal page -------------------------------------------

@@ -35,6 +35,10 @@ RETRY_DELAYS = (2, 4, 8)
 DEFAULT_TIMEOUT = 10.0
 
 
+def delivered(status: int | None) -> bool:
+    return status is not None and 200 <= status < 300
+
+
 def retryable(status: int | None) -> bool:
     """5xx, 429 and no answer at all (timeout, refused) are worth another try; other 4xx are not."""
     return status is None or status == 429 or status >= 500
@@ -167,12 +171,13 @@ class MissionXDelivery(MissionXStore):
                     "at": iso(timezone.now()),
                 }
             )
-            hook.headers, hook.attempts, hook.status_code = headers, len(attempts), status
-            hook.save(update_fields=["headers", "attempts", "status_code"])
+            SandboxWebhook.objects.filter(pk=hook.pk).update(  # gone if the emulator was reset
+                headers=headers, attempts=len(attempts), status_code=status
+            )
             self._log(record_pk, attempts, done=False)
-            if status is not None and 200 <= status < 300 or not retryable(status):
+            if delivered(status) or not retryable(status):
                 break
-        outcome = "delivered" if status is not None and 200 <= status < 300 else "failed"
+        outcome = "delivered" if delivered(status) else "failed"
         self._log(record_pk, attempts, done=True, outcome=outcome)
 
     def _log(self, record_pk: int, attempts: list[dict[str, Any]], *, done: bool, outcome: str = "") -> None:
