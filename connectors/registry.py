@@ -15,12 +15,12 @@ CONNECTORS: dict[str, str] = {
     "zoho": "connectors.zoho.connector.ZohoConnector",
     "aitable": "connectors.aitable.connector.AITableConnector",
     "enrichment_http": "connectors.enrichment_http.connector.EnrichmentHttpConnector",
+    "missionx": "connectors.missionx.connector.MissionXConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
-        "missionx",
         "gohighlevel",
         "facebook_leads",
         "google_analytics",
@@ -36,6 +36,7 @@ EMULATORS: dict[str, str] = {
     "zoho": "connectors.zoho.emulator",
     "enrichment_http": "connectors.enrichment_http.emulator",
     "aitable": "connectors.aitable.emulator",
+    "missionx": "connectors.missionx.emulator",
 }
 
 

@@ -29,11 +29,14 @@ from connectors.base import (
     RemoteRecord,
     TestResult,
 )
+from connectors.capabilities import PortalProvider, TableStore
 from connectors.registry import CONNECTORS, EMULATORS, connector_class, default_mappings, emulator_module
 from sync.mapping import validate_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 KEYS = sorted(CONNECTORS)
+# What a connector syncing no entity may offer instead of enrichment (connectors.capabilities).
+NON_RECORD_CAPABILITIES = (PortalProvider, TableStore)
 
 
 @pytest.fixture(params=KEYS)
@@ -84,7 +87,9 @@ def test_every_registered_connector_has_an_emulator_and_declares_itself(key):
     assert key in EMULATORS
     assert cls.key == key and cls.display_name
     assert set(cls.entities) <= set(CANONICAL_ENTITIES)
-    assert cls.entities or cls.enriches, "a connector syncs some entity or is an enrichment provider"
+    assert cls.entities or cls.enriches or issubclass(cls, NON_RECORD_CAPABILITIES), (
+        "a connector syncs some entity, is an enrichment provider or offers a capability"
+    )
     assert cls.batch_size >= 1
     mappings = default_mappings(key)
     assert bool(mappings) is bool(cls.entities)
@@ -272,10 +277,12 @@ def test_discovered_fields_describe_every_entity_and_its_default_mappings(key, c
 
 
 def test_a_connector_syncing_no_entity_refuses_every_record_method_clearly(connector):
-    """An enrichment provider is never asked for records; if it is, it says so instead of guessing."""
+    """An enrichment provider or a portal service is never asked for records; if it is, it says so
+    instead of guessing."""
     if connector.entities:
         pytest.skip(f"{connector.key} syncs records")
-    assert connector.enriches and connector.relations_for("contact") == {}
+    assert connector.enriches or isinstance(connector, NON_RECORD_CAPABILITIES)
+    assert connector.relations_for("contact") == {}
     calls = {
         "pull": lambda: list(connector.pull("contact", cursor=None)),
         "get": lambda: connector.get("contact", ["1"]),
