@@ -28,7 +28,7 @@ def sandbox_integration_connect(
     **options: Any,
 ) -> Integration:
     """Connect ``provider``'s emulator at ``sandbox_url`` (``.../sandbox``), create the integration
-    with ``options`` (sync settings) and config ``settings`` added to the emulator's, and activate
+    with ``options`` (sync settings) and config ``settings`` merged into the emulator's, and activate
     it. Needs the catalog loaded."""
     config, tokens = emulator_module(provider).emulator.connect(sandbox_url)
     template = IntegrationTemplate.objects.get(key=provider)
@@ -36,7 +36,7 @@ def sandbox_integration_connect(
         subaccount=subaccount,
         template=template,
         name=name or provider,
-        config={**config, **(settings or {})},
+        config=_merged(config, settings or {}),
         actor=actor,
         **options,
     )
@@ -47,3 +47,13 @@ def sandbox_integration_connect(
     )
     integration.refresh_from_db()
     return integration
+
+
+def _merged(config: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` over the emulator's config; a nested object is merged key by key (the flow's
+    switches added to the datasheets the emulator names, say), not replaced."""
+    merged = dict(config)
+    for key, value in settings.items():
+        current = merged.get(key)
+        merged[key] = {**current, **value} if isinstance(current, dict) and isinstance(value, dict) else value
+    return merged

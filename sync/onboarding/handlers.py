@@ -199,14 +199,20 @@ def _client_name(contact: Contact) -> str:
 # --- order: lead won → order row, portal activated, access e-mail ---------------------------------
 
 
+def _lead_of(step: FlowStep) -> str:
+    """The lead a portal or order step is for (its key's; ``record_id`` names the order row once written)."""
+    return step.key.split(":", 1)[1]
+
+
 def order_step_run(ctx: Context, step: FlowStep) -> None:
     if not ctx.flow.orders_table:
         raise StepRefused("no Orders datasheet is configured")
-    portal = ClientPortal.objects.filter(integration=ctx.integration, lead_record_id=step.record_id).first()
+    lead = _lead_of(step)
+    portal = ClientPortal.objects.filter(integration=ctx.integration, lead_record_id=lead).first()
     if portal is None:
         waiting = FlowStep.objects.filter(
             integration=ctx.integration,
-            key=f"portal:{step.record_id}",
+            key=f"portal:{lead}",
             status__in=(FlowStep.Status.PENDING, FlowStep.Status.RUNNING),
         ).exists()
         if waiting:
@@ -232,9 +238,10 @@ def _order_ensure(
     ctx: Context, step: FlowStep, contact: Contact | None, portal: ClientPortal | None
 ) -> ClientOrder:
     columns = ctx.flow.order_columns
+    lead = _lead_of(step)
     row_id = step.result.get("order_record_id", "")
     if not row_id and step.attempts > 1:
-        found = ctx.store.rows_find(ctx.flow.orders_table, columns["lead_record_id"], step.record_id)
+        found = ctx.store.rows_find(ctx.flow.orders_table, columns["lead_record_id"], lead)
         row_id = found[0].id if found else ""
     client_name = _client_name(contact) if contact else ""
     email = contact.email if contact else ""
@@ -242,8 +249,8 @@ def _order_ensure(
         cells = row_cells(
             ctx.columns.of(ctx.flow.orders_table),
             {
-                columns["lead"]: step.record_id,
-                columns["lead_record_id"]: step.record_id,
+                columns["lead"]: lead,
+                columns["lead_record_id"]: lead,
                 columns["client_name"]: client_name,
                 columns["email"]: email,
                 columns["status"]: "Active",
@@ -258,7 +265,7 @@ def _order_ensure(
     step_save_progress(step, order_record_id=row_id)
     order, _ = ClientOrder.objects.update_or_create(
         integration=ctx.integration,
-        lead_record_id=step.record_id,
+        lead_record_id=lead,
         defaults={
             "subaccount_id": ctx.integration.subaccount_id,
             "portal": portal,

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 
 import pytest
 import requests
-from connectors.missionx.emulator import emulator as missionx_emulator
 
 from connectors.aitable.emulator import emulator as aitable_emulator
 from connectors.aitable.emulator.automation import deliveries_wait
+from connectors.missionx.emulator import emulator as missionx_emulator
+from connectors.missionx.emulator.store import DELIVERIES
 from integrations.models import Integration
 from integrations.services import inbound_webhook_url
 from sync.onboarding.handlers import steps_run
@@ -102,18 +103,25 @@ class Pair:
         return resp.json()
 
 
+def _missionx_delivering() -> bool:
+    return missionx_emulator.records(DELIVERIES).filter(data__done=False).exists()
+
+
 def settle(expected_events: int | None = None, timeout: float = 20.0) -> None:
-    """Wait for the emulators' webhooks to reach us, then apply them and run the flow's steps
-    until nothing is left (what the workers do, in this process)."""
+    """Wait for the emulators' webhooks to reach us, apply them and run the flow's steps, again
+    and again until a round finds nothing (what the workers do, in this process). The steps' own
+    calls make the emulators post more (an order row fires the automation, an activation its event)."""
     deadline = time.monotonic() + timeout
-    deliveries_wait()
     if expected_events is not None:
         while InboundEvent.objects.count() < expected_events and time.monotonic() < deadline:
             time.sleep(0.05)
-    while True:
+    while time.monotonic() < deadline:
+        deliveries_wait()
+        while _missionx_delivering() and time.monotonic() < deadline:
+            time.sleep(0.05)
         applied = inbound_drain().total
         ran = steps_run()
-        if not applied and not ran:
+        if not applied and not ran and not _missionx_delivering():
             return
 
 
