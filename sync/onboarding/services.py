@@ -111,12 +111,12 @@ def _step_key(integration: Integration, entity_type: str, entity_id: str) -> str
         raise ManualSyncRefused(f"unknown entity type {entity_type!r}")
     model, key, field = models[entity_type]
     if not str(entity_id).isdigit():
-        raise ManualSyncRefused(f"{entity_type} ids are numbers")
+        raise ManualSyncRefused(f"no {entity_type} {entity_id} (ids are numbers)", code="not_found")
     row = (
         model.objects.filter(integration=integration, pk=int(entity_id)).values_list(field, flat=True).first()
     )
     if row is None:
-        raise ManualSyncRefused(f"no {entity_type} {entity_id}")
+        raise ManualSyncRefused(f"no {entity_type} {entity_id}", code="not_found")
     return key.format(row)
 
 

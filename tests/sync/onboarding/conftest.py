@@ -33,6 +33,7 @@ class Pair:
     aitable: Integration
     missionx: Integration
     live_url: str
+    reader_token: str = ""
 
     @property
     def leads(self) -> str:
@@ -47,8 +48,13 @@ class Pair:
         return self.aitable.config["onboarding"]["audit_results_datasheet"]
 
     def api(self) -> requests.Session:
+        """A session with a token of the test's own: its reads count against their own rate limit,
+        never the integration's."""
+        if not self.reader_token:
+            issued = emulator_control(self.aitable.config["base_url"], "token", {"kind": "api_token"})
+            self.reader_token = issued["access_token"]
         session = requests.Session()
-        session.headers["Authorization"] = f"Bearer {self.aitable.config['api_token']}"
+        session.headers["Authorization"] = f"Bearer {self.reader_token}"
         return session
 
     def rows(self, datasheet: str) -> list[dict]:

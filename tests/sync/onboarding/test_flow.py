@@ -5,14 +5,18 @@ Every step once, whatever is replayed or retried."""
 from __future__ import annotations
 
 import pytest
+import requests
 from django.core import mail
 from django.test import Client
 
 from connectors.base import WebhookEvent
-from sync.models import AuditResult, ClientOrder, ClientPortal, Contact, FlowStep
+from integrations.services import inbound_webhook_url
+from sync.models import AuditResult, ClientOrder, ClientPortal, Conflict, Contact, FlowStep
 from sync.onboarding.events import flow_events_apply
 from sync.onboarding.handlers import steps_run
+from sync.services import record_update
 from tests.sync.onboarding.conftest import settle
+from webhooks.models import InboundEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -162,3 +166,29 @@ def _file_event(portal: ClientPortal, file: dict) -> WebhookEvent:
         occurred_at=None,
         raw={"portal": {}, "file": file},
     )
+
+
+def test_a_conflict_is_settled_by_the_latest_edit_and_logged(pair):
+    lead, _portal = lead_with_portal(pair)
+    contact = Contact.objects.get(email="ops@acme.example")
+    record_update(record=contact, fields={"email": "finance@acme.example"}, origin="test:app")
+    pair.edit({"Email": "payroll@acme.example"}, record_id=lead["recordId"])  # later, in AITable
+    settle(expected_events=2)
+
+    contact.refresh_from_db()
+    assert contact.email == "payroll@acme.example"
+    conflict = Conflict.objects.get(integration=pair.aitable, field="email")
+    assert conflict.status == "resolved" and conflict.resolved_by == "strategy:newest_wins"
+    assert (conflict.local_value, conflict.remote_value) == ("finance@acme.example", "payroll@acme.example")
+
+
+def test_a_wrong_aitable_signature_is_refused_and_nothing_is_processed(pair):
+    url = inbound_webhook_url(pair.aitable)
+    body = {"eventType": "record.created", "datasheetId": pair.leads, "recordId": "recForged0001"}
+    resp = requests.post(url, json=body, headers={"X-AITable-Signature": "not-the-secret"}, timeout=10)
+    assert resp.status_code == 401
+    assert not InboundEvent.objects.exists()
+    resp = requests.post(
+        url, json=body, headers={"X-AITable-Signature": str(pair.aitable.webhook_secret)}, timeout=10
+    )
+    assert resp.status_code == 200 and resp.json()["success"] is True and resp.json()["syncId"]
