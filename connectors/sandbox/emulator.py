@@ -129,6 +129,11 @@ class Emulator:
     def fire_webhooks(self, request: HttpRequest, target_url: str, payload: Any) -> SandboxWebhook:
         raise ValueError(f"{self.provider} emulator sends no webhooks")
 
+    def webhooks_connect(self, target_url: str, *, config: dict[str, Any], secret: str) -> None:  # noqa: B027
+        """Point the emulator's webhooks for the account ``config`` names at ``target_url``, signed
+        as the integration expects (``secret``: the integration's own); how the demo wires them.
+        Emulators whose webhooks are registered through their API (or not at all) do nothing."""
+
     def api_urls(self) -> list[URLPattern]:
         return []
 

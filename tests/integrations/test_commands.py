@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from connectors.aitable.emulator import emulator as aitable_emulator
 from integrations.models import ApiKey, Integration, SubAccount
 from sync.models import Contact, Deal
 
@@ -34,7 +35,13 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
     sub = SubAccount.objects.get(slug="demo")
     assert set(
         Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)
-    ) == {"hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http"}
+    ) == {"hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http", "aitable", "missionx"}
+    # The onboarding pair: AITable runs the flow, both emulators post their webhooks to us.
+    aitable = Integration.objects.get(subaccount=sub, template__key="aitable")
+    assert aitable.config["onboarding"]["enabled"] and aitable.config["onboarding"]["orders_datasheet"]
+    [automation] = aitable_emulator.automations()
+    assert automation["target_url"] == f"{live_server.url}/webhooks/in/aitable/{aitable.pk}/"
+    assert automation["secret"] == aitable.webhook_secret
     # Seed 002's switches are on, with an ideal customer profile and owner rules to assign by.
     assert (sub.auto_enrich, sub.auto_score, sub.auto_create_deals, sub.deal_threshold) == (
         True,
@@ -48,7 +55,7 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
     assert not Contact.objects.filter(subaccount=sub, company=None).exists()  # related, as in a CRM
     assert all(len(deal.contact_ids) == 2 and deal.company_id for deal in Deal.objects.filter(subaccount=sub))
     second = run("seed_demo", "--base-url", live_server.url)
-    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 5
+    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 7
     integration = Integration.objects.get(subaccount=sub, template__key="hubspot")
     out = run("sync_now", str(integration.pk), "--full")
     assert "succeeded" in out

@@ -82,6 +82,12 @@ class AITableAutomation(AITableRecords):
             state.save(update_fields=["settings"])
         return automation
 
+    def webhooks_connect(self, target_url: str, *, config: dict[str, Any], secret: str) -> None:
+        """The user's automation on the Leads datasheet: record created/updated → our receiver,
+        with the integration's secret in ``X-AITable-Signature``."""
+        leads = (config.get("datasheets") or {}).get("contact")
+        self.automation_add({"target_url": target_url, "secret": secret, "datasheet_id": leads})
+
     # --- firing ---------------------------------------------------------------------------------
 
     def automation_fire(self, sheet: SandboxRecord, rows: list[SandboxRecord], event: str) -> list[int]:

@@ -71,17 +71,36 @@ class MissionXDelivery(MissionXStore):
                 return self.error(400, "target_url (http or https) is required")
             account = ""
             if body.get("api_key"):
-                token = SandboxToken.objects.filter(
-                    provider=self.provider, access_token=str(body["api_key"])
-                ).first()
-                if token is None:
+                account = self.account_of(str(body["api_key"]))
+                if account is None:
                     return self.error(404, "no such API key")
-                account = token.data["account"]
-            hooks = [h for h in hooks if (h["target_url"], h["account"]) != (target, account)]
-            hooks.append({"target_url": target, "secret": str(body.get("secret") or ""), "account": account})
+            hooks = self.target_add(target, secret=str(body.get("secret") or ""), account=account)
+            return JsonResponse({"webhooks": hooks})
         state.settings = {**state.settings, "webhook_targets": hooks}
         state.save(update_fields=["settings"])
         return JsonResponse({"webhooks": hooks})
+
+    def account_of(self, api_key: str) -> str | None:
+        token = SandboxToken.objects.filter(provider=self.provider, access_token=api_key).first()
+        return token.data["account"] if token is not None else None
+
+    def target_add(self, target_url: str, *, secret: str = "", account: str = "") -> list[dict[str, Any]]:
+        """Register (or replace) a webhook target, for one account's events or ("") everyone's."""
+        state = self.state()
+        hooks = [
+            h
+            for h in state.settings.get("webhook_targets", [])
+            if (h["target_url"], h["account"]) != (target_url, account)
+        ]
+        hooks.append({"target_url": target_url, "secret": secret, "account": account})
+        state.settings = {**state.settings, "webhook_targets": hooks}
+        state.save(update_fields=["settings"])
+        return hooks
+
+    def webhooks_connect(self, target_url: str, *, config: dict[str, Any], secret: str) -> None:
+        """The account's webhook (Settings → Webhooks) pointed at our receiver; MissionX signs with
+        the account's secret, which the integration's config holds."""
+        self.target_add(target_url, account=self.account_of(str(config.get("api_key") or "")) or "")
 
     def _deliveries_view(self, request: HttpRequest) -> HttpResponse:
         """Every delivery with its attempts, oldest first (``?event_id=`` for one event's)."""

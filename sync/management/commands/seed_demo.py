@@ -18,7 +18,9 @@ from sync.enrichment.actions import profile_for
 from sync.models import Contact, OwnerRule
 from sync.services import records_bulk_upsert
 
-DEMO_PROVIDERS = ("hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http")
+DEMO_PROVIDERS = ("hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http", "missionx", "aitable")
+# Config the demo adds to an emulator's: AITable runs seed 000's onboarding flow with MissionX.
+DEMO_SETTINGS = {"aitable": {"onboarding": {"enabled": True, "price_per_employee": 4.5, "currency": "USD"}}}
 
 
 class Command(BaseCommand):
@@ -140,12 +142,18 @@ class Command(BaseCommand):
             if not emulator.records(object_type).exists():
                 emulator.seed(object_type, count, None)
         template = IntegrationTemplate.objects.get(key=key)
-        sandbox_integration_connect(
+        integration = sandbox_integration_connect(
             sub,
             key,
             sandbox,
             actor="system:seed_demo",
             name=f"{template.display_name} (sandbox)",
+            settings=DEMO_SETTINGS.get(key),
             reason="demo wired to the sandbox emulator",
+        )
+        # Its webhooks (AITable's automation, MissionX's events) reach this server's receiver.
+        receiver = f"{sandbox.removesuffix('/sandbox')}/webhooks/in/{key}/{integration.pk}/"
+        emulator.webhooks_connect(
+            receiver, config=integration.config, secret=str(integration.webhook_secret or "")
         )
         self.stdout.write(f"Wired {template.display_name} to {sandbox}/{key}/")
