@@ -117,19 +117,40 @@ class AITableConnector(Connector, TableStore, IdLister):
         return space
 
     def test_connection(self) -> TestResult:
-        """Read one row of the Leads datasheet: proves the token and that its user sees the datasheet."""
+        """Prove the token and the space, then each configured datasheet.
+
+        The wizard tests the token and space before any datasheet is picked (the user then picks
+        them from ``tables_list``), so none is required: with a space its root nodes are listed,
+        without one ``GET /spaces`` proves the token. Each datasheet already configured is read
+        one row deep, which proves this token's user sees it."""
         try:
-            datasheet = self.datasheet("contact")
-            data = self.client.records_page(datasheet, pageSize=1)
+            details = self._space_details()
+            for entity, datasheet in self._configured_datasheets().items():
+                details[f"{entity}_rows"] = self.client.records_page(datasheet, pageSize=1).get("total")
         except AuthError as exc:
             return TestResult(ok=False, message=f"AITable refused the API token: {_clean(exc, self.config)}")
         except (ConfigError, PermanentError) as exc:
             return TestResult(ok=False, message=_clean(exc, self.config))
-        return TestResult(
-            ok=True,
-            message="Connected to AITable.ai",
-            details={"base_url": self.base_url(), "contact_rows": data.get("total")},
-        )
+        return TestResult(ok=True, message="Connected to AITable.ai", details=details)
+
+    def _space_details(self) -> dict[str, Any]:
+        """What the token sees: the configured space's node count, or the spaces it can open."""
+        details: dict[str, Any] = {"base_url": self.base_url()}
+        space = str(self.config.get("space_id") or "")
+        if space:
+            details["space_nodes"] = len(self.client.space_nodes(space))
+        else:
+            details["spaces"] = [str(item.get("id") or "") for item in self.client.spaces()]
+        return details
+
+    def _configured_datasheets(self) -> dict[str, str]:
+        """Entity → datasheet for the entities that have one configured."""
+        configured = self.config.get("datasheets") or {}
+        return {
+            entity: str(configured[entity])
+            for entity in self.entities
+            if isinstance(configured, Mapping) and configured.get(entity)
+        }
 
     # --- reads ------------------------------------------------------------------------------------
 

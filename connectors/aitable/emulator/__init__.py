@@ -15,6 +15,7 @@ from typing import Any
 
 from django.urls import URLPattern, path
 
+from connectors.aitable.emulator.records import ENTITY_DATASHEETS
 from connectors.aitable.emulator.rest import AITableRest
 from connectors.aitable.emulator.schema import AUDIT_ID, LEADS_ID, ORDERS_ID, SPACE_ID
 from connectors.base import Tokens
@@ -28,14 +29,15 @@ class AITableEmulator(AITableRest):
 
     def connect(self, sandbox_base: str) -> tuple[dict[str, Any], Tokens | None]:
         """The integration config (integrations/catalog/aitable.json) for this emulator, with a
-        fresh API token; AITable has no OAuth tokens."""
+        fresh API token (AITable has no OAuth tokens): a datasheet for every entity, and the seed's
+        Orders and Audit Results datasheets for the onboarding flow."""
         self.install_defaults()
         token = self.issue_token(kind="api_token", refresh=False)
         config = {
             "base_url": f"{sandbox_base.rstrip('/')}/aitable",
             "api_token": token.access_token,
             "space_id": SPACE_ID,
-            "datasheets": {"contact": LEADS_ID},
+            "datasheets": dict(ENTITY_DATASHEETS),
             "onboarding": {"orders_datasheet": ORDERS_ID, "audit_results_datasheet": AUDIT_ID},
         }
         return config, None

@@ -21,7 +21,13 @@ from django.db import transaction
 from connectors.aitable.emulator.cells import CellError, cell_read, cell_text, cell_write, epoch_ms
 from connectors.aitable.emulator.formula import FormulaError, formula_match, formula_parse
 from connectors.aitable.emulator.limits import AITableLimits
-from connectors.aitable.emulator.schema import LEADS_ID, new_id
+from connectors.aitable.emulator.schema import (
+    ACTIVITIES_ID,
+    COMPANIES_ID,
+    DEALS_ID,
+    LEADS_ID,
+    new_id,
+)
 from connectors.sandbox.emulator import now_ms, sample_phone
 from connectors.sandbox.models import SandboxRecord
 
@@ -31,7 +37,17 @@ DEFAULT_PAGE_SIZE = 100
 _FIRST = ("Ava", "Liam", "Maya", "Noah", "Zoe", "Ethan", "Iris", "Omar", "Lena", "Hugo", "Nora", "Ravi")
 _LAST = ("Patel", "Okafor", "Schmidt", "Moreau", "Tanaka", "Silva", "Novak", "Berg", "Walsh", "Costa")
 _COMPANIES = ("Acme Payroll", "Northwind", "Globex", "Initech", "Umbrella HR", "Stark Staffing")
-_STATUSES = ("New", "Contacted", "Qualified", "Won", "Lost")
+# Seeded leads are mostly fresh: New and Contacted, every fifth Qualified.
+_STATUSES = ("New", "Contacted", "New", "Contacted", "Qualified")
+SAMPLE_DAY_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z, the base of sample dates
+DAY_MS = 86_400_000
+# Entity → the datasheet the emulator's integration config (``connect``) gives it.
+ENTITY_DATASHEETS = {
+    "contact": LEADS_ID,
+    "company": COMPANIES_ID,
+    "deal": DEALS_ID,
+    "activity": ACTIVITIES_ID,
+}
 
 
 class RequestError(ValueError):
@@ -272,6 +288,46 @@ class AITableRecords(AITableLimits):
                         )
                 if changed:
                     row.save(update_fields=["data"])
+
+    # --- contract samples ------------------------------------------------------------------------
+
+    def sample_record(self, entity: str, i: int) -> dict[str, Any]:
+        """A create payload in the default datasheets' column names (what ``mappings.py`` maps)."""
+        if entity == "contact":
+            return {
+                "Client Name": f"Sample{i} Person",
+                "Email": f"sample{i}@example.com",
+                "Phone": sample_phone(i),
+                "Company": f"Sample Co {i}",
+                "Status": "New",
+            }
+        if entity == "company":
+            return {
+                "Name": f"Sample Co {i}",
+                "Website": f"https://sample{i}.example.com",
+                "Phone": sample_phone(i),
+                "Industry": "Software",
+            }
+        if entity == "deal":
+            return {
+                "Deal": f"Sample deal {i}",
+                "Amount": 1000 + i,
+                "Stage": "Qualified",
+                "Close Date": SAMPLE_DAY_MS + (i % 365) * DAY_MS,
+            }
+        if entity == "activity":
+            return {
+                "Subject": f"Sample task {i}",
+                "Notes": f"Follow up on sample {i}",
+                "Status": "Open",
+                "Due Date": SAMPLE_DAY_MS + (i % 365) * DAY_MS,
+                "Kind": "task",
+            }
+        raise ValueError(f"aitable has no {entity!r} datasheet")
+
+    def invalid_record(self, entity: str) -> dict[str, Any]:
+        """A record AITable refuses with code 400: it writes a column its datasheet does not have."""
+        return {**self.sample_record(entity, 999_999), "No Such Column": "x"}
 
     # --- seeding --------------------------------------------------------------------------------
 

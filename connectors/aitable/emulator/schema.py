@@ -1,5 +1,6 @@
 """The emulated AITable space: its datasheets, their columns (fields) and views, and the defaults a reset
-installs (providers.md §4: the seed's Leads, Orders and Audit Results datasheets).
+installs (providers.md §4: the seed's Leads, Orders and Audit Results datasheets, plus Companies, Deals
+and Activities so every canonical entity has a datasheet to sync with).
 
 A space is a ``SandboxRecord`` of type ``space``, a datasheet one of type ``datasheet`` whose ``data``
 holds ``{"name", "space_id", "fields": [...], "views": [...]}``; each field is AITable's meta shape
@@ -23,6 +24,12 @@ SPACE_NAME = "Digicon CRM"
 LEADS_ID = "dstDigiconLeads01"
 ORDERS_ID = "dstDigiconOrders01"
 AUDIT_ID = "dstDigiconAudit01"
+COMPANIES_ID = "dstDigiconComps01"
+DEALS_ID = "dstDigiconDeals01"
+ACTIVITIES_ID = "dstDigiconActiv01"
+DEAL_STAGES = ("Qualified", "Proposal", "Won", "Lost")
+ACTIVITY_STATUSES = ("Open", "In progress", "Done")
+ACTIVITY_KINDS = ("note", "task", "call", "email", "meeting")
 
 # Field types whose cells only the server writes.
 READ_ONLY_TYPES = frozenset(
@@ -96,12 +103,17 @@ def _number(field_id: str, name: str) -> dict[str, Any]:
     return _field(field_id, name, "Number", precision=0, defaultValue=None)
 
 
+def _currency(field_id: str, name: str) -> dict[str, Any]:
+    return _field(field_id, name, "Currency", precision=2, defaultValue=None, symbol="$")
+
+
 def _primary(field: dict[str, Any]) -> dict[str, Any]:
     return {**field, "isPrimary": True}
 
 
 def default_datasheets() -> dict[str, dict[str, Any]]:
-    """The three datasheets of the seed, with fixed field, option and view ids."""
+    """The seed's three datasheets and the CRM ones, with fixed field, option and view ids (the
+    order is the space's node order)."""
     return {
         LEADS_ID: {
             "name": "Leads",
@@ -146,6 +158,39 @@ def default_datasheets() -> dict[str, dict[str, Any]]:
             ],
             "views": [{"id": "viwAuditGrid01", "name": "Grid view", "type": "Grid"}],
         },
+        COMPANIES_ID: {
+            "name": "Companies",
+            "fields": [
+                _primary(_field("fldCompName001", "Name", "SingleText", defaultValue=None)),
+                _field("fldCompWebsite", "Website", "URL"),
+                _field("fldCompPhone01", "Phone", "Phone"),
+                _field("fldCompIndustr", "Industry", "SingleText", defaultValue=None),
+            ],
+            "views": [{"id": "viwCompsGrid01", "name": "Grid view", "type": "Grid"}],
+        },
+        DEALS_ID: {
+            "name": "Deals",
+            "fields": [
+                _primary(_field("fldDealName001", "Deal", "SingleText", defaultValue=None)),
+                _currency("fldDealAmount1", "Amount"),
+                _select("fldDealStage01", "Stage", DEAL_STAGES),
+                _date("fldDealClose01", "Close Date"),
+                _link("fldDealCompany", "Company", COMPANIES_ID),
+                _link("fldDealContact", "Contacts", LEADS_ID),
+            ],
+            "views": [{"id": "viwDealsGrid01", "name": "Grid view", "type": "Grid"}],
+        },
+        ACTIVITIES_ID: {
+            "name": "Activities",
+            "fields": [
+                _primary(_field("fldActSubject1", "Subject", "SingleText", defaultValue=None)),
+                _field("fldActNotes001", "Notes", "Text"),
+                _select("fldActStatus01", "Status", ACTIVITY_STATUSES),
+                _date("fldActDueDate1", "Due Date"),
+                _select("fldActKind0001", "Kind", ACTIVITY_KINDS),
+            ],
+            "views": [{"id": "viwActivGrid01", "name": "Grid view", "type": "Grid"}],
+        },
     }
 
 
@@ -161,7 +206,7 @@ class AITableSchema(Emulator):
         self.install_defaults()
 
     def install_defaults(self) -> None:
-        """The Digicon space and its three datasheets (no rows), unless a space exists already."""
+        """The Digicon space and its default datasheets (no rows), unless a space exists already."""
         if self.records("space").exists():
             return
         now = now_ms()

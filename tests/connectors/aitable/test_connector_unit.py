@@ -346,11 +346,44 @@ def test_create_fields_adds_only_missing_columns(connector):
     ]
 
 
+NODES = f"{BASE}/fusion/v1/spaces/{SPACE}/nodes"
+SPACES = f"{BASE}/fusion/v1/spaces"
+
+
 @responses.activate
-def test_connection_test_reads_one_leads_row_and_reports_refusals(connector):
+def test_connection_test_lists_the_space_then_reads_one_row_per_datasheet(connector):
+    responses.get(NODES, json=envelope({"nodes": []}))
     responses.get(RECORDS, json=page([], total=12))
     result = connector.test_connection()
-    assert result.ok and query(responses.calls[0])["pageSize"] == ["1"]
+    assert result.ok and result.details["contact_rows"] == 12
+    assert [urlsplit(c.request.url).path for c in responses.calls] == [
+        f"/fusion/v1/spaces/{SPACE}/nodes",
+        f"/fusion/v1/datasheets/{LEADS}/records",
+    ]
+    assert query(responses.calls[1])["pageSize"] == ["1"]
     responses.replace(responses.GET, RECORDS, json=failure(301, "The datasheet does not exist"))
     result = connector.test_connection()
     assert not result.ok and LEADS in result.message
+
+
+@responses.activate
+def test_connection_test_needs_no_datasheet_yet(connector):
+    """The wizard tests the token and space before the user picks datasheets from tables_list."""
+    connector.config = {**connector.config, "datasheets": {}}
+    responses.get(NODES, json=envelope({"nodes": [{"id": LEADS, "name": "Leads", "type": "Datasheet"}]}))
+    result = connector.test_connection()
+    assert result.ok and result.details["space_nodes"] == 1 and len(responses.calls) == 1
+    responses.replace(responses.GET, NODES, json=failure(602, "No permission for this node"))
+    assert not connector.test_connection().ok
+
+
+@responses.activate
+def test_connection_test_without_a_space_lists_the_spaces(connector):
+    connector.config = {k: v for k, v in connector.config.items() if k not in ("space_id", "datasheets")}
+    responses.get(SPACES, json=envelope({"spaces": [{"id": SPACE, "name": "CRM", "isAdmin": True}]}))
+    result = connector.test_connection()
+    assert result.ok and result.details["spaces"] == [SPACE]
+    assert [urlsplit(c.request.url).path for c in responses.calls] == ["/fusion/v1/spaces"]
+    responses.replace(responses.GET, SPACES, status=401, json=failure(401, "api token invalid"))
+    result = connector.test_connection()
+    assert not result.ok and "refused the API token" in result.message and TOKEN not in result.message

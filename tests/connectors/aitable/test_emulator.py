@@ -7,7 +7,15 @@ import time
 import pytest
 import requests
 
-from connectors.aitable.emulator.schema import AUDIT_ID, LEADS_ID, ORDERS_ID, SPACE_ID
+from connectors.aitable.emulator.schema import (
+    ACTIVITIES_ID,
+    AUDIT_ID,
+    COMPANIES_ID,
+    DEALS_ID,
+    LEADS_ID,
+    ORDERS_ID,
+    SPACE_ID,
+)
 from tests.connectors.aitable.conftest import control
 
 
@@ -30,10 +38,15 @@ def create(api, base, rows, dst=LEADS_ID, **extra):
 def test_connect_returns_the_catalog_config(config, sandbox_url):
     assert config["base_url"] == f"{sandbox_url}/aitable"
     assert config["space_id"] == SPACE_ID
-    assert config["datasheets"] == {"contact": LEADS_ID}
+    assert config["datasheets"] == {
+        "contact": LEADS_ID,
+        "company": COMPANIES_ID,
+        "deal": DEALS_ID,
+        "activity": ACTIVITIES_ID,
+    }
     assert config["onboarding"] == {"orders_datasheet": ORDERS_ID, "audit_results_datasheet": AUDIT_ID}
     assert set(config) == {"base_url", "api_token", "space_id", "datasheets", "onboarding"}
-    for dst in (LEADS_ID, ORDERS_ID, AUDIT_ID):
+    for dst in (LEADS_ID, ORDERS_ID, AUDIT_ID, COMPANIES_ID, DEALS_ID, ACTIVITIES_ID):
         assert re.fullmatch(r"dst[A-Za-z0-9]{5,40}", dst)
 
 
@@ -54,6 +67,9 @@ def test_default_space_nodes_fields_and_views(api, base):
         (LEADS_ID, "Leads", "Datasheet"),
         (ORDERS_ID, "Orders", "Datasheet"),
         (AUDIT_ID, "Audit Results", "Datasheet"),
+        (COMPANIES_ID, "Companies", "Datasheet"),
+        (DEALS_ID, "Deals", "Datasheet"),
+        (ACTIVITIES_ID, "Activities", "Datasheet"),
     ]
     fields = api.get(f"{base}/fusion/v1/datasheets/{LEADS_ID}/fields").json()["data"]["fields"]
     assert [f["name"] for f in fields] == [
@@ -71,6 +87,18 @@ def test_default_space_nodes_fields_and_views(api, base):
     order_fields = api.get(f"{base}/fusion/v1/datasheets/{ORDERS_ID}/fields").json()["data"]["fields"]
     lead_link = next(f for f in order_fields if f["name"] == "Lead")
     assert lead_link["property"]["foreignDatasheetId"] == LEADS_ID
+    deal_fields = api.get(f"{base}/fusion/v1/datasheets/{DEALS_ID}/fields").json()["data"]["fields"]
+    assert [(f["name"], f["type"]) for f in deal_fields] == [
+        ("Deal", "SingleText"), ("Amount", "Currency"), ("Stage", "SingleSelect"),
+        ("Close Date", "DateTime"), ("Company", "OneWayLink"), ("Contacts", "OneWayLink"),
+    ]  # fmt: skip
+    links = {f["name"]: f["property"]["foreignDatasheetId"] for f in deal_fields if "Link" in f["type"]}
+    assert links == {"Company": COMPANIES_ID, "Contacts": LEADS_ID}
+    stage = next(f for f in deal_fields if f["name"] == "Stage")
+    assert [o["name"] for o in stage["property"]["options"]] == ["Qualified", "Proposal", "Won", "Lost"]
+    activity_fields = api.get(f"{base}/fusion/v1/datasheets/{ACTIVITIES_ID}/fields").json()["data"]
+    kind = next(f for f in activity_fields["fields"] if f["name"] == "Kind")
+    assert [o["name"] for o in kind["property"]["options"]] == ["note", "task", "call", "email", "meeting"]
     views = api.get(f"{base}/fusion/v1/datasheets/{LEADS_ID}/views").json()["data"]["views"]
     assert views and views[0]["id"].startswith("viw")
 
@@ -274,6 +302,18 @@ def test_sixth_request_in_a_second_on_one_datasheet_is_429_without_headers(api, 
 def test_unknown_fusion_path_is_a_real_404(api, base):
     resp = api.get(f"{base}/fusion/v1/nothing/here")
     assert resp.status_code == 404 and resp.json()["code"] == 404
+
+
+def test_seeded_leads_are_mostly_new_or_contacted_with_a_few_qualified(api, base):
+    control(base, "seed", {"object": "leads", "count": 20})
+    rows = api.get(records_url(base), params={"pageSize": 100}).json()["data"]["records"]
+    assert len(rows) == 20
+    statuses = [r["fields"]["Status"] for r in rows]
+    assert statuses.count("Qualified") == 4 and set(statuses) == {"New", "Contacted", "Qualified"}
+    assert statuses.count("New") + statuses.count("Contacted") == 16
+    for column in ("Client Name", "Email", "Phone"):
+        assert len({r["fields"][column] for r in rows}) == 20, column
+    assert all(re.fullmatch(r"\+\d{8,15}", r["fields"]["Phone"]) for r in rows)
 
 
 def test_state_lists_datasheets_with_rows(api, base):

@@ -6,7 +6,15 @@ import pytest
 from apitable.exceptions import RecordDoesNotExist
 from apitable.utils import chunks
 
-from connectors.aitable.emulator.schema import AUDIT_ID, LEADS_ID, ORDERS_ID, SPACE_ID
+from connectors.aitable.emulator.schema import (
+    ACTIVITIES_ID,
+    AUDIT_ID,
+    COMPANIES_ID,
+    DEALS_ID,
+    LEADS_ID,
+    ORDERS_ID,
+    SPACE_ID,
+)
 from tests.connectors.aitable.conftest import control
 
 
@@ -24,6 +32,9 @@ def test_spaces_and_nodes(sdk):
         LEADS_ID: "Leads",
         ORDERS_ID: "Orders",
         AUDIT_ID: "Audit Results",
+        COMPANIES_ID: "Companies",
+        DEALS_ID: "Deals",
+        ACTIVITIES_ID: "Activities",
     }
     assert all(n.type.value == "Datasheet" for n in nodes)
     found = sdk.space(SPACE_ID).nodes.search(type="Datasheet", query="lead")
