@@ -91,6 +91,7 @@ class TablesStepForm(forms.Form):
         self._tables: list[tuple[str, str]] = []
         self._columns: dict[str, list[str]] = {}
         self._table_paths: list[tuple[str, ...]] = []
+        self._table_fields: set[str] = set()
         if integration is None:
             self.problem = "Configure the integration first."
             return
@@ -122,6 +123,7 @@ class TablesStepForm(forms.Form):
             self.fields[name].choices = [*self.fields[name].choices, *self._tables]
             table_names.append(name)
         self.groups.append(("Tables", table_names))
+        self._table_fields = set(table_names)
         self.fields["shown_tables"] = forms.CharField(widget=forms.HiddenInput, required=False)
         self.initial["shown_tables"] = self._tables_key(tables)
         self._table_paths = [path for path, _prop, _required in tables]
@@ -211,10 +213,19 @@ class TablesStepForm(forms.Form):
         cleaned = super().clean()
         chosen = "|".join(self._chosen_table(path) for path in self._table_paths)
         if cleaned.get("shown_tables", "") != chosen:
-            self.data = self.data.copy()
-            self.data[self.add_prefix("shown_tables")] = chosen
+            self._show_columns_of(chosen)
             raise forms.ValidationError("Now choose the columns of the tables you picked.")
         return cleaned
+
+    def _show_columns_of(self, chosen: str) -> None:
+        """Render again with the columns of the tables just chosen, starting from their defaults
+        (what was posted belonged to other tables, or to none)."""
+        self.data = self.data.copy()
+        self.data[self.add_prefix("shown_tables")] = chosen
+        for name, field in self.fields.items():
+            if name.startswith("map__") or (name.startswith("cfg__") and name not in self._table_fields):
+                self.data[self.add_prefix(name)] = field.initial or ""
+                self._errors.pop(name, None)
 
     def config_changes(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """``config`` with the chosen tables and columns."""

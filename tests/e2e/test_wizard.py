@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from connectors.registry import emulator_module
 from integrations.models import Integration
+from sync.models import FieldMapping
 from tests.factories import SubAccountFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -54,7 +55,7 @@ def operator(live_server, page: Page):
 
 def open_catalog_and_choose(page: Page, base: str, key: str, category: str) -> None:
     page.goto(f"{base}/admin/integrations/integration/catalog/")
-    expect(page.locator(".catalog-card[data-key=aitable] .coming-soon")).to_have_text("Coming soon")
+    expect(page.locator(".catalog-card[data-key=gohighlevel] .coming-soon")).to_have_text("Coming soon")
     page.select_option("select[name=category]", category)
     expect(page.locator(f".catalog-card[data-key={key}]")).to_be_visible()
     page.fill("input[name=q]", key[:4])
@@ -131,3 +132,50 @@ def test_a_bad_oauth_state_shows_a_clear_error_and_saves_nothing(live_server, op
     expect(page.locator("h1")).to_have_text("Connection failed")
     expect(page.locator(".errornote")).to_contain_text("not valid")
     assert not Integration.objects.exists()
+
+
+def test_wizard_sets_up_aitable_with_datasheets_and_columns_read_live(live_server, operator: Page):
+    page, watch = operator, SecretWatch(operator)
+    emulator = emulator_module("aitable").emulator
+    emulator.reset()
+    emulator.install_defaults()
+    token = emulator.issue_token(kind="api_token", refresh=False).access_token
+    open_catalog_and_choose(page, live_server.url, "aitable", "CRM")
+
+    expect(page.locator(".wizard-steps li.current")).to_contain_text("Configure")
+    expect(page.locator('[name="configure-datasheets.contact"]')).to_have_count(
+        0
+    )  # chosen later, from a list
+    page.fill('[name="configure-api_token"]', token)
+    page.fill('[name="configure-base_url"]', f"{live_server.url}/sandbox/aitable")
+    page.fill('[name="configure-space_id"]', "spcDemoSpace01")
+    page.check('[name="configure-onboarding.enabled"]')
+    page.click("#wizard-next")
+    page.click("#run-test")
+    expect(page.locator("#test-result")).to_contain_text("Connection OK")
+    page.click("#wizard-next")
+
+    # The space's datasheets, read live; choosing them brings their columns.
+    expect(page.locator(".wizard-steps li.current")).to_contain_text("Tables & columns")
+    page.select_option('[name="tables-cfg__datasheets__contact"]', label="Leads")
+    page.select_option('[name="tables-cfg__onboarding__orders_datasheet"]', label="Orders")
+    page.select_option('[name="tables-cfg__onboarding__audit_results_datasheet"]', label="Audit Results")
+    page.click("#wizard-next")
+    expect(page.locator(".errornote, .errorlist").first).to_contain_text("columns")
+    email = page.locator('[name="tables-map__contact__email"]')
+    expect(email).to_have_value("Email")  # the default mapping, found among the live columns
+    page.select_option('[name="tables-map__contact__phone"]', "")  # not synced
+    expect(page.locator('[name="tables-cfg__onboarding__status_column"]')).to_have_value("Status")
+    page.select_option('[name="tables-cfg__onboarding__order_columns__client_name"]', "Email")
+    page.click("#wizard-next")
+
+    expect(page.locator(".wizard-steps li.current")).to_contain_text("Review")
+    page.click("#wizard-next")
+    expect(page.locator(".messagelist")).to_contain_text("is active")
+    integration = Integration.objects.get(template__key="aitable")
+    assert integration.config["datasheets"]["contact"] == "dstDigiconLeads01"
+    assert integration.config["onboarding"]["orders_datasheet"] == "dstDigiconOrders01"
+    assert integration.config["onboarding"]["order_columns"]["client_name"] == "Email"
+    rows = {m.local_field: m for m in FieldMapping.objects.filter(integration=integration, entity="contact")}
+    assert rows["email"].remote_field == "Email" and rows["phone"].direction == "none"
+    watch.assert_never_shown(token)
