@@ -51,12 +51,21 @@ def deletions_find(integration: Integration, *, force: bool = False) -> Deletion
     for entity in sorted(set(entities)):
         if not connector.supports(entity):
             continue
-        linked = set(
+        ctx = EntityContext.build(integration, entity)
+        links = dict(
             EntityLink.objects.filter(integration=integration, entity=entity).values_list(
-                "remote_id", flat=True
+                "remote_id", "local_id"
             )
         )
-        gone = sorted(linked - set(connector.remote_ids(entity)))
+        linked = set(links)
+        missing = linked - set(connector.remote_ids(entity))
+        # Already deleted here (an earlier sweep, or a sync brought the delete): nothing left to do.
+        done = set(
+            ctx.model.objects.filter(pk__in=[links[rid] for rid in missing], is_deleted=True).values_list(
+                "pk", flat=True
+            )
+        )
+        gone = sorted(rid for rid in missing if links[rid] not in done)
         if not force and len(gone) > GUARD_MIN and len(gone) * 2 > len(linked):
             result.refused[entity] = f"{len(gone)} of {len(linked)} linked records missing: not applied"
             logger.warning(
@@ -64,7 +73,6 @@ def deletions_find(integration: Integration, *, force: bool = False) -> Deletion
                 extra={"integration_id": integration.pk, "entity": entity, "missing": len(gone)},
             )
             continue
-        ctx = EntityContext.build(integration, entity)
         now = timezone.now()
         for start in range(0, len(gone), PAGE):
             tombstones = [

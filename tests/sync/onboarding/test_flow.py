@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
 
@@ -180,6 +181,10 @@ def test_a_conflict_is_settled_by_the_latest_edit_and_logged(pair):
     conflict = Conflict.objects.get(integration=pair.aitable, field="email")
     assert conflict.status == "resolved" and conflict.resolved_by == "strategy:newest_wins"
     assert (conflict.local_value, conflict.remote_value) == ("finance@acme.example", "payroll@acme.example")
+    operator = Client()
+    operator.force_login(get_user_model().objects.create_superuser("op", "op@example.com", "pw-123456789"))
+    page = operator.get("/admin/sync/conflict/?status__exact=resolved").content.decode()
+    assert "finance@acme.example" in page or f"/admin/sync/conflict/{conflict.pk}/" in page
 
 
 def test_a_wrong_aitable_signature_is_refused_and_nothing_is_processed(pair):
