@@ -25,6 +25,7 @@ from connectors.errors import (
     SignatureInvalid,
     TransientError,
 )
+from connectors.http import StaticAuth, bearer
 from connectors.netguard import check_url
 from connectors.oauth import OAuthAuth, OAuthClient
 from connectors.ratelimit import RateLimiter
@@ -59,6 +60,7 @@ from connectors.types import (
 # records it speaks in (their homes are connectors.errors and connectors.types).
 __all__ = [
     "Connector",
+    "NoRecordsConnector",
     "ConnectorError",
     "TransientError",
     "RateLimited",
@@ -337,6 +339,14 @@ class Connector(abc.ABC):
             raise ConfigError("no credentials configured: connect with OAuth or enter a token")
         return OAuthAuth(self.token_store, client)
 
+    def config_bearer(self, field: str, what: str) -> StaticAuth:
+        """Bearer auth with the static token the config holds under ``field`` (an API key or
+        token); a ConfigError asking for ``what`` when it is blank."""
+        token = str(self.config.get(field) or "")
+        if not token:
+            raise ConfigError(f"enter {what}", field=field)
+        return bearer(token)
+
     def accept_tokens(self, tokens: Tokens) -> None:  # noqa: B027 (optional hook, no-op by default)
         """Check freshly granted tokens (e.g. an instance URL) before they are stored."""
 
@@ -373,3 +383,33 @@ class Connector(abc.ABC):
         """Yield (offset, chunk) slices of at most ``size`` items."""
         for start in range(0, len(items), size):
             yield start, items[start : start + size]
+
+
+class NoRecordsConnector(Connector):
+    """A connector that syncs no canonical records (an enrichment service, a client-portal
+    service): every record method refuses clearly, saying what it ``does`` instead."""
+
+    does: ClassVar[str] = "does something else"  # e.g. "enriches records"
+
+    def _syncs_nothing(self, entity: str) -> ConfigError:
+        return ConfigError(f"{self.display_name} {self.does}; it does not sync {entity!r} records")
+
+    def pull(self, entity: str, *, cursor: str | None) -> Iterator[Page]:
+        raise self._syncs_nothing(entity)
+
+    def get(self, entity: str, remote_ids: list[str]) -> list[RemoteRecord]:
+        raise self._syncs_nothing(entity)
+
+    def create(self, entity: str, records: list[Mapping[str, Any]]) -> list[WriteResult]:
+        raise self._syncs_nothing(entity)
+
+    def update(self, entity: str, records: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
+        raise self._syncs_nothing(entity)
+
+    def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
+        raise self._syncs_nothing(entity)
+
+    def find_created(
+        self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
+    ) -> list[list[str]]:
+        raise self._syncs_nothing(entity)

@@ -13,6 +13,19 @@ def subaccounts_for(user) -> QuerySet[SubAccount]:
     return qs if user.is_superuser else qs.filter(memberships__user=user)
 
 
+def subaccount_chosen(request) -> tuple[QuerySet[SubAccount], SubAccount | None]:
+    """A report page's sub-accounts to choose from, and the one ``?subaccount=`` names (None when
+    none is named; 404 for one the user may not see)."""
+    choices = subaccounts_for(request.user)
+    raw = request.GET.get("subaccount", "")
+    if not raw:
+        return choices, None
+    chosen = choices.filter(pk=raw).first() if raw.isdigit() else None
+    if chosen is None:
+        raise Http404("No such sub-account")
+    return choices, chosen
+
+
 def scoped_for(user, qs: QuerySet) -> QuerySet:
     """``qs`` (rows with a ``subaccount``) narrowed to what ``user`` may manage: every admin list of
     tenant data goes through here."""

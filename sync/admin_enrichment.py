@@ -16,7 +16,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.checks import InlineModelAdminChecks
 from django.db.models import QuerySet
 from django.forms.models import inlineformset_factory
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -26,6 +25,7 @@ from integrations.admin_scope import (
     ScopedReadOnlyAdmin,
     SubAccountScopeFilter,
     integrations_for,
+    subaccount_chosen,
     subaccounts_for,
 )
 from integrations.models import SubAccount
@@ -227,19 +227,9 @@ class ScoringProfileAdmin(ScopedAdmin):
             obj.subaccount_id,
         )
 
-    def _chosen_subaccount(self, request) -> tuple[QuerySet[SubAccount], SubAccount | None]:
-        choices = subaccounts_for(request.user)
-        raw = request.GET.get("subaccount", "")
-        if not raw:
-            return choices, None
-        chosen = choices.filter(pk=raw).first() if raw.isdigit() else None
-        if chosen is None:
-            raise Http404("No such sub-account")
-        return choices, chosen
-
     def calibration_view(self, request):
         """Score bands of 10 against deals and won deals: does the threshold predict anything?"""
-        choices, chosen = self._chosen_subaccount(request)
+        choices, chosen = subaccount_chosen(request)
         chosen = chosen or choices.first()
         report = calibration_report(subaccount=chosen) if chosen is not None else None
         context = {
@@ -255,7 +245,7 @@ class ScoringProfileAdmin(ScopedAdmin):
 
     def priority_queue_view(self, request):
         """The records to work next, as the API lists them: filter by sub-account, owner, entity."""
-        choices, chosen = self._chosen_subaccount(request)
+        choices, chosen = subaccount_chosen(request)
         entity = request.GET.get("entity", "contact")
         if entity not in ("contact", "company"):
             entity = "contact"

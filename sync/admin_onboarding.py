@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter, subaccounts_for
+from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter, subaccount_chosen
 from sync.admin_enrichment import IntegrationScopeFilter
 from sync.models import AuditResult, ClientOrder, ClientPortal, FlowStep
 from sync.onboarding.files import corrected_file_url
@@ -74,11 +73,7 @@ class FlowStepAdmin(ScopedReadOnlyAdmin):
         return [path("report/", wrap(self.report_view), name="sync_onboarding_report"), *super().get_urls()]
 
     def report_view(self, request):
-        choices = subaccounts_for(request.user)
-        raw = request.GET.get("subaccount", "")
-        chosen = choices.filter(pk=raw).first() if raw.isdigit() else None
-        if raw and chosen is None:
-            raise Http404("No such sub-account")
+        choices, chosen = subaccount_chosen(request)
         chosen = chosen or choices.first()
         report = onboarding_report(subaccount=chosen) if chosen is not None else None
         context = {

@@ -58,7 +58,6 @@ from connectors.base import (
     encode_cursor,
 )
 from connectors.capabilities import IdLister, RemoteTable, TableStore
-from connectors.http import bearer
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +87,7 @@ class AITableConnector(Connector, TableStore, IdLister):
     # --- configuration ----------------------------------------------------------------------------
 
     def auth(self):
-        token = str(self.config.get("api_token") or "")
-        if not token:
-            raise ConfigError("enter the AITable API token", field="api_token")
-        return bearer(token)
+        return self.config_bearer("api_token", "the AITable API token")
 
     @functools.cached_property
     def client(self) -> AITableClient:

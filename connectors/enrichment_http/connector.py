@@ -10,26 +10,21 @@ past its attempts, raised as RateLimited / TransientError for the caller to retr
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from connectors.base import (
     AuthError,
     ConfigError,
-    Connector,
     EnrichmentRecord,
     EnrichmentResult,
     EntitySpec,
-    Page,
+    NoRecordsConnector,
     PermanentError,
-    RemoteRecord,
     TestResult,
     TransientError,
-    WriteResult,
 )
 from connectors.enrichment_http.client import EnrichmentClient
-from connectors.http import bearer
 
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_MAX_BATCH = 50
@@ -87,8 +82,9 @@ def read_result(raw: Mapping[str, Any]) -> EnrichmentResult:
     )
 
 
-class EnrichmentHttpConnector(Connector):
+class EnrichmentHttpConnector(NoRecordsConnector):
     key = "enrichment_http"
+    does = "enriches records"
     display_name = "HTTP enrichment service"
     entities: ClassVar[Mapping[str, EntitySpec]] = {}
     enriches = True
@@ -125,10 +121,7 @@ class EnrichmentHttpConnector(Connector):
             )
 
     def auth(self):
-        key = str(self.config.get("api_key") or "")
-        if not key:
-            raise ConfigError("enter the API key", field="api_key")
-        return bearer(key)
+        return self.config_bearer("api_key", "the API key")
 
     @functools.cached_property
     def client(self) -> EnrichmentClient:
@@ -204,28 +197,3 @@ class EnrichmentHttpConnector(Connector):
                     )
                 )
         return results
-
-    # --- records: none are synced ------------------------------------------------------------------
-
-    def _syncs_nothing(self, entity: str) -> ConfigError:
-        return ConfigError(f"{self.display_name} enriches records; it does not sync {entity!r} records")
-
-    def pull(self, entity: str, *, cursor: str | None) -> Iterator[Page]:
-        raise self._syncs_nothing(entity)
-
-    def get(self, entity: str, remote_ids: list[str]) -> list[RemoteRecord]:
-        raise self._syncs_nothing(entity)
-
-    def create(self, entity: str, records: list[Mapping[str, Any]]) -> list[WriteResult]:
-        raise self._syncs_nothing(entity)
-
-    def update(self, entity: str, records: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
-        raise self._syncs_nothing(entity)
-
-    def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
-        raise self._syncs_nothing(entity)
-
-    def find_created(
-        self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
-    ) -> list[list[str]]:
-        raise self._syncs_nothing(entity)

@@ -16,17 +16,13 @@ from typing import Any, ClassVar
 from connectors.base import (
     AuthError,
     ConfigError,
-    Connector,
     EntitySpec,
-    Page,
+    NoRecordsConnector,
     PermanentError,
-    RemoteRecord,
     TestResult,
     TransientError,
-    WriteResult,
 )
 from connectors.capabilities import FileTooLarge, Portal, PortalFile, PortalProvider
-from connectors.http import bearer
 from connectors.missionx import webhooks
 from connectors.missionx.client import CHUNK_BYTES, MAX_PAGE, MissionXClient
 
@@ -75,8 +71,9 @@ def read_file(portal_id: str, raw: Mapping[str, Any]) -> PortalFile:
     )
 
 
-class MissionXConnector(Connector, PortalProvider):
+class MissionXConnector(NoRecordsConnector, PortalProvider):
     key = "missionx"
+    does = "manages client portals"
     display_name = "MissionX"
     entities: ClassVar[Mapping[str, EntitySpec]] = {}
     event_entities: ClassVar[tuple[str, ...]] = ("portal",)
@@ -98,10 +95,7 @@ class MissionXConnector(Connector, PortalProvider):
             )
 
     def auth(self):
-        key = str(self.config.get("api_key") or "")
-        if not key:
-            raise ConfigError("enter the MissionX API key", field="api_key")
-        return bearer(key)
+        return self.config_bearer("api_key", "the MissionX API key")
 
     @functools.cached_property
     def client(self) -> MissionXClient:
@@ -197,28 +191,3 @@ class MissionXConnector(Connector, PortalProvider):
             return bytes(received)
         finally:
             resp.close()
-
-    # --- records: none are synced ------------------------------------------------------------------
-
-    def _syncs_nothing(self, entity: str) -> ConfigError:
-        return ConfigError(f"{self.display_name} manages client portals; it does not sync {entity!r} records")
-
-    def pull(self, entity: str, *, cursor: str | None) -> Iterator[Page]:
-        raise self._syncs_nothing(entity)
-
-    def get(self, entity: str, remote_ids: list[str]) -> list[RemoteRecord]:
-        raise self._syncs_nothing(entity)
-
-    def create(self, entity: str, records: list[Mapping[str, Any]]) -> list[WriteResult]:
-        raise self._syncs_nothing(entity)
-
-    def update(self, entity: str, records: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
-        raise self._syncs_nothing(entity)
-
-    def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
-        raise self._syncs_nothing(entity)
-
-    def find_created(
-        self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
-    ) -> list[list[str]]:
-        raise self._syncs_nothing(entity)

@@ -1,16 +1,13 @@
 """AITable fixtures: a reset emulator on the live server, its integration config, an API session, the
 official SDK pointed at it, and a throwaway webhook receiver."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 import requests
 from apitable import Apitable
 
 from connectors.aitable.emulator import emulator as aitable_emulator
 from connectors.aitable.emulator.automation import deliveries_wait
+from tests.receiver import WebhookReceiver
 from tests.sandbox import InstanceAdapter
 from tests.sandbox import emulator_control as control  # noqa: F401 (the tests import it from here)
 
@@ -61,37 +58,8 @@ def sdk(config, live_server):
     client.request.close()
 
 
-class Receiver:
-    """An HTTP endpoint that records what it is sent and answers ``status``."""
-
-    def __init__(self, status: int = 200):
-        self.status = status
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                receiver.requests.append({"headers": dict(self.headers), "body": json.loads(body)})
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
-    r = Receiver()
-    yield r
-    r.close()
+    made = WebhookReceiver()
+    yield made
+    made.stop()

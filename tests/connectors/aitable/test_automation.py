@@ -31,14 +31,14 @@ def test_api_create_and_update_fire_the_automation(api, base, receiver):
     created = api.post(url, json={"records": [{"fields": {"Client Name": "Ana", "Status": "New"}}]}).json()
     record_id = created["data"]["records"][0]["recordId"]
     api.patch(url, json={"records": [{"recordId": record_id, "fields": {"Status": "Won"}}]})
-    wait_for(lambda: len(receiver.requests) == 2)
-    first, second = receiver.requests
+    wait_for(lambda: len(receiver.received) == 2)
+    first, second = receiver.received
     assert first["headers"]["X-AITable-Signature"] == SECRET
-    assert first["body"]["eventType"] == "record.created"
-    assert first["body"]["datasheetId"] == LEADS_ID and first["body"]["recordId"] == record_id
-    assert first["body"]["record"]["fields"]["Client Name"] == "Ana"
-    assert second["body"]["eventType"] == "record.updated"
-    assert second["body"]["record"]["fields"]["Status"] == "Won"
+    assert first["json"]["eventType"] == "record.created"
+    assert first["json"]["datasheetId"] == LEADS_ID and first["json"]["recordId"] == record_id
+    assert first["json"]["record"]["fields"]["Client Name"] == "Ana"
+    assert second["json"]["eventType"] == "record.updated"
+    assert second["json"]["record"]["fields"]["Status"] == "Won"
     wait_for(lambda: all(d["status_code"] == 200 for d in deliveries(base)))
     assert [d["attempts"] for d in deliveries(base)] == [1, 1]
 
@@ -48,7 +48,7 @@ def test_other_datasheets_do_not_fire_a_datasheet_automation(api, base, receiver
     url = f"{base}/fusion/v1/datasheets/{ORDERS_ID}/records"
     assert api.post(url, json={"records": [{"fields": {"Order": "O-1"}}]}).json()["success"]
     time.sleep(0.3)
-    assert receiver.requests == [] and deliveries(base) == []
+    assert receiver.received == [] and deliveries(base) == []
 
 
 def test_a_ui_edit_fires_the_automation(base, receiver):
@@ -61,8 +61,8 @@ def test_a_ui_edit_fires_the_automation(base, receiver):
         {"datasheet_id": LEADS_ID, "record_id": made["record"]["recordId"], "fields": {"Company": "Acme"}},
     )
     assert edited["event"] == "record.updated" and len(edited["deliveries"]) == 1
-    wait_for(lambda: receiver.requests)
-    body = receiver.requests[0]["body"]
+    wait_for(lambda: receiver.received)
+    body = receiver.received[0]["json"]
     assert body["eventType"] == "record.updated"
     assert body["record"]["fields"]["Company"] == "Acme" and body["record"]["fields"]["Client Name"] == "Bo"
 
@@ -78,13 +78,13 @@ def test_a_failing_receiver_is_retried_three_times_without_blocking_the_api(api,
     )
     assert resp.json()["success"]
     assert time.monotonic() - started < 0.5  # 0.2 + 0.4 + 0.8 s of backoff happen after the answer
-    wait_for(lambda: len(receiver.requests) == 4)
+    wait_for(lambda: len(receiver.received) == 4)
     done = wait_for(lambda: [d for d in deliveries(base) if d["attempts"] == 4])
     assert done[0]["status_code"] == 500
-    assert all(r["headers"]["X-AITable-Signature"] == SECRET for r in receiver.requests)
-    assert len({str(r["body"]) for r in receiver.requests}) == 1  # the same body each time
+    assert all(r["headers"]["X-AITable-Signature"] == SECRET for r in receiver.received)
+    assert len({str(r["json"]) for r in receiver.received}) == 1  # the same body each time
     time.sleep(0.5)
-    assert len(receiver.requests) == 4  # one try and three retries, then it gives up
+    assert len(receiver.received) == 4  # one try and three retries, then it gives up
 
 
 def test_a_recovering_receiver_stops_the_retries(api, base, receiver):
@@ -92,7 +92,7 @@ def test_a_recovering_receiver_stops_the_retries(api, base, receiver):
     control(base, "settings", {"webhook_backoff": 0.3})
     control(base, "webhooks", {"target_url": receiver.url, "secret": SECRET})
     control(base, "records", {"datasheet_id": LEADS_ID, "fields": {"Client Name": "Di"}})
-    wait_for(lambda: receiver.requests)
+    wait_for(lambda: receiver.received)
     receiver.status = 200
     wait_for(lambda: [d for d in deliveries(base) if d["status_code"] == 200])
     assert deliveries(base)[0]["attempts"] == 2

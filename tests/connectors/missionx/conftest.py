@@ -3,15 +3,14 @@ and a scripted webhook receiver (a real HTTP server) that records what it was se
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from connectors.missionx.connector import MissionXConnector
 from connectors.missionx.emulator import emulator as missionx_emulator
+from tests.receiver import WebhookReceiver
 from tests.sandbox import connectors_made
 from tests.sandbox import emulator_control as control  # noqa: F401 (the tests import it from here)
 
@@ -55,52 +54,9 @@ def connector(config, make_connector):
     return make_connector(config)
 
 
-class Receiver:
-    """Answers each POST with the next scripted status (then 200) and keeps every request."""
-
-    def __init__(self):
-        self.statuses: list[int] = []
-        self.stall = 0.0  # seconds the next request waits before it is answered
-        self.received: list[dict] = []
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with receiver.lock:
-                    stall, receiver.stall = receiver.stall, 0.0
-                time.sleep(stall)
-                with receiver.lock:
-                    status = receiver.statuses.pop(0) if receiver.statuses else 200
-                    receiver.received.append(
-                        {
-                            "at": time.monotonic(),
-                            "headers": dict(self.headers),
-                            "body": body,
-                            "status": status,
-                        }
-                    )
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
-    made = Receiver()
+    made = WebhookReceiver()
     yield made
     made.stop()
 
