@@ -47,7 +47,10 @@ from webhooks.models import InboundEvent
 ROOT = Path(__file__).resolve().parents[1]
 TITLE = "Client onboarding (AITable → MissionX)"
 FLOW_LEADS = 50
-FLOW_INTERVAL = 0.4
+# One lead a second is within what the Leads datasheet can take (each lead costs three of its
+# 5 requests/s: the fetch of the created row, the URL write-back, the fetch of the write's echo);
+# one every 0.4 s is over it, and shows the queue that builds.
+FLOW_INTERVALS = (1.0, 0.4)
 FLOW_TIMEOUT = 90.0
 IMPORT_LEADS = 1_000
 AUDIT_ROWS = 10_000
@@ -119,7 +122,7 @@ def worker():
 # --- lead → portal URL -----------------------------------------------------------------------------
 
 
-def flow_figures(base: str, leads: int = FLOW_LEADS) -> dict:
+def flow_figures(base: str, leads: int = FLOW_LEADS, interval: float = 1.0) -> dict:
     sub = _fresh("bench-onboarding-flow")
     aitable, _missionx = _pair(sub, base)
     leads_sheet = aitable.config["datasheets"]["contact"]
@@ -138,7 +141,7 @@ def flow_figures(base: str, leads: int = FLOW_LEADS) -> dict:
             )
             resp.raise_for_status()
             created[resp.json()["record"]["recordId"]] = started
-            time.sleep(FLOW_INTERVAL)
+            time.sleep(interval)
         deadline = time.monotonic() + FLOW_TIMEOUT
         while time.monotonic() < deadline:
             done = FlowStep.objects.filter(
@@ -159,6 +162,7 @@ def flow_figures(base: str, leads: int = FLOW_LEADS) -> dict:
     transport = [events[rid] - t0 for rid, t0 in created.items() if rid in events]
     return {
         "leads": leads,
+        "interval_s": interval,
         "portals": len(latencies),
         "p50_s": statistics.median(latencies) if latencies else None,
         "p90_s": percentile(latencies, 0.9) if latencies else None,
@@ -326,32 +330,41 @@ def bench(records: int) -> dict:
     quick = records < IMPORT_LEADS
     audit = audit_figures(rows=2_000 if quick else AUDIT_ROWS)
     with emulator_server() as base:
-        flow = flow_figures(base, leads=10 if quick else FLOW_LEADS)
+        flows = [flow_figures(base, leads=10 if quick else FLOW_LEADS, interval=i) for i in FLOW_INTERVALS]
         imported = import_figures(base, leads=records)
-    return {"flow": flow, "import": imported, "audit": audit}
+    return {"flows": flows, "import": imported, "audit": audit}
 
 
 def _s(value) -> str:
     return "—" if value is None else f"{value:.2f} s"
 
 
-def markdown(results: dict) -> str:
-    flow, imported, audit = results["flow"], results["import"], results["audit"]
-    goal = (
-        "met"
-        if flow["p90_s"] is not None and flow["p90_s"] < 2 and flow["portals"] == flow["leads"]
-        else "NOT met"
+def _flow_row(n: int, flow: dict) -> str:
+    met = flow["p90_s"] is not None and flow["p90_s"] < 2 and flow["portals"] == flow["leads"]
+    return (
+        f"| O1.{n} | lead → portal URL in its row, {flow['leads']} leads one every {flow['interval_s']} s: "
+        f"p50 / p90 / max (goal p90 < 2 s: **{'met' if met else 'NOT met'}**) | {_s(flow['p50_s'])} / "
+        f"{_s(flow['p90_s'])} / {_s(flow['max_s'])}, {flow['portals']} portals | the webhook's own trip "
+        f"p50 / p90: {_s(flow['webhook_trip_p50_s'])} / {_s(flow['webhook_trip_p90_s'])} | — |"
     )
+
+
+def markdown(results: dict) -> str:
+    imported, audit = results["import"], results["audit"]
+    flow_rows = "\n".join(_flow_row(n, flow) for n, flow in enumerate(results["flows"], 1))
     csv_, xlsx = audit["csv"], audit["xlsx"]
     return f"""## {TITLE}
 
 A lead typed into the AITable emulator travels its automation webhook to our receiver (gunicorn),
 a Celery worker on the Redis broker applies it, creates the MissionX portal and writes its URL back
-into the row (`benchmarks/onboarding_bench.py`). Baselines are measured in the same run.
+into the row (`benchmarks/onboarding_bench.py`). Baselines are measured in the same run. Each lead
+costs the Leads datasheet three of its 5 requests/s (the fetch of the created row, the URL
+write-back, the fetch of that write's own automation echo): one lead a second is within it, one
+every 0.4 s is not, and its queue shows in O1.2.
 
 | # | measure | result | baseline | ratio |
 |---|---|---|---|---|
-| O1 | lead → portal URL in its row, {flow["leads"]} leads one every {FLOW_INTERVAL} s: p50 / p90 / max (goal p90 < 2 s: **{goal}**) | {_s(flow["p50_s"])} / {_s(flow["p90_s"])} / {_s(flow["max_s"])}, {flow["portals"]} portals | the webhook's own trip p50 / p90: {_s(flow["webhook_trip_p50_s"])} / {_s(flow["webhook_trip_p90_s"])} | — |
+{flow_rows}
 | O2 | {imported["leads"]:,} leads imported in one go (full sync) | {_s(imported["pull_s"])}, {imported["pull_requests"]} requests, {imported["pull_429"]} × 429, run {imported["run_status"]} | `bulk_create` of the same contacts: {_s(imported["bulk_create_s"])} | {imported["pull_ratio_to_bulk_create"]:.3f} |
 | O3 | their {imported["portals"]:,} portals and URL write-backs | {_s(imported["portals_s"])}: {imported["portal_requests_missionx"]} MissionX + {imported["portal_requests_aitable"]} AITable requests (URLs written 10 rows a request), {imported["portal_429"]} × 429, {imported["failed_steps"]} failed | MissionX's 10 requests/s ceiling: {imported["portals"] / 10:.0f} s | {(imported["portals"] / 10) / imported["portals_s"] if imported["portals_s"] else 0:.2f} of the ceiling |
 | O4 | payroll audit, {audit["rows"]:,}-row CSV ({csv_["bytes"] / 1e6:.1f} MB) | {_s(csv_["seconds"])}, peak {csv_["peak_mb"]:.1f} MB, {csv_["employees"]:,} employees, {csv_["corrections"]} corrections | only reading it: {_s(csv_["read_only_seconds"])}, {csv_["read_only_peak_mb"]:.1f} MB | {csv_["ratio_to_read"]:.2f} |
