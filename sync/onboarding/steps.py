@@ -123,6 +123,12 @@ def steps_claim(*, limit: int, now: datetime | None = None) -> list[FlowStep]:
     )
 
 
+def _held(step: FlowStep):
+    """The step's row while this claim still holds it: finished (or re-claimed) rows are left alone,
+    so a group's failure never undoes a member that already succeeded."""
+    return FlowStep.objects.filter(pk=step.pk, owner=step.owner, status=Status.RUNNING)
+
+
 def step_save_progress(step: FlowStep, **result: Any) -> None:
     """Note finished stages at once (their own write), so a crash after them never repeats them."""
     step.result = {**step.result, **result}
@@ -143,14 +149,14 @@ def step_succeed(step: FlowStep, *, internal_id: str = "", record_id: str = "") 
         values["internal_id"] = internal_id
     if record_id:
         values["record_id"] = record_id
-    FlowStep.objects.filter(pk=step.pk, owner=step.owner).update(**values)
+    _held(step).update(**values)
 
 
 def step_fail(step: FlowStep, error: str, *, retry: bool, wait: float | None = None) -> bool:
     """Record the failure; with ``retry`` and attempts left the step waits its back-off (or
     ``wait`` seconds) and is claimed again. Returns whether it will be retried."""
     now = timezone.now()
-    rows = FlowStep.objects.filter(pk=step.pk, owner=step.owner)
+    rows = _held(step)
     if retry and step.attempts < MAX_ATTEMPTS:
         delay = wait if wait is not None else min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, step.attempts - 1))
         rows.update(
@@ -170,7 +176,7 @@ def step_fail(step: FlowStep, error: str, *, retry: bool, wait: float | None = N
 
 def step_wait(step: FlowStep, reason: str, *, seconds: float) -> None:
     """Put the step back without counting the attempt: it waits for another step to finish."""
-    FlowStep.objects.filter(pk=step.pk, owner=step.owner).update(
+    _held(step).update(
         status=Status.PENDING,
         error=reason[:2000],
         attempts=F("attempts") - 1,

@@ -99,3 +99,13 @@ def test_lead_tracking_rows_are_updated_in_place(integration):
         "5",
     )
     assert rows["lead:outbound:local-6"].record_id == ""
+
+
+def test_a_finished_step_is_not_undone_by_its_groups_failure(integration):
+    steps_enqueue(integration, [spec("portal:a"), spec("portal:b")])
+    a, b = steps_claim(limit=2)
+    step_succeed(a)
+    for step in (a, b):  # the group's write-back failed after a had finished
+        step_fail(step, "AITable refused the batch", retry=False)
+    statuses = dict(FlowStep.objects.values_list("key", "status"))
+    assert statuses == {a.key: "success", b.key: "failed"}
