@@ -48,6 +48,12 @@ def is_registered(key: str) -> bool:
     return key in CONNECTORS
 
 
+def connector_offers(key: str, capability: type) -> bool:
+    """Whether ``key``'s connector is registered and offers ``capability`` (a class of
+    ``connectors.capabilities``), without making one."""
+    return key in CONNECTORS and issubclass(connector_class(key), capability)
+
+
 @functools.cache
 def connector_class(key: str) -> type[Connector]:
     if key not in CONNECTORS:

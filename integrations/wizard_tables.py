@@ -22,7 +22,7 @@ from django import forms
 
 from connectors.base import ConnectorError
 from connectors.capabilities import TableStore
-from connectors.registry import UnknownConnector, connector_class, default_mappings
+from connectors.registry import connector_offers, default_mappings
 from connectors.types import CANONICAL_FIELDS
 from integrations.config_schema import path_get, path_pop, path_set
 from integrations.models import Integration, IntegrationTemplate
@@ -37,12 +37,7 @@ def is_deferred(prop: Mapping[str, Any]) -> bool:
 
 
 def uses_tables(template: IntegrationTemplate | None) -> bool:
-    if template is None:
-        return False
-    try:
-        return issubclass(connector_class(template.connector), TableStore)
-    except UnknownConnector:
-        return False
+    return template is not None and connector_offers(template.connector, TableStore)
 
 
 def deferred_props(

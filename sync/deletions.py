@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from connectors.base import ConnectorError, RemoteRecord
 from connectors.capabilities import IdLister
-from connectors.registry import UnknownConnector, connector_class
+from connectors.registry import connector_offers
 from integrations.models import Integration
 from integrations.services import connector_for
 from sync.engine import EntityContext, apply_pull_page
@@ -90,6 +90,8 @@ def deletions_sweep() -> dict[str, int]:
     for integration in Integration.objects.filter(status=Integration.Status.ACTIVE).select_related(
         "template"
     ):
+        if not connector_offers(integration.template.connector, IdLister):
+            continue  # asked of the class: no connector (or decrypted config) made for nothing
         try:
             result = deletions_find(integration)
         except ConnectorError as exc:
@@ -108,11 +110,7 @@ def on_sync_run_finished(sender, *, run: SyncRun, **kwargs) -> None:
     """A full sync of a provider that reports no deletions is followed by a deletion sweep."""
     if run.kind != SyncRun.Kind.FULL or run.status == SyncRun.Status.FAILED:
         return
-    try:
-        lists_ids = issubclass(connector_class(run.integration.template.connector), IdLister)
-    except UnknownConnector:
-        return
-    if lists_ids:
+    if connector_offers(run.integration.template.connector, IdLister):
         transaction.on_commit(partial(_queue_find, run.integration_id))
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.capabilities import PortalProvider, TableStore
-from connectors.registry import UnknownConnector, connector_class
+from connectors.registry import connector_offers
 from integrations.models import Integration
 
 ORDER_COLUMNS = {
@@ -95,19 +95,12 @@ def _decimal(value: Any) -> Decimal:
         return Decimal(0)
 
 
-def _connector_is(integration: Integration, capability: type) -> bool:
-    try:
-        return issubclass(connector_class(integration.template.connector), capability)
-    except UnknownConnector:
-        return False
-
-
 def is_table_store(integration: Integration) -> bool:
-    return _connector_is(integration, TableStore)
+    return connector_offers(integration.template.connector, TableStore)
 
 
 def is_portal_provider(integration: Integration) -> bool:
-    return _connector_is(integration, PortalProvider)
+    return connector_offers(integration.template.connector, PortalProvider)
 
 
 def portal_integration_for(integration: Integration) -> Integration | None:
