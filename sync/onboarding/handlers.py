@@ -28,7 +28,7 @@ from integrations.services import connector_for
 from sync.models import AuditResult, ClientOrder, ClientPortal, Contact, FlowStep
 from sync.onboarding.config import FlowConfig, portal_integration_for
 from sync.onboarding.files import corrected_file_store, corrected_file_url
-from sync.onboarding.payroll_audit import AuditReport, audit_processor, max_file_bytes
+from sync.onboarding.payroll_audit import AuditReport, audit_processor, audit_too_large, max_file_bytes
 from sync.onboarding.rows import TableColumns, row_cells
 from sync.onboarding.steps import (
     step_fail,
@@ -229,9 +229,9 @@ def order_step_run(ctx: Context, step: FlowStep) -> None:
         if _access_email_send(portal, contact):
             ClientPortal.objects.filter(pk=portal.pk).update(invited_at=timezone.now())
         step_save_progress(step, emailed=True)
-    step.datasheet_id = ctx.flow.orders_table
-    FlowStep.objects.filter(pk=step.pk).update(datasheet_id=ctx.flow.orders_table)
-    step_succeed(step, internal_id=str(order.pk), record_id=order.record_id)
+    step_succeed(
+        step, internal_id=str(order.pk), record_id=order.record_id, datasheet_id=ctx.flow.orders_table
+    )
 
 
 def _order_ensure(
@@ -336,11 +336,11 @@ def _audit(ctx: Context, file: dict) -> AuditReport:
     limit = max_file_bytes()
     name = str(file.get("filename") or "upload")
     if int(file.get("size") or 0) > limit:
-        return AuditReport(status="failed", error=f"file is larger than {limit // (1024 * 1024)} MB")
+        return audit_too_large(limit)
     try:
         content = ctx.require_portals().file_download(str(file["id"]), max_bytes=limit)
     except FileTooLarge:
-        return AuditReport(status="failed", error=f"file is larger than {limit // (1024 * 1024)} MB")
+        return audit_too_large(limit)
     return audit_processor().process(
         filename=name, content=content, content_type=str(file.get("content_type") or "")
     )

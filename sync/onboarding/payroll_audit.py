@@ -115,13 +115,18 @@ def audit_failed(error: str) -> AuditReport:
     return AuditReport(status="failed", error=error)
 
 
+def audit_too_large(limit: int) -> AuditReport:
+    """The failed audit of a file over ``limit`` bytes (refused unread, here or before downloading)."""
+    return audit_failed(f"file is larger than {size_label(limit)}")
+
+
 class PayrollAudit:
     """The default processor: the rules of this module's docstring."""
 
     def process(self, *, filename: str, content: bytes, content_type: str = "") -> AuditReport:
         limit = max_file_bytes()
         if len(content) > limit:
-            return audit_failed(f"file is larger than {size_label(limit)}")
+            return audit_too_large(limit)
         try:
             payroll = payroll_open(filename=filename, content_type=content_type, content=content)
         except PayrollFileError as exc:

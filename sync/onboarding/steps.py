@@ -135,7 +135,9 @@ def step_save_progress(step: FlowStep, **result: Any) -> None:
     FlowStep.objects.filter(pk=step.pk).update(result=step.result, updated_at=timezone.now())
 
 
-def step_succeed(step: FlowStep, *, internal_id: str = "", record_id: str = "") -> None:
+def step_succeed(
+    step: FlowStep, *, internal_id: str = "", record_id: str = "", datasheet_id: str = ""
+) -> None:
     now = timezone.now()
     values: dict[str, Any] = {
         "status": Status.SUCCESS,
@@ -149,6 +151,8 @@ def step_succeed(step: FlowStep, *, internal_id: str = "", record_id: str = "") 
         values["internal_id"] = internal_id
     if record_id:
         values["record_id"] = record_id
+    if datasheet_id:
+        values["datasheet_id"] = datasheet_id
     _held(step).update(**values)
 
 
