@@ -114,6 +114,12 @@ class Connector(abc.ABC):
     default_base_url: ClassVar[str] = ""
     # Entity → the canonical relations (CANONICAL_RELATIONS) this connector reads and writes.
     relations: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # The remote field that carries our own record id on every create and update (À La Carte
+    # Chat's ``external_id``, which its upsert matches first): the engine fills it in; "" = none.
+    local_id_field: ClassVar[str] = ""
+    # Entity → seconds: pull it this often while the integration receives no webhooks (À La Carte
+    # Chat's messages every 30 s); the integration's own schedule pulls it otherwise.
+    poll_seconds: ClassVar[Mapping[str, int]] = {}
     # Non-record entities this connector's webhooks carry, handled by flows (sync.onboarding), not by the merge.
     event_entities: ClassVar[tuple[str, ...]] = ()
 
@@ -263,6 +269,12 @@ class Connector(abc.ABC):
         if cls.webhook_module is None:
             raise SignatureInvalid(f"{cls.__name__} does not accept webhooks")
         return cls.webhook_module.parse(request, config=config or {})
+
+    @classmethod
+    def receives_webhooks(cls, config: Mapping[str, Any]) -> bool:
+        """Whether this integration's provider can deliver webhooks to us (a provider whose secret
+        lives in the config has none without it): while not, ``poll_seconds`` entities are polled."""
+        return cls.webhook_module is not None
 
     @classmethod
     def webhook_ack(cls) -> tuple[bytes, str]:

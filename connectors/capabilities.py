@@ -5,6 +5,8 @@
   wizard's datasheet and column choices talk to it.
 - ``PortalProvider``: a client-portal service (MissionX): portals per client, files the client
   uploads. The onboarding flow creates and activates portals and fetches uploaded files.
+- ``Messenger``: a chat service (À La Carte Chat): send a message on a channel with attachments,
+  read a customer's conversations, embed the provider's inbox for one customer.
 - ``IdLister``: a provider that cannot report deletions, whose live ids the engine lists to find
   the records that are gone (deletes by id diff).
 
@@ -18,7 +20,7 @@ import abc
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from connectors.types import RemoteField, RemoteRecord, WriteResult
 
@@ -136,3 +138,50 @@ class IdLister(abc.ABC):
     @abc.abstractmethod
     def remote_ids(self, entity: str) -> Iterator[str]:
         """Every live remote id of ``entity``, cheaply (ids only, the provider's largest pages)."""
+
+
+@dataclass(frozen=True)
+class Conversations:
+    """One customer's conversations as the provider has them: the ``conversation`` records and
+    every message in them as ``activity`` records (both in the connector's field names, with their
+    relations), ready for the same merge as a pull."""
+
+    conversations: list[RemoteRecord]
+    messages: list[RemoteRecord]
+
+
+class AttachmentTooLarge(Exception):
+    """An attachment is larger than the provider accepts; refused before any request is made."""
+
+
+class Messenger(abc.ABC):
+    """A chat service's customer conversations (À La Carte Chat).
+
+    ``customer_id`` is the contact's remote id (its link); ``external_id`` is our record id, as the
+    connector's ``local_id_field`` carries it. Provider errors are the connector errors.
+    """
+
+    channels: ClassVar[tuple[str, ...]] = ()  # what ``message_send`` accepts
+    max_attachment_bytes: ClassVar[int] = 0
+
+    @abc.abstractmethod
+    def attachment_upload(self, *, filename: str, content_type: str, data: bytes) -> str:
+        """Upload one attachment and return the URL ``message_send`` takes; AttachmentTooLarge
+        (no request made) beyond ``max_attachment_bytes``."""
+
+    @abc.abstractmethod
+    def message_send(
+        self, *, customer_id: str, channel: str, content: str, attachment_urls: list[str]
+    ) -> RemoteRecord:
+        """Send a message; returns it as an ``activity`` record (its id is the provider's message id,
+        the one its ``message.sent`` webhook and polling will carry)."""
+
+    @abc.abstractmethod
+    def conversations(self, *, external_id: str) -> Conversations:
+        """The customer's conversations with their messages and attachments."""
+
+    @abc.abstractmethod
+    def inbox_embed_url(self, *, customer_id: str, expires_in: int) -> str | None:
+        """A URL embedding the provider's inbox for this customer, with a single-sign-on token good
+        for ``expires_in`` seconds (at most 3600); None when the integration has SSO turned off.
+        Minted per view: callers never store or log it."""

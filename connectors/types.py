@@ -123,11 +123,20 @@ class TestResult:
 
 @dataclass(frozen=True)
 class EntitySpec:
-    """How a canonical entity (contact, company, deal, activity) maps onto provider objects."""
+    """How a canonical entity (``CANONICAL_ENTITIES``) maps onto provider objects, and what the
+    provider lets us do with it."""
 
     remote_types: tuple[str, ...]
     modified_field: str = ""
+    # Whether the platform may create and update these records at the provider. False: they are
+    # only read (chat messages, which the provider sends; sending one is an explicit action).
     writable: bool = True
+    # Whether ``pull`` can list the provider's records. False: the provider has no list or delta
+    # endpoint; records arrive by webhook and lookups by id, and runs only push them.
+    listable: bool = True
+    # Whether ``delete`` can remove a record. False: the provider has no delete (the engine keeps
+    # the remote record when a local one is deleted, whatever the delete policy says).
+    deletable: bool = True
 
 
 @dataclass(frozen=True)
@@ -303,7 +312,7 @@ class MemoryTokenStore:
         self.reauth_reason = reason
 
 
-CANONICAL_ENTITIES = ("contact", "company", "deal", "activity")
+CANONICAL_ENTITIES = ("contact", "company", "deal", "activity", "conversation")
 
 # What field discovery calls a field's type (``RemoteField.type``); the mapping layer picks a
 # transform from it (numbers, dates, enumerations by label).
@@ -333,7 +342,9 @@ CANONICAL_RELATIONS: dict[str, dict[str, RelationSpec]] = {
         "contact_id": RelationSpec("contact"),
         "company_id": RelationSpec("company"),
         "deal_id": RelationSpec("deal"),
+        "conversation_id": RelationSpec("conversation"),
     },
+    "conversation": {"contact_id": RelationSpec("contact")},
 }
 
 # In a create or update payload: relation name → {"add": [remote ids], "remove": [remote ids]}.
@@ -360,5 +371,28 @@ CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
     ),
     "company": ("external_id", "name", "domain", "phone", "industry", "owner_id"),
     "deal": ("external_id", "name", "amount", "currency", "stage", "pipeline", "close_date", "owner_id"),
-    "activity": ("external_id", "kind", "subject", "body", "status", "direction", "occurred_at", "due_at"),
+    "activity": (
+        "external_id",
+        "kind",
+        "subject",
+        "body",
+        "status",
+        "direction",
+        "occurred_at",
+        "due_at",
+        "channel",  # sms, whatsapp, email, facebook, instagram, chat, ...
+        "attachments",  # metadata only: [{"name", "url", "size", "type"}]
+    ),
+    # A support or chat conversation (a Salesforce Case, an À La Carte Chat conversation).
+    "conversation": (
+        "external_id",
+        "subject",
+        "status",  # open / pending / closed
+        "channel",
+        "priority",
+        "assignee",  # the agent's name or e-mail as the provider gives it
+        "opened_at",
+        "last_message_at",
+        "closed_at",
+    ),
 }

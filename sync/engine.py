@@ -23,7 +23,14 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from connectors.base import CANONICAL_RELATIONS, Connector, RelationSpec, RemoteRecord, WriteResult
+from connectors.base import (
+    CANONICAL_RELATIONS,
+    Connector,
+    EntitySpec,
+    RelationSpec,
+    RemoteRecord,
+    WriteResult,
+)
 from connectors.registry import connector_class
 from integrations.models import Integration
 from sync import hooks
@@ -75,9 +82,14 @@ class EntityContext:
     strategy: str
     delete_policy: str
     relations: dict[str, RelationSpec] = field(default_factory=dict)  # the ones the connector syncs
+    # What the provider lets us do with the entity (list, write, delete).
+    spec: EntitySpec = field(default_factory=lambda: EntitySpec(()))
+    # The remote field carrying our record id on every write (``Connector.local_id_field``).
+    local_id_field: str = ""
 
     @classmethod
     def build(cls, integration: Integration, entity: str) -> EntityContext:
+        connector_cls = connector_class(integration.template.connector)
         return cls(
             integration=integration,
             entity=entity,
@@ -87,7 +99,9 @@ class EntityContext:
             origin=origin_of(integration),
             strategy=integration.conflict_strategy,
             delete_policy=integration.delete_policy,
-            relations=connector_class(integration.template.connector).relations_for(entity),
+            relations=connector_cls.relations_for(entity),
+            spec=connector_cls.entities.get(entity) or EntitySpec(()),
+            local_id_field=connector_cls.local_id_field,
         )
 
     @property
@@ -453,6 +467,8 @@ def push_changes(
     """Send local changes made since the push cursor, except this integration's own (no echo)."""
     integration = next(iter(contexts.values())).integration
     position = push_cursor(integration) if after is None else after
+    # Entities the provider lets us write (chat messages are read only: sending one is an action).
+    writable = {entity for entity, ctx in contexts.items() if ctx.spec.writable}
     total = Outcome()
     while True:
         batch = list(
@@ -464,7 +480,7 @@ def push_changes(
             break
         latest: dict[tuple[str, int], Any] = {}
         for change in batch:
-            if change.origin != origin_of(integration) and change.entity in contexts:
+            if change.origin != origin_of(integration) and change.entity in writable:
                 latest[(change.entity, change.record_id)] = change
         by_entity: dict[str, list[int]] = defaultdict(list)
         for entity, record_id in latest:
@@ -490,6 +506,8 @@ def push_records(
 ) -> Outcome:
     """Create, update or delete the remote side of these local records as needed."""
     outcome = Outcome()
+    if not ctx.spec.writable:
+        return outcome  # read only at the provider: never created or changed by a push
     rules = ctx.rules
     fields = [r.name for r in rules if r.outbound]
     objs = ctx.model.objects.filter(subaccount_id=ctx.integration.subaccount_id).in_bulk(local_ids)
@@ -500,6 +518,11 @@ def push_records(
             integration=ctx.integration, entity=ctx.entity, local_id__in=local_ids
         )
     }
+
+    def own_id(obj: models.Model) -> dict[str, str]:
+        # Our id on every write, where the provider keeps it (and matches its upserts on it first).
+        return {ctx.local_id_field: str(obj.pk)} if ctx.local_id_field else {}
+
     blocked: dict[int, set[str]] = defaultdict(set)
     for local_id, name in Conflict.objects.filter(
         integration=ctx.integration, entity=ctx.entity, local_id__in=local_ids, status=Conflict.Status.OPEN
@@ -516,7 +539,7 @@ def push_records(
             continue
         outcome.processed += 1
         if obj.is_deleted:
-            if link is not None and ctx.delete_policy == "propagate":
+            if link is not None and ctx.delete_policy == "propagate" and ctx.spec.deletable:
                 deletes.append(link)
             else:
                 outcome.unchanged += 1
@@ -546,7 +569,7 @@ def push_records(
             }
             if payload:
                 base = {k: v for k, v in local.items() if k not in skipped}
-                creates.append((obj, base, {**payload, **relations}))
+                creates.append((obj, base, {**payload, **own_id(obj), **relations}))
             else:
                 outcome.unchanged += 1  # no mapped value to send yet
             continue
@@ -555,7 +578,7 @@ def push_records(
         if not diff or not payload:
             outcome.unchanged += 1  # what changed cannot be sent yet (a relation's target has no twin)
             continue
-        updates.append((link, diff, payload))
+        updates.append((link, diff, {**payload, **own_id(obj)}))
 
     # Creates store their links batch by batch (and their share of the counters with them).
     created = _push_creates(ctx, connector, creates, run=run) if creates else Outcome()

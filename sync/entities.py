@@ -5,7 +5,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from connectors.base import CANONICAL_FIELDS, CANONICAL_RELATIONS
-from sync.models import Activity, CanonicalRecord, Company, Contact, Deal
+from sync.models import Activity, CanonicalRecord, Company, Contact, Conversation, Deal
 
 
 @dataclass(frozen=True)
@@ -65,14 +65,19 @@ ENTITIES: dict[str, EntityDef] = {
         name="activity",
         model=Activity,
         canonical_fields=CANONICAL_FIELDS["activity"],
-        extra_fields=("channel", "attachments"),
         relations=_relations("activity"),
+    ),
+    "conversation": EntityDef(
+        name="conversation",
+        model=Conversation,
+        canonical_fields=CANONICAL_FIELDS["conversation"],
+        relations=_relations("conversation"),
     ),
 }
 
 # Targets before the records pointing at them: pulls resolve relations at once (rather than keeping
 # them pending) and pushes give a relation's target its remote twin first.
-DEPENDENCY_ORDER = ("company", "contact", "deal", "activity")
+DEPENDENCY_ORDER = ("company", "contact", "deal", "conversation", "activity")
 
 
 def in_dependency_order(entities: Iterable[str]) -> list[str]:

@@ -201,6 +201,8 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
             create_intents_reconcile(ctx, connector, run=run)  # before the pull can import them as new
     if pulls:
         for entity, ctx in contexts.items():
+            if not ctx.spec.listable:
+                continue  # the provider cannot list them: they arrive by webhook only
             _set_phase(run, f"pulling {entity}s")
             cursor = (
                 SyncCursor.objects.filter(integration=integration, entity=entity, kind=SyncCursor.Kind.PULL)
@@ -218,6 +220,8 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
     if pushes:
         if run.kind == SyncRun.Kind.FULL:
             for entity, ctx in contexts.items():
+                if not ctx.spec.writable:
+                    continue
                 _set_phase(run, f"exporting new {entity}s")
                 after = 0
                 while ids := unlinked_local_ids(ctx, after_id=after, limit=EXPORT_CHUNK):

@@ -14,6 +14,7 @@ from connectors.base import RemoteRecord, WebhookEvent
 from integrations.models import Integration
 from integrations.services import connector_for
 from sync.engine import EntityContext, Outcome, apply_pull_page
+from sync.entities import in_dependency_order
 from sync.fields import connector_wants_mapped
 from sync.models import CreateIntent, EntityLink
 
@@ -34,7 +35,8 @@ def apply_webhook_events(*, integration: Integration, events: list[WebhookEvent]
             by_entity[event.entity].append(event)
         else:
             total.unchanged += 1
-    for entity, entity_events in by_entity.items():
+    for entity in in_dependency_order(by_entity):  # a message's sender before the message
+        entity_events = by_entity[entity]
         records = _current_records(connector, entity, entity_events)
         records, deferred = _settled(integration, entity, records)
         total.unchanged += len(deferred)

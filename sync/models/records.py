@@ -1,4 +1,4 @@
-"""Canonical records (Contact, Company, Deal, Activity), the Change log and stored idempotency keys.
+"""Canonical records (Contact, Company, Deal, Conversation, Activity), the Change log and stored idempotency keys.
 
 Field names are exactly the canonical names in ``connectors.base.CANONICAL_FIELDS``. Rows are written
 only through ``sync.services``: it normalises values, bumps ``version`` and appends a ``Change`` in
@@ -17,6 +17,7 @@ __all__ = [
     "Contact",
     "Company",
     "Deal",
+    "Conversation",
     "Activity",
     "DealContact",
     "Change",
@@ -186,6 +187,34 @@ class Deal(CanonicalRecord):
         self.__dict__["_contact_ids_dirty"] = True
 
 
+class Conversation(CanonicalRecord):
+    """A support or chat conversation with a contact (an À La Carte Chat conversation, a
+    Salesforce Case); its messages are activities pointing at it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        CLOSED = "closed", "Closed"
+
+    subject = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=64, blank=True, help_text="open, pending, closed, ...")
+    channel = models.CharField(max_length=64, blank=True, help_text="whatsapp, email, sms, ...")
+    priority = models.CharField(max_length=64, blank=True)
+    assignee = models.CharField(max_length=255, blank=True, help_text="The agent, as the provider names them")
+    opened_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+
+    class Meta(CanonicalRecord.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.subject or f"Conversation {self.pk}"
+
+
 class Activity(CanonicalRecord):
     class Kind(models.TextChoices):
         TASK = "task", "Task"
@@ -218,6 +247,9 @@ class Activity(CanonicalRecord):
     )
     deal = models.ForeignKey(
         Deal, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
     )
 
     class Meta(CanonicalRecord.Meta):

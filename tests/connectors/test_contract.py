@@ -70,6 +70,20 @@ def pull_all(
     return records, cursor
 
 
+def listed_or_fetched(connector: Connector, entity: str, ids: list[str]) -> dict[str, RemoteRecord]:
+    """The records with these ids as the provider gives them back: by a full pull when it can list
+    the entity, else by ``get`` (a provider with no list endpoint, whose records we push)."""
+    if connector.entity_spec(entity).listable:
+        records, _ = pull_all(connector, entity)
+    else:
+        records = connector.get(entity, ids)
+    return {r.id: r for r in records if r.id in set(ids) and not r.deleted}
+
+
+def writable(connector: Connector) -> list[str]:
+    return [entity for entity, spec in connector.entities.items() if spec.writable]
+
+
 def syncing(connector: Connector, entity: str = "contact") -> None:
     """Skip a record test for a connector that does not sync ``entity`` (an enrichment provider)."""
     if not connector.supports(entity):
@@ -130,9 +144,15 @@ def test_create_in_batches_then_full_pull_pages_past_one_page(key, connector):
     results = connector.create("contact", [em.sample_record("contact", i) for i in range(count)])
     assert [r.index for r in results] == list(range(count))
     assert all(r.ok and r.remote_id for r in results), [r.error for r in results if not r.ok][:3]
-    records, cursor = pull_all(connector, "contact")
-    ids = [r.id for r in records if not r.deleted]
-    assert len(set(ids)) == count and cursor
+    made = [r.remote_id for r in results]
+    assert len(set(made)) == count
+    if connector.entity_spec("contact").listable:
+        records, cursor = pull_all(connector, "contact")
+        ids = [r.id for r in records if not r.deleted]
+        assert len(set(ids)) == count and cursor
+    else:
+        ids = made
+        assert set(listed_or_fetched(connector, "contact", ids)) == set(ids)
     fetched = connector.get("contact", ids[:3])
     assert {r.id for r in fetched} == set(ids[:3])
 
@@ -150,10 +170,15 @@ def test_delta_from_a_cursor_returns_the_change_and_update_round_trips(key, conn
     syncing(connector)
     em = emulator_module(key).emulator
     created = connector.create("contact", [em.sample_record("contact", i) for i in range(5)])
-    _, cursor = pull_all(connector, "contact")
     target = created[2].remote_id
     sample = em.sample_record("contact", 99)
     name_field = next(f for f in sample if "last" in f.lower() or "name" in f.lower())
+    if not connector.entity_spec("contact").listable:  # no delta to read: the update reads back
+        [result] = connector.update("contact", [(target, {name_field: "Changed"})])
+        assert result.ok and result.remote_id in (None, target), result.error
+        assert listed_or_fetched(connector, "contact", [target])[target].fields[name_field] == "Changed"
+        return
+    _, cursor = pull_all(connector, "contact")
     [result] = connector.update("contact", [(target, {name_field: "Changed"})])
     assert result.ok, result.error
     changed, _ = pull_all(connector, "contact", cursor)
@@ -166,6 +191,11 @@ def test_deletes_come_back_as_deleted_records(key, connector):
     syncing(connector)
     em = emulator_module(key).emulator
     created = connector.create("contact", [em.sample_record("contact", i) for i in range(3)])
+    if not connector.entity_spec("contact").deletable:  # refused per record, clearly; kept remotely
+        [result] = connector.delete("contact", [created[0].remote_id])
+        assert not result.ok and result.error and result.code == "unsupported"
+        assert created[0].remote_id in listed_or_fetched(connector, "contact", [created[0].remote_id])
+        return
     _, cursor = pull_all(connector, "contact")
     [result] = connector.delete("contact", [created[0].remote_id])
     assert result.ok, result.error
@@ -176,11 +206,19 @@ def test_deletes_come_back_as_deleted_records(key, connector):
 def test_every_entity_can_be_created_and_pulled(key, connector):
     syncing(connector)
     em = emulator_module(key).emulator
-    for entity in connector.entities:
+    for entity in writable(connector):
         results = connector.create(entity, [em.sample_record(entity, 1)])
         assert results[0].ok, (entity, results[0].error)
-        records, _ = pull_all(connector, entity)
-        assert results[0].remote_id in {r.id for r in records}, entity
+        assert results[0].remote_id in listed_or_fetched(connector, entity, [results[0].remote_id]), entity
+
+
+def test_an_entity_the_platform_may_not_write_is_read_only_in_the_connector_too(key, connector):
+    """Read-only entities (chat messages) are never created by a sync: the engine does not push
+    them, and the connector refuses a create per record rather than sending anything."""
+    syncing(connector)
+    for entity in set(connector.entities) - set(writable(connector)):
+        [result] = connector.create(entity, [{"subject": "never sent"}])
+        assert not result.ok and result.code == "unsupported" and result.error, entity
 
 
 def test_an_injected_rate_limit_is_retried_transparently(key, connector, sandbox_url):
@@ -203,7 +241,7 @@ def test_find_created_finds_what_a_create_made_and_nothing_else(key, connector):
 
     em = emulator_module(key).emulator
     since = timezone.now() - timedelta(seconds=5)
-    for entity in connector.entities:
+    for entity in writable(connector):
         made, never = em.sample_record(entity, 7), em.sample_record(entity, 8)
         [result] = connector.create(entity, [made])
         assert result.ok, (entity, result.error)
@@ -245,8 +283,12 @@ def test_relations_written_are_read_back_and_removed(key, connector):
     em = emulator_module(key).emulator
     serial = iter(range(200, 400))
     for entity, names in connector.relations.items():
+        if entity not in writable(connector):
+            continue  # read only: its relations are read (the connector's own tests show how)
         for name in names:
             target = CANONICAL_RELATIONS[entity][name].target
+            if target not in writable(connector):
+                continue
             [made_target] = connector.create(target, [em.sample_record(target, next(serial))])
             assert made_target.ok, (target, made_target.error)
             add = {RELATIONS_KEY: {name: {"add": [made_target.remote_id], "remove": []}}}
