@@ -137,6 +137,8 @@ class EntitySpec:
     # Whether ``delete`` can remove a record. False: the provider has no delete (the engine keeps
     # the remote record when a local one is deleted, whatever the delete policy says).
     deletable: bool = True
+    # Remote fields of which a create needs at least one (À La Carte Chat: email or phone).
+    requires_one_of: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
