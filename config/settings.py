@@ -266,6 +266,9 @@ CONNECTOR_TEST_TIMEOUT = env.float("CONNECTOR_TEST_TIMEOUT", default=10.0)
 RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
 # A sync's lease expires this long after its last heartbeat (a dead worker's run is resumed then).
 SYNC_LEASE_TTL_SECONDS = env.int("SYNC_LEASE_TTL_SECONDS", default=90)
+# Push local changes to the sub-account's other integrations within seconds (sync.push_feed); off,
+# they wait for each integration's own delta schedule.
+SYNC_PUSH_ON_CHANGE = env.bool("SYNC_PUSH_ON_CHANGE", default=True)
 # Crash-test fault injection (sync/failpoints.py); empty in every real deployment.
 SYNC_FAILPOINTS = env.str("SYNC_FAILPOINTS", default="")
 # Inbound provider webhooks allowed per integration, as "<requests>/<seconds>".

@@ -18,6 +18,7 @@ from sync.deletions import DELETIONS_FIND_TASK, deletions_find, deletions_sweep
 from sync.fields import FIELDS_REFRESH_ALL_TASK, fields_refresh_all
 from sync.lease import lease_is_free
 from sync.models import SyncRecordError, SyncRun
+from sync.push_feed import FEED_TASK, PUSH_RETRY_EVERY, PUSH_TASK, feed_run, push_kick
 from sync.runs import (
     RUN_EXECUTE_TASK,
     SyncBusy,
@@ -194,3 +195,29 @@ def deletions_find_task(integration_id: int) -> dict[str, int]:
     """After a full sync of a provider that reports no deletions: what it no longer has."""
     integration = Integration.objects.filter(pk=integration_id, status=Integration.Status.ACTIVE).first()
     return deletions_find(integration).deleted if integration is not None else {}
+
+
+@shared_task(name=FEED_TASK)
+def push_feed_task(subaccount_id: int) -> list[int]:
+    """After a commit that wrote Change rows: push to the sub-account's other integrations."""
+    return feed_run(subaccount_id)
+
+
+@shared_task(name=PUSH_TASK)
+def push_task(integration_id: int, requested_by: str = "changes") -> str:
+    """A push-only run, so the provider gets what others wrote (pulling is the schedule's job);
+    while a run of the integration is busy, ask again shortly (that run may have read the log
+    before the new rows)."""
+    integration = Integration.objects.filter(pk=integration_id).select_related("template").first()
+    if integration is None:
+        return "gone"
+    try:
+        run = sync_run_request(
+            integration=integration, requested_by=requested_by, direction=Integration.Direction.OUTBOUND
+        )
+    except SyncNotAllowed as exc:
+        return f"skipped: {exc}"
+    except SyncBusy:
+        push_kick(integration_id, window=PUSH_RETRY_EVERY, requested_by=requested_by)
+        return "busy: asked again"
+    return f"run {run.pk}"

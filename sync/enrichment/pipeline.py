@@ -7,7 +7,7 @@
    next actions, suggested stage, history);
 3. **act**: ``sync.automation.automate`` (owner, tasks, deal) by the toggles;
 4. **push**: when anything changed, the sub-account's pushing integrations are asked for a delta
-   run (``push_soon``), so the CRMs have it within seconds.
+   run (``sync.push_feed.push_soon``), so the CRMs have it within seconds.
 
 A provider that cannot answer (5xx, 429, timeout) leaves its records unscored with the reason in
 ``enrichment_error`` and the job is retried with back-off; on its last attempt the record is scored
@@ -21,17 +21,12 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-from celery import current_app
-from django.db import transaction
 from django.utils import timezone
 
 from connectors.errors import ConnectorError
-from connectors.registry import connector_class
 from integrations.automation import AutomationSettings, automation_settings_for
-from integrations.kick import kick
 from integrations.models import Integration, SubAccount
 from sync.automation import automate
 from sync.enrichment.actions import profile_for
@@ -42,15 +37,13 @@ from sync.enrichment.store import enrichment_write
 from sync.enrichment.types import Finding, Record, enriched_view
 from sync.entities import ENTITIES
 from sync.models import EnrichmentJob
+from sync.push_feed import push_soon
 from sync.services import RecordInvalid, record_update
 
 logger = logging.getLogger(__name__)
 
 ORIGIN = "enrichment"
 BATCH = 50
-PUSH_TASK = "sync.enrichment.push"  # sync/enrichment/tasks.py
-PUSH_KICK_PREFIX = "enrichment:push:"
-PUSH_WINDOW = 0.2  # seconds: pushes asked for within it share one delta run
 
 
 @dataclass
@@ -134,7 +127,7 @@ def _run_group(subaccount_id: int, entity: str, jobs: list[EnrichmentJob], resul
 
     # 4. push, once the writes above have committed
     if changed_anything:
-        push_soon(subaccount_id)
+        push_soon(subaccount_id, requested_by="enrichment")
 
     duration_ms = int((time.monotonic() - started) * 1000)
     for job in ready:
@@ -242,26 +235,3 @@ def _summary(record: Record, settings: AutomationSettings, log: dict[str, Any]) 
     if record.enrichment_error:
         out["enrichmentError"] = record.enrichment_error
     return out
-
-
-def push_soon(subaccount_id: int) -> None:
-    """Ask every active integration of the sub-account that pushes for a push-only run, after commit."""
-    pushing = (
-        Integration.objects.filter(subaccount_id=subaccount_id, status=Integration.Status.ACTIVE)
-        .exclude(direction=Integration.Direction.INBOUND)
-        .select_related("template")
-    )
-    for integration in pushing:
-        if connector_class(integration.template.connector).entities:  # not an enrichment provider
-            transaction.on_commit(partial(push_kick, integration.pk))
-
-
-def push_kick(integration_id: int, *, window: float = PUSH_WINDOW) -> None:
-    """At most one queued push per integration per window (``integrations.kick``, which never fails
-    its caller). The task is looked up by name: its module builds on this one."""
-    kick(
-        current_app.tasks[PUSH_TASK],
-        key=f"{PUSH_KICK_PREFIX}{integration_id}",
-        window=window,
-        args=(integration_id,),
-    )

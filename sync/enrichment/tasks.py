@@ -18,17 +18,15 @@ from integrations.models import Integration
 from sync.enrichment.feed import FEED_TASK, feed_run
 from sync.enrichment.jobs import DRAIN_TASK, jobs_purge
 from sync.enrichment.persist import decay_rescore
-from sync.enrichment.pipeline import PUSH_TASK, jobs_run, push_kick
+from sync.enrichment.pipeline import jobs_run
 from sync.enrichment.setup import crm_fields_setup
 from sync.enrichment.signals import FIELDS_SETUP_TASK
-from sync.runs import SyncBusy, SyncNotAllowed, sync_run_request
 
 logger = logging.getLogger(__name__)
 
 SWEEP_TASK = "sync.enrichment.sweep"
 DECAY_RESCORE_TASK = "sync.enrichment.decay_rescore"
 DRAIN_SLICE = 20.0  # seconds of jobs per drain task
-PUSH_RETRY_EVERY = 2.0  # seconds between tries while the integration's run is busy
 
 
 @shared_task(name=DRAIN_TASK, acks_late=True)
@@ -69,26 +67,6 @@ def sweep_task() -> dict[str, int]:
     queued = feed_task()
     drained = jobs_drain_task()
     return {"queued": queued, "drained": drained, "purged": jobs_purge()}
-
-
-@shared_task(name=PUSH_TASK)
-def push_task(integration_id: int) -> str:
-    """A delta run so the CRM gets what enrichment and automation wrote; while a run of the
-    integration is busy, ask again shortly (that run may have read the log before our writes)."""
-    integration = Integration.objects.filter(pk=integration_id).select_related("template").first()
-    if integration is None:
-        return "gone"
-    try:
-        # Push only: what enrichment wrote is in the Change log; pulling is the schedule's job.
-        run = sync_run_request(
-            integration=integration, requested_by="enrichment", direction=Integration.Direction.OUTBOUND
-        )
-    except SyncNotAllowed as exc:
-        return f"skipped: {exc}"
-    except SyncBusy:
-        push_kick(integration_id, window=PUSH_RETRY_EVERY)
-        return "busy: asked again"
-    return f"run {run.pk}"
 
 
 @shared_task(bind=True, name=FIELDS_SETUP_TASK, max_retries=8)

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from connectors.enrichment_http.emulator import emulator as enrichment_emulator
-from sync.enrichment import pipeline
+from sync import push_feed
 from sync.enrichment.feed import feed_run
 from sync.enrichment.jobs import PRIORITY_HIGH, jobs_enqueue
 from sync.enrichment.pipeline import jobs_run
@@ -31,7 +31,12 @@ API = "api_key:test"
 def pushes(monkeypatch):
     """Integrations asked to push (the kick that queues a delta run), instead of queuing tasks."""
     asked: list[int] = []
-    monkeypatch.setattr(pipeline, "kick", lambda task, *, key, window, args: asked.append(args[0]))
+
+    def kick(task, *, key, window, args):
+        if key.startswith("push:"):  # the integration's push, not the feed's look at the sub-account
+            asked.append(args[0])
+
+    monkeypatch.setattr(push_feed, "kick", kick)
     return asked
 
 
