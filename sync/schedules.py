@@ -26,6 +26,8 @@ SCHEDULES = [
     ("Onboarding sweep (run due portal, order and audit steps)", "sync.onboarding.sweep", 1, "minutes"),
     # Providers that report no deletions (AITable): linked records whose remote id is gone.
     ("Find records deleted at providers that do not report deletions", "sync.deletions_sweep", 1, "days"),
+    # Entities a provider would push by webhook (chat messages), while the integration gets none.
+    ("Poll integrations that receive no webhooks", "sync.poll_due", 30, "seconds"),
 ]
 
 

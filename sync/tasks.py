@@ -18,6 +18,7 @@ from sync.deletions import DELETIONS_FIND_TASK, deletions_find, deletions_sweep
 from sync.fields import FIELDS_REFRESH_ALL_TASK, fields_refresh_all
 from sync.lease import lease_is_free
 from sync.models import SyncRecordError, SyncRun
+from sync.polling import POLL_TASK, poll_due
 from sync.push_feed import FEED_TASK, PUSH_RETRY_EVERY, PUSH_TASK, feed_run, push_kick
 from sync.runs import (
     RUN_EXECUTE_TASK,
@@ -221,3 +222,9 @@ def push_task(integration_id: int, requested_by: str = "changes") -> str:
         push_kick(integration_id, window=PUSH_RETRY_EVERY, requested_by=requested_by)
         return "busy: asked again"
     return f"run {run.pk}"
+
+
+@shared_task(name=POLL_TASK)
+def poll_due_task() -> dict[int, int]:
+    """Beat, every 30 s: pull what integrations without webhooks must poll (sync.polling)."""
+    return poll_due()
