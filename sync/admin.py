@@ -17,6 +17,7 @@ from sync import (
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
 from sync.entities import ENTITIES, entity_for
 from sync.models import Activity, Change, Company, Contact, Deal
+from sync.admin_messaging import ChatPanelMixin
 from sync.relations import local_ids
 from sync.selectors import record_links
 from sync.services import record_delete
@@ -185,7 +186,7 @@ class ScoredRecordAdmin(EnrichmentPanelMixin, RecordAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(ScoredRecordAdmin):
+class ContactAdmin(ChatPanelMixin, ScoredRecordAdmin):
     list_display = [
         "__str__",
         "email",

@@ -14,6 +14,7 @@ from sync.api.enrichment_views import (
     OwnerRuleViewSet,
     PriorityQueueView,
 )
+from sync.api.messaging_views import ContactConversationsRefreshView, ContactMessagesView
 from sync.api.onboarding_views import ManualSyncView, TrackingListView, TrackingRetryView
 from sync.api.views import ActivityViewSet, ChangeFeedView, CompanyViewSet, ContactViewSet, DealViewSet
 
@@ -42,6 +43,14 @@ urlpatterns = [
         r"^contacts/(?P<pk>[0-9]{1,18})/score-history/$",
         ContactScoreHistoryView.as_view(),
         name="contact-score-history",
+    ),
+    re_path(
+        r"^contacts/(?P<pk>[0-9]{1,18})/messages/$", ContactMessagesView.as_view(), name="contact-messages"
+    ),
+    re_path(
+        r"^contacts/(?P<pk>[0-9]{1,18})/conversations/refresh/$",
+        ContactConversationsRefreshView.as_view(),
+        name="contact-conversations-refresh",
     ),
     re_path(
         r"^companies/(?P<pk>[0-9]{1,18})/score-history/$",
