@@ -15,9 +15,9 @@ from sync import (
     admin_onboarding,  # noqa: F401 (registers the onboarding tracking, portals, orders, audits, report)
 )
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
+from sync.admin_messaging import ChatPanelMixin
 from sync.entities import ENTITIES, entity_for
 from sync.models import Activity, Change, Company, Contact, Deal
-from sync.admin_messaging import ChatPanelMixin
 from sync.relations import local_ids
 from sync.selectors import record_links
 from sync.services import record_delete
