@@ -7,7 +7,7 @@ come next, from ``archived=true`` lists, as deleted records. The cursor is a JSO
 per-type watermarks in epoch ms: ``{"contacts": {"modified": ms, "archived": ms}}``.
 Activities are notes, tasks, calls, emails and meetings: their ids read ``notes/123`` and
 ``fields["_kind"]`` says which (note / task / call / email / meeting); ``_kind`` picks the type on
-create.
+create. A chat message (kind "message") is a note with a marker in its body (``messages.py``).
 
 Relations are HubSpot associations (``relations.py``): every pulled or fetched record carries the
 ids of its associated companies / contacts / deals, and writes apply a payload's ``RELATIONS_KEY``
@@ -45,7 +45,7 @@ from connectors.base import (
     encode_cursor,
 )
 from connectors.http import bearer
-from connectors.hubspot import webhooks
+from connectors.hubspot import messages, webhooks
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.fields import property_create_body, remote_field
 from connectors.hubspot.relations import ASSOCIATION_READ_BATCH, Associations, LinkChange, choose
@@ -460,7 +460,7 @@ class HubSpotConnector(Connector):
             except ValueError as exc:
                 results[index] = WriteResult(index=index, ok=False, error=str(exc), code="INVALID_KIND")
                 continue
-            groups.setdefault(remote_type, []).append((index, self._properties(remote_type, fields)))
+            groups.setdefault(remote_type, []).append((index, self._create_properties(remote_type, fields)))
         for remote_type, items in groups.items():
             for _, chunk in self.chunks(items, self.batch_size):
                 inputs = [{"properties": props, "objectWriteTraceId": str(i)} for i, props in chunk]
@@ -477,6 +477,10 @@ class HubSpotConnector(Connector):
                 results[index] = WriteResult(index=index, ok=False, error=str(exc), code="INVALID_ID")
                 continue
             groups.setdefault(remote_type, []).append((index, bare_id, self._properties(remote_type, fields)))
+        if "notes" in groups:
+            self._mark_messages(
+                groups["notes"], {index: records[index][1] for index, _, _ in groups["notes"]}
+            )
         for remote_type, items in groups.items():
             for _, chunk in self.chunks(items, self.batch_size):
                 inputs = [
@@ -662,7 +666,7 @@ class HubSpotConnector(Connector):
                 remote_type = self._type_for_create(entity, fields)
             except ValueError:
                 continue  # never sendable, so never created
-            props = self._properties(remote_type, fields)
+            props = self._create_properties(remote_type, fields)
             identifying = {name: str(props[name]) for name in self._identifying(props)}
             if identifying:
                 wanted.setdefault(remote_type, []).append((index, identifying))
@@ -710,6 +714,8 @@ class HubSpotConnector(Connector):
         modified_at = parse_time(fields.get(modified_field)) or parse_time(raw.get("updatedAt"))
         if remote_type in TYPE_KINDS:
             fields["_kind"] = TYPE_KINDS[remote_type]
+        if remote_type == "notes":
+            fields = messages.read(fields)
         return RemoteRecord(
             id=self._record_id(entity, remote_type, str(raw["id"])),
             modified_at=modified_at,
@@ -743,16 +749,49 @@ class HubSpotConnector(Connector):
         if entity != "activity":
             return self.entity_spec(entity).remote_types[0]
         kind = str(fields.get("_kind") or "")
+        if kind == messages.KIND:
+            return "notes"
         if kind not in KIND_TYPES:
-            raise ValueError(f"activity _kind must be one of {', '.join(KIND_TYPES)}, not {kind!r}")
+            kinds = ", ".join((*KIND_TYPES, messages.KIND))
+            raise ValueError(f"activity _kind must be one of {kinds}, not {kind!r}")
         return KIND_TYPES[kind]
 
     @staticmethod
     def _properties(remote_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Fields to send: no synthetic ``_kind`` nor relation changes, none of another activity
-        type's own properties."""
+        """Fields to send: no synthetic ones (``_kind``, a message's ``_channel``) nor relation
+        changes, none of another activity type's own properties."""
         foreign = set().union(*(own for t, own in OWN_PROPERTIES.items() if t != remote_type))
-        return {k: v for k, v in fields.items() if k not in {"_kind", RELATIONS_KEY} and k not in foreign}
+        return {k: v for k, v in fields.items() if not k.startswith("_") and k not in foreign}
+
+    @classmethod
+    def _create_properties(cls, remote_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+        """A create's properties: a message's note body carries its marker (``messages.py``)."""
+        props = cls._properties(remote_type, fields)
+        if fields.get("_kind") == messages.KIND:
+            props[messages.BODY] = messages.note_body(
+                fields.get(messages.BODY), fields.get(messages.CHANNEL), fields.get(messages.DIRECTION)
+            )
+        return props
+
+    def _mark_messages(
+        self, items: list[tuple[int, str, dict[str, Any]]], changes: Mapping[int, Mapping[str, Any]]
+    ) -> None:
+        """Note updates that touch a message's body, channel, direction or kind: the body to write,
+        from the note's current one (read in one batch per 100), so a message keeps its marker."""
+        touching = {messages.BODY, messages.CHANNEL, messages.DIRECTION, "_kind"}
+        wanted = [
+            (index, bare_id, props) for index, bare_id, props in items if touching & set(changes[index])
+        ]
+        current: dict[str, Any] = {}
+        for _, chunk in self.chunks(sorted({bare_id for _, bare_id, _ in wanted}), self.batch_size):
+            body = self.client.batch_read("notes", chunk, properties=[messages.BODY])
+            current |= {
+                str(r["id"]): (r.get("properties") or {}).get(messages.BODY) for r in body.get("results", [])
+            }
+        for index, bare_id, props in wanted:
+            written = messages.updated_body(current.get(bare_id), changes[index])
+            if written is not None:
+                props[messages.BODY] = written
 
     @staticmethod
     def _decode_cursor(cursor: str | None) -> dict[str, Any]:

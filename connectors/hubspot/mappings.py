@@ -8,6 +8,10 @@ aliases is ever in play for a given record. ``_kind`` (note / task / call) picks
 Dates HubSpot stores as epoch milliseconds (``closedate``, ``hs_timestamp``) use date_format
 ``epoch_ms``. Our own id (``external_id``) needs a custom HubSpot property, so it is left to
 user mappings rather than shipped here.
+
+A chat message (kind "message") has no HubSpot object: it is a note whose body starts with a marker
+naming its channel and direction (``[WhatsApp message, inbound] Hello``, see ``messages.py``), read back
+as a message with ``_channel`` and ``_direction`` and the body without the marker, so it round-trips.
 """
 
 from typing import Any
@@ -16,7 +20,16 @@ from connectors.mapping_rows import E164, EPOCH_MS, EPOCH_MS_DATE, LOWERCASE, NU
 
 KIND_MAP = {
     "name": "value_map",
-    "args": {"map": {"note": "note", "task": "task", "call": "call", "email": "email", "meeting": "event"}},
+    "args": {
+        "map": {
+            "note": "note",
+            "task": "task",
+            "call": "call",
+            "email": "email",
+            "meeting": "event",
+            "message": "message",
+        }
+    },
 }
 CALL_DIRECTION = {"name": "value_map", "args": {"map": {"INBOUND": "inbound", "OUTBOUND": "outbound"}}}
 EMAIL_DIRECTION = {
@@ -68,5 +81,8 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
         row("direction", "hs_email_direction", EMAIL_DIRECTION),
         row("subject", "hs_meeting_title"),
         row("body", "hs_meeting_body"),
+        # A message's, from the marker of the note it is (connectors/hubspot/messages.py).
+        row("channel", "_channel"),
+        row("direction", "_direction"),
     ],
 }

@@ -35,6 +35,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Contact": "003",
     "User": "005",
     "Opportunity": "006",
+    "Case": "500",
     "Lead": "00Q",
     "Task": "00T",
     "Event": "00U",
@@ -120,9 +121,17 @@ def parse_datetime(value: Any) -> datetime | None:
 # Activities: Salesforce has Task (with TaskSubtype Task/Call/Email), Event, and notes (ContentNote, or the
 # classic Note); canonical kinds are finer.
 TASK_SUBTYPES = {"call": "Call", "email": "Email"}
+_KIND_BY_SUBTYPE = {subtype: kind for kind, subtype in TASK_SUBTYPES.items()}
 EVENT_KINDS = frozenset({"event", "meeting"})
-TASK_KINDS = frozenset({"task", "call", "email"})
+TASK_KINDS = frozenset({"task", "call", "email", "message"})
 NOTE_OBJECTS = ("ContentNote", "Note")
+# A chat message (kind "message") is a Task whose Type is "Message". Salesforce has no message activity
+# and TaskSubtype (restricted, fixed on insert) has no such value; Task.Type is an unrestricted picklist,
+# so the mark is stored as sent and the kind reads back as "message" instead of turning into "task".
+MESSAGE_TYPE = "Message"
+# A message's own status (received, sent, read) is no Task status (a restricted picklist): a message's
+# Task is "Completed" (it has happened), and Task.Status is neither sent from a message nor read into one.
+MESSAGE_TASK_STATUS = "Completed"
 
 
 def activity_kind(remote_type: str, fields: Mapping[str, Any]) -> str:
@@ -132,7 +141,19 @@ def activity_kind(remote_type: str, fields: Mapping[str, Any]) -> str:
     if remote_type in NOTE_OBJECTS:
         return "note"
     subtype = str(fields.get("TaskSubtype") or "")
-    return {"Call": "call", "Email": "email"}.get(subtype, "task")
+    if subtype in _KIND_BY_SUBTYPE:
+        return _KIND_BY_SUBTYPE[subtype]
+    return "message" if fields.get("Type") == MESSAGE_TYPE else "task"
+
+
+def activity_fields(remote_type: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """An activity record's fields as the mapping reads them: with its ``_kind``, and without a message
+    Task's Status (always "Completed", it says nothing about the message: the local status is kept)."""
+    out = dict(fields)
+    out["_kind"] = activity_kind(remote_type, out)
+    if out["_kind"] == "message":
+        out.pop("Status", None)
+    return out
 
 
 def remote_type_for_kind(kind: str, *, note_object: str = "ContentNote") -> str | None:

@@ -1,5 +1,5 @@
-"""Salesforce: Contact (and/or Lead), Account, Opportunity and Task/Event/notes as canonical contact, company,
-deal, activity; their lookups and junction objects as canonical relations (``relations.py``).
+"""Salesforce: Contact (and/or Lead), Account, Opportunity, Case and Task/Event/notes as canonical contact,
+company, deal, conversation, activity (a chat message is a Task marked Type "Message"); their lookups and junction objects as canonical relations (``relations.py``).
 
 Reads poll SOQL on SystemModstamp (the field Salesforce bumps on every change) and ``queryAll`` for the
 Recycle Bin; writes go through sObject Collections, 200 records a call. Auth is the OAuth web-server flow;
@@ -48,9 +48,12 @@ from connectors.salesforce import relations as sf_relations
 from connectors.salesforce.client import (
     API_VERSION,
     COMPOSITE_LIMIT,
+    MESSAGE_TASK_STATUS,
+    MESSAGE_TYPE,
     NOTE_OBJECTS,
+    TASK_SUBTYPES,
     SalesforceClient,
-    activity_kind,
+    activity_fields,
     normalize_id,
     parse_datetime,
     remote_type_for_kind,
@@ -82,6 +85,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "Status",
         "Priority",
         "TaskSubtype",
+        "Type",
         "ActivityDate",
         "WhoId",
         "WhatId",
@@ -111,6 +115,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "ConvertedContactId",
         "OwnerId",
     ),
+    "Case": (
+        "CaseNumber",
+        "Subject",
+        "Description",
+        "Status",
+        "Origin",
+        "Priority",
+        "IsClosed",
+        "ClosedDate",
+        "ContactId",
+        "AccountId",
+        "OwnerId",
+    ),
     "ContentNote": ("Title", "Content", "OwnerId"),
     "Note": ("Title", "Body", "ParentId", "OwnerId"),
 }
@@ -121,6 +138,7 @@ KNOWN_TYPES = {
     "contact": ("Contact", "Lead"),
     "company": ("Account",),
     "deal": ("Opportunity",),
+    "conversation": ("Case",),
     "activity": ("Task", "Event", *NOTE_OBJECTS),
 }
 LEAD_MODES = ("contact", "lead", "both")
@@ -131,7 +149,7 @@ LIFECYCLE = "_lifecycle"  # synthetic field: "lead" on Lead records; on creates,
 # Likewise a contact payload is shared by Contact and Lead.
 NOT_ON = {
     "Task": frozenset({"ActivityDateTime", "DurationInMinutes", "Location", "StartDateTime", "EndDateTime"}),
-    "Event": frozenset({"Status", "Priority", "TaskSubtype"}),
+    "Event": frozenset({"Status", "Priority", "TaskSubtype", "Type"}),
     "Contact": frozenset({"Company", "Status"}),
     "Lead": frozenset({"AccountId"}),
 }
@@ -148,6 +166,7 @@ class SalesforceConnector(Connector):
         "company": EntitySpec(("Account",), "SystemModstamp"),
         "deal": EntitySpec(("Opportunity",), "SystemModstamp"),
         "activity": EntitySpec(("Task", "Event"), "SystemModstamp"),
+        "conversation": EntitySpec(("Case",), "SystemModstamp"),
     }
     batch_size = COMPOSITE_LIMIT
     page_size = 2000
@@ -165,7 +184,8 @@ class SalesforceConnector(Connector):
     relations: ClassVar[Mapping[str, tuple[str, ...]]] = {
         "contact": ("company_id",),
         "deal": ("company_id", "contact_ids"),
-        "activity": ("contact_id", "company_id", "deal_id"),
+        "activity": ("contact_id", "company_id", "deal_id", "conversation_id"),
+        "conversation": ("contact_id",),
     }
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
@@ -423,7 +443,7 @@ class SalesforceConnector(Connector):
         fields = {name: value for name, value in raw.items() if name != "attributes"}
         remote_id = str(raw["Id"])
         if entity == "activity":
-            fields["_kind"] = activity_kind(remote_type, fields)
+            fields = activity_fields(remote_type, fields)
         if remote_type in NOTE_OBJECTS:
             fields |= notes.read(self.client(), remote_type, fields)
         found: dict[str, tuple[str, ...]] = sf_relations.lookup_relations(remote_type, fields)
@@ -515,8 +535,8 @@ class SalesforceConnector(Connector):
                     index, False, error=f"Salesforce has no activity of kind {kind!r}", code="INVALID_TYPE"
                 )
                 continue
-            if remote_type == "Task" and kind.lower() in {"call", "email"}:
-                fields.setdefault("TaskSubtype", kind.capitalize())
+            if remote_type == "Task":
+                fields |= _task_marks(kind.lower(), fields)
             if remote_type in NOTE_OBJECTS and not str(fields.get("Subject") or fields.get("Title") or ""):
                 fields["Subject"] = notes.UNTITLED  # Title is required
             if remote_type == "Lead" and not str(fields.get("Company") or "").strip():
@@ -548,7 +568,8 @@ class SalesforceConnector(Connector):
     def find_created(
         self, entity: str, records: list[Mapping[str, Any]], *, since: datetime
     ) -> list[list[str]]:
-        """A SOQL query per payload: its identifying text fields, created at or after ``since``."""
+        """A SOQL query per payload: its identifying text fields and the lookups its relations set (a
+        Case's ContactId, a Task's WhoId), created at or after ``since``."""
         spec = self.entity_spec(entity)
         found: list[list[str]] = []
         for record in records:
@@ -556,6 +577,11 @@ class SalesforceConnector(Connector):
             remote_type = self._create_type(entity, spec, str(fields.pop("_kind", "") or ""), fields)
             fields = self._fit(remote_type, fields) if remote_type else {}
             terms = [f"{name} = {soql_string(fields[name])}" for name in _identifying(fields)]
+            if terms:
+                changes = record.get(RELATIONS_KEY) or {}
+                lookups = sf_relations.plan(remote_type, changes, creating=True).fields if changes else {}
+                # Plans hold normalised ids or None: quoting cannot be broken out of.
+                terms += [f"{name} = '{value}'" for name, value in lookups.items() if value]
             if not remote_type or not terms:
                 found.append([])
                 continue
@@ -577,6 +603,7 @@ class SalesforceConnector(Connector):
         results: list[WriteResult | None] = [None] * len(records)
         groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         plans: dict[int, tuple[str, sf_relations.RelationPlan]] = {}
+        messages = self._message_tasks([value for value, changes in records if "Status" in changes])
         for index, (value, changes) in enumerate(records):
             remote_id = normalize_id(value)
             remote_type = type_of_id(remote_id) if remote_id else None
@@ -584,6 +611,8 @@ class SalesforceConnector(Connector):
                 results[index] = _malformed_id(index, value, known)
                 continue
             fields = {k: v for k, v in changes.items() if k not in {"_kind", "Id", "TaskSubtype", LIFECYCLE}}
+            if remote_id in messages:
+                fields.pop("Status", None)  # a message's status is no Task status (MESSAGE_TASK_STATUS)
             relation_changes = fields.pop(RELATIONS_KEY, None) or {}
             plan = sf_relations.plan(remote_type, relation_changes, creating=False)
             plans[index] = (remote_type, plan)
@@ -600,6 +629,22 @@ class SalesforceConnector(Connector):
             )
         self._write(groups, self.client().composite_update, results, created=False)
         return self._apply_relations(results, plans)
+
+    def _message_tasks(self, values: list[Any]) -> set[str]:
+        """Which of these ids are message Tasks (``MESSAGE_TYPE``): one query, only for Task ids."""
+        ids = sorted({i for v in values if (i := normalize_id(v)) and type_of_id(i) == "Task"})
+        found: set[str] = set()
+        for _, chunk in self.chunks(ids, GET_CHUNK):
+            soql = (
+                f"SELECT Id FROM Task WHERE Id IN ({_quoted(chunk)}) "  # noqa: S608 (validated ids, a constant)
+                f"AND Type = {soql_string(MESSAGE_TYPE)}"
+            )
+            found |= {
+                row["Id"]
+                for page in self.client().query_pages(soql)
+                for row in page.body.get("records") or []
+            }
+        return found
 
     def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
         known = self._known(entity)
@@ -735,6 +780,16 @@ class SalesforceConnector(Connector):
 
 
 # --- helpers ----------------------------------------------------------------------------------------
+
+
+def _task_marks(kind: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """What a new Task of this kind carries besides its mapped fields: a call's or an e-mail's TaskSubtype,
+    a message's Type mark and fixed status (``MESSAGE_TYPE``, ``MESSAGE_TASK_STATUS``)."""
+    if kind in TASK_SUBTYPES:
+        return {"TaskSubtype": fields.get("TaskSubtype") or TASK_SUBTYPES[kind]}
+    if kind == "message":
+        return {"Type": MESSAGE_TYPE, "Status": MESSAGE_TASK_STATUS}
+    return {}
 
 
 def _malformed_id(index: int, value: Any, remote_types: tuple[str, ...]) -> WriteResult:

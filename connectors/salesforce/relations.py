@@ -1,5 +1,5 @@
 """Canonical relations as Salesforce keeps them: lookup fields (Contact.AccountId, Opportunity.AccountId,
-Task/Event WhoId and WhatId, Note.ParentId) and junction objects (OpportunityContactRole for a deal's
+Case.ContactId, Task/Event WhoId and WhatId, Note.ParentId) and junction objects (OpportunityContactRole for a deal's
 contacts, ContentDocumentLink for a ContentNote's records).
 
 Pure translation: raw records in, ``RemoteRecord.relations`` out; a payload's ``RELATIONS_KEY`` in, lookup
@@ -20,7 +20,13 @@ RELATION_BY_TYPE = {
     "Lead": "contact_id",
     "Account": "company_id",
     "Opportunity": "deal_id",
+    "Case": "conversation_id",
 }
+# The relations a note's links (or a classic Note's parent) can hold, in the order a parent is chosen.
+NOTE_RELATIONS = ("contact_id", "deal_id", "conversation_id", "company_id")
+# An activity's WhatId holds one of these, the most specific given first: a Case or an Opportunity says
+# more than the Account (Salesforce derives the account from either).
+WHAT_RELATIONS = ("deal_id", "conversation_id", "company_id")
 # The junction object behind a "many" relation or a note's links, and its two ends.
 OPPORTUNITY_CONTACT_ROLE = ("OpportunityContactRole", "OpportunityId", "ContactId")
 CONTENT_DOCUMENT_LINK = ("ContentDocumentLink", "ContentDocumentId", "LinkedEntityId")
@@ -35,16 +41,16 @@ def lookup_relations(remote_type: str, raw: Mapping[str, Any]) -> dict[str, tupl
     a Task whose WhatId is an Opportunity says nothing about its company)."""
     if remote_type == "Contact" or remote_type == "Opportunity":
         return {"company_id": _ids(raw.get("AccountId"))}
+    if remote_type == "Case":
+        return {"contact_id": _ids(raw.get("ContactId"))}
     if remote_type in {"Task", "Event"}:
         relations = {"contact_id": _ids(raw.get("WhoId"))}
         what = _ids(raw.get("WhatId"))
-        kind = type_of_id(what[0]) if what else None
-        if kind == "Opportunity":
-            relations["deal_id"] = what
-        elif kind == "Account":
-            relations["company_id"] = what
+        name = RELATION_BY_TYPE.get(type_of_id(what[0]) or "") if what else None
+        if name in WHAT_RELATIONS:
+            relations[name] = what
         elif not what:
-            relations |= {"deal_id": (), "company_id": ()}
+            relations |= dict.fromkeys(WHAT_RELATIONS, ())
         return relations
     if remote_type == "Note":
         return linked_relations(_ids(raw.get("ParentId")))
@@ -53,7 +59,7 @@ def lookup_relations(remote_type: str, raw: Mapping[str, Any]) -> dict[str, tupl
 
 def linked_relations(linked: Iterable[str]) -> dict[str, tuple[str, ...]]:
     """A note's relations from the records it is linked to (other link targets, e.g. users, ignored)."""
-    relations: dict[str, tuple[str, ...]] = {"contact_id": (), "company_id": (), "deal_id": ()}
+    relations: dict[str, tuple[str, ...]] = dict.fromkeys(NOTE_RELATIONS, ())
     for remote_id in linked:
         name = RELATION_BY_TYPE.get(type_of_id(remote_id) or "")
         if name and not relations[name]:
@@ -99,6 +105,10 @@ def plan(remote_type: str, changes: Mapping[str, Any], *, creating: bool) -> Rel
         given, value = _single(changes, "company_id")
         if given:
             result.fields["AccountId"] = value
+    if remote_type == "Case":
+        given, value = _single(changes, "contact_id")
+        if given:
+            result.fields["ContactId"] = value
     if remote_type == "Opportunity" and (change := _change(changes, "contact_ids")) is not None:
         result.add += [("contact_ids", i) for i in change[0]]
         result.remove += [("contact_ids", i) for i in change[1] if i not in change[0]]
@@ -106,19 +116,19 @@ def plan(remote_type: str, changes: Mapping[str, Any], *, creating: bool) -> Rel
         given, value = _single(changes, "contact_id")
         if given:
             result.fields["WhoId"] = value
-        what = [(name, _single(changes, name)) for name in ("deal_id", "company_id")]
+        what = [(name, _single(changes, name)) for name in WHAT_RELATIONS]
         chosen = next((value for _, (given, value) in what if given and value), None)
         if chosen is not None:
-            result.fields["WhatId"] = chosen  # an opportunity when one is given, else the account
+            result.fields["WhatId"] = chosen  # the most specific record given (WHAT_RELATIONS)
         elif any(given for _, (given, _) in what):
             result.fields["WhatId"] = None
     if remote_type == "ContentNote":
-        for name in ("contact_id", "company_id", "deal_id"):
+        for name in NOTE_RELATIONS:
             if (change := _change(changes, name)) is not None:
                 result.add += [(name, i) for i in change[0]]
                 result.remove += [(name, i) for i in change[1] if i not in change[0]]
     if remote_type == "Note":
-        given = [(name, _single(changes, name)) for name in ("contact_id", "deal_id", "company_id")]
+        given = [(name, _single(changes, name)) for name in NOTE_RELATIONS]
         parent = next((value for _, (ok, value) in given if ok and value), None)
         if creating and parent:
             result.fields["ParentId"] = parent

@@ -19,7 +19,7 @@ from defusedxml import DefusedXmlException, ElementTree
 
 from connectors.base import RemoteRecord, SignatureInvalid, WebhookEvent, WebhookRequest
 from connectors.netguard import ip_allowed
-from connectors.salesforce.client import activity_kind, parse_datetime
+from connectors.salesforce.client import activity_fields, parse_datetime
 
 OM_NS = "http://soap.sforce.com/2005/09/outbound"
 SF_NS = "urn:sobject.enterprise.soap.sforce.com"
@@ -30,6 +30,7 @@ ENTITY_BY_TYPE = {
     "Contact": "contact",
     "Account": "company",
     "Opportunity": "deal",
+    "Case": "conversation",
     "Task": "activity",
     "Event": "activity",
 }
@@ -88,7 +89,7 @@ def parse(request: WebhookRequest | bytes, *, config: Mapping[str, Any] | None =
         if not remote_id:
             raise SignatureInvalid("an sObject without Id")
         if entity == "activity":
-            fields["_kind"] = activity_kind(remote_type, fields)
+            fields = activity_fields(remote_type, fields)
         modified = parse_datetime(fields.get("SystemModstamp") or fields.get("LastModifiedDate"))
         record = RemoteRecord(id=remote_id, modified_at=modified, fields=fields, remote_type=remote_type)
         events.append(

@@ -51,7 +51,7 @@ class SalesforceEmulator(
     token_lifetime = None  # Salesforce sends no expires_in: sessions die after session_seconds instead
     token_prefix = ORG_ID[:15] + "!AQ"
     rate_limit = None  # no per-second limit: the budget is daily
-    demo_seed = {"Contact": 200, "Account": 40, "Opportunity": 40, "Task": 30, "Event": 10}
+    demo_seed = {"Contact": 200, "Account": 40, "Opportunity": 40, "Case": 10, "Task": 30, "Event": 10}
 
     # --- urls ---------------------------------------------------------------------------------
 

@@ -116,8 +116,12 @@ _STAGES = (
     "Closed Won",
     "Closed Lost",
 )
-_WHO, _WHAT = ("Contact", "Lead"), ("Account", "Opportunity")
-_NOTE_PARENTS = ("Account", "Contact", "Opportunity", "Lead")
+_WHO, _WHAT = ("Contact", "Lead"), ("Account", "Opportunity", "Case")
+_NOTE_PARENTS = ("Account", "Contact", "Opportunity", "Lead", "Case")
+# A default org's Case statuses; the ones with IsClosed = true (a case moved to one gets its ClosedDate).
+CASE_STATUSES = ("New", "Working", "Escalated", "Closed")
+CLOSED_CASE_STATUSES = frozenset({"Closed"})
+CASE_NUMBER_DIGITS = 8  # Salesforce's auto-number display format: 00001000
 LEAD_STATUSES = (
     "Open - Not Contacted",
     "Working - Contacted",
@@ -184,6 +188,8 @@ OBJECTS: dict[str, ObjectSpec] = {
                 default="Task",
                 picklist=("Task", "Email", "ListEmail", "Cadence", "Call", "LinkedIn"),
             ),
+            # Unrestricted: an org's own types (and the connector's "Message" mark) are stored as sent.
+            Type=FieldSpec("picklist", picklist=("Call", "Email", "Meeting", "Other")),
             ActivityDate=FieldSpec("date"),
             WhoId=FieldSpec("reference", references=_WHO),
             WhatId=FieldSpec("reference", references=_WHAT),
@@ -200,6 +206,21 @@ OBJECTS: dict[str, ObjectSpec] = {
             Location=FieldSpec("string"),
             WhoId=FieldSpec("reference", references=_WHO),
             WhatId=FieldSpec("reference", references=_WHAT),
+        ),
+        _object(
+            "Case",
+            CaseNumber=FieldSpec("string", **_READ_ONLY, label="Case Number"),
+            Subject=FieldSpec("string", length=255),
+            Description=FieldSpec("textarea"),
+            Status=FieldSpec("picklist", restricted=True, default="New", picklist=CASE_STATUSES),
+            # Unrestricted in a default org: other origins (WhatsApp, Chat) are stored as sent.
+            Origin=FieldSpec("picklist", label="Case Origin", picklist=("Phone", "Email", "Web")),
+            Priority=FieldSpec("picklist", default="Medium", picklist=("High", "Medium", "Low")),
+            ContactId=FieldSpec("reference", references=("Contact",)),
+            AccountId=FieldSpec("reference", references=("Account",)),
+            # Derived from Status, set by Salesforce alone (``_derive``).
+            IsClosed=FieldSpec("boolean", **_READ_ONLY, default=False, label="Closed"),
+            ClosedDate=FieldSpec("datetime", **_READ_ONLY, label="Closed Date"),
         ),
         _object(
             "Lead",
@@ -316,6 +337,9 @@ _SEED_ALIASES = {
     "activities": "Task",
     "events": "Event",
     "leads": "Lead",
+    "cases": "Case",
+    "conversation": "Case",
+    "conversations": "Case",
 }
 
 
@@ -444,6 +468,12 @@ class SalesforceSchema(Emulator):
                 "Status": "Not Started",
                 "ActivityDate": "2025-06-30",
             },
+            "conversation": {
+                "Subject": f"Order question {i}",
+                "Status": "New",
+                "Origin": "WhatsApp",
+                "Priority": "Medium",
+            },
         }
         return dict(samples[entity])
 
@@ -453,6 +483,7 @@ class SalesforceSchema(Emulator):
             "company": {"Website": "nameless.example.com"},  # REQUIRED_FIELD_MISSING
             "deal": {"Name": "No stage"},  # REQUIRED_FIELD_MISSING
             "activity": {"_kind": "task", "Subject": "Bad", "Status": "Maybe"},  # restricted picklist
+            "conversation": {"Subject": "Bad", "Status": "Maybe"},  # restricted picklist
         }
         return dict(invalid[entity])
 
@@ -540,7 +571,28 @@ class SalesforceSchema(Emulator):
         for name, value in values.items():
             if value is not None:
                 values[name] = self._check_value(spec, name, spec.fields[name], value)
-        return values
+        return values | self._derive(spec, values, current or {})
+
+    def _derive(self, spec: ObjectSpec, values: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+        """Fields Salesforce sets itself from a write: a Case's IsClosed and ClosedDate follow its Status
+        (ClosedDate is stamped when it closes, cleared when it reopens), and a Case given a contact but no
+        account takes the contact's account."""
+        if spec.name != "Case":
+            return {}
+        derived: dict[str, Any] = {}
+        if "Status" in values:
+            closed = values["Status"] in CLOSED_CASE_STATUSES
+            derived["IsClosed"] = closed
+            if not closed:
+                derived["ClosedDate"] = None
+            elif not current.get("IsClosed"):
+                derived["ClosedDate"] = format_datetime(now_ms())
+        contact_id = values.get("ContactId")
+        if contact_id and not values.get("AccountId") and not current.get("AccountId"):
+            contact = self.records("Contact").filter(remote_id=contact_id).first()
+            if contact is not None and contact.data.get("AccountId"):
+                derived["AccountId"] = contact.data["AccountId"]
+        return derived
 
     def _check_value(self, spec: ObjectSpec, name: str, fs: FieldSpec, value: Any) -> Any:
         if fs.length and isinstance(value, str) and len(value) > fs.length:
@@ -584,6 +636,7 @@ class SalesforceSchema(Emulator):
     def _insert(self, spec: ObjectSpec, rows: list[dict[str, Any]]) -> list[str]:
         moment = now_ms()
         ids = new_ids(spec.prefix, len(rows))
+        rows = self._numbered(spec, rows)
         SandboxRecord.objects.bulk_create(
             [
                 SandboxRecord(
@@ -598,6 +651,16 @@ class SalesforceSchema(Emulator):
             ]
         )
         return ids
+
+    def _numbered(self, spec: ObjectSpec, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows with the auto-number Salesforce gives new records of the object (a Case's CaseNumber,
+        counting every case ever made, deleted ones included)."""
+        if spec.name != "Case":
+            return rows
+        start = self.records("Case").count() + 1
+        return [
+            {**values, "CaseNumber": f"{start + k:0{CASE_NUMBER_DIGITS}d}"} for k, values in enumerate(rows)
+        ]
 
     def _save(self, row: SandboxRecord, values: dict[str, Any]) -> None:
         row.data = {**row.data, **values}
@@ -699,6 +762,15 @@ class SalesforceSchema(Emulator):
                 "StageName": "Prospecting",
                 "CloseDate": "2025-12-31",
                 "Amount": float(1000 + n),
+            }
+        elif sobject == "Case":
+            data |= {
+                "CaseNumber": f"{n + 1:0{CASE_NUMBER_DIGITS}d}",
+                "Subject": f"Seed case {n}",
+                "Status": "New",
+                "Origin": "Web",
+                "Priority": "Medium",
+                "IsClosed": False,
             }
         elif sobject == "Task":
             data |= {

@@ -114,4 +114,8 @@ def test_ids_datetimes_and_kinds():
     assert activity_kind("Task", {"TaskSubtype": "Call"}) == "call" and activity_kind("Event", {}) == "event"
     assert remote_type_for_kind("meeting") == "Event" and remote_type_for_kind("note") == "ContentNote"
     assert remote_type_for_kind("note", note_object="Note") == "Note" and activity_kind("Note", {}) == "note"
-    assert remote_type_for_kind("message") is None
+    assert remote_type_for_kind("message") == "Task" and remote_type_for_kind("fax") is None
+    assert (
+        activity_kind("Task", {"Type": "Message"}) == "message"
+        and activity_kind("Task", {"Type": "Other"}) == "task"
+    )

@@ -149,7 +149,7 @@ def test_activities_span_tasks_and_events_with_kind(connector):
                 "ActivityDateTime": "2025-01-02T10:00:00Z",
             },
             {"_kind": "call", "Subject": "Logged call"},
-            {"_kind": "message", "Subject": "no such thing"},
+            {"_kind": "fax", "Subject": "no such thing"},
         ],
     )
     assert [r.ok for r in results] == [True, True, True, False]

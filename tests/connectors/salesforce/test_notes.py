@@ -71,7 +71,12 @@ def test_notes_made_with_simple_salesforce_pull_with_body_links_and_deletes(conn
     (record,) = [r for r in records if r.id == note]
     assert (record.remote_type, record.fields["_kind"]) == ("ContentNote", "note")
     assert (record.fields["Subject"], record.fields["Description"]) == ("Fair", "Met at the fair")
-    assert record.relations == {"contact_id": (), "company_id": (account,), "deal_id": ()}
+    assert record.relations == {
+        "contact_id": (),
+        "company_id": (account,),
+        "deal_id": (),
+        "conversation_id": (),
+    }
 
     sf.ContentNote.update(note, {"Title": "Trade fair"})
     delta, cursor = pull(connector, "activity", cursor)

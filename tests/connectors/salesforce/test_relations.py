@@ -47,7 +47,12 @@ def test_records_made_with_simple_salesforce_pull_with_their_relations(connector
     # WhatId names a deal: the company is unknown (absent), not "none"
     assert activities[on_deal].relations == {"contact_id": (ana,), "deal_id": (deal,)}
     assert activities[on_account].relations == {"contact_id": (), "company_id": (account,)}
-    assert activities[bare].relations == {"contact_id": (), "company_id": (), "deal_id": ()}
+    assert activities[bare].relations == {
+        "contact_id": (),
+        "company_id": (),
+        "deal_id": (),
+        "conversation_id": (),
+    }
     assert connector.get("deal", [deal])[0].relations["contact_ids"] != ()
 
 
