@@ -37,6 +37,7 @@ EMULATORS: dict[str, str] = {
     "enrichment_http": "connectors.enrichment_http.emulator",
     "aitable": "connectors.aitable.emulator",
     "missionx": "connectors.missionx.emulator",
+    "alacarte": "connectors.alacarte.emulator",
 }
 
 
