@@ -117,7 +117,6 @@ class AlaCarteConnector(Connector, Messenger):
     poll_seconds: ClassVar[Mapping[str, int]] = {"activity": 30}
     rate_limit = "10/1"
     default_base_url = DEFAULT_BASE_URL
-    url_fields = ("base_url", "app_url")
     webhook_module = webhooks
     channels = ("whatsapp", "email", "sms", "facebook", "instagram")
     max_attachment_bytes = 10 * 1024 * 1024
@@ -129,6 +128,9 @@ class AlaCarteConnector(Connector, Messenger):
         if not str(config.get("api_key") or "").strip():
             raise ConfigError("enter the À La Carte Chat API key (Settings → API Access)", field="api_key")
         super().validate_config(config)
+        app_url = str(config.get("app_url") or "")
+        if app_url and not app_url.startswith(("https://", "http://")):
+            raise ConfigError("the inbox app URL must start with https://", field="app_url")
 
     @classmethod
     def receives_webhooks(cls, config: Mapping[str, Any]) -> bool:
@@ -375,8 +377,9 @@ class AlaCarteConnector(Connector, Messenger):
         )
 
     def inbox_embed_url(self, *, customer_id: str, expires_in: int) -> str | None:
-        """The inbox iframe's URL with a fresh token, from the configured ``app_url`` (else the
-        address the provider answers with). The token is never logged and never in an error."""
+        """The inbox iframe's URL with a fresh token (``_embed_url`` says which address). The
+        token is never logged and never in an error. ``app_url`` is the browser's to load, never
+        ours to call, so it is not one of ``url_fields``."""
         if not self.config.get("sso_enabled"):
             return None
         if expires_in < 1:
@@ -475,8 +478,11 @@ def _holds(raw: Mapping[str, Any], key: tuple[str, str]) -> bool:
 
 
 def _embed_url(app_url: Any, answered: Any, token: str) -> str:
-    if app_url:
-        return f"{str(app_url).rstrip('/')}/embed/inbox?token={quote(token, safe='')}"
+    """The iframe address: a configured app other than the default wins (a white-labelled
+    domain); else the address the provider answered with, if any; else the default app."""
+    app = str(app_url or "").rstrip("/")
+    if app and app != DEFAULT_APP_URL:
+        return f"{app}/embed/inbox?token={quote(token, safe='')}"
     if isinstance(answered, str) and answered.startswith(("https://", "http://")):
         return answered
     return f"{DEFAULT_APP_URL}/embed/inbox?token={quote(token, safe='')}"

@@ -12,7 +12,7 @@ import responses
 
 from connectors.alacarte.client import AlaCarteClient, api_key_auth
 from connectors.alacarte.connector import AlaCarteConnector
-from connectors.base import AuthError, ConnectorError, PermanentError
+from connectors.base import AuthError, ConfigError, ConnectorError, PermanentError
 from connectors.capabilities import AttachmentTooLarge
 from connectors.ratelimit import RateLimiter
 
@@ -238,7 +238,22 @@ def test_sso_turned_off_asks_nothing(connector):
 
 @responses.activate
 def test_without_an_app_url_the_providers_embed_url_is_used():
-    connector = make_connector(sso_enabled=True)
-    embed = f"https://app.alacartechat.com/embed/inbox?token={TOKEN}"
-    responses.post(f"{BASE}/api-sso-generate-token", json={"token": TOKEN, "embed_url": embed})
-    assert connector.inbox_embed_url(customer_id="cust-1", expires_in=60) == embed
+    embed = f"https://eu.alacartechat.example/embed/inbox?token={TOKEN}"
+    url = f"{BASE}/api-sso-generate-token"
+    responses.post(url, json={"token": TOKEN, "embed_url": embed})
+    for config in ({}, {"app_url": "https://app.alacartechat.com"}):  # absent, or the catalog default
+        connector = make_connector(sso_enabled=True, **config)
+        assert connector.inbox_embed_url(customer_id="cust-1", expires_in=60) == embed
+    responses.replace(responses.POST, url, json={"token": "a/b+c"})  # the seed's answer: a token only
+    assert connector.inbox_embed_url(customer_id="cust-1", expires_in=60) == (
+        "https://app.alacartechat.com/embed/inbox?token=a%2Fb%2Bc"
+    )
+
+
+def test_the_app_url_must_be_a_web_address():
+    AlaCarteConnector.validate_config({"api_key": KEY, "app_url": "https://inbox.example"})
+    with pytest.raises(ConfigError) as caught:
+        AlaCarteConnector.validate_config({"api_key": KEY, "app_url": "javascript:alert(1)"})
+    assert caught.value.field == "app_url"
+    with pytest.raises(ConfigError, match="API key"):
+        AlaCarteConnector.validate_config({})
