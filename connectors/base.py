@@ -283,6 +283,13 @@ class Connector(abc.ABC):
         return ack() if ack is not None else (b"", "text/plain")
 
     @classmethod
+    def webhook_refusal(cls) -> tuple[bytes, str]:
+        """The body and content type an unverifiable delivery's 401 carries (À La Carte Chat's
+        ``{"error": "Invalid signature"}``); default: an empty body."""
+        refusal = getattr(cls.webhook_module, "refusal_response", None)
+        return refusal() if refusal is not None else (b"", "text/plain")
+
+    @classmethod
     def webhook_challenge(
         cls, request: WebhookRequest, *, config: Mapping[str, Any], secret: str
     ) -> str | None:

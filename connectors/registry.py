@@ -16,6 +16,7 @@ CONNECTORS: dict[str, str] = {
     "aitable": "connectors.aitable.connector.AITableConnector",
     "enrichment_http": "connectors.enrichment_http.connector.EnrichmentHttpConnector",
     "missionx": "connectors.missionx.connector.MissionXConnector",
+    "alacarte": "connectors.alacarte.connector.AlaCarteConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
@@ -24,7 +25,6 @@ PLANNED: frozenset[str] = frozenset(
         "gohighlevel",
         "facebook_leads",
         "google_analytics",
-        "alacarte",
     }
 )
 
@@ -37,6 +37,7 @@ EMULATORS: dict[str, str] = {
     "enrichment_http": "connectors.enrichment_http.emulator",
     "aitable": "connectors.aitable.emulator",
     "missionx": "connectors.missionx.emulator",
+    "alacarte": "connectors.alacarte.emulator",
 }
 
 

@@ -31,7 +31,10 @@ def sandbox_integration_connect(
     with ``options`` (sync settings) and config ``settings`` merged into the emulator's, and activate
     it. Needs the catalog loaded."""
     config, tokens = emulator_module(provider).emulator.connect(sandbox_url)
-    template = IntegrationTemplate.objects.get(key=provider)
+    # The template of that connector (À La Carte Chat's is keyed ``alacarte_chat``, its connector ``alacarte``).
+    template = IntegrationTemplate.objects.filter(key=provider).first() or IntegrationTemplate.objects.get(
+        connector=provider
+    )
     integration = integration_create(
         subaccount=subaccount,
         template=template,

@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -78,6 +78,28 @@ def now_ms() -> datetime:
     shown times compare equal."""
     current = timezone.now()
     return current.replace(microsecond=current.microsecond // 1000 * 1000)
+
+
+def iso_ms(value: datetime) -> str:
+    """A timestamp as the JSON APIs show it: UTC, milliseconds, ``Z``."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> datetime | None:
+    """An ISO 8601 date-time with a time zone (``Z`` or an offset), or None."""
+    try:
+        when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else None
+
+
+def mount_url(request: HttpRequest, markers: Iterable[str]) -> str:
+    """The absolute address the emulator is mounted at, as this request reached it: the path up to
+    the first of ``markers`` (the segments that follow the mount in every URL the emulator serves)."""
+    path = request.path
+    cut = min((path.find(m) for m in markers if m in path), default=len(path.rstrip("/")))
+    return request.build_absolute_uri(path[:cut])
 
 
 def json_body(request: HttpRequest) -> Any:

@@ -85,7 +85,8 @@ def _deliver(
         )
     except SignatureInvalid as exc:
         _reject(integration, provider, webhook, Outcome.REJECTED, str(exc))
-        return HttpResponse(status=401)
+        body, content_type = connector.webhook_refusal()  # À La Carte Chat: {"error": ...}
+        return HttpResponse(body, content_type=content_type, status=401)
     try:
         events = connector.parse_webhook(
             webhook, config=connector_config(provider=provider, config=integration.config)

@@ -4,7 +4,8 @@
 Bearer API keys (one account each, ``connect`` or ``_control/token``), 10 requests per second per
 key (429 with ``Retry-After``), ``{"error": {"code", "message"}}`` bodies. ``store`` keeps accounts,
 portals and files; ``api`` serves the ``/v1`` endpoints, the upload hook and the portal page;
-``delivery`` signs and sends webhooks with MissionX's retry rule and logs every attempt.
+``delivery`` builds MissionX's events for the shared signed delivery (``connectors.sandbox.delivery``:
+retries, the attempt log).
 Control additions: ``_control/upload`` (a client's upload), ``_control/deliveries`` (the log), and
 ``_control/webhooks`` registering targets instead of firing events.
 """
@@ -20,7 +21,6 @@ class MissionXEmulator(MissionXApi):
     def control_urls(self) -> list[URLPattern]:
         return super().control_urls() + [
             path("_control/upload", self._control(self._upload_view)),
-            path("_control/deliveries", self._control(self._deliveries_view)),
         ]
 
     def api_urls(self) -> list[URLPattern]:

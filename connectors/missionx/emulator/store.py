@@ -17,10 +17,14 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from connectors.sandbox.emulator import Emulator, json_body, now_ms
+from connectors.sandbox.delivery import DELIVERIES as DELIVERIES  # the onboarding tests read the log
+from connectors.sandbox.delivery import SignedWebhooks
+from connectors.sandbox.emulator import iso_ms as iso
+from connectors.sandbox.emulator import json_body, now_ms, parse_iso
+from connectors.sandbox.emulator import mount_url as sandbox_mount_url
 from connectors.sandbox.models import SandboxRecord, SandboxToken
 
-PORTALS, FILES, DELIVERIES = "portals", "files", "deliveries"
+PORTALS, FILES = "portals", "files"
 STATUSES = ("pending", "active", "disabled")
 STATUS_CODES = {
     400: "invalid_request",
@@ -32,19 +36,6 @@ STATUS_CODES = {
 }
 # Path segments that follow the mount (``/sandbox/missionx``) in every URL the emulator serves.
 _MARKERS = ("/v1/", "/_control/", "/p/")
-
-
-def iso(value: datetime) -> str:
-    """MissionX's timestamps: UTC, milliseconds, ``Z``."""
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_iso(value: str) -> datetime | None:
-    try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else None
 
 
 def encode_cursor(record: SandboxRecord) -> str:
@@ -62,13 +53,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, int] | None:
 
 
 def mount_url(request: HttpRequest) -> str:
-    """The absolute address the emulator is mounted at, as this request reached it."""
-    path = request.path
-    cut = min((path.find(m) for m in _MARKERS if m in path), default=len(path.rstrip("/")))
-    return request.build_absolute_uri(path[:cut])
+    return sandbox_mount_url(request, _MARKERS)
 
 
-class MissionXStore(Emulator):
+class MissionXStore(SignedWebhooks):
     provider = "missionx"
     rate_limit = (10, 1)
     token_prefix = "mx"  # noqa: S105 (a prefix for generated keys)
@@ -108,10 +96,6 @@ class MissionXStore(Emulator):
             "webhook_secret": token.data["webhook_secret"],
         }
         return config, None
-
-    def account_secret(self, account: str) -> str:
-        token = SandboxToken.objects.filter(provider=self.provider, data__account=account).first()
-        return str(token.data.get("webhook_secret", "")) if token else ""
 
     # --- portals and files ------------------------------------------------------------------------
 
