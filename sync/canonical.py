@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from sync.enrichment.types import enriched_view
 from sync.entities import entity_for
 from sync.mapping import CUSTOM_PREFIX, ENRICHMENT_PREFIX, canonical_value, is_enrichment_field
+from sync.normalize import normalise_attachments
 from sync.relations import canonical_ids, local_ids
 
 SIGNALS_SEPARATOR = ", "
@@ -93,6 +94,8 @@ def coerce(model: type[models.Model], values: dict[str, Any]) -> dict[str, Any]:
             elif isinstance(model_field, models.DateField):
                 typed = parse_datetime(str(value)) or parse_date(str(value)[:10])
                 typed = typed.date() if isinstance(typed, datetime) else typed
+            elif isinstance(model_field, models.JSONField):  # a message's attachments: kept as JSON
+                typed = normalise_attachments(value)
             elif isinstance(model_field, models.DecimalField | models.IntegerField | models.BooleanField):
                 typed = model_field.to_python(value)
             else:
@@ -130,6 +133,8 @@ def assign(obj: models.Model, values: dict[str, Any]) -> None:
             value = (
                 ""
                 if isinstance(model_field, models.CharField | models.TextField) and not model_field.null
+                else model_field.get_default()  # a JSON list field's []
+                if isinstance(model_field, models.JSONField) and not model_field.null
                 else None
             )
         else:
