@@ -236,3 +236,43 @@ def test_more_than_the_rate_per_second_gets_429_with_retry_after(api, base, alc,
         f"{base}/api-customers", params={"id": "x"}, headers={"x-api-key": other["api_key"]}, timeout=10
     )
     assert resp.status_code == 404
+
+
+def test_inbound_finds_or_makes_the_customer_and_a_closed_conversation_is_not_reopened(base):
+    first = control(base, "inbound", {"phone": "087 123 4567", "name": "Joe", "content": "Hi"})
+    again = control(base, "inbound", {"phone": "+353 87 123 4567", "content": "Again"})
+    assert again["customer"]["id"] == first["customer"]["id"]
+    assert again["conversation"]["id"] == first["conversation"]["id"]
+    assert again["conversation"]["last_message_at"] == again["message"]["created_at"]
+    by_id = control(
+        base, "inbound", {"customer_id": first["customer"]["id"], "channel": "email", "content": "Mail"}
+    )
+    assert by_id["conversation"]["id"] != first["conversation"]["id"]
+    assert by_id["conversation"]["whatsapp_account_id"] is None and by_id["message"]["platform"] == "email"
+    control(base, "status", {"conversation_id": first["conversation"]["id"], "status": "closed"})
+    later = control(base, "inbound", {"customer_id": first["customer"]["id"], "content": "Me again"})
+    assert (
+        later["conversation"]["id"] != first["conversation"]["id"]
+        and later["conversation"]["status"] == "open"
+    )
+    unknown = requests.post(
+        f"{base}/_control/inbound", json={"customer_id": "nope", "content": "x"}, timeout=10
+    )
+    assert unknown.status_code == 404
+    nameless = requests.post(
+        f"{base}/_control/inbound", json={"email": "new@example.com", "content": "x"}, timeout=10
+    )
+    assert nameless.status_code == 400  # no name to make the customer with
+
+
+def test_seeding_fills_customers_and_message_history(api, base):
+    control(base, "seed", {"object": "customers", "count": 3})
+    control(base, "seed", {"object": "messages", "count": 4})
+    records = requests.get(f"{base}/_control/state", timeout=10).json()["records"]
+    assert (records["customers"], records["messages"]) == (3, 4)
+    seeded = api.post(
+        f"{base}/api-customers-batch-lookup", json={"emails": ["customer0@example.com"]}, timeout=10
+    )
+    assert seeded.json()["customers"][0]["name"] == "Sample Customer 0"
+    bad = requests.post(f"{base}/_control/seed", json={"object": "deals", "count": 1}, timeout=10)
+    assert bad.status_code == 400
