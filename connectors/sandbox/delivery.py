@@ -12,7 +12,8 @@ Each event goes out as compact JSON with ``X-Webhook-Timestamp`` (Unix seconds, 
 attempt so a late retry is never stale) and ``X-Webhook-Signature`` = hex HMAC-SHA256(secret,
 ``"{ts}.{body}"``). 5xx, 429 and no answer (timeout, refused) are retried after the delays; any other
 4xx ends the delivery. Deliveries run on a small worker pool after the current transaction commits,
-as the provider's own queue would, so an API call never waits for a slow target. Each delivery is a
+as the provider's own queue would, so an API call never waits for a slow target; each target gets
+its events one at a time in the order they happened (a retrying target holds its later events). Each delivery is a
 ``deliveries`` record (``_control/deliveries``). Settings: ``webhook_retry_delays`` (the schedule),
 ``webhook_delay_scale`` (shrinks the actual waits for tests; the logged ``delay`` stays nominal),
 ``webhook_timeout`` (seconds per attempt).
@@ -21,9 +22,12 @@ as the provider's own queue would, so an API call never waits for a slow target.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 import time
+from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -37,11 +41,15 @@ from connectors.sandbox.emulator import Emulator, iso_ms, json_body
 from connectors.sandbox.models import SandboxRecord, SandboxToken, SandboxWebhook
 from connectors.signatures import hmac_signature, signed_message
 
+logger = logging.getLogger(__name__)
+
 DELIVERIES = "deliveries"
 RETRY_DELAYS = (2, 4, 8)
 DEFAULT_TIMEOUT = 10.0
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sandbox-webhooks")
-_pending: set[Future] = set()
+_pending: set[Future] = set()  # running drainers (deliveries_wait joins them)
+# (provider, target) → (job, its finished event), the head running
+_queues: dict[tuple[str, str], deque[tuple[Callable[[], None], threading.Event]]] = {}
 _pending_lock = threading.Lock()
 
 
@@ -176,7 +184,8 @@ class SignedWebhooks(Emulator):
         self, account: str, event: str, body: dict[str, Any], *, event_id: str = "", wait: bool = False
     ) -> list[int]:
         """Send ``body`` to every target for ``account``'s ``event``: on the pool after the current
-        transaction commits, or here and now with ``wait``. Returns the delivery records' pks."""
+        transaction commits, or now and waiting for the outcome with ``wait``. Returns the delivery
+        records' pks."""
         raw = compact_json(body)
         made = []
         for target, secret in self.targets(account, event):
@@ -195,17 +204,16 @@ class SignedWebhooks(Emulator):
                 updated_at=timezone.now(),
             )
             made.append(record.pk)
-            if wait:
-                self.deliver_signed(record.pk, target, secret, raw)
+            if wait:  # still behind the target's earlier events, so the order holds
+                self._queue(record.pk, target, secret, raw).wait()
             else:
                 transaction.on_commit(lambda r=record.pk, t=target, s=secret: self._queue(r, t, s, raw))
         return made
 
-    def _queue(self, record_pk: int, target: str, secret: str, raw: bytes) -> None:
-        future = _POOL.submit(self._deliver_in_pool, record_pk, target, secret, raw)
-        with _pending_lock:
-            _pending.add(future)
-        future.add_done_callback(_forget)
+    def _queue(self, record_pk: int, target: str, secret: str, raw: bytes) -> threading.Event:
+        return _enqueue(
+            (self.provider, target), lambda: self._deliver_in_pool(record_pk, target, secret, raw)
+        )
 
     def _deliver_in_pool(self, record_pk: int, target: str, secret: str, raw: bytes) -> None:
         try:
@@ -213,8 +221,9 @@ class SignedWebhooks(Emulator):
         finally:
             connections.close_all()  # this thread's own connections
 
-    def signed_headers(self, secret: str, raw: bytes) -> dict[str, str]:
-        timestamp = str(int(time.time()))
+    def signed_headers(self, secret: str, raw: bytes, *, at: int | None = None) -> dict[str, str]:
+        """Headers signing ``raw`` at Unix time ``at`` (now unless given: known-answer tests fix it)."""
+        timestamp = str(int(time.time()) if at is None else at)
         return {
             "Content-Type": "application/json",
             "User-Agent": self.webhook_user_agent,
@@ -266,6 +275,40 @@ class SignedWebhooks(Emulator):
         record.data = {**record.data, "attempts": attempts, "done": done, "outcome": outcome}
         record.updated_at = timezone.now()
         record.save(update_fields=["data", "updated_at"])
+
+
+def _enqueue(key: tuple[str, str], job: Callable[[], None]) -> threading.Event:
+    """Queue ``job`` behind the target's earlier deliveries, starting a drainer when none runs;
+    the returned event is set once the job has run."""
+    finished = threading.Event()
+    with _pending_lock:
+        queue = _queues.setdefault(key, deque())
+        queue.append((job, finished))
+        if len(queue) > 1:  # the head is running: its drainer will get to this one
+            return finished
+        future = _POOL.submit(_drain, key)
+        _pending.add(future)
+    future.add_done_callback(_forget)
+    return finished
+
+
+def _drain(key: tuple[str, str]) -> None:
+    """Run the target's jobs in order; the running one stays at the head until it is done. A job
+    that raises (the emulator reset under it) is logged and the next one still runs."""
+    while True:
+        with _pending_lock:
+            job, finished = _queues[key][0]
+        try:
+            job()
+        except Exception:
+            logger.exception("sandbox webhook delivery to %s failed", key[1])
+        finished.set()
+        with _pending_lock:
+            queue = _queues[key]
+            queue.popleft()
+            if not queue:
+                del _queues[key]
+                return
 
 
 def _forget(future: Future) -> None:

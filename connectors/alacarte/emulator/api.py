@@ -99,11 +99,11 @@ class AlaCarteApi(AlaCarteInbox):
         if len(customers) > MAX_BATCH:
             return self.error(413, f"At most {MAX_BATCH} customers per request")
         outcomes: list[Upserted | CustomerInvalid] = []
+        country, fire = self.default_country(), bool(self.setting("webhook_targets", []))
         with transaction.atomic():  # one commit for the batch; its webhooks go out after it
             for raw in customers:
-                try:
-                    with transaction.atomic():
-                        outcomes.append(self.customer_upsert(raw))
+                try:  # a refused customer raises before anything is written
+                    outcomes.append(self.customer_upsert(raw, country=country, fire=fire))
                 except CustomerInvalid as exc:
                     outcomes.append(exc)
         return JsonResponse(report(customers, outcomes))

@@ -23,6 +23,7 @@ from connectors.sandbox.emulator import now_ms
 from connectors.sandbox.models import SandboxRecord
 
 MAX_BATCH = 1000
+_MATCH_ORDER = (("external_id", "exact"), ("email", "iexact"), ("phone", "exact"))
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -98,18 +99,28 @@ class AlaCarteCustomers(AlaCarteEvents):
 
     def customer_match(self, changes: dict[str, Any]) -> tuple[SandboxRecord | None, str | None]:
         """The existing customer these (cleaned) keys name, and by which key: external_id, then
-        e-mail (any case), then phone (E.164)."""
-        for key, lookup in (("external_id", "exact"), ("email", "iexact"), ("phone", "exact")):
-            value = changes.get(key)
-            if value:
-                found = self.customers().filter(**{f"data__{key}__{lookup}": value}).order_by("pk").first()
-                if found is not None:
+        e-mail (any case), then phone (E.164). One query for the three; the order decides here."""
+        keys = [(k, lookup) for k, lookup in _MATCH_ORDER if changes.get(k)]
+        if not keys:
+            return None, None
+        query = Q()
+        for key, lookup in keys:
+            query |= Q(**{f"data__{key}__{lookup}": changes[key]})
+        candidates = list(self.customers().filter(query).order_by("pk"))
+        for key, _ in keys:
+            wanted = str(changes[key]).lower() if key == "email" else changes[key]
+            for found in candidates:
+                value = found.data.get(key) or ""
+                if (value.lower() if key == "email" else value) == wanted:
                     return found, key
         return None, None
 
-    def customer_upsert(self, raw: Any, *, fire: bool = True, wait: bool = False) -> Upserted:
-        """Create or update one input customer; raises CustomerInvalid (nothing written)."""
-        changes = customer_changes(raw, self.default_country())
+    def customer_upsert(
+        self, raw: Any, *, country: str = "", fire: bool = True, wait: bool = False
+    ) -> Upserted:
+        """Create or update one input customer (phones read in ``country``, else the setting's);
+        raises CustomerInvalid with nothing written."""
+        changes = customer_changes(raw, country or self.default_country())
         found, matched_by = self.customer_match(changes)
         now = now_ms()
         if found is None:
