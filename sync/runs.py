@@ -15,7 +15,7 @@ from functools import partial
 
 from celery import current_app
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError, PermanentError, TransientError
@@ -323,8 +323,9 @@ def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
             _finish(run, SyncRun.Status.FAILED, "another sync of this integration is running")
             return run
         try:
-            _retry(run, integration, errors)
-            mine.update(resolved=True)
+            unfetchable = _retry(run, integration, errors)
+            mine.exclude(pk__in=unfetchable).update(resolved=True)
+            SyncRecordError.objects.filter(pk__in=unfetchable).update(attempts=F("attempts") + 1)
             # Errors that failed again were recorded afresh by this run: carry the attempt count over.
             for error in errors:
                 SyncRecordError.objects.filter(
@@ -345,8 +346,10 @@ def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
     return run
 
 
-def _retry(run: SyncRun, integration: Integration, errors: list[SyncRecordError]) -> None:
-    """Fetch the failed pulls again and push the failed pushes again, entity by entity."""
+def _retry(run: SyncRun, integration: Integration, errors: list[SyncRecordError]) -> list[int]:
+    """Fetch the failed pulls again and push the failed pushes again, entity by entity; returns the
+    errors whose records the provider cannot fetch by id (left unresolved)."""
+    unfetchable: list[int] = []
     SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.RUNNING, started_at=timezone.now())
     connector = connector_for(integration)
     connector_wants_mapped(connector, integration)
@@ -356,6 +359,16 @@ def _retry(run: SyncRun, integration: Integration, errors: list[SyncRecordError]
         pulls = [e.remote_id for e in mine if e.direction == "pull" and e.remote_id]
         pushes = [e.local_id for e in mine if e.direction == "push" and e.local_id]
         if pulls:
-            apply_pull_page(ctx, connector.get(entity, pulls), cursor=None, run=run)
+            try:
+                fetched = connector.get(entity, pulls)
+            except PermanentError as exc:
+                if exc.code != "unsupported":
+                    raise
+                # The provider cannot fetch these by id (chat messages): they stay listed as
+                # failed, counted as tried, for someone to look at; the next pull is no help.
+                unfetchable.extend(e.pk for e in mine if e.direction == "pull" and e.remote_id)
+            else:
+                apply_pull_page(ctx, fetched, cursor=None, run=run)
         if pushes:
             push_records(ctx, connector, pushes, run=run)
+    return unfetchable

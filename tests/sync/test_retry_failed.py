@@ -51,3 +51,19 @@ def test_a_retry_leaves_the_errors_another_retry_holds_and_lets_go_of_its_own(in
     assert sync_retry_failed(integration=integration) is not None  # an expired claim is taken over
     held.refresh_from_db()
     assert held.resolved
+
+
+def test_a_message_the_provider_cannot_fetch_by_id_stays_failed_and_counts_the_try(
+    catalog, subaccount, sandbox_url
+):
+    emulator_module("alacarte").emulator.reset()
+    chat = sandbox_integration(subaccount, "alacarte", sandbox_url)
+    run = SyncRun.objects.create(subaccount=subaccount, integration=chat, status=SyncRun.Status.PARTIAL)
+    error = SyncRecordError.objects.create(
+        run=run, integration=chat, entity="activity", direction="pull", remote_id="msg-1", message="x"
+    )
+    tried = error.attempts
+    retried = sync_retry_failed(integration=chat)
+    assert retried is not None and retried.status == SyncRun.Status.SUCCEEDED
+    error.refresh_from_db()
+    assert not error.resolved and error.attempts == tried + 1 and error.claimed_by == ""
