@@ -4,6 +4,7 @@ repeats safe, the portable path equivalent, a cached integration never outliving
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -11,12 +12,13 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from connectors.base import WebhookEvent
+from connectors.base import RemoteRecord, WebhookEvent
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 from webhooks.inbound import insert as inbound_insert
 from webhooks.inbound import processing as inbound_processing
 from webhooks.inbound import targets as inbound_targets
-from webhooks.inbound.services import _delivery, _event_row
+from webhooks.inbound.processing import record_from_dict
+from webhooks.inbound.services import _delivery, _event_row, record_to_dict
 from webhooks.models import InboundDelivery, InboundEvent
 
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
@@ -202,3 +204,18 @@ def test_a_drain_that_spends_its_budget_says_there_is_more_and_the_task_queues_t
     rest = inbound_processing.inbound_drain()
     assert not rest.more and rest.counts == {"ignored": 1}
     assert set(InboundEvent.objects.values_list("status", flat=True)) == {"ignored"}
+
+
+def test_a_stored_event_keeps_its_records_relations_and_successor():
+    """What a verified delivery said about the record's relations (a chat message's sender and
+    conversation) survives the queue: absent stays absent, empty stays empty."""
+    record = RemoteRecord(
+        id="m1",
+        modified_at=None,
+        fields={"content": "hi"},
+        relations={"contact_id": ("c1",), "conversation_id": ()},
+        replaced_by="m2",
+    )
+    again = record_from_dict(json.loads(json.dumps(record_to_dict(record))))
+    assert again == record
+    assert record_from_dict(record_to_dict(RemoteRecord(id="x", modified_at=None, fields={}))).relations == {}

@@ -270,4 +270,6 @@ def record_from_dict(data: dict | None) -> RemoteRecord | None:
         fields=data.get("fields") or {},
         deleted=bool(data.get("deleted")),
         remote_type=str(data.get("remote_type") or ""),
+        relations={name: tuple(str(i) for i in ids) for name, ids in (data.get("relations") or {}).items()},
+        replaced_by=str(data.get("replaced_by") or ""),
     )

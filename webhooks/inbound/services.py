@@ -177,6 +177,9 @@ def record_to_dict(record: RemoteRecord | None) -> dict[str, Any] | None:
         "fields": _jsonable(dict(record.fields)),
         "deleted": record.deleted,
         "remote_type": record.remote_type,
+        # A key present means "read" (even empty): absent and () differ to the engine.
+        "relations": {name: list(ids) for name, ids in record.relations.items()},
+        "replaced_by": record.replaced_by,
     }
 
 
