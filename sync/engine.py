@@ -726,6 +726,13 @@ def _push_creates(
                 settled.append(obj.pk)  # refused: nothing was created
         with transaction.atomic():
             EntityLink.objects.bulk_create(new_links, ignore_conflicts=True)
+            if new_links:
+                # A provider whose create matches an existing record (À La Carte Chat's upsert, by
+                # e-mail or phone) may already have pulled records pointing at it: they get it now.
+                change_log_lock(subaccount_id=ctx.integration.subaccount_id)
+                pending_resolve(
+                    ctx.integration, ctx.entity, [link.remote_id for link in new_links], origin=ctx.origin
+                )
             CreateIntent.objects.filter(
                 integration=ctx.integration, entity=ctx.entity, local_id__in=settled
             ).delete()
@@ -778,6 +785,13 @@ def create_intents_reconcile(
             )
         with transaction.atomic():
             EntityLink.objects.bulk_create(new_links, ignore_conflicts=True)
+            if new_links:
+                # A provider whose create matches an existing record (À La Carte Chat's upsert, by
+                # e-mail or phone) may already have pulled records pointing at it: they get it now.
+                change_log_lock(subaccount_id=ctx.integration.subaccount_id)
+                pending_resolve(
+                    ctx.integration, ctx.entity, [link.remote_id for link in new_links], origin=ctx.origin
+                )
             CreateIntent.objects.filter(pk__in=[intent.pk for intent in chunk]).delete()
             if run is not None:
                 _bump_counters(run, Outcome(pushed=len(new_links), created=len(new_links)))

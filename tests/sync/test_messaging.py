@@ -159,6 +159,20 @@ def test_messages_arriving_twice_and_out_of_order_are_stored_once_in_order(chat,
     assert all(m.direction == "inbound" and m.contact_id == ana.pk for m in _messages(subaccount))
 
 
+def test_a_message_polled_before_its_sender_is_our_contact_lands_on_it_once_the_push_matches(
+    chat, ana, subaccount
+):
+    emulator_control(
+        _base(chat), "inbound", {"email": "ANA@acme.com", "name": "Ana L", "content": "Is my order ready?"}
+    )
+    poll(chat, ["activity"])
+    [message] = _messages(subaccount)
+    assert message.contact_id is None  # its customer is nobody we know yet
+    messaging.customer_id(chat, ana, create=True, actor="test")  # the upsert matches the customer by e-mail
+    message.refresh_from_db()
+    assert message.contact_id == ana.pk
+
+
 def test_a_refresh_reads_the_conversation_and_its_messages(chat, ana, subaccount):
     messaging.customer_id(chat, ana, create=True, actor="test")
     made = _inbound(chat, ana, "Hello, I need help with my order")
