@@ -31,10 +31,7 @@ def sandbox_integration_connect(
     with ``options`` (sync settings) and config ``settings`` merged into the emulator's, and activate
     it. Needs the catalog loaded."""
     config, tokens = emulator_module(provider).emulator.connect(sandbox_url)
-    # The template of that connector (À La Carte Chat's is keyed ``alacarte_chat``, its connector ``alacarte``).
-    template = IntegrationTemplate.objects.filter(key=provider).first() or IntegrationTemplate.objects.get(
-        connector=provider
-    )
+    template = sandbox_template(provider)
     integration = integration_create(
         subaccount=subaccount,
         template=template,
@@ -50,6 +47,14 @@ def sandbox_integration_connect(
     )
     integration.refresh_from_db()
     return integration
+
+
+def sandbox_template(provider: str) -> IntegrationTemplate:
+    """The catalog template of an emulator's provider: the one keyed like it, else the one whose
+    connector it is (À La Carte Chat's template is keyed ``alacarte_chat``, its connector ``alacarte``)."""
+    return IntegrationTemplate.objects.filter(key=provider).first() or IntegrationTemplate.objects.get(
+        connector=provider
+    )
 
 
 def _merged(config: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:

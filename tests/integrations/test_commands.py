@@ -35,7 +35,16 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
     sub = SubAccount.objects.get(slug="demo")
     assert set(
         Integration.objects.filter(subaccount=sub, status="active").values_list("template__key", flat=True)
-    ) == {"hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http", "aitable", "missionx"}
+    ) == {
+        "hubspot",
+        "salesforce",
+        "pipedrive",
+        "zoho",
+        "enrichment_http",
+        "aitable",
+        "missionx",
+        "alacarte_chat",
+    }
     # The onboarding pair: AITable runs the flow, both emulators post their webhooks to us.
     aitable = Integration.objects.get(subaccount=sub, template__key="aitable")
     assert aitable.config["onboarding"]["enabled"] and aitable.config["onboarding"]["orders_datasheet"]
@@ -55,13 +64,22 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
     assert not Contact.objects.filter(subaccount=sub, company=None).exists()  # related, as in a CRM
     assert all(len(deal.contact_ids) == 2 and deal.company_id for deal in Deal.objects.filter(subaccount=sub))
     second = run("seed_demo", "--base-url", live_server.url)
-    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 7
+    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 8
     integration = Integration.objects.get(subaccount=sub, template__key="hubspot")
     out = run("sync_now", str(integration.pk), "--full")
     assert "succeeded" in out
     assert (
         Contact.objects.filter(subaccount=sub, email="seed1@example.com").count() == 1
     )  # matched, not duplicated
+    # The chat story: the demo's customer who wrote in on WhatsApp is matched to that contact by
+    # e-mail when the contacts are pushed, and her messages show on it.
+    chat = Integration.objects.get(subaccount=sub, template__key="alacarte_chat")
+    assert "succeeded" in run("sync_now", str(chat.pk), "--full")
+    known = Contact.objects.get(subaccount=sub, email="seed1@example.com")
+    assert [a.body for a in known.activities.filter(kind="message").order_by("occurred_at")] == [
+        "Hi! Is my order ready for pickup?",
+        "I can come by on Friday afternoon.",
+    ]
 
 
 def test_check_integrations_reports_each_active_integration(db, catalog):

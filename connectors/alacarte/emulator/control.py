@@ -38,6 +38,11 @@ from connectors.sandbox.models import SandboxRecord
 _FILLER = b"A La Carte Chat sandbox attachment. "
 
 
+DEMO_CONVERSATION = "demo_conversation"
+DEMO_CUSTOMER = {"name": "Known1", "first_name": "Known1", "email": "seed1@example.com"}
+DEMO_MESSAGES = ("Hi! Is my order ready for pickup?", "I can come by on Friday afternoon.")
+
+
 class AlaCarteControl(AlaCarteApi):
     # --- what the contract suite and the demo ask of every emulator -------------------------------
 
@@ -63,7 +68,16 @@ class AlaCarteControl(AlaCarteApi):
             return count
         if object_type == MESSAGES:
             return self._seed_messages(count)
-        raise ValueError(f"alacarte emulator can seed {CUSTOMERS!r} or {MESSAGES!r}")
+        if object_type == DEMO_CONVERSATION:  # once: a second seed_demo adds nothing
+            customer = self.customer_upsert(DEMO_CUSTOMER, fire=False).record
+            if self.records(MESSAGES).filter(data__customer_id=customer.remote_id).exists():
+                return 0
+            for content in DEMO_MESSAGES:
+                self.message_add(
+                    customer, channel="whatsapp", content=content, direction="inbound", fire=False
+                )
+            return 1
+        raise ValueError(f"alacarte emulator can seed {CUSTOMERS!r}, {MESSAGES!r} or {DEMO_CONVERSATION!r}")
 
     def _seed_messages(self, count: int) -> int:
         """``count`` messages one second apart, ending now, taking turns between the first ten

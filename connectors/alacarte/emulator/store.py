@@ -56,7 +56,10 @@ class AlaCarteStore(SignedWebhooks):
     token_prefix = "alc"  # noqa: S105 (a prefix for generated keys)
     token_lifetime = None  # API keys do not expire
     webhook_user_agent = "AlaCarteChat-Webhooks/1.0 (sandbox)"
-    demo_seed = {CUSTOMERS: 25, MESSAGES: 60}
+    # The demo's story (``make run``): one customer who is also a contact of the demo sub-account
+    # (seed1@example.com) wrote in on WhatsApp; once the platform pushes its contacts, the upsert
+    # matches her by e-mail and her message shows on her contact page.
+    demo_seed = {"demo_conversation": 1}
 
     @property
     def rate_limit(self) -> tuple[int, int]:  # type: ignore[override]

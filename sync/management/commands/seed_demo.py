@@ -13,12 +13,21 @@ from django.db import transaction
 
 from connectors.registry import emulator_module
 from integrations.models import ApiKey, Integration, IntegrationTemplate, Membership, SubAccount
-from integrations.sandbox import sandbox_integration_connect
+from integrations.sandbox import sandbox_integration_connect, sandbox_template
 from sync.enrichment.actions import profile_for
 from sync.models import Contact, OwnerRule
 from sync.services import records_bulk_upsert
 
-DEMO_PROVIDERS = ("hubspot", "salesforce", "pipedrive", "zoho", "enrichment_http", "missionx", "aitable")
+DEMO_PROVIDERS = (
+    "hubspot",
+    "salesforce",
+    "pipedrive",
+    "zoho",
+    "enrichment_http",
+    "missionx",
+    "aitable",
+    "alacarte",
+)
 # Config the demo adds to an emulator's: AITable runs seed 000's onboarding flow with MissionX.
 DEMO_SETTINGS = {"aitable": {"onboarding": {"enabled": True, "price_per_employee": 4.5, "currency": "USD"}}}
 
@@ -51,7 +60,7 @@ class Command(BaseCommand):
         self._seed_records(sub)
         sandbox = base_url.rstrip("/") + "/sandbox"
         for key in DEMO_PROVIDERS:
-            if Integration.objects.filter(subaccount=sub, template__key=key).exists():
+            if Integration.objects.filter(subaccount=sub, template=sandbox_template(key)).exists():
                 continue
             self._wire(sub, key, sandbox)
         if not ApiKey.objects.filter(subaccount=sub, name="demo", revoked=False).exists():
@@ -141,7 +150,7 @@ class Command(BaseCommand):
         for object_type, count in emulator.demo_seed.items():
             if not emulator.records(object_type).exists():
                 emulator.seed(object_type, count, None)
-        template = IntegrationTemplate.objects.get(key=key)
+        template = sandbox_template(key)
         integration = sandbox_integration_connect(
             sub,
             key,
