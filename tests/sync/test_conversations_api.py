@@ -7,12 +7,13 @@ from django.contrib.auth.models import Permission
 from django.urls import include, path
 
 from integrations.models import Membership
+from sync.admin_engine import FieldMappingForm
 from sync.api.filters import FILTERSETS
 from sync.api.serializers import API_RECORD_SERIALIZERS, INPUT_SERIALIZERS, RECORD_SERIALIZERS
 from sync.api.urls import RECORD_ROUTES
 from sync.api.views import RECORD_VIEWSETS
 from sync.entities import ENTITIES
-from sync.models import Activity, Change, Conversation
+from sync.models import Activity, Change, Conversation, FieldMapping
 from tests.factories import IntegrationFactory
 from tests.sync.factories import ActivityFactory, ContactFactory, ConversationFactory
 from tests.sync.test_records_api import api_for
@@ -294,3 +295,16 @@ def test_admin_conversation_page_lists_its_messages_and_the_contact_page_its_con
     assert f"Note {hello.pk}" in listed and "Unrelated note" not in listed
     by_contact = admin_client.get(f"/admin/sync/conversation/?contact__id__exact={ana.pk}")
     assert by_contact.status_code == 200 and "Where is my order" in by_contact.content.decode()
+
+
+def test_the_integration_pages_mapping_form_takes_a_conversation_row(catalog, subaccount):
+    integration = IntegrationFactory(subaccount=subaccount)
+    row = {"entity": "conversation", "local_field": "subject", "remote_field": "subject", "direction": "both"}
+    form = FieldMappingForm(data={**row, "position": 0}, instance=FieldMapping(integration=integration))
+    assert form.is_valid(), form.errors
+    assert form.save().entity == "conversation"
+    unknown = FieldMappingForm(
+        data={**row, "local_field": "mood", "position": 0}, instance=FieldMapping(integration=integration)
+    )
+    assert not unknown.is_valid()
+    assert "unknown local field 'mood'" in unknown.errors["__all__"][0]
