@@ -4,10 +4,14 @@ Records change only through ``sync.services`` (so every change is versioned and 
 write here is the "soft-delete" action, which calls ``record_delete`` with ``origin="admin:<user>"``.
 """
 
+from collections.abc import Iterable, Sequence
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.utils import display_for_value
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import (
@@ -16,14 +20,16 @@ from sync import (
 )
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
 from sync.admin_messaging import ChatPanelMixin
-from sync.entities import ENTITIES, entity_for
-from sync.models import Activity, Change, Company, Contact, Deal
+from sync.entities import ENTITIES, EntityDef, entity_for
+from sync.models import Activity, CanonicalRecord, Change, Company, Contact, Conversation, Deal
 from sync.relations import local_ids
 from sync.selectors import record_links
 from sync.services import record_delete
 from sync.single import record_sync_everywhere
 
 SYNC_NOW_LIMIT = 20  # records one admin request syncs (a few provider calls each, in the request)
+PANEL_ROWS = 20  # rows a record page lists of its conversations or messages (a link opens the rest)
+CELL_CHARS = 80  # a message's body and the like, cut in those lists
 
 
 class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass the Change log
@@ -31,12 +37,17 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
     common_filters = [SubAccountScopeFilter, "is_deleted"]
     ordering = ["-updated_at", "-id"]
 
+    # Read-only panels shown after "Related records" and "Links" (methods of the admin class); a
+    # page adds its own by extending the tuple (ContactAdmin: its conversations).
+    panels: tuple[str, ...] = ()
+
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        return [*(field.name for field in self.model._meta.fields), "related", "links"]
+        return [*(field.name for field in self.model._meta.fields), "related", "links", *self.panels]
 
     def get_list_filter(self, request):
-        relations = entity_for(self.model).relations
-        return [*super().get_list_filter(request), *(relation_filter(name) for name in relations)]
+        definition = entity_for(self.model)
+        filters = (relation_filter(definition, name) for name in definition.relations)
+        return [*super().get_list_filter(request), *filters]
 
     def lookup_allowed(self, lookup: str, value: str, request=None) -> bool:
         # "Records related to X" links filter on a relation's id (the queryset stays scoped).
@@ -136,28 +147,61 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
             self.message_user(request, "No active integration of these records' sub-accounts syncs them.")
 
 
+def relation_column(definition: EntityDef, name: str) -> str:
+    """The model field behind a relation: ``contact_id`` → ``contact``; a deal's ``contact_ids`` → the
+    many-to-many field to contacts (``contacts``)."""
+    if name not in definition.many:
+        return name.removesuffix("_id")
+    target = ENTITIES[definition.relations[name]].model
+    return next(f.name for f in definition.model._meta.many_to_many if f.related_model is target)
+
+
 # URL lookups the relation links use, per entity (the admin refuses unlisted lookups).
-RELATION_LOOKUPS = {
-    "contact": ("company__id__exact",),
-    "deal": ("company__id__exact", "contacts__id__exact"),
-    "activity": ("contact__id__exact", "company__id__exact", "deal__id__exact"),
+RELATION_LOOKUPS: dict[str, tuple[str, ...]] = {
+    entity: tuple(f"{relation_column(definition, name)}__id__exact" for name in definition.relations)
+    for entity, definition in ENTITIES.items()
 }
 # Who points at an entity: (source entity, the lookup that lists those pointing at one record).
-REVERSE_LOOKUPS = {
-    "company": (
-        ("contact", "company__id__exact"),
-        ("deal", "company__id__exact"),
-        ("activity", "company__id__exact"),
-    ),
-    "contact": (("deal", "contacts__id__exact"), ("activity", "contact__id__exact")),
-    "deal": (("activity", "deal__id__exact"),),
+REVERSE_LOOKUPS: dict[str, tuple[tuple[str, str], ...]] = {
+    target: tuple(
+        (source, f"{relation_column(definition, name)}__id__exact")
+        for source, definition in ENTITIES.items()
+        for name, pointed in definition.relations.items()
+        if pointed == target
+    )
+    for target in ENTITIES
 }
 
 
-def relation_filter(name: str) -> type[admin.SimpleListFilter]:
+def related_table(records: Iterable[CanonicalRecord], columns: Sequence[str], *, more: str = "") -> str:
+    """Records as a small table whose first column links to each one's admin page (``columns`` are
+    attribute names, shown as the admin shows values, cut to ``CELL_CHARS``); ``more`` (a link to
+    the full list, say) goes under it. No records: "None"."""
+    rows = [
+        format_html(
+            "<tr><td><a href='{}'>{}</a></td>{}</tr>",
+            reverse(f"admin:sync_{entity_for(record).name}_change", args=[record.pk]),
+            str(record),
+            format_html_join(
+                "",
+                "<td>{}</td>",
+                (
+                    (Truncator(display_for_value(getattr(record, name), "—")).chars(CELL_CHARS),)
+                    for name in columns
+                ),
+            ),
+        )
+        for record in records
+    ]
+    if not rows:
+        return "None"
+    return format_html("<table>{}</table>{}", format_html_join("", "{}", ((row,) for row in rows)), more)
+
+
+def relation_filter(definition: EntityDef, name: str) -> type[admin.SimpleListFilter]:
     """A sidebar filter "has <relation>: yes / no" (listing targets would show other tenants' names)."""
     label = name.removesuffix("_ids").removesuffix("_id").replace("_", " ")
-    column = "contacts" if name == "contact_ids" else name.removesuffix("_id")
+    column = relation_column(definition, name)
 
     class RelationFilter(admin.SimpleListFilter):
         title = f"has {label}"
@@ -187,6 +231,7 @@ class ScoredRecordAdmin(EnrichmentPanelMixin, RecordAdmin):
 
 @admin.register(Contact)
 class ContactAdmin(ChatPanelMixin, ScoredRecordAdmin):
+    panels = (*ScoredRecordAdmin.panels, "conversation_list")
     list_display = [
         "__str__",
         "email",
@@ -209,6 +254,19 @@ class ContactAdmin(ChatPanelMixin, ScoredRecordAdmin):
         "external_id",
         "company_name",
     ]
+
+    @admin.display(description="Conversations")
+    def conversation_list(self, obj: Contact) -> str:
+        """The contact's newest conversations, each a link to its page (and its messages)."""
+        conversations = Conversation.objects.filter(
+            subaccount_id=obj.subaccount_id, contact=obj, is_deleted=False
+        ).order_by(F("last_message_at").desc(nulls_last=True), "-id")
+        url = reverse("admin:sync_conversation_changelist") + f"?contact__id__exact={obj.pk}"
+        return related_table(
+            conversations[:PANEL_ROWS],
+            ["status", "channel", "last_message_at"],
+            more=format_html("<a href='{}'>All conversations</a>", url),
+        )
 
 
 @admin.register(Company)
@@ -261,6 +319,39 @@ class ActivityAdmin(RecordAdmin):
     ]
     list_filter = [*RecordAdmin.common_filters, "kind", "direction", "channel"]
     search_fields = ["subject", "body", "external_id"]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(RecordAdmin):
+    list_display = [
+        "__str__",
+        "contact",
+        "status",
+        "channel",
+        "assignee",
+        "last_message_at",
+        "subaccount",
+        "version",
+        "is_deleted",
+    ]
+    list_select_related = ["subaccount", "contact"]
+    list_filter = [*RecordAdmin.common_filters, "status", "channel"]
+    search_fields = ["subject", "assignee", "external_id"]
+    panels = (*RecordAdmin.panels, "message_list")
+
+    @admin.display(description="Messages")
+    def message_list(self, obj: Conversation) -> str:
+        """The conversation's newest messages (activities), oldest first, each a link to its page."""
+        messages_ = Activity.objects.filter(
+            subaccount_id=obj.subaccount_id, conversation=obj, is_deleted=False
+        )
+        newest = list(messages_.order_by(F("occurred_at").desc(nulls_last=True), "-id")[:PANEL_ROWS])
+        url = reverse("admin:sync_activity_changelist") + f"?conversation__id__exact={obj.pk}"
+        return related_table(
+            reversed(newest),
+            ["occurred_at", "direction", "channel", "body"],
+            more=format_html("<a href='{}'>All messages</a>", url),
+        )
 
 
 @admin.register(Change)

@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from connectors.base import CANONICAL_FIELDS, FIELD_TYPES
+from connectors.base import CANONICAL_ENTITIES, CANONICAL_FIELDS, FIELD_TYPES
 from integrations.models import Integration
 from sync.api.serializers import Described
 from sync.entities import ENTITIES
@@ -21,7 +21,7 @@ from sync.models import Conflict, FieldMapping, SyncRecordError, SyncRun
 from sync.selectors import SyncStatus
 from sync.transforms import TRANSFORMS
 
-ENTITY_NAMES = ["contact", "company", "deal", "activity"]
+ENTITY_NAMES = list(CANONICAL_ENTITIES)
 
 
 class ClosedSerializer(serializers.Serializer):
@@ -246,15 +246,15 @@ def mapping_row_serializer(entity: str) -> type[serializers.Serializer]:
     )
 
 
-class MappingsSerializer(serializers.Serializer):
-    """{"contact": [rows...], "company": [...]} — PUT replaces the entities given."""
-
-    openapi_schema_extra = {"additionalProperties": False, "minProperties": 1}  # else a 400
-
-    contact = mapping_row_serializer("contact")(many=True, required=False)
-    company = mapping_row_serializer("company")(many=True, required=False)
-    deal = mapping_row_serializer("deal")(many=True, required=False)
-    activity = mapping_row_serializer("activity")(many=True, required=False)
+MappingsSerializer = type(
+    "MappingsSerializer",
+    (serializers.Serializer,),
+    {
+        "__doc__": '{"contact": [rows...], "company": [...]} — PUT replaces the entities given.',
+        "openapi_schema_extra": {"additionalProperties": False, "minProperties": 1},  # else a 400
+        **{name: mapping_row_serializer(name)(many=True, required=False) for name in ENTITY_NAMES},
+    },
+)
 
 
 class LastRunSerializer(serializers.ModelSerializer):

@@ -15,6 +15,7 @@ from integrations.api.common import ERROR_RESPONSES, ApiError, error_response, r
 from integrations.models import Integration
 from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
+    ENTITY_NAMES,
     ConflictResolveSerializer,
     ConflictSerializer,
     FieldsQuerySerializer,
@@ -145,7 +146,7 @@ class IntegrationMappingsView(APIView):
         integration = integration_get(subaccount=request.subaccount, pk=pk)
         if not isinstance(request.data, dict) or not request.data:
             raise ApiError(status_code=400, code="invalid", message="Send {entity: [mapping rows]}.")
-        unknown = set(request.data) - {"contact", "company", "deal", "activity"}
+        unknown = set(request.data) - set(ENTITY_NAMES)
         if unknown:
             raise ApiError(
                 status_code=400,

@@ -14,7 +14,7 @@ from django_filters.fields import IsoDateTimeField
 from integrations.api.common import request_subaccount
 from integrations.models import Integration
 from sync.entities import entity_for
-from sync.models import Activity, Company, Contact, Deal, DealContact, EntityLink
+from sync.models import Activity, Company, Contact, Conversation, Deal, DealContact, EntityLink
 from sync.normalize import normalise_domain, normalise_phone
 
 ID_MAX = 2**63 - 1
@@ -157,6 +157,7 @@ class ActivityFilterSet(RecordFilterSet):
     contact_id = _id_filter("contact_id")
     company_id = _id_filter("company_id")
     deal_id = _id_filter("deal_id")
+    conversation_id = _id_filter("conversation_id")
 
     class Meta:
         model = Activity
@@ -170,6 +171,24 @@ class ActivityFilterSet(RecordFilterSet):
             "contact_id",
             "company_id",
             "deal_id",
+            "conversation_id",
+            "is_deleted",
+        ]
+
+
+class ConversationFilterSet(RecordFilterSet):
+    contact_id = _id_filter("contact_id")
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "external_id",
+            "linked_to",
+            "status",
+            "channel",
+            "priority",
+            "assignee",
+            "contact_id",
             "is_deleted",
         ]
 
@@ -179,4 +198,5 @@ FILTERSETS: dict[str, type[RecordFilterSet]] = {
     "company": CompanyFilterSet,
     "deal": DealFilterSet,
     "activity": ActivityFilterSet,
+    "conversation": ConversationFilterSet,
 }

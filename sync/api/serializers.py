@@ -13,7 +13,7 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from sync.entities import ENTITIES, EntityDef, entity_for
-from sync.models import Activity, Change, Company, Contact, Deal
+from sync.models import Activity, Change, Company, Contact, Conversation, Deal
 from sync.normalize import CUSTOM_FIELD_KEY_MAX, MAX_RELATED, PHONE_FIELDS
 from sync.selectors import CHANGE_PAGE_MAX, record_links
 from sync.services import MAX_BULK, BulkResult
@@ -42,24 +42,32 @@ def _record_fields(entity: str, *, enrichment: bool = False) -> list[str]:
     return ["id", *ENTITIES[entity].fields, *(ENRICHMENT_FIELDS if enrichment else []), *META_FIELDS]
 
 
-class ContactSerializer(serializers.ModelSerializer):
-    company_id = serializers.IntegerField(read_only=True, allow_null=True)
+class RecordSerializer(serializers.ModelSerializer):
+    """A canonical record's fields. Its one-record relations (``contact_id``, ``conversation_id``,
+    ... from the entity registry) are integer ids or null; DRF alone would make them untyped."""
 
+    def build_field(self, field_name: str, info: Any, model_class: type, nested_depth: int):
+        definition = entity_for(model_class)
+        if field_name in definition.relations and field_name not in definition.many:
+            return serializers.IntegerField, {"read_only": True, "allow_null": True}
+        return super().build_field(field_name, info, model_class, nested_depth)
+
+
+class ContactSerializer(RecordSerializer):
     class Meta:
         model = Contact
         fields = _record_fields("contact", enrichment=True)
         read_only_fields = fields
 
 
-class CompanySerializer(serializers.ModelSerializer):
+class CompanySerializer(RecordSerializer):
     class Meta:
         model = Company
         fields = _record_fields("company", enrichment=True)
         read_only_fields = fields
 
 
-class DealSerializer(serializers.ModelSerializer):
-    company_id = serializers.IntegerField(read_only=True, allow_null=True)
+class DealSerializer(RecordSerializer):
     contact_ids = serializers.ListField(
         child=serializers.IntegerField(), read_only=True, help_text="The deal's contacts, ascending ids"
     )
@@ -70,11 +78,14 @@ class DealSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ActivitySerializer(serializers.ModelSerializer):
-    contact_id = serializers.IntegerField(read_only=True, allow_null=True)
-    company_id = serializers.IntegerField(read_only=True, allow_null=True)
-    deal_id = serializers.IntegerField(read_only=True, allow_null=True)
+class ConversationSerializer(RecordSerializer):
+    class Meta:
+        model = Conversation
+        fields = _record_fields("conversation")
+        read_only_fields = fields
 
+
+class ActivitySerializer(RecordSerializer):
     class Meta:
         model = Activity
         fields = _record_fields("activity")
@@ -86,6 +97,7 @@ RECORD_SERIALIZERS: dict[str, type[serializers.ModelSerializer]] = {
     "company": CompanySerializer,
     "deal": DealSerializer,
     "activity": ActivitySerializer,
+    "conversation": ConversationSerializer,
 }
 
 

@@ -16,14 +16,21 @@ from sync.api.enrichment_views import (
 )
 from sync.api.messaging_views import ContactConversationsRefreshView, ContactMessagesView
 from sync.api.onboarding_views import ManualSyncView, TrackingListView, TrackingRetryView
-from sync.api.views import ActivityViewSet, ChangeFeedView, CompanyViewSet, ContactViewSet, DealViewSet
+from sync.api.views import RECORD_VIEWSETS, ChangeFeedView
+
+# The records routes: one per entity of the registry (sync.entities.ENTITIES).
+RECORD_ROUTES = {
+    "contact": "contacts",
+    "company": "companies",
+    "deal": "deals",
+    "activity": "activities",
+    "conversation": "conversations",
+}
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
-router.register("contacts", ContactViewSet, basename="contact")
-router.register("companies", CompanyViewSet, basename="company")
-router.register("deals", DealViewSet, basename="deal")
-router.register("activities", ActivityViewSet, basename="activity")
+for entity, viewset in RECORD_VIEWSETS.items():
+    router.register(RECORD_ROUTES[entity], viewset, basename=entity)
 router.register("next-action-rules", NextActionRuleViewSet, basename="next-action-rule")
 router.register("owner-rules", OwnerRuleViewSet, basename="owner-rule")
 

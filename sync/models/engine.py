@@ -3,6 +3,7 @@
 from django.db import models
 from django.db.models import Q
 
+from connectors.types import CANONICAL_ENTITIES
 from integrations.models import Integration, SubAccount
 
 __all__ = [
@@ -18,7 +19,9 @@ __all__ = [
     "ENTITY_CHOICES",
 ]
 
-ENTITY_CHOICES = [("contact", "Contact"), ("company", "Company"), ("deal", "Deal"), ("activity", "Activity")]
+# Every canonical entity (``connectors.base.CANONICAL_ENTITIES``): mappings, links, runs and conflicts
+# exist for each one the platform syncs.
+ENTITY_CHOICES = [(name, name.title()) for name in CANONICAL_ENTITIES]
 
 
 class FieldMapping(models.Model):

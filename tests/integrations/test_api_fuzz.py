@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from config.wsgi import application
 from integrations.models import ApiKey
-from sync.models import Company, Contact, Deal
+from sync.models import Company, Contact, Conversation, Deal
 from tests.factories import IntegrationFactory, SubAccountFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
@@ -42,6 +42,7 @@ REFERENCES = {
     "company_id": "company",
     "contact_id": "contact",
     "deal_id": None,
+    "conversation_id": "conversation",
     "contact_ids": "contact_ids",
 }
 FIXED = {
@@ -66,8 +67,14 @@ def fixture_ids(catalog):
     contact = Contact.objects.create(subaccount=sub, email="fuzz@example.com", company=company)
     deal = Deal.objects.create(subaccount=sub, name="Fuzz deal", company=company)
     deal.contacts.add(contact)
+    conversation = Conversation.objects.create(subaccount=sub, subject="Fuzz chat", contact=contact)
     key = ApiKey.objects.create_key(name="fuzz", subaccount=sub)[1]
-    ids = {"integration": integration.pk, "company": company.pk, "contact": contact.pk}
+    ids = {
+        "integration": integration.pk,
+        "company": company.pk,
+        "contact": contact.pk,
+        "conversation": conversation.pk,
+    }
     return key, {**ids, "contact_ids": [contact.pk]}
 
 

@@ -2,7 +2,7 @@
 
 import factory
 
-from sync.models import Activity, Company, Contact, Deal
+from sync.models import Activity, Company, Contact, Conversation, Deal
 from tests.factories import SubAccountFactory
 
 
@@ -41,3 +41,13 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     subaccount = factory.SubFactory(SubAccountFactory)
     kind = Activity.Kind.NOTE
     subject = factory.Sequence(lambda n: f"Note {n}")
+
+
+class ConversationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Conversation
+
+    subaccount = factory.SubFactory(SubAccountFactory)
+    subject = factory.Sequence(lambda n: f"Conversation {n}")
+    status = Conversation.Status.OPEN
+    channel = "whatsapp"

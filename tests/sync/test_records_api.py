@@ -8,7 +8,13 @@ from rest_framework.test import APIClient
 
 from integrations.models import ApiKey, Membership
 from sync.models import Change, Company, Contact, Deal
-from tests.sync.factories import ActivityFactory, CompanyFactory, ContactFactory, DealFactory
+from tests.sync.factories import (
+    ActivityFactory,
+    CompanyFactory,
+    ContactFactory,
+    ConversationFactory,
+    DealFactory,
+)
 
 # The records routes under /api/v1/ plus the whole project (config/urls.py mounts sync.api.urls there
 # too; listing it here keeps these tests independent of that line).
@@ -346,6 +352,7 @@ FACTORIES = {
     "companies": CompanyFactory,
     "deals": DealFactory,
     "activities": ActivityFactory,
+    "conversations": ConversationFactory,
 }
 
 

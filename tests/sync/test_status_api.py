@@ -96,7 +96,7 @@ def test_status_reports_the_last_run_records_conflicts_failures_and_next_sync(ap
         "finished_at": done.isoformat().replace("+00:00", "Z"),
         **COUNTERS,
     }
-    assert body["records"] == {"contact": 3, "company": 0, "deal": 1, "activity": 0}
+    assert body["records"] == {"contact": 3, "company": 0, "deal": 1, "activity": 0, "conversation": 0}
     assert (body["open_conflicts"], body["failed_records"]) == (2, 3)
     assert body["next_sync_at"] == (synced + timedelta(minutes=15)).isoformat().replace("+00:00", "Z")
 
@@ -130,4 +130,5 @@ def test_the_schema_documents_the_status_fields(api):
         "company",
         "deal",
         "activity",
+        "conversation",
     }

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from integrations.models import Integration, SubAccount
 from sync.api.serializers import RECORD_SERIALIZERS
+from sync.entities import ENTITIES
 from webhooks.models import Delivery, Endpoint, Message
 
 DELIVER_TASK = "webhooks.deliver"  # webhooks/outbound/tasks.py: deliver_task
@@ -26,7 +27,8 @@ DELIVER_TASK = "webhooks.deliver"  # webhooks/outbound/tasks.py: deliver_task
 # The payload format version; bump it (and document the change) when the envelope or data change shape.
 PAYLOAD_VERSION = "2026-11-01"
 
-RECORD_ENTITIES = ("contact", "company", "deal", "activity")
+# Every registered entity (sync.entities.ENTITIES): its changes are <entity>.created|updated|deleted.
+RECORD_ENTITIES = tuple(ENTITIES)
 RECORD_ACTIONS = {"create": "created", "update": "updated", "delete": "deleted"}
 
 EVENT_TYPES: dict[str, str] = {

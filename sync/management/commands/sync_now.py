@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from connectors.base import CANONICAL_ENTITIES
 from integrations.models import Integration
 from sync.runs import Progress, SyncBusy, SyncNotAllowed, sync_run_execute, sync_run_request
 
@@ -13,9 +14,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("integration_id", type=int)
         parser.add_argument("--full", action="store_true", help="Re-read everything instead of changes only")
-        parser.add_argument(
-            "--entity", action="append", dest="entities", choices=["contact", "company", "deal", "activity"]
-        )
+        parser.add_argument("--entity", action="append", dest="entities", choices=list(CANONICAL_ENTITIES))
 
     def handle(self, *args, integration_id: int, full: bool, entities, **options):
         integration = (
