@@ -13,6 +13,7 @@ Settings (``_control/settings``): ``rate_per_second``, ``webhook_retry_delays``,
 from __future__ import annotations
 
 from django.urls import URLPattern, path
+from django.views.decorators.clickjacking import xframe_options_exempt
 
 from connectors.alacarte.emulator.control import AlaCarteControl
 
@@ -37,7 +38,8 @@ class AlaCarteEmulator(AlaCarteControl):
             path("api-send-message", self.endpoint(self.send_message_view)),
             path("api-upload-attachment", self.endpoint(self.upload_view)),
             path("api-sso-generate-token", self.endpoint(self.sso_view)),
-            path("embed/inbox", public(self.embed_page)),
+            # The provider's inbox is made to be embedded in a CRM page: no X-Frame-Options DENY.
+            path("embed/inbox", xframe_options_exempt(public(self.embed_page))),
             path("files/<str:attachment_id>/<str:filename>", public(self.file_view)),
             path("api/download-media", public(self.download_view)),
         ]
