@@ -176,21 +176,17 @@ def flow_figures(base: str, leads: int = FLOW_LEADS, interval: float = 1.0) -> d
 
 
 @contextmanager
-def wire_counter():
-    """Every response the connectors get, by host path prefix and status (monkeypatched send)."""
+def wire_counter(providers: tuple[str, ...] = ("aitable", "missionx")):
+    """Every response the connectors get, by emulator (``/sandbox/<provider>/``) and status, and by
+    emulator and endpoint (``(provider, "/api-customers-sync")``), requests' Session.send wrapped."""
     counts: Counter = Counter()
     original = requests.Session.send
 
     def send(self, request, **kwargs):
         response = original(self, request, **kwargs)
-        provider = (
-            "aitable"
-            if "/sandbox/aitable/" in request.url
-            else "missionx"
-            if "/sandbox/missionx/" in request.url
-            else "other"
-        )
+        provider = next((p for p in providers if f"/sandbox/{p}/" in request.url), "other")
         counts[(provider, response.status_code)] += 1
+        counts[(provider, "/" + request.path_url.split("?")[0].rstrip("/").rsplit("/", 1)[-1])] += 1
         return response
 
     requests.Session.send = send
@@ -201,7 +197,11 @@ def wire_counter():
 
 
 def _total(counts: Counter, provider: str, status: int | None = None) -> int:
-    return sum(n for (p, s), n in counts.items() if p == provider and (status is None or s == status))
+    return sum(
+        n
+        for (p, s), n in counts.items()
+        if p == provider and isinstance(s, int) and (status is None or s == status)
+    )
 
 
 def import_figures(base: str, leads: int = IMPORT_LEADS) -> dict:

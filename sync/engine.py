@@ -563,10 +563,16 @@ def push_records(
     )
     for (obj, link, local, diff), relations, skipped in zip(pending, relation_payloads, unsent, strict=True):
         fields_diff = {k: v for k, v in diff.items() if k not in ctx.relations}
+        try:
+            remote = local_to_remote(
+                ctx.maps, local, only=None if link is None else fields_diff, region=ctx.region
+            )
+        except (TransformError, ValueError) as exc:  # this record's value cannot be sent: it fails alone
+            outcome.failed += 1
+            outcome.errors.append((str(obj.pk), f"could not map the local record: {exc}", "transform"))
+            continue
         if link is None:
-            payload = {
-                k: v for k, v in local_to_remote(ctx.maps, local, region=ctx.region).items() if v != ""
-            }
+            payload = {k: v for k, v in remote.items() if v != ""}
             if payload:
                 base = {k: v for k, v in local.items() if k not in skipped}
                 creates.append((obj, base, {**payload, **own_id(obj), **relations}))
@@ -574,7 +580,7 @@ def push_records(
                 outcome.unchanged += 1  # no mapped value to send yet
             continue
         diff = {k: v for k, v in diff.items() if k not in skipped}
-        payload = {**local_to_remote(ctx.maps, local, only=fields_diff, region=ctx.region), **relations}
+        payload = {**remote, **relations}
         if not diff or not payload:
             outcome.unchanged += 1  # what changed cannot be sent yet (a relation's target has no twin)
             continue

@@ -259,3 +259,15 @@ def test_a_value_a_transform_cannot_take_fails_that_record_alone_and_the_page_go
     assert error.remote_id == bad.remote_id and "e164" in error.message and error.direction == "pull"
     assert Contact.objects.filter(subaccount=subaccount).count() == 3
     assert SyncCursor.objects.get(integration=integration, entity="contact", kind="pull").position  # moved on
+
+
+def test_a_record_whose_value_cannot_be_mapped_fails_alone_in_a_push(integration_for, subaccount):
+    emulator_module("hubspot").emulator.reset()
+    # Written around the services (an import, a region changed since): not a phone E.164 knows.
+    Contact.objects.create(subaccount=subaccount, email="bad-phone@example.com", phone="+353800000000")
+    Contact.objects.create(subaccount=subaccount, email="good@example.com", phone="+12025550123")
+    run = run_sync(integration_for("hubspot"), "full")
+    assert (run.status, run.failed) == ("partial", 1)
+    [error] = SyncRecordError.objects.filter(run=run)
+    assert "e164" in error.message and error.direction == "push"
+    assert [c["email"] for c in remote_contacts("hubspot")] == ["good@example.com"]
