@@ -225,7 +225,7 @@ the webhooks (`benchmarks/alacarte_bench.py`). Baselines are measured in the sam
 |---|---|---|---|---|
 | C1 | initial push of {push["contacts"]:,} contacts (first full sync; goal ≤ {math.ceil(push["contacts"] / 1000)} `api-customers-sync` calls + retries: **{"met" if push_goal else "NOT met"}**) | {_s(push["seconds"])}, {push["sync_requests"]} sync calls ({push["requests"]} requests in all, {push["429"]} × 429), {push["linked"]:,} linked, {push["failed"]} failed, run {push["run_status"]} | `bulk_create` of the same rows: {_s(push["bulk_create_s"])} | {push["ratio_to_bulk_create"]:.3f} |
 | C2 | `message.received` → activity in `GET /api/v1/contacts/{{id}}/messages/`, {inbound["messages"]} messages: p50 / p90 / max (goal p90 < 2 s: **{"met" if inbound_goal else "NOT met"}**) | {_s(inbound["p50_s"])} / {_s(inbound["p90_s"])} / {_s(inbound["max_s"])}, {inbound["stored_once"]} stored | the webhook's own trip p50 / p90: {_s(inbound["webhook_trip_p50_s"])} / {_s(inbound["webhook_trip_p90_s"])} | — |
-| C3 | polling catch-up of {catch["messages"]:,} missed messages | {_s(catch["seconds"])}, {catch["calls"]} calls (ceil(n/100) = {catch["expected_calls"]}), {catch["stored"]:,} stored, {catch["failed"]} failed, {catch["429"]} × 429 | `bulk_create` of the same activities: {_s(catch["bulk_create_s"])} | {catch["ratio_to_bulk_create"]:.3f} |
+| C3 | polling catch-up of {catch["messages"]:,} missed messages | {_s(catch["seconds"])}, {catch["calls"]} calls (ceil(n/100) = {catch["expected_calls"]}, plus the last look the inclusive `since` repeats), {catch["stored"]:,} stored, {catch["failed"]} failed, {catch["429"]} × 429 | `bulk_create` of the same activities: {_s(catch["bulk_create_s"])} | {catch["ratio_to_bulk_create"]:.3f} |
 """
 
 

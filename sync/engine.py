@@ -473,7 +473,7 @@ def push_changes(
     while True:
         batch = list(
             Change.objects.filter(subaccount_id=integration.subaccount_id, seq__gt=position).order_by("seq")[
-                :PUSH_CHUNK
+                : max(PUSH_CHUNK, connector.batch_size)
             ]
         )
         if not batch:

@@ -219,12 +219,13 @@ def _execute(run: SyncRun, owner: str, *, first_start: bool, progress) -> None:
                     progress(Progress(entity, "pull", outcome))
     if pushes:
         if run.kind == SyncRun.Kind.FULL:
+            chunk = max(EXPORT_CHUNK, connector.batch_size)  # one provider batch a chunk at least
             for entity, ctx in contexts.items():
                 if not ctx.spec.writable:
                     continue
                 _set_phase(run, f"exporting new {entity}s")
                 after = 0
-                while ids := unlinked_local_ids(ctx, after_id=after, limit=EXPORT_CHUNK):
+                while ids := unlinked_local_ids(ctx, after_id=after, limit=chunk):
                     heartbeat()
                     outcome = push_records(ctx, connector, ids, run=run)
                     after = ids[-1]
