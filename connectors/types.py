@@ -72,6 +72,9 @@ class WriteResult:
     # call refused): the engine keeps those relations out of the link's base, so they are sent again.
     relations_failed: tuple[str, ...] = ()
     relations_error: str = ""
+    # How a provider whose create is an upsert found the record it wrote (À La Carte Chat:
+    # "external_id" / "email" / "phone"); "" when it created a new one or does not say.
+    matched_by: str = ""
 
 
 def collect_results(results: list[WriteResult | None], *, provider: str) -> list[WriteResult]:

@@ -84,13 +84,14 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
             return "Not linked to any integration"
         body = format_html_join(
             "",
-            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><a href='{}'>{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     reverse("admin:integrations_integration_change", args=[row["integration"]["id"]]),
                     row["integration"]["name"],
                     row["provider"],
                     row["remote_id"],
+                    row["matched_by"] or "—",
                     row["last_synced_at"],
                     row["last_error"] or "—",
                 )
@@ -98,7 +99,7 @@ class RecordAdmin(ScopedReadOnlyAdmin):  # no hard deletes: they would bypass th
             ),
         )
         return format_html(
-            "<table><tr><th>Integration</th><th>Provider</th><th>Remote id</th><th>Last synced</th>"
+            "<table><tr><th>Integration</th><th>Provider</th><th>Remote id</th><th>Linked by</th><th>Last synced</th>"
             "<th>Last error</th></tr>{}</table>",
             body,
         )

@@ -721,6 +721,7 @@ def _push_creates(
                         local_id=obj.pk,
                         remote_id=result.remote_id,
                         base=_sent(local, result, outcome, obj.pk),
+                        matched_by=result.matched_by or ("created" if result.created is not False else ""),
                     )
                 )
                 outcome.pushed += 1

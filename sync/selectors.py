@@ -70,6 +70,7 @@ def record_links(*, entity: str, record_ids: Iterable[int]) -> dict[int, list[di
                 "provider": link.integration.template.key,
                 "remote_id": link.remote_id,
                 "last_synced_at": link.last_synced_at,
+                "matched_by": link.matched_by,
                 "last_error": max(pushed, pulled)[1],
             }
         )

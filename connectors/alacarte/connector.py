@@ -428,7 +428,13 @@ def _result(index: int, entry: Mapping[str, Any], expected: str | None) -> Write
                 "to another customer"
             ),
         )
-    return WriteResult(index=index, ok=True, remote_id=customer_id, created=action == "created")
+    return WriteResult(
+        index=index,
+        ok=True,
+        remote_id=customer_id,
+        created=action == "created",
+        matched_by=str(entry.get("matched_by") or ""),
+    )
 
 
 def _reindexed(result: WriteResult, index: int) -> WriteResult:

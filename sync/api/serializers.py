@@ -113,6 +113,11 @@ class RecordLinkSerializer(serializers.Serializer):
     provider = serializers.CharField(help_text="The integration's template key, e.g. hubspot")
     remote_id = serializers.CharField()
     last_synced_at = serializers.DateTimeField()
+    matched_by = serializers.CharField(
+        allow_blank=True,
+        help_text="How our push made the link: created, or the key an upserting provider matched an "
+        "existing record on (external_id, email, phone); empty when a pull made it",
+    )
     last_error = serializers.CharField(
         allow_blank=True, help_text="The newest unresolved sync error of this record here; empty if none"
     )

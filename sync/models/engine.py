@@ -67,6 +67,9 @@ class EntityLink(models.Model):
     base = models.JSONField(default=dict)
     remote_modified_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(auto_now=True)
+    # How the link was made by a push: "created", or the key an upserting provider matched an
+    # existing record on ("email", "phone", "external_id"); "" for links made by a pull.
+    matched_by = models.CharField(max_length=20, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

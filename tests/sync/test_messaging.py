@@ -101,7 +101,7 @@ def test_a_message_to_a_contact_not_yet_a_customer_makes_the_customer_and_is_sto
     customer = _customer(chat, external_id=str(ana.pk))  # our id travels as external_id
     assert customer and customer["email"] == "ana@acme.com"
     link = EntityLink.objects.get(integration=chat, entity="contact", local_id=ana.pk)
-    assert link.remote_id == customer["id"]
+    assert (link.remote_id, link.matched_by) == (customer["id"], "created")
     poll(chat, ["activity"])  # the poll reads the same message back: still one
     assert [m.pk for m in _messages(subaccount)] == [sent.pk]
 
@@ -169,6 +169,7 @@ def test_a_message_polled_before_its_sender_is_our_contact_lands_on_it_once_the_
     [message] = _messages(subaccount)
     assert message.contact_id is None  # its customer is nobody we know yet
     messaging.customer_id(chat, ana, create=True, actor="test")  # the upsert matches the customer by e-mail
+    assert EntityLink.objects.get(integration=chat, entity="contact", local_id=ana.pk).matched_by == "email"
     message.refresh_from_db()
     assert message.contact_id == ana.pk
 

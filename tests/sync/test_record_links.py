@@ -110,6 +110,7 @@ def test_the_schema_describes_links_and_the_linked_to_filter(subaccount):
         "integration",
         "provider",
         "remote_id",
+        "matched_by",
         "last_synced_at",
         "last_error",
     }
