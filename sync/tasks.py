@@ -72,9 +72,9 @@ FULL_SYNC_DONE = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
 
 @shared_task(name="sync.dispatch_due")
 def sync_dispatch_due_task() -> int:
-    """Every minute: resume stale runs, then queue for each active integration its weekly full sync
-    when its slot has come (sync.schedules.full_sync_due), else a delta sync when its interval has
-    passed."""
+    """Every minute: resume stale runs, then queue for each active integration its first sync (full:
+    it imports and exports everything), its weekly full sync when its slot has come
+    (sync.schedules.full_sync_due), else a delta sync when its interval has passed."""
     _recover_stale_runs()
     now = timezone.now()
     queued = 0
@@ -100,6 +100,7 @@ def sync_dispatch_due_task() -> int:
             last_full_at=last_full.get(integration.pk),
         )
         last = integration.last_sync_at
+        first = last is None  # a new integration's first run is full: it also exports what we have
         if (
             not full
             and last is not None
@@ -109,8 +110,8 @@ def sync_dispatch_due_task() -> int:
         try:
             sync_run_request(
                 integration=integration,
-                kind=SyncRun.Kind.FULL if full else SyncRun.Kind.DELTA,
-                requested_by="schedule:weekly_full" if full else "schedule",
+                kind=SyncRun.Kind.FULL if full or first else SyncRun.Kind.DELTA,
+                requested_by="schedule:weekly_full" if full else "schedule:first" if first else "schedule",
             )
             queued += 1
         except (SyncBusy, SyncNotAllowed):

@@ -119,3 +119,16 @@ def test_a_new_integration_gets_its_own_slot_and_the_api_edits_it(subaccount, te
     assert (stored.full_sync_weekday, stored.full_sync_hour, stored.weekly_full_sync) == (5, 23, False)
     refused = api.patch(f"/api/v1/integrations/{body['id']}/", {"full_sync_hour": 24}, format="json")
     assert refused.status_code == 400 and Integration.objects.get(pk=body["id"]).full_sync_hour == 23
+
+
+def test_a_new_integrations_first_scheduled_run_is_full(subaccount, django_capture_on_commit_callbacks):
+    """A first connection imports and exports everything (the seed's 5,000 contacts into a chat)."""
+    integration = IntegrationFactory(
+        subaccount=subaccount,
+        status="active",
+        config={"auth_mode": "private_app", "access_token": "pat-first"},
+    )
+    with django_capture_on_commit_callbacks(execute=False):
+        assert sync_dispatch_due_task.apply().get() == 1
+    run = SyncRun.objects.get()
+    assert (run.integration_id, run.kind, run.requested_by) == (integration.pk, "full", "schedule:first")
