@@ -177,8 +177,9 @@ def flow_figures(base: str, leads: int = FLOW_LEADS, interval: float = 1.0) -> d
 
 @contextmanager
 def wire_counter(providers: tuple[str, ...] = ("aitable", "missionx")):
-    """Every response the connectors get, by emulator (``/sandbox/<provider>/``) and status, and by
-    emulator and endpoint (``(provider, "/api-customers-sync")``), requests' Session.send wrapped."""
+    """Every response the connectors get, by emulator (``/sandbox/<provider>/``) and status, by
+    emulator and endpoint (``(provider, "/api-customers-sync")``), and the seconds spent waiting for
+    each emulator (``(provider, "seconds")``); requests' Session.send wrapped."""
     counts: Counter = Counter()
     original = requests.Session.send
 
@@ -187,6 +188,7 @@ def wire_counter(providers: tuple[str, ...] = ("aitable", "missionx")):
         provider = next((p for p in providers if f"/sandbox/{p}/" in request.url), "other")
         counts[(provider, response.status_code)] += 1
         counts[(provider, "/" + request.path_url.split("?")[0].rstrip("/").rsplit("/", 1)[-1])] += 1
+        counts[(provider, "seconds")] += response.elapsed.total_seconds()  # waiting for the emulator
         return response
 
     requests.Session.send = send
