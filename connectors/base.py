@@ -9,7 +9,7 @@ through a ``TokenStore``.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -25,7 +25,7 @@ from connectors.errors import (
     SignatureInvalid,
     TransientError,
 )
-from connectors.http import StaticAuth, bearer
+from connectors.http import ERROR_EXCERPT, StaticAuth, bearer
 from connectors.netguard import check_url
 from connectors.oauth import OAuthAuth, OAuthClient
 from connectors.ratelimit import RateLimiter
@@ -365,6 +365,57 @@ class Connector(abc.ABC):
         if not token:
             raise ConfigError(f"enter {what}", field=field)
         return bearer(token)
+
+    # Config fields holding credentials: scrubbed from any provider message we pass on (a key that
+    # an error body echoes back).
+    secret_fields: ClassVar[tuple[str, ...]] = ("api_key", "api_token", "access_token", "client_secret")
+
+    def redacted(self, exc: Exception | str, *secrets: str) -> str:
+        """``exc``'s message without the integration's credentials (nor ``secrets``, e.g. an SSO
+        token), cut to ``ERROR_EXCERPT``."""
+        message = str(exc)
+        for secret in (*(str(self.config.get(name) or "") for name in self.secret_fields), *secrets):
+            if secret:
+                message = message.replace(secret, "[redacted]")
+        return message[:ERROR_EXCERPT]
+
+    def probe(
+        self,
+        call: Callable[[Any], Any],
+        *,
+        attempts: int,
+        unreachable: str,
+        connected: str,
+        refused: Callable[[PermanentError, str], str] = lambda exc, message: message,
+        details: Mapping[str, Any] | None = None,
+    ) -> TestResult:
+        """A connection test of one cheap ``call(self.client)``, tried at most ``attempts`` times so
+        the wizard answers within seconds. Every failure is a message with its reason (config, auth,
+        refused, unreachable; credentials redacted), never an exception."""
+        try:
+            client = self.client  # type: ignore[attr-defined]
+        except ConfigError as exc:
+            return TestResult(ok=False, message=str(exc), details={"reason": "config"})
+        saved, client.max_attempts = client.max_attempts, attempts
+        try:
+            call(client)
+        except AuthError as exc:
+            return TestResult(
+                ok=False, message=f"{self.redacted(exc)}. Check the API key.", details={"reason": "auth"}
+            )
+        except PermanentError as exc:
+            return TestResult(
+                ok=False, message=refused(exc, self.redacted(exc)), details={"reason": "refused"}
+            )
+        except TransientError as exc:
+            return TestResult(
+                ok=False, message=f"{unreachable}: {self.redacted(exc)}", details={"reason": "unreachable"}
+            )
+        finally:
+            client.max_attempts = saved
+        return TestResult(
+            ok=True, message=connected, details={"base_url": self.base_url(), **(details or {})}
+        )
 
     def accept_tokens(self, tokens: Tokens) -> None:  # noqa: B027 (optional hook, no-op by default)
         """Check freshly granted tokens (e.g. an instance URL) before they are stored."""

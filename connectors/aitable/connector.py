@@ -124,9 +124,9 @@ class AITableConnector(Connector, TableStore, IdLister):
             for entity, datasheet in self._configured_datasheets().items():
                 details[f"{entity}_rows"] = self.client.records_page(datasheet, pageSize=1).get("total")
         except AuthError as exc:
-            return TestResult(ok=False, message=f"AITable refused the API token: {_clean(exc, self.config)}")
+            return TestResult(ok=False, message=f"AITable refused the API token: {self.redacted(exc)}")
         except (ConfigError, PermanentError) as exc:
-            return TestResult(ok=False, message=_clean(exc, self.config))
+            return TestResult(ok=False, message=self.redacted(exc))
         return TestResult(ok=True, message="Connected to AITable.ai", details=details)
 
     def _space_details(self) -> dict[str, Any]:
@@ -454,10 +454,3 @@ def _changed_since(raw: Mapping[str, Any], floor: int | None) -> bool:
 
 def _failed(index: int, exc: PermanentError) -> WriteResult:
     return WriteResult(index=index, ok=False, error=str(exc)[:ERROR_EXCERPT], code=exc.code)
-
-
-def _clean(exc: Exception, config: Mapping[str, Any]) -> str:
-    message = str(exc)
-    if config.get("api_token"):
-        message = message.replace(str(config["api_token"]), "[redacted]")
-    return message

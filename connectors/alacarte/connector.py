@@ -29,7 +29,6 @@ from connectors.alacarte.records import (
     when,
 )
 from connectors.base import (
-    AuthError,
     ConfigError,
     Connector,
     EntitySpec,
@@ -38,7 +37,6 @@ from connectors.base import (
     RemoteField,
     RemoteRecord,
     TestResult,
-    TransientError,
     WriteResult,
     collect_results,
     decode_cursor,
@@ -150,40 +148,12 @@ class AlaCarteConnector(Connector, Messenger):
     def test_connection(self) -> TestResult:
         """One message page from now on (``limit=1``): proves the address and the key, reads at
         most one message."""
-        try:
-            client = self.client
-        except ConfigError as exc:
-            return TestResult(ok=False, message=str(exc), details={"reason": "config"})
-        attempts, client.max_attempts = client.max_attempts, TEST_ATTEMPTS
-        try:
-            client.messages_since(_iso(datetime.now(UTC)), limit=1)
-        except AuthError as exc:
-            return TestResult(
-                ok=False, message=f"{self._clean(exc)}. Check the API key.", details={"reason": "auth"}
-            )
-        except PermanentError as exc:
-            return TestResult(ok=False, message=self._clean(exc), details={"reason": "refused"})
-        except TransientError as exc:
-            return TestResult(
-                ok=False,
-                message=f"Could not reach À La Carte Chat: {self._clean(exc)}",
-                details={"reason": "unreachable"},
-            )
-        finally:
-            client.max_attempts = attempts
-        return TestResult(
-            ok=True,
-            message=f"Connected to À La Carte Chat at {self.base_url()}",
-            details={"base_url": self.base_url()},
+        return self.probe(
+            lambda client: client.messages_since(_iso(datetime.now(UTC)), limit=1),
+            attempts=TEST_ATTEMPTS,
+            unreachable="Could not reach À La Carte Chat",
+            connected=f"Connected to À La Carte Chat at {self.base_url()}",
         )
-
-    def _clean(self, exc: Exception, *secrets: str) -> str:
-        """An error's message without the API key (or any of ``secrets``, e.g. an SSO token)."""
-        message = str(exc)
-        for secret in (str(self.config.get("api_key") or ""), *secrets):
-            if secret:
-                message = message.replace(secret, "[redacted]")
-        return message[:ERROR_EXCERPT]
 
     def discover_fields(self, entity: str) -> list[RemoteField]:
         """The documented fields (customers' ``custom_fields`` are free JSON: the two the default

@@ -14,15 +14,12 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from connectors.base import (
-    AuthError,
     ConfigError,
     EnrichmentRecord,
     EnrichmentResult,
     EntitySpec,
     NoRecordsConnector,
-    PermanentError,
     TestResult,
-    TransientError,
 )
 from connectors.enrichment_http.client import EnrichmentClient
 
@@ -137,43 +134,19 @@ class EnrichmentHttpConnector(NoRecordsConnector):
     def test_connection(self) -> TestResult:
         """An empty ``POST /enrich``: proves the address, the contract and the key without spending
         any of the service's quota on a record. Every failure is a message, never an exception."""
-        try:
-            client = self.client
-        except ConfigError as exc:
-            return TestResult(ok=False, message=str(exc), details={"reason": "config"})
         url = f"{self.base_url()}/enrich"
-        attempts, client.max_attempts = client.max_attempts, TEST_ATTEMPTS
-        try:
-            client.enrich([])
-        except AuthError as exc:
-            return TestResult(
-                ok=False, message=f"{self._clean(exc)}. Check the API key.", details={"reason": "auth"}
-            )
-        except PermanentError as exc:
-            hint = " (check the base URL: it is the address without /enrich)" if exc.status == 404 else ""
-            return TestResult(
-                ok=False,
-                message=f"{url} did not accept the request{hint}: {self._clean(exc)}",
-                details={"reason": "refused"},
-            )
-        except TransientError as exc:
-            return TestResult(
-                ok=False,
-                message=f"Could not reach {url}: {self._clean(exc)}",
-                details={"reason": "unreachable"},
-            )
-        finally:
-            client.max_attempts = attempts
-        return TestResult(
-            ok=True,
-            message=f"Connected to the enrichment service at {self.base_url()}",
-            details={"base_url": self.base_url(), "max_batch": self.batch_size},
+        return self.probe(
+            lambda client: client.enrich([]),
+            attempts=TEST_ATTEMPTS,
+            unreachable=f"Could not reach {url}",
+            connected=f"Connected to the enrichment service at {self.base_url()}",
+            refused=lambda exc, message: (
+                f"{url} did not accept the request"
+                + (" (check the base URL: it is the address without /enrich)" if exc.status == 404 else "")
+                + f": {message}"
+            ),
+            details={"max_batch": self.batch_size},
         )
-
-    def _clean(self, exc: Exception) -> str:
-        message = str(exc)
-        key = str(self.config.get("api_key") or "")
-        return message.replace(key, "[redacted]") if key else message
 
     # --- enrichment -----------------------------------------------------------------------------
 

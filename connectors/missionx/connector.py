@@ -14,13 +14,11 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from connectors.base import (
-    AuthError,
     ConfigError,
     EntitySpec,
     NoRecordsConnector,
     PermanentError,
     TestResult,
-    TransientError,
 )
 from connectors.capabilities import FileTooLarge, Portal, PortalFile, PortalProvider
 from connectors.missionx import webhooks
@@ -105,38 +103,15 @@ class MissionXConnector(NoRecordsConnector, PortalProvider):
 
     def test_connection(self) -> TestResult:
         """``GET /v1/portals?limit=1``: proves the address and the key, reads one portal at most."""
-        try:
-            client = self.client
-        except ConfigError as exc:
-            return TestResult(ok=False, message=str(exc), details={"reason": "config"})
-        attempts, client.max_attempts = client.max_attempts, TEST_ATTEMPTS
-        try:
-            client.get_json("/v1/portals", params={"limit": 1})
-        except AuthError as exc:
-            return TestResult(
-                ok=False, message=f"{self._clean(exc)}. Check the API key.", details={"reason": "auth"}
-            )
-        except PermanentError as exc:
-            hint = " (the base URL is the address without /v1)" if exc.status == 404 else ""
-            return TestResult(ok=False, message=f"{self._clean(exc)}{hint}", details={"reason": "refused"})
-        except TransientError as exc:
-            return TestResult(
-                ok=False,
-                message=f"Could not reach MissionX: {self._clean(exc)}",
-                details={"reason": "unreachable"},
-            )
-        finally:
-            client.max_attempts = attempts
-        return TestResult(
-            ok=True,
-            message=f"Connected to MissionX at {self.base_url()}",
-            details={"base_url": self.base_url()},
+        return self.probe(
+            lambda client: client.get_json("/v1/portals", params={"limit": 1}),
+            attempts=TEST_ATTEMPTS,
+            unreachable="Could not reach MissionX",
+            connected=f"Connected to MissionX at {self.base_url()}",
+            refused=lambda exc, message: (
+                message + (" (the base URL is the address without /v1)" if exc.status == 404 else "")
+            ),
         )
-
-    def _clean(self, exc: Exception) -> str:
-        message = str(exc)
-        key = str(self.config.get("api_key") or "")
-        return message.replace(key, "[redacted]") if key else message
 
     # --- portals (PortalProvider) --------------------------------------------------------------
 
