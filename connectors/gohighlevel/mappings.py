@@ -1,0 +1,35 @@
+"""Default field mappings for GoHighLevel (providers.md "Canonical field map"). Data only.
+
+Contacts map their own fields; ``name`` is derived by GoHighLevel from first and last name, so it is
+not written. Opportunities keep the stage and pipeline as GoHighLevel's ids. Notes and tasks are
+read only (they arrive by webhook): their rows only read.
+"""
+
+from typing import Any
+
+from connectors.mapping_rows import DATETIME, E164, FROM_REMOTE, LOWERCASE, NUMBER, TRIM, row
+
+DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
+    "contact": [
+        row("first_name", "firstName", TRIM),
+        row("last_name", "lastName", TRIM),
+        row("email", "email", LOWERCASE),
+        row("phone", "phone", E164),
+        row("company_name", "companyName", TRIM),
+        row("owner_id", "assignedTo", direction=FROM_REMOTE),
+    ],
+    "deal": [
+        row("name", "name", TRIM),
+        row("amount", "monetaryValue", NUMBER),
+        row("stage", "pipelineStageId"),
+        row("pipeline", "pipelineId"),
+        row("owner_id", "assignedTo", direction=FROM_REMOTE),
+    ],
+    "activity": [
+        row("kind", "_kind", direction=FROM_REMOTE),
+        row("subject", "title", direction=FROM_REMOTE),
+        row("body", "body", direction=FROM_REMOTE),
+        row("due_at", "dueDate", DATETIME, FROM_REMOTE),
+        row("occurred_at", "dateAdded", DATETIME, FROM_REMOTE),
+    ],
+}
