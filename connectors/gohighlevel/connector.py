@@ -288,11 +288,34 @@ class GoHighLevelConnector(Connector):
                 results.append(
                     self._write(
                         index,
-                        lambda f=fields: self.client.create_opportunity(opportunity_body(f)),
+                        lambda f=fields: self.client.create_opportunity(
+                            self._with_pipeline(opportunity_body(f))
+                        ),
                         creating=True,
                     )
                 )
         return results
+
+    def _with_pipeline(self, body: dict[str, Any]) -> dict[str, Any]:
+        """GoHighLevel files every opportunity in a pipeline stage: one pushed without them goes into
+        the location's first pipeline at its first stage, open."""
+        body = {"status": "open", **body}
+        if body.get("pipelineId") and body.get("pipelineStageId"):
+            return body
+        pipelines = self._pipelines
+        pipeline = next((p for p in pipelines if p.get("id") == body.get("pipelineId")), None)
+        pipeline = pipeline or (pipelines[0] if pipelines and not body.get("pipelineId") else None)
+        if pipeline is None:
+            return body  # GoHighLevel says what is missing
+        stages = pipeline.get("stages") or []
+        body.setdefault("pipelineId", pipeline["id"])
+        if not body.get("pipelineStageId") and stages:
+            body["pipelineStageId"] = stages[0]["id"]
+        return body
+
+    @functools.cached_property
+    def _pipelines(self) -> list[dict[str, Any]]:
+        return self.client.pipelines()
 
     def _upsert_contact(self, index: int, fields: Mapping[str, Any]) -> WriteResult:
         """``/contacts/upsert``: creates, or finds the contact by email/phone (then ``created=False``)."""
