@@ -201,6 +201,22 @@ class GoHighLevelClient(ProviderClient):
         resp = self.session_get_optional(f"/contacts/{contact_id}/{kind}/{child_id}")
         return (json_or_empty(resp) or {}).get(kind[:-1]) if resp is not None else None
 
+    # --- calendar appointments (calendars API) -------------------------------------------------------
+
+    def appointment(self, event_id: str) -> dict[str, Any] | None:
+        resp = self.session_get_optional(f"/calendars/events/appointments/{event_id}")
+        return (json_or_empty(resp) or {}).get("event") if resp is not None else None
+
+    def calendar_events(self, calendar_id: str, *, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """The calendar's events starting between ``start_ms`` and ``end_ms`` (epoch ms)."""
+        params = {
+            "locationId": self.location_id,
+            "calendarId": calendar_id,
+            "startTime": str(start_ms),
+            "endTime": str(end_ms),
+        }
+        return self.get_json("/calendars/events", params=params).get("events") or []
+
     # --- opportunities ------------------------------------------------------------------------------
 
     def opportunity(self, opportunity_id: str) -> dict[str, Any] | None:

@@ -13,7 +13,10 @@ from the ids known (a contact went away) are the ids listed again and the missin
 deleted records. Opportunities have no modification filter: every pull lists them all
 (``startAfter``/``startAfterId``), yields those changed since the watermark and tombstones the ids
 gone. Notes and tasks live under their contact and cannot be listed for a location: they arrive by
-webhook (``NoteCreate``/``TaskCreate``) and are read by id; the platform does not write them.
+webhook (``NoteCreate``/``TaskCreate``) and are read by id. The appointments of the configured
+``calendarId`` (activities of kind ``meeting``) are pulled: the calendar's events starting within a
+window around now, changed since the watermark, and ids gone from the window confirmed by a read
+before they come back deleted. The platform does not write activities.
 
 Writes: one request per record (GoHighLevel has no batch writes). A contact is created through
 ``/contacts/upsert``, which matches an existing contact by email or phone as the location's
@@ -27,6 +30,8 @@ import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
+
+from django.utils import timezone
 
 from connectors.base import (
     AuthError,
@@ -49,6 +54,7 @@ from connectors.gohighlevel.client import DEFAULT_VERSION, GoHighLevelClient
 from connectors.gohighlevel.fields import activity_fields, contact_fields, opportunity_fields
 from connectors.gohighlevel.records import (
     activity_record,
+    appointment_record,
     contact_body,
     contact_record,
     iso,
@@ -75,7 +81,13 @@ SCOPES = (
     "opportunities.write",
     "locations.readonly",
     "locations/customFields.readonly",
+    "calendars.readonly",
+    "calendars/events.readonly",
 )
+# The appointments a pull reads: those starting within this window around now (GoHighLevel lists
+# calendar events by start time only).
+APPOINTMENTS_BEHIND = timedelta(days=31)
+APPOINTMENTS_AHEAD = timedelta(days=365)
 
 
 class GoHighLevelConnector(Connector):
@@ -86,10 +98,9 @@ class GoHighLevelConnector(Connector):
         "contact": EntitySpec(remote_types=("contacts",), modified_field="dateUpdated"),
         "deal": EntitySpec(remote_types=("opportunities",), modified_field="dateUpdated"),
         "activity": EntitySpec(
-            remote_types=("notes", "tasks"),
-            modified_field="dateAdded",
+            remote_types=("notes", "tasks", "appointments"),
+            modified_field="dateUpdated",
             writable=False,
-            listable=False,
             deletable=False,
         ),
     }
@@ -199,8 +210,10 @@ class GoHighLevelConnector(Connector):
             state = {}
         if entity == "contact":
             yield from self._pull_contacts(state)
-        else:
+        elif entity == "deal":
             yield from self._pull_opportunities(state)
+        else:
+            yield from self._pull_appointments(state)
 
     def _pull_contacts(self, state: dict[str, Any]) -> Iterator[Page]:
         since = parse_time(state.get("updated"))
@@ -244,6 +257,29 @@ class GoHighLevelConnector(Connector):
         gone = [_tombstone(rid) for rid in sorted((known or set()) - live)]
         yield Page(records=gone, cursor=_cursor(newest, live))
 
+    def _pull_appointments(self, state: dict[str, Any]) -> Iterator[Page]:
+        """The configured calendar's appointments (none without a ``calendarId``)."""
+        calendar = str(self.config.get("calendarId") or "")
+        if not calendar:
+            return
+        since = parse_time(state.get("updated"))
+        floor = since - OVERLAP if since else None
+        known = unpack_ids(state.get("ids")) or set()
+        now = timezone.now()
+        raws = self.client.calendar_events(
+            calendar,
+            start_ms=int((now - APPOINTMENTS_BEHIND).timestamp() * 1000),
+            end_ms=int((now + APPOINTMENTS_AHEAD).timestamp() * 1000),
+        )
+        records = [appointment_record(raw) for raw in raws]
+        live = {r.id for r in records}
+        changed = [r for r in records if floor is None or r.modified_at is None or r.modified_at >= floor]
+        gone = []
+        for remote_id in sorted(known - live):  # deleted, or only out of the window: a read tells
+            if self.client.appointment(remote_id.removeprefix("appointments/")) is None:
+                gone.append(_tombstone(remote_id))
+        yield Page(records=changed + gone, cursor=_cursor(_latest(since, records), live))
+
     def get(self, entity: str, remote_ids: list[str]) -> list[RemoteRecord]:
         self.entity_spec(entity)
         found: list[RemoteRecord] = []
@@ -259,8 +295,12 @@ class GoHighLevelConnector(Connector):
                     kind, contact_id, child_id = split_activity_id(remote_id)
                 except ValueError:
                     continue  # not an id this entity can have: simply absent
-                raw = self.client.child(contact_id, kind, child_id)
-                found += [activity_record(kind, raw)] if raw else []
+                if kind == "appointments":
+                    raw = self.client.appointment(child_id)
+                    found += [appointment_record(raw)] if raw else []
+                else:
+                    raw = self.client.child(contact_id, kind, child_id)
+                    found += [activity_record(kind, raw)] if raw else []
         return found
 
     # --- field discovery ------------------------------------------------------------------------
@@ -281,7 +321,9 @@ class GoHighLevelConnector(Connector):
         results = []
         for index, fields in enumerate(records_in):
             if not spec.writable:
-                results.append(_unsupported(index, "GoHighLevel notes and tasks are read, not written"))
+                results.append(
+                    _unsupported(index, "GoHighLevel notes, tasks and appointments are read, not written")
+                )
             elif entity == "contact":
                 results.append(self._upsert_contact(index, fields))
             else:
@@ -356,7 +398,9 @@ class GoHighLevelConnector(Connector):
         results = []
         for index, (remote_id, fields) in enumerate(records_in):
             if not spec.writable:
-                results.append(_unsupported(index, "GoHighLevel notes and tasks are read, not written"))
+                results.append(
+                    _unsupported(index, "GoHighLevel notes, tasks and appointments are read, not written")
+                )
             elif entity == "contact":
                 results.append(
                     self._write(
@@ -384,7 +428,9 @@ class GoHighLevelConnector(Connector):
         for index, remote_id in enumerate(remote_ids):
             if not spec.deletable:
                 results.append(
-                    _unsupported(index, "GoHighLevel notes and tasks are not deleted by the platform")
+                    _unsupported(
+                        index, "GoHighLevel notes, tasks and appointments are not deleted by the platform"
+                    )
                 )
                 continue
             path = f"/contacts/{remote_id}" if entity == "contact" else f"/opportunities/{remote_id}"

@@ -1,5 +1,5 @@
 """What ``discover_fields`` reports for GoHighLevel: the standard fields of contacts,
-opportunities, notes and tasks (providers.md §6), the location's contact custom fields
+opportunities, notes, tasks and calendar appointments (providers.md §6), the location's contact custom fields
 (``GET /locations/{id}/customFields``, named ``customFields.<id>`` as records read them) and the
 pipelines' stages as the options of ``pipelineStageId``."""
 
@@ -92,11 +92,33 @@ def opportunity_fields(pipelines: list[Mapping[str, Any]]) -> list[RemoteField]:
 
 def activity_fields() -> list[RemoteField]:
     return [
-        RemoteField("_kind", "Kind", type="enumeration", options=(("note", "Note"), ("task", "Task"))),
+        RemoteField(
+            "_kind",
+            "Kind",
+            type="enumeration",
+            options=(("note", "Note"), ("task", "Task"), ("meeting", "Appointment")),
+        ),
         RemoteField("body", "Body", type="text"),
         RemoteField("title", "Title", remote_type="tasks"),
         RemoteField("dueDate", "Due date", type="datetime", remote_type="tasks", format="iso"),
         RemoteField("completed", "Completed", type="boolean", remote_type="tasks"),
         RemoteField("assignedTo", "Assigned user", type="reference", remote_type="tasks"),
         RemoteField("dateAdded", "Date added", type="datetime", read_only=True, format="iso"),
+        RemoteField("title", "Appointment title", remote_type="appointments"),
+        RemoteField("description", "Description", type="text", remote_type="appointments"),
+        RemoteField("notes", "Notes", type="text", remote_type="appointments"),
+        RemoteField("address", "Meeting address", remote_type="appointments"),
+        RemoteField(
+            "appointmentStatus",
+            "Appointment status",
+            type="enumeration",
+            remote_type="appointments",
+            options=tuple(
+                (s, s.capitalize()) for s in ("new", "confirmed", "cancelled", "showed", "noshow", "invalid")
+            ),
+        ),
+        RemoteField("assignedUserId", "Assigned user", type="reference", remote_type="appointments"),
+        RemoteField("calendarId", "Calendar", type="reference", remote_type="appointments"),
+        RemoteField("startTime", "Starts", type="datetime", remote_type="appointments", format="iso"),
+        RemoteField("endTime", "Ends", type="datetime", remote_type="appointments", format="iso"),
     ]

@@ -1,8 +1,9 @@
 """Default field mappings for GoHighLevel (providers.md "Canonical field map"). Data only.
 
 Contacts map their own fields; ``name`` is derived by GoHighLevel from first and last name, so it is
-not written. Opportunities keep the stage and pipeline as GoHighLevel's ids. Notes and tasks are
-read only (they arrive by webhook): their rows only read.
+not written. Opportunities keep the stage and pipeline as GoHighLevel's ids. Notes, tasks and
+appointments are read only: their rows only read (a note's time is when it was added, an
+appointment's when it starts; each record carries one of the two).
 """
 
 from typing import Any
@@ -31,5 +32,7 @@ DEFAULT_MAPPINGS: dict[str, list[dict[str, Any]]] = {
         row("body", "body", direction=FROM_REMOTE),
         row("due_at", "dueDate", DATETIME, FROM_REMOTE),
         row("occurred_at", "dateAdded", DATETIME, FROM_REMOTE),
+        row("occurred_at", "startTime", DATETIME, FROM_REMOTE),
+        row("status", "appointmentStatus", direction=FROM_REMOTE),
     ],
 }

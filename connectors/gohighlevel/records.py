@@ -4,7 +4,7 @@ Records keep GoHighLevel's field names. A contact's ``customFields`` list (``[{i
 as one flat field per custom field, ``customFields.<id>``, and is written back as the list. An
 opportunity's ``contactId`` is its ``contact_ids`` relation; a note's or task's is its
 ``contact_id``. Notes and tasks live under their contact, so their ids carry it:
-``notes/<contactId>/<noteId>``.
+``notes/<contactId>/<noteId>``; calendar appointments (kind ``meeting``) are ``appointments/<eventId>``.
 """
 
 from __future__ import annotations
@@ -56,7 +56,18 @@ ACTIVITY_FIELDS = {
     "notes": ("body", "dateAdded"),
     "tasks": ("title", "body", "dueDate", "completed", "assignedTo", "dateAdded"),
 }
-KINDS = {"notes": "note", "tasks": "task"}
+APPOINTMENT_FIELDS = (
+    "title",
+    "description",
+    "notes",
+    "address",
+    "appointmentStatus",
+    "assignedUserId",
+    "calendarId",
+    "startTime",
+    "endTime",
+)
+KINDS = {"notes": "note", "tasks": "task", "appointments": "meeting"}
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -155,12 +166,19 @@ def activity_id(kind: str, contact_id: str, child_id: str) -> str:
     return f"{kind}/{contact_id}/{child_id}"
 
 
+def appointment_id(event_id: str) -> str:
+    return f"appointments/{event_id}"
+
+
 def split_activity_id(remote_id: str) -> tuple[str, str, str]:
-    """(``notes``|``tasks``, contact id, note or task id); ValueError for anything else."""
+    """(``notes``|``tasks``, contact id, note or task id), or (``appointments``, "", event id);
+    ValueError for anything else."""
     kind, _, rest = remote_id.partition("/")
+    if kind == "appointments" and rest and "/" not in rest:
+        return kind, "", rest
     contact_id, _, child_id = rest.partition("/")
-    if kind not in KINDS or not contact_id or not child_id or "/" in child_id:
-        raise ValueError(f"not a GoHighLevel note or task id: {remote_id!r}")
+    if kind not in ("notes", "tasks") or not contact_id or not child_id or "/" in child_id:
+        raise ValueError(f"not a GoHighLevel note, task or appointment id: {remote_id!r}")
     return kind, contact_id, child_id
 
 
@@ -173,5 +191,19 @@ def activity_record(kind: str, raw: Mapping[str, Any]) -> RemoteRecord:
         modified_at=parse_time(raw.get("dateUpdated") or raw.get("dateAdded")),
         fields=fields,
         remote_type=kind,
+        relations={"contact_id": (contact,) if contact else ()},
+    )
+
+
+def appointment_record(raw: Mapping[str, Any]) -> RemoteRecord:
+    """A calendar appointment as an activity of kind ``meeting``."""
+    contact = str(raw.get("contactId") or "")
+    fields = {name: raw.get(name) for name in APPOINTMENT_FIELDS if name in raw}
+    fields["_kind"] = "meeting"
+    return RemoteRecord(
+        id=appointment_id(str(raw["id"])),
+        modified_at=parse_time(raw.get("dateUpdated") or raw.get("dateAdded")),
+        fields=fields,
+        remote_type="appointments",
         relations={"contact_id": (contact,) if contact else ()},
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 from connectors import signatures
 from connectors.base import PermanentError, WebhookEvent, WebhookRequest
-from connectors.gohighlevel.records import activity_id, parse_time
+from connectors.gohighlevel.records import activity_id, appointment_id, parse_time
 
 # Event type → (entity, action). Types we do not sync (AppInstall, InboundMessage, …) give no event.
 EVENTS: dict[str, tuple[str, str]] = {
@@ -39,6 +39,9 @@ EVENTS: dict[str, tuple[str, str]] = {
     "TaskComplete": ("activity", "updated"),
     "TaskUpdate": ("activity", "updated"),
     "TaskDelete": ("activity", "deleted"),
+    "AppointmentCreate": ("activity", "created"),
+    "AppointmentUpdate": ("activity", "updated"),
+    "AppointmentDelete": ("activity", "deleted"),
 }
 
 
@@ -64,16 +67,24 @@ def parse(request: WebhookRequest, *, config: Mapping[str, Any] | None = None) -
     if not isinstance(body, dict) or not body.get("type"):
         raise PermanentError("GoHighLevel webhook body is not an event (no type)")
     kind = EVENTS.get(str(body["type"]))
-    if kind is None or not body.get("id"):
+    if kind is None:
         return []
     entity, action = kind
-    remote_id = str(body["id"])
-    if entity == "activity":
+    if str(body["type"]).startswith("Appointment"):  # the appointment nested under "appointment" [3P]
+        nested = body.get("appointment") if isinstance(body.get("appointment"), dict) else body
+        if not nested.get("id"):
+            return []
+        remote_id = appointment_id(str(nested["id"]))
+    elif not body.get("id"):
+        return []
+    else:
+        remote_id = str(body["id"])
+    if entity == "activity" and not remote_id.startswith("appointments/"):
         contact = str(body.get("contactId") or "")
         if not contact:
             return []
         remote_id = activity_id("notes" if body["type"].startswith("Note") else "tasks", contact, remote_id)
-    event_id = str(body.get("webhookId") or f"{body['type']}:{body['id']}:{body.get('timestamp', '')}")
+    event_id = str(body.get("webhookId") or f"{body['type']}:{remote_id}:{body.get('timestamp', '')}")
     return [
         WebhookEvent(
             event_id=f"gohighlevel:{event_id}",

@@ -1,12 +1,13 @@
 """A faithful local GoHighLevel (LeadConnector API v2): contacts, opportunities, pipelines, notes,
-tasks, custom fields, OAuth with rotating refresh tokens, the ``Version`` header, per-location
+tasks, custom fields, calendar appointments, OAuth with rotating refresh tokens, the ``Version`` header, per-location
 limits and Ed25519/RSA-signed webhooks (providers.md §6).
 
 Served under ``/sandbox/gohighlevel/`` with GoHighLevel's real paths and bodies, so a client written
 for ``https://services.leadconnectorhq.com`` works unchanged given the base URL. One mixin per
 concern: ``store`` (records, validation, samples, seeds), ``limits`` (Version, token scope, rate
 limits, error bodies), ``hooks`` (key pairs and signed delivery), ``contacts`` (contacts, notes,
-tasks), ``opportunities`` (opportunities, pipelines, custom fields) and ``oauth``.
+tasks), ``opportunities`` (opportunities, pipelines, custom fields), ``oauth`` and ``calendars``
+(appointments).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from datetime import timedelta
 
 from django.urls import URLPattern, path
 
-from connectors.gohighlevel.emulator.oauth import GoHighLevelOAuth
+from connectors.gohighlevel.emulator.calendars import GoHighLevelCalendars
 
 
-class GoHighLevelEmulator(GoHighLevelOAuth):
+class GoHighLevelEmulator(GoHighLevelCalendars):
     provider = "gohighlevel"
     token_lifetime = timedelta(seconds=86399)
     demo_seed = {"contacts": 200, "opportunities": 40}
@@ -42,6 +43,11 @@ class GoHighLevelEmulator(GoHighLevelOAuth):
             path("opportunities/", api(self.opportunities_view)),
             path("opportunities", api(self.opportunities_view)),
             path("locations/<str:location_id>/customFields", api(self.custom_fields_view)),
+            path("calendars/events/appointments/<str:event_id>", api(self.appointment_view)),
+            path("calendars/events/appointments", api(self.appointments_view)),
+            path("calendars/events/<str:event_id>", api(self.event_delete_view)),
+            path("calendars/events", api(self.events_view)),
+            path("calendars/", api(self.calendars_view)),
             path("oauth/chooselocation", self.endpoint(self.authorize_view, auth=False, limited=False)),
             path("oauth/token", self.endpoint(self.token_view, auth=False, limited=False)),
         ]

@@ -96,12 +96,13 @@ class GoHighLevelHooks(GoHighLevelLimits):
         """The Marketplace app's webhook URL pointed at our receiver for the config's location."""
         self.target_add(target_url, account=str(config.get("locationId") or self.location_id()))
 
-    def event(self, event_type: str, data: dict[str, Any]) -> None:
-        """Emit ``event_type`` for a record (its API body, flattened as GoHighLevel sends it)."""
+    def event(self, event_type: str, data: dict[str, Any], *, nested: str = "") -> None:
+        """Emit ``event_type`` for a record: its API body flattened into the event as GoHighLevel
+        sends contacts, opportunities, notes and tasks, or under ``nested`` (appointments [3P])."""
         webhook_id = str(uuid.uuid4())
         body = {
             "type": event_type,
-            **data,
+            **({nested: data} if nested else data),
             "locationId": data.get("locationId") or self.location_id(),
             "timestamp": iso_ms(timezone.now()),
             "webhookId": webhook_id,

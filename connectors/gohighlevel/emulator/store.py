@@ -52,6 +52,7 @@ OPPORTUNITY_FIELDS = (
 )
 STATUSES = ("open", "won", "lost", "abandoned")
 PIPELINE_ID = "VDm7RPYC2GLUvdpKmBfC"
+CALENDAR_ID = "BqTwX8QFwXzpegMve9EQ"
 STAGES = (
     ("7915dedc-8f18-44d5-8bc3-77c04e994a10", "New lead"),
     ("339a6d53-ad39-4a46-8e7a-5a6d6c4b84b4", "Won"),
