@@ -15,6 +15,11 @@ from connectors.gohighlevel.emulator.store import CUSTOM_FIELDS, PIPELINE_ID, ST
 OPPORTUNITY_LIST_MAX = 100
 
 
+def _snake(name: str) -> str:
+    """``locationId`` → ``location_id`` (names already snake_case stay as they are)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
 class GoHighLevelOpportunities(GoHighLevelContacts):
     def opportunities_view(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":
@@ -64,10 +69,13 @@ class GoHighLevelOpportunities(GoHighLevelContacts):
         return self.error(404, f"Cannot {request.method} {request.path}")
 
     def opportunity_search_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.GET.get("location_id"):
+        """The documented snake_case query (``location_id``, ``contact_id``, ``pipeline_id``) and the
+        camelCase one the official SDK 3.0 sends (``locationId``, ``contactId``, ``pipelineId``)."""
+        query = {_snake(k): v for k, v in request.GET.items()}
+        if not query.get("location_id"):
             return self.error(422, ["location_id should not be empty"], error="Unprocessable Entity")
         try:
-            limit = int(request.GET.get("limit", 20))
+            limit = int(query.get("limit", 20))
         except ValueError:
             limit = 0
         if not 1 <= limit <= OPPORTUNITY_LIST_MAX:
@@ -81,9 +89,9 @@ class GoHighLevelOpportunities(GoHighLevelContacts):
             ("pipeline_id", "pipelineId"),
             ("status", "status"),
         ):
-            if request.GET.get(param) and request.GET[param] != "all":
-                rows = [d for d in rows if d.get(field) == request.GET[param]]
-        start_id, start_at = request.GET.get("startAfterId"), request.GET.get("startAfter")
+            if query.get(param) and query[param] != "all":
+                rows = [d for d in rows if d.get(field) == query[param]]
+        start_id, start_at = query.get("start_after_id"), query.get("start_after")
         if start_id and start_at:
             mark = (float(start_at), start_id)
             rows = [d for d in rows if (_sort_value(d, "dateAdded"), d["id"]) > mark]
@@ -97,7 +105,7 @@ class GoHighLevelOpportunities(GoHighLevelContacts):
         if len(rows) > limit:
             meta.update(startAfterId=page[-1]["id"], startAfter=int(_sort_value(page[-1], "dateAdded")))
             meta["nextPageUrl"] = request.build_absolute_uri(
-                f"{request.path}?location_id={request.GET['location_id']}&limit={limit}"
+                f"{request.path}?location_id={query['location_id']}&limit={limit}"
                 f"&startAfterId={meta['startAfterId']}&startAfter={meta['startAfter']}"
             )
         return JsonResponse({"opportunities": page, "meta": meta})

@@ -180,6 +180,8 @@ def test_opportunities_pipelines_and_their_search(api, base):
         f"{base}/opportunities/search", params={"location_id": LOC, "contact_id": contact["id"]}
     ).json()
     assert [o["id"] for o in found["opportunities"]] == [opp["id"]] and found["meta"]["total"] == 1
+    camel = api.get(f"{base}/opportunities/search", params={"locationId": LOC, "contactId": contact["id"]})
+    assert [o["id"] for o in camel.json()["opportunities"]] == [opp["id"]]  # as the SDK 3.0 asks
     assert api.delete(f"{base}/opportunities/{opp['id']}").json() == {"succeded": True}
     assert api.get(f"{base}/opportunities/{opp['id']}").status_code == 404
 
