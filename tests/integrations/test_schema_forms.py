@@ -411,8 +411,8 @@ REQUIRED_SAMPLES: dict[str, dict[str, Any]] = {
         "webhook_secret": "mx-whsec-0123456789abcdef",
     },
     "gohighlevel": {
-        "private_integration_token": "pit-0123456789abcdef",
-        "location_id": "ve9EPM428h8vShlRW1KT",
+        "apiKey": "pit-0123456789abcdef",
+        "locationId": "ve9EPM428h8vShlRW1KT",
     },
     "facebook_lead_ads": {
         "app_id": "1234567890",
