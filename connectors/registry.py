@@ -17,13 +17,13 @@ CONNECTORS: dict[str, str] = {
     "enrichment_http": "connectors.enrichment_http.connector.EnrichmentHttpConnector",
     "missionx": "connectors.missionx.connector.MissionXConnector",
     "alacarte": "connectors.alacarte.connector.AlaCarteConnector",
+    "facebook_leads": "connectors.facebook_leads.connector.FacebookLeadsConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
         "gohighlevel",
-        "facebook_leads",
         "google_analytics",
     }
 )
@@ -38,6 +38,7 @@ EMULATORS: dict[str, str] = {
     "aitable": "connectors.aitable.emulator",
     "missionx": "connectors.missionx.emulator",
     "alacarte": "connectors.alacarte.emulator",
+    "facebook_leads": "connectors.facebook_leads.emulator",
 }
 
 
