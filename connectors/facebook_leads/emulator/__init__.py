@@ -26,22 +26,23 @@ class FacebookLeadsEmulator(GraphControl):
     def api_urls(self) -> list[URLPattern]:
         public = self.endpoint(auth=False, limited=False)
         return [
-            re_path(VERSION + r"dialog/oauth$", public(self.authorize_view)),
-            re_path(VERSION + r"oauth/access_token$", public(self.access_token_view)),
-            re_path(VERSION + r"me/accounts$", self.graph(self.accounts_view)),
-            re_path(VERSION + r"me$", self.graph(self.me_view)),
+            re_path(VERSION + r"dialog/oauth/?$", public(self.authorize_view)),
+            re_path(VERSION + r"oauth/access_token/?$", public(self.access_token_view)),
+            re_path(VERSION + r"me/accounts/?$", self.graph(self.accounts_view)),
+            re_path(VERSION + r"me/?$", self.graph(self.me_view)),
             re_path(
-                VERSION + NODE_ID.format("page_id") + r"/leadgen_forms$", self.graph(self.leadgen_forms_view)
+                VERSION + NODE_ID.format("page_id") + r"/leadgen_forms/?$",
+                self.graph(self.leadgen_forms_view),
             ),
             re_path(
-                VERSION + NODE_ID.format("page_id") + r"/subscribed_apps$",
+                VERSION + NODE_ID.format("page_id") + r"/subscribed_apps/?$",
                 self.graph(self.subscribed_apps_view),
             ),
             re_path(
-                VERSION + NODE_ID.format("app_id") + r"/subscriptions$", self.graph(self.subscriptions_view)
+                VERSION + NODE_ID.format("app_id") + r"/subscriptions/?$", self.graph(self.subscriptions_view)
             ),
-            re_path(VERSION + NODE_ID.format("form_id") + r"/leads$", self.graph(self.leads_view)),
-            re_path(VERSION + NODE_ID.format("object_id") + r"$", self.graph(self.node_view)),
+            re_path(VERSION + NODE_ID.format("form_id") + r"/leads/?$", self.graph(self.leads_view)),
+            re_path(VERSION + NODE_ID.format("object_id") + r"/?$", self.graph(self.node_view)),
         ]
 
 
