@@ -96,15 +96,23 @@ class FacebookLeadsConnector(Connector):
             raise ConfigError("enter the Facebook Page ID", field="pageId")
         return page_id
 
+    def app_credentials(self) -> tuple[str, str]:
+        """Meta's App ID and App secret; the operator's OAuth app (``client_id``/``client_secret``,
+        filled in by the platform) when the integration names none."""
+        if self.config.get("app_id"):
+            return str(self.config["app_id"]), str(self.config.get("app_secret") or "")
+        return str(self.config.get("client_id") or ""), str(self.config.get("client_secret") or "")
+
+    def uses_oauth(self) -> bool:
+        """Facebook Login, unless the user pasted a token (``accessToken``) to connect with."""
+        return not self.config.get("accessToken")
+
     def oauth_client(self, *, callback: Mapping[str, str] | None = None):
-        """Meta calls the client id and secret the App ID and App secret."""
-        if not self.config.get("app_id"):
+        app_id, app_secret = self.app_credentials()
+        if not app_id:
             return None
         return self.oauth_client_class(
-            self.oauth,
-            client_id=str(self.config["app_id"]),
-            client_secret=str(self.config.get("app_secret", "")),
-            **self.oauth_endpoints(callback),
+            self.oauth, client_id=app_id, client_secret=app_secret, **self.oauth_endpoints(callback)
         )
 
     def oauth_endpoints(self, callback: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -119,7 +127,7 @@ class FacebookLeadsConnector(Connector):
         return GraphClient(
             base_url=self.graph_url(),
             access_token=access_token,
-            app_secret=str(self.config.get("app_secret") or ""),
+            app_secret=self.app_credentials()[1],
             on_token_refused=self._token_refused,
             limiter=self.limiter(),
         )
@@ -131,7 +139,7 @@ class FacebookLeadsConnector(Connector):
     def connect_tokens(self, short_token: str) -> Tokens:
         """The tokens to keep for a user token from Facebook Login (or pasted into ``accessToken``):
         exchanged for a long-lived one, with the Page's token from ``/me/accounts``."""
-        app_id, app_secret = str(self.config.get("app_id") or ""), str(self.config.get("app_secret") or "")
+        app_id, app_secret = self.app_credentials()
         if not (app_id and app_secret):
             raise ConfigError("enter the App ID and App secret", field="app_id")
         return connected_tokens(

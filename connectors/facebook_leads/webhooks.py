@@ -22,7 +22,8 @@ def verify(
     request: WebhookRequest, *, secret: str, now: float, config: Mapping[str, Any] | None = None
 ) -> None:
     """Signed with the app secret (the config's); no replay window exists, ids de-duplicate."""
-    verify_facebook(request, secret=str((config or {}).get("app_secret") or ""))
+    config = config or {}
+    verify_facebook(request, secret=str(config.get("app_secret") or config.get("client_secret") or ""))
 
 
 def challenge(request: WebhookRequest, *, config: Mapping[str, Any], secret: str) -> str | None:

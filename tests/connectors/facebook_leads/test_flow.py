@@ -3,16 +3,27 @@ handshake at the live receiver (and fails with another verify token), leads arri
 by backfill yet become one contact (matched by e-mail, then phone) and one "lead form submitted"
 activity each, and a revoked token leaves the integration asking to be reconnected."""
 
+import time
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 import requests
 from django.db import connection
 
 from connectors.sandbox.emulator import sample_phone
 from integrations.kick import kick_reset
-from integrations.services import integration_activate, integration_pause, integration_test
+from integrations.models import IntegrationTemplate
+from integrations.services import (
+    integration_activate,
+    integration_create,
+    integration_pause,
+    integration_test,
+)
+from integrations.tokens import IntegrationTokenStore
 from sync.models import Activity, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.connectors.facebook_leads.conftest import control
+from tests.integrations.test_api import api_for
 from tests.sandbox import sandbox_integration
 from webhooks.inbound.processing import inbound_drain
 from webhooks.inbound.services import KICK_KEY
@@ -114,3 +125,37 @@ def test_a_revoked_token_marks_the_integration_for_reconnection(fb, integration)
     assert sync(integration).status == "failed"
     integration.refresh_from_db()
     assert integration.reauthorization_needed
+
+
+@pytest.fixture
+def fresh(fb, catalog, subaccount, sandbox_url):
+    """A new integration for the sandbox app and Page, not connected yet."""
+    config, _ = fb.connect(sandbox_url)
+    return integration_create(
+        subaccount=subaccount,
+        template=IntegrationTemplate.objects.get(key="facebook_lead_ads"),
+        name="fb",
+        config=config,
+        actor="test",
+        direction="inbound",
+    )
+
+
+def test_facebook_login_through_the_platform_stores_the_page_token_encrypted(
+    live_server, fresh, subaccount, client
+):
+    start = api_for(subaccount).post(f"/api/v1/integrations/{fresh.pk}/oauth/start/", {}, format="json")
+    assert start.status_code == 200, start.content
+    url = start.json()["authorize_url"]
+    assert url.startswith(f"{fresh.config['base_url']}/v23.0/dialog/oauth?")
+    assert "leads_retrieval" in parse_qs(urlsplit(url).query)["scope"][0]
+    login = requests.get(url, allow_redirects=False, timeout=10)
+    assert client.get(login.headers["Location"].replace(live_server.url, "")).status_code == 200
+
+    tokens = IntegrationTokenStore(fresh.pk).load()
+    assert tokens.expires_at - time.time() > 59 * 86400  # the long-lived user token
+    assert tokens.extra["page_id"] == fresh.config["pageId"] and tokens.extra["page_access_token"]
+    with connection.cursor() as cursor:  # stored encrypted: the raw column never shows the token
+        cursor.execute("SELECT tokens::text FROM integrations_integration WHERE id = %s", [fresh.pk])
+        assert tokens.extra["page_access_token"] not in cursor.fetchone()[0]
+    assert integration_test(integration=fresh, actor="test").ok
