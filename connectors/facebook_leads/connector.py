@@ -12,9 +12,10 @@ reconnection, throttling (4/17/32/613) waits ``estimated_time_to_regain_access``
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from connectors.base import (
@@ -35,6 +36,7 @@ from connectors.base import (
 )
 from connectors.facebook_leads import webhooks
 from connectors.facebook_leads.client import GraphClient
+from connectors.facebook_leads.insights import INSIGHT_FIELDS, AdInsight, ad_account_path, insight
 from connectors.facebook_leads.login import PAGE_ID, PAGE_TOKEN, connected_tokens
 from connectors.facebook_leads.records import (
     ACTIVITY_FIELDS,
@@ -299,6 +301,25 @@ class FacebookLeadsConnector(Connector):
             if isinstance(q, dict) and q.get("key")
         }
         return contact_fields(questions)
+
+    def ad_insights(self, since: date, until: date) -> list[AdInsight]:
+        """Spend, impressions and leads per campaign per day of the ad account (``adAccountId``)."""
+        account = str(self.config.get("adAccountId") or "")
+        if not account:
+            raise ConfigError("enter the Ad Account ID", field="adAccountId")
+        params = {
+            "level": "campaign",
+            "time_increment": 1,
+            "fields": INSIGHT_FIELDS,
+            "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}),
+            "limit": self.page_size,
+        }
+        user = self.client(self.stored_tokens().access_token)
+        return [
+            insight(row)
+            for page in user.paged(f"{ad_account_path(account)}/insights", params)
+            for row in page
+        ]
 
     # --- writes: leads are the provider's --------------------------------------------------------
 

@@ -3,7 +3,7 @@
 Paths are Graph's own under ``/{version}/`` (``/v23.0/me/accounts``, ``/v23.0/{form-id}/leads``...),
 and Facebook Login's dialog under ``/{version}/dialog/oauth``, so the official ``facebook-business``
 SDK works with ``FacebookSession.GRAPH`` set to the mount. Modules: ``graph`` (errors, tokens,
-throttling), ``store`` (Pages, forms, leads, filtering, cursors), ``hooks`` (subscriptions, the
+throttling), ``store`` (Pages, forms, leads, filtering, cursors), ``insights`` (campaign spend, impressions and leads per day), ``hooks`` (subscriptions, the
 ``hub.challenge`` handshake, signed leadgen POSTs), ``api`` (the endpoints), ``control`` (connect,
 seeds, ``_control/lead`` and ``_control/revoke``).
 Settings (``_control/settings``): ``calls_per_hour``, ``throttle_code``, ``throttle_minutes``,
@@ -42,6 +42,7 @@ class FacebookLeadsEmulator(GraphControl):
                 VERSION + NODE_ID.format("app_id") + r"/subscriptions/?$", self.graph(self.subscriptions_view)
             ),
             re_path(VERSION + NODE_ID.format("form_id") + r"/leads/?$", self.graph(self.leads_view)),
+            re_path(VERSION + r"act_(?P<account_id>[0-9]+)/insights/?$", self.graph(self.insights_view)),
             re_path(VERSION + NODE_ID.format("object_id") + r"/?$", self.graph(self.node_view)),
         ]
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from connectors.facebook_leads.emulator.graph import LONG_LIVED_SECONDS
 from connectors.facebook_leads.emulator.hooks import LeadgenHooks
+from connectors.facebook_leads.emulator.insights import InsightsApi
 from connectors.facebook_leads.emulator.store import (
     FORM_DEFAULT_FIELDS,
     FORMS,
@@ -39,7 +40,7 @@ def fields_list(raw: str) -> list[str]:
     return [part.strip(' "[]') for part in raw.split(",") if part.strip(' "[]')]
 
 
-class GraphApi(LeadgenHooks):
+class GraphApi(LeadgenHooks, InsightsApi):
     # --- OAuth ----------------------------------------------------------------------------------
 
     def authorize_view(self, request: HttpRequest, version: str) -> HttpResponse:

@@ -114,6 +114,7 @@ class GraphStore(GraphBase):
                 "name": name,
                 "status": "ACTIVE",
                 "locale": "en_US",
+                "ad_id": graph_id(),
                 "questions": [
                     {"key": key, "type": "CUSTOM", "label": key.replace("_", " ").capitalize()}
                     for key in (questions or [])
@@ -138,18 +139,18 @@ class GraphStore(GraphBase):
         platform: str = "fb",
     ) -> SandboxRecord:
         created = int(created if created is not None else timezone.now().timestamp())
-        ad_id = ad_id or str(self.setting("ad_id", "") or graph_id())
+        ad_id = ad_id or str(form.data.get("ad_id") or graph_id())  # each form runs behind one ad
         data = {
             "created_unix": created,
             "field_data": field_data,
             "form_id": form.remote_id,
             "page_id": form.data["page_id"],
             "ad_id": ad_id,
-            "ad_name": "Sandbox ad",
+            "ad_name": f"{form.data['name']} ad",
             "adset_id": f"{int(ad_id) + 1}",
             "adset_name": "Sandbox ad set",
             "campaign_id": f"{int(ad_id) + 2}",
-            "campaign_name": "Sandbox campaign",
+            "campaign_name": f"{form.data['name']} campaign",
             "is_organic": False,
             "platform": platform,
         }
