@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import requests
@@ -22,6 +22,8 @@ from connectors.errors import AuthError, PermanentError, RateLimited, Reauthoriz
 from connectors.http import ERROR_EXCERPT, ProviderClient, json_or_empty
 
 TOKEN_REFUSED = 190
+NOT_FOUND = 100  # "invalid parameter": what Graph answers for an id it cannot load
+BATCH_LIMIT = 50
 THROTTLED = frozenset({4, 17, 32, 613, *range(80000, 80015)})
 TRANSIENT = frozenset({1, 2})
 PERMISSION = frozenset({10, *range(200, 300)})
@@ -113,31 +115,64 @@ class GraphClient(ProviderClient):
         if resp.status_code in self.ok_statuses:
             return
         error = graph_error(resp)
-        code = error.get("code")
-        if not isinstance(code, int):
+        if not isinstance(error.get("code"), int):
             super().raise_for_response(resp)
             return
-        message = self.error_message(resp)
+        self.raise_graph_error(error, status=resp.status_code, headers=resp.headers)
+
+    def raise_graph_error(self, error: Mapping[str, Any], *, status: int, headers: Mapping[str, str]) -> None:
+        """Raise what a Graph ``error`` object means (a response's, or one request's of a batch)."""
+        code = error.get("code")
+        message = redact(str(error.get("message") or f"HTTP {status}"))[:ERROR_EXCERPT]
         subcode = error.get("error_subcode")
         label = f"{code}/{subcode}" if subcode else str(code)
         if code == TOKEN_REFUSED:
             reason = f"Facebook refused the access token ({label}): {message}. Reconnect the integration."
             if self.on_token_refused is not None:
                 self.on_token_refused(reason)
-            raise ReauthorizationNeeded(reason, status=resp.status_code, code=label)
+            raise ReauthorizationNeeded(reason, status=status, code=label)
         if code in THROTTLED:
-            wait = regain_access_seconds(resp.headers)
+            wait = regain_access_seconds(headers)
             raise RateLimited(
                 f"Facebook throttled the app ({label}): {message}",
                 retry_after=max(wait, 1.0) if wait is not None else DEFAULT_THROTTLE_WAIT,
-                status=resp.status_code,
+                status=status,
             )
-        if code in TRANSIENT or error.get("is_transient") is True or resp.status_code >= 500:
-            raise TransientError(f"Facebook error ({label}): {message}", status=resp.status_code)
+        if code in TRANSIENT or error.get("is_transient") is True or status >= 500:
+            raise TransientError(f"Facebook error ({label}): {message}", status=status)
         if code in PERMISSION:
             raise AuthError(
-                f"Facebook needs more permissions ({label}): {message}", status=resp.status_code, code=label
+                f"Facebook needs more permissions ({label}): {message}", status=status, code=label
             )
-        raise PermanentError(
-            f"Facebook refused the request ({label}): {message}", status=resp.status_code, code=label
+        raise PermanentError(f"Facebook refused the request ({label}): {message}", status=status, code=label)
+
+    def batch_get(self, relative_urls: list[str]) -> list[dict[str, Any] | None]:
+        """GET up to ``BATCH_LIMIT`` paths in one Graph batch request; per path its body, or None
+        when Graph has no such object (error 100). Any other error of one request is raised."""
+        if len(relative_urls) > BATCH_LIMIT:
+            raise ValueError(f"a Graph batch takes at most {BATCH_LIMIT} requests")
+        batch = [{"method": "GET", "relative_url": url} for url in relative_urls]
+        answers = self.post_json(
+            "", None, idempotent=True, data={"batch": json.dumps(batch), "include_headers": "false"}
         )
+        if not isinstance(answers, list) or len(answers) != len(relative_urls):
+            raise TransientError("Facebook answered the batch request with something else")
+        bodies: list[dict[str, Any] | None] = []
+        for answer in answers:
+            code = int((answer or {}).get("code") or 500)
+            try:
+                body = json.loads((answer or {}).get("body") or "null")
+            except ValueError:
+                body = None
+            if code == 200 and isinstance(body, dict):
+                bodies.append(body)
+                continue
+            error = body.get("error") if isinstance(body, dict) else None
+            if not isinstance(error, dict):
+                raise TransientError(f"Facebook batch request failed ({code})", status=code)
+            if error.get("code") == NOT_FOUND:
+                bodies.append(None)
+                continue
+            headers = {h.get("name", ""): h.get("value", "") for h in (answer or {}).get("headers") or []}
+            self.raise_graph_error(error, status=code, headers=headers)
+        return bodies

@@ -26,6 +26,7 @@ class FacebookLeadsEmulator(GraphControl):
     def api_urls(self) -> list[URLPattern]:
         public = self.endpoint(auth=False, limited=False)
         return [
+            re_path(r"^(?:(?P<version>v\d+\.\d+)/?)?$", self.graph(self.batch_view)),
             re_path(VERSION + r"dialog/oauth/?$", public(self.authorize_view)),
             re_path(VERSION + r"oauth/access_token/?$", public(self.access_token_view)),
             re_path(VERSION + r"me/accounts/?$", self.graph(self.accounts_view)),

@@ -4,12 +4,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
 from connectors.facebook_leads.emulator.graph import LONG_LIVED_SECONDS
@@ -33,6 +36,10 @@ def params(request: HttpRequest) -> Any:
     if request.method in ("POST", "DELETE"):
         merged.update(request.POST)
     return merged
+
+
+BATCH_LIMIT = 50
+VERSIONED = re.compile(r"^v\d+\.\d+/")
 
 
 def fields_list(raw: str) -> list[str]:
@@ -239,3 +246,52 @@ class GraphApi(LeadgenHooks, InsightsApi):
             return JsonResponse({"success": True})
         subscription = self.setting("app_subscription", None)
         return JsonResponse({"data": [subscription] if subscription else []})
+
+    # --- batch requests -------------------------------------------------------------------------
+
+    def batch_view(self, request: HttpRequest, version: str = "") -> HttpResponse:
+        """``POST /?batch=[{"method":"GET","relative_url":"<id>?fields=…"}, …]`` (at most 50): one
+        answer per request, ``{"code", "headers", "body"}`` with the body as a JSON string."""
+        if request.method != "POST":
+            return self.bad_parameter("Unsupported get request.")
+        try:
+            batch = json.loads(params(request).get("batch", ""))
+        except ValueError:
+            batch = None
+        if not isinstance(batch, list) or not batch:
+            return self.bad_parameter("The parameter batch is required and must be a JSON array")
+        if len(batch) > BATCH_LIMIT:
+            return self.bad_parameter(
+                f"Too many requests in batch message. Maximum batch size is {BATCH_LIMIT}"
+            )
+        answers = [self.batch_answer(request, item, version or "v23.0") for item in batch]
+        return JsonResponse(answers, safe=False)
+
+    def batch_answer(self, outer: HttpRequest, item: Any, version: str) -> dict[str, Any]:
+        """One request of a batch, run through the emulator's own views with the batch's token."""
+        method = str(item.get("method", "GET")).upper() if isinstance(item, dict) else ""
+        relative = str(item.get("relative_url", "")).lstrip("/") if isinstance(item, dict) else ""
+        path, _, query = relative.partition("?")
+        if method != "GET" or not path:
+            return self.batch_error("(#100) The sandbox batches GET requests with a relative_url")
+        mount = outer.path[: outer.path.find(f"{version}/")] if f"{version}/" in outer.path else outer.path
+        full = mount + (path if VERSIONED.match(path) else f"{version}/{path}")
+        try:
+            match = resolve(full)
+        except Resolver404:
+            return self.batch_error(f"(#100) Unknown path components: /{path}")
+        sub = HttpRequest()
+        sub.method, sub.path, sub.path_info = "GET", full, full
+        sub.META = {**outer.META, "REQUEST_METHOD": "GET", "QUERY_STRING": query}
+        sub.GET = QueryDict(query, mutable=True)
+        sub.GET.setdefault("access_token", self.token_value(outer))
+        response = match.func(sub, *match.args, **match.kwargs)
+        return {
+            "code": response.status_code,
+            "headers": [{"name": name, "value": value} for name, value in response.items()],
+            "body": response.content.decode(),
+        }
+
+    def batch_error(self, message: str) -> dict[str, Any]:
+        response = self.graph_error(message, code=100)
+        return {"code": 400, "headers": [], "body": response.content.decode()}

@@ -155,3 +155,11 @@ def test_tokens_of_another_page_are_connected_again(fb, config):
     store = MemoryTokenStore(stale)
     assert FacebookLeadsConnector({**config, "accessToken": short}, token_store=store).test_connection().ok
     assert store.tokens.extra["page_id"] == config["pageId"]
+
+
+def test_leads_are_fetched_fifty_per_graph_batch_request(fb, config, connector):
+    fb.seed("lead", 60, None)
+    ids = list(fb.records("lead").values_list("remote_id", flat=True))
+    records = connector.get("contact", [*ids, "123456789"])
+    assert sorted(r.id for r in records) == sorted(ids)
+    assert connector.page_client().calls == 2  # 50 + 11 leads, one unknown

@@ -125,3 +125,20 @@ def test_an_unsubscribed_page_sends_nothing(fb, config, receiver):
     fb.seed("lead", 1, None)
     time.sleep(0.1)
     assert receiver.received == []
+
+
+def test_a_batch_request_answers_each_request_with_its_code_and_json_body(fb, config, graph, page_token):
+    fb.seed("lead", 2, None)
+    ids = list(fb.records("lead").values_list("remote_id", flat=True))
+    batch = [{"method": "GET", "relative_url": f"{i}?fields=id,form_id"} for i in [*ids, "4242424242"]]
+    resp = requests.post(
+        f"{graph}/", data={"batch": json.dumps(batch), "access_token": page_token}, timeout=10
+    )
+    answers = resp.json()
+    assert [a["code"] for a in answers] == [200, 200, 400]
+    assert [json.loads(a["body"])["id"] for a in answers[:2]] == ids
+    assert json.loads(answers[2]["body"])["error"]["code"] == 100
+    too_many = requests.post(
+        f"{graph}/", data={"batch": json.dumps(batch * 17), "access_token": page_token}, timeout=10
+    )
+    assert too_many.status_code == 400 and too_many.json()["error"]["code"] == 100
