@@ -130,7 +130,6 @@ def test_error_190_asks_for_reconnection(fb, config, connector, store):
     with pytest.raises(ReauthorizationNeeded, match="190/460"):
         list(connector.pull("contact", cursor=None))
     assert "Reconnect" in store.reauth_reason
-    assert not FacebookLeadsConnector(config, token_store=MemoryTokenStore()).config.get("accessToken")
 
 
 def test_throttling_waits_the_estimated_time_to_regain_access(fb, config, connector):
