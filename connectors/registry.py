@@ -18,12 +18,12 @@ CONNECTORS: dict[str, str] = {
     "missionx": "connectors.missionx.connector.MissionXConnector",
     "alacarte": "connectors.alacarte.connector.AlaCarteConnector",
     "gohighlevel": "connectors.gohighlevel.connector.GoHighLevelConnector",
+    "facebook_leads": "connectors.facebook_leads.connector.FacebookLeadsConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
 PLANNED: frozenset[str] = frozenset(
     {
-        "facebook_leads",
         "google_analytics",
     }
 )
@@ -39,6 +39,7 @@ EMULATORS: dict[str, str] = {
     "missionx": "connectors.missionx.emulator",
     "alacarte": "connectors.alacarte.emulator",
     "gohighlevel": "connectors.gohighlevel.emulator",
+    "facebook_leads": "connectors.facebook_leads.emulator",
 }
 
 

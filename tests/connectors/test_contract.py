@@ -90,6 +90,13 @@ def syncing(connector: Connector, entity: str = "contact") -> None:
         pytest.skip(f"{connector.key} syncs no {entity} records")
 
 
+def writing(connector: Connector, entity: str = "contact") -> None:
+    """Skip a test that creates ``entity`` records for a connector that only reads them (leads)."""
+    syncing(connector, entity)
+    if not connector.entity_spec(entity).writable:
+        pytest.skip(f"{connector.key} only reads {entity} records")
+
+
 def control(sandbox_url: str, key: str, name: str, body: dict) -> dict:
     resp = requests.post(f"{sandbox_url}/{key}/_control/{name}", data=json.dumps(body), timeout=10)
     assert resp.status_code == 200, resp.text
@@ -138,7 +145,7 @@ def test_bad_credentials_are_refused_clearly(key, emulator, sandbox_url):
 
 
 def test_create_in_batches_then_full_pull_pages_past_one_page(key, connector):
-    syncing(connector)
+    writing(connector)
     count = connector.batch_size + 5
     em = emulator_module(key).emulator
     results = connector.create("contact", [em.sample_record("contact", i) for i in range(count)])
@@ -158,7 +165,7 @@ def test_create_in_batches_then_full_pull_pages_past_one_page(key, connector):
 
 
 def test_a_rejected_record_fails_alone(key, connector):
-    syncing(connector)
+    writing(connector)
     em = emulator_module(key).emulator
     batch = [em.sample_record("contact", 1), em.invalid_record("contact"), em.sample_record("contact", 2)]
     results = connector.create("contact", batch)
@@ -167,7 +174,7 @@ def test_a_rejected_record_fails_alone(key, connector):
 
 
 def test_delta_from_a_cursor_returns_the_change_and_update_round_trips(key, connector):
-    syncing(connector)
+    writing(connector)
     em = emulator_module(key).emulator
     created = connector.create("contact", [em.sample_record("contact", i) for i in range(5)])
     target = created[2].remote_id
@@ -188,7 +195,7 @@ def test_delta_from_a_cursor_returns_the_change_and_update_round_trips(key, conn
 
 
 def test_deletes_come_back_as_deleted_records(key, connector):
-    syncing(connector)
+    writing(connector)
     em = emulator_module(key).emulator
     created = connector.create("contact", [em.sample_record("contact", i) for i in range(3)])
     if not connector.entity_spec("contact").deletable:  # refused per record, clearly; kept remotely
@@ -252,7 +259,7 @@ def test_find_created_finds_what_a_create_made_and_nothing_else(key, connector):
 
 
 def test_find_created_finds_a_contact_with_a_name_only(key, connector):
-    syncing(connector)
+    writing(connector)
     em = emulator_module(key).emulator
     from datetime import timedelta
 

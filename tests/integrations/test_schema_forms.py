@@ -417,7 +417,8 @@ REQUIRED_SAMPLES: dict[str, dict[str, Any]] = {
     "facebook_lead_ads": {
         "app_id": "1234567890",
         "app_secret": "app-secret-0123456789",
-        "page_id": "1029384756",
+        "pageId": "1029384756",
+        "adAccountId": "act_1029384757",
         "verify_token": "verify-me-please",
     },
     "google_analytics": {"measurement_id": "G-ABC123XYZ", "api_secret": "mp-secret-123"},
