@@ -71,8 +71,14 @@ def has_unsent_changes(integration: Integration) -> bool:
 
 
 def feed_run(subaccount_id: int) -> list[int]:
-    """Kick a push of every integration with unsent changes; returns their ids."""
-    due = [i.pk for i in pushing_integrations(subaccount_id) if has_unsent_changes(i)]
+    """Kick a push of every integration with unsent changes; returns their ids. One that has never
+    synced waits for its first run, which is full: it pulls, matching what the provider already
+    has, before it exports; a push ahead of it could create what that run would have matched."""
+    due = [
+        i.pk
+        for i in pushing_integrations(subaccount_id)
+        if i.last_sync_at is not None and has_unsent_changes(i)
+    ]
     for integration_id in due:
         push_kick(integration_id)
     return due

@@ -4,11 +4,13 @@ asked again while another run of the integration is busy."""
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from connectors.registry import emulator_module
+from integrations.models import Integration
 from sync import push_feed, tasks
 from sync.engine import origin_of
-from sync.models import Contact, EntityLink, SyncRun
+from sync.models import Change, Contact, EntityLink, SyncCursor, SyncRun
 from sync.runs import sync_run_execute
 from sync.services import change_log_lock, change_record
 from tests.sync.helpers import run_to_success
@@ -63,7 +65,14 @@ def test_the_feed_asks_only_integrations_with_changes_of_others(integration_for,
     asked = []
     monkeypatch.setattr(push_feed, "push_kick", lambda pk: asked.append(pk))
     hubspot, salesforce = integration_for("hubspot"), integration_for("salesforce")
-    assert push_feed.feed_run(subaccount.pk) == []  # nothing written yet
+    _change(subaccount, origin="api_key:test", email="before@acme.com")
+    assert push_feed.feed_run(subaccount.pk) == []  # neither has had its first (full) run yet
+    Integration.objects.filter(pk__in=[hubspot.pk, salesforce.pk]).update(last_sync_at=timezone.now())
+    for integration in (hubspot, salesforce):
+        SyncCursor.objects.create(
+            integration=integration, entity="*", kind="push", position=str(Change.objects.latest("seq").seq)
+        )
+    assert push_feed.feed_run(subaccount.pk) == []  # nothing new since
     _change(subaccount, origin=origin_of(hubspot), email="from-hubspot@acme.com")
     assert push_feed.feed_run(subaccount.pk) == [salesforce.pk]  # not back to where it came from
     _change(subaccount, origin="api_key:test", email="from-api@acme.com")

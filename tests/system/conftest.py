@@ -35,6 +35,7 @@ def real_servers():
 def celery_settings(settings, real_servers):
     settings.CELERY_BROKER_URL = settings.REDIS_URL
     settings.SYNC_LEASE_TTL_SECONDS = LEASE_TTL
+    settings.SYNC_PUSH_ON_CHANGE = False  # as the workers (see Worker): a test opts in
     from config.celery import app
 
     app.conf.broker_url = settings.REDIS_URL
@@ -57,6 +58,8 @@ class Worker:
             "CELERY_BROKER_URL": settings.REDIS_URL,
             "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
             "SYNC_LEASE_TTL_SECONDS": str(LEASE_TTL),
+            # Tests that drive runs themselves: no automatic push racing them (test_chat_flow opts in).
+            "SYNC_PUSH_ON_CHANGE": "off",
             **(env or {}),
         }
         self.log = (log_dir / f"{name}.log").open("w")

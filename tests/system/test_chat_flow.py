@@ -10,6 +10,7 @@ import pytest
 
 from connectors.registry import emulator_module
 from sync.models import Activity, Conversation, EntityLink
+from sync.runs import sync_run_execute, sync_run_request
 from sync.services import record_create
 from tests.sandbox import emulator_control, sandbox_integration
 from tests.system.conftest import wait_for
@@ -23,7 +24,7 @@ def _remote(provider: str, object_type: str, remote_id: str) -> dict:
 
 
 def test_a_whatsapp_message_becomes_a_salesforce_task_and_its_conversation_a_case(
-    real_servers, catalog, subaccount, sandbox_url, live_server, workers
+    real_servers, catalog, subaccount, sandbox_url, live_server, workers, settings
 ):
     for key in ("alacarte", "salesforce"):
         emulator_module(key).emulator.reset()
@@ -32,7 +33,10 @@ def test_a_whatsapp_message_becomes_a_salesforce_task_and_its_conversation_a_cas
     emulator_module("alacarte").emulator.webhooks_connect(
         f"{live_server.url}/webhooks/in/alacarte/{chat.pk}/", config=chat.config, secret=""
     )
-    workers("chat-1")
+    for integration in (salesforce, chat):  # their first runs (full), as the schedule would start them
+        sync_run_execute(run_id=sync_run_request(integration=integration, kind="full", enqueue=False).pk)
+    settings.SYNC_PUSH_ON_CHANGE = True  # changes reach the other integrations in seconds
+    workers("chat-1", env={"SYNC_PUSH_ON_CHANGE": "on"})
 
     joe = record_create(
         subaccount=subaccount,
