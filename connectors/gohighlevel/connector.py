@@ -65,6 +65,7 @@ from connectors.gohighlevel.records import (
     split_activity_id,
     unpack_ids,
 )
+from connectors.http import ERROR_EXCERPT
 from connectors.types import USAGE_KEY
 
 logger = logging.getLogger(__name__)
@@ -72,7 +73,6 @@ logger = logging.getLogger(__name__)
 # Step back this far when resuming: records changed in the same millisecond as the last one read,
 # or committed late, are read again rather than missed. Re-reading a record is harmless.
 OVERLAP = timedelta(seconds=5)
-ERROR_EXCERPT = 300
 TEST_ATTEMPTS = 3
 SCOPES = (
     "contacts.readonly",

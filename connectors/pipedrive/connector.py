@@ -44,7 +44,7 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
-from connectors.http import StaticAuth
+from connectors.http import ERROR_EXCERPT, StaticAuth
 from connectors.netguard import check_url
 from connectors.pipedrive import records, webhooks
 from connectors.pipedrive.client import LIST_LIMIT, PipedriveClient
@@ -57,7 +57,6 @@ logger = logging.getLogger(__name__)
 # Step back this far when resuming: update_time has whole-second precision, and a page can end among
 # records sharing one second. Re-reading a record is harmless.
 OVERLAP = timedelta(seconds=5)
-ERROR_EXCERPT = 300
 TEST_ATTEMPTS = 3  # a connection test answers the wizard within seconds, whatever the provider does
 FIELD_ENDPOINTS = {
     "persons": "personFields",
