@@ -9,6 +9,11 @@
   read a customer's conversations, embed the provider's inbox for one customer.
 - ``IdLister``: a provider that cannot report deletions, whose live ids the engine lists to find
   the records that are gone (deletes by id diff).
+- ``SetupChoices``: questions the wizard asks once the connection works, answered from what the
+  provider has (GoHighLevel pipelines and stages, Facebook lead-form questions).
+- ``Scheduler``: a calendar with free slots that the platform books appointments into.
+- ``ReportSource``: daily figures read on a schedule (ad spend per campaign, web sessions).
+- ``EventSink``: an analytics service that receives lead-lifecycle events (GA4).
 
 A connector mixes in what it offers; callers ask ``isinstance(connector, TableStore)``. None of
 this names a provider: ``sync.onboarding`` works with any pair of connectors that offer these.
@@ -18,8 +23,8 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from connectors.types import RemoteField, RemoteRecord, WriteResult
@@ -185,3 +190,145 @@ class Messenger(abc.ABC):
         """A URL embedding the provider's inbox for this customer, with a single-sign-on token good
         for ``expires_in`` seconds (at most 3600); None when the integration has SSO turned off.
         Minted per view: callers never store or log it."""
+
+
+@dataclass(frozen=True)
+class SetupQuestion:
+    """One choice the wizard asks for after a successful connection test.
+
+    ``key`` names the answer in ``SetupChoices.setup_apply``; ``choices`` are (value, label) pairs
+    read live from the provider (a blank value means "none"); ``group`` is the fieldset heading.
+    """
+
+    key: str
+    label: str
+    choices: tuple[tuple[str, str], ...]
+    initial: str = ""
+    help_text: str = ""
+    group: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class SetupAnswers:
+    """What the answers change: config properties (merged into the integration's config) and field
+    mappings (entity → {canonical field: remote field}, stored like the wizard's other mappings)."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    mappings: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class SetupChoices(abc.ABC):
+    """A provider whose setup needs choices only its live data can offer."""
+
+    setup_title: ClassVar[str] = "Choices"
+
+    @abc.abstractmethod
+    def setup_questions(self) -> list[SetupQuestion]:
+        """The questions, with choices read from the provider (raises the connector errors)."""
+
+    @abc.abstractmethod
+    def setup_apply(self, answers: Mapping[str, str]) -> SetupAnswers:
+        """Turn the answers (question key → chosen value) into config and mappings."""
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A free interval of a calendar."""
+
+    start: datetime
+    end: datetime
+
+
+class SlotTaken(Exception):
+    """The interval asked for is not free (booked meanwhile, or outside the calendar's hours)."""
+
+
+class Scheduler(abc.ABC):
+    """A calendar (the integration's configured one) that appointments are booked into.
+
+    Booked appointments come back as ``activity`` records of kind meeting (connector field names,
+    with the contact relation), ready for the same merge as a pull.
+    """
+
+    @abc.abstractmethod
+    def free_slots(self, start: datetime, end: datetime) -> list[Slot]:
+        """The free slots between ``start`` and ``end`` (aware datetimes), earliest first."""
+
+    @abc.abstractmethod
+    def appointment_book(
+        self, *, contact_id: str, start: datetime, end: datetime, title: str, notes: str = ""
+    ) -> RemoteRecord:
+        """Book ``[start, end)`` for the contact (its remote id); SlotTaken when it is not free."""
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    """One day's figures for one combination of dimensions.
+
+    ``kind`` says what is measured ("ad_insights": spend, impressions, leads per campaign;
+    "web_traffic": sessions, conversions per source/medium). ``key`` is stable for the same
+    dimensions, so re-reading a day replaces its rows. Metric values are numbers; money is in the
+    account's currency, named in ``dimensions["currency"]`` when known.
+    """
+
+    kind: str
+    day: date
+    key: str
+    dimensions: dict[str, str]
+    metrics: dict[str, float]
+
+
+class ReportSource(abc.ABC):
+    """Daily figures read on a schedule (``sync.reports``). Recent days keep changing at the
+    provider, so each read re-reads the last ``report_reread_days`` days."""
+
+    report_reread_days: ClassVar[int] = 3
+    report_backfill_days: ClassVar[int] = 30  # the first read
+
+    @abc.abstractmethod
+    def report_rows(self, since: date, until: date) -> Iterator[ReportRow]:
+        """Every row from ``since`` to ``until`` (inclusive), following the provider's paging."""
+
+
+@dataclass(frozen=True)
+class LeadEvent:
+    """A lead-lifecycle event for an analytics service.
+
+    ``name`` is one of ``LEAD_EVENTS``; ``client_id`` is the visitor id the analytics service gave
+    the contact (blank when unknown; ``user_id`` — our contact id — is sent then). ``params`` holds
+    ``value`` and ``currency`` for a won deal and whatever else describes the event (stage, source).
+    """
+
+    name: str
+    record_type: str
+    record_id: int
+    user_id: str
+    occurred_at: datetime
+    client_id: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+GENERATE_LEAD = "generate_lead"
+QUALIFY_LEAD = "qualify_lead"
+CLOSE_CONVERT_LEAD = "close_convert_lead"
+LEAD_EVENTS = (GENERATE_LEAD, QUALIFY_LEAD, CLOSE_CONVERT_LEAD)
+
+
+class EventSink(abc.ABC):
+    """An analytics service that takes lead-lifecycle events (GA4's Measurement Protocol).
+
+    Sends are batched by the caller at ``max_events_per_request``; ``events_problems`` checks what
+    the service would silently drop, before anything is sent.
+    """
+
+    max_events_per_request: ClassVar[int] = 25
+
+    @abc.abstractmethod
+    def events_problems(self, events: list[LeadEvent]) -> list[str | None]:
+        """One entry per event: why the service would reject it, or None when it is valid."""
+
+    @abc.abstractmethod
+    def events_send(self, events: list[LeadEvent]) -> None:
+        """Send at most ``max_events_per_request`` valid events in one request (raises the
+        connector errors; the service reports nothing per event)."""

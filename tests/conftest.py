@@ -6,8 +6,22 @@ import os
 import pytest
 from django.core.management import call_command
 
+from connectors.aitable.emulator import automation as aitable_automation
+from connectors.sandbox import delivery as sandbox_delivery
 from tests.factories import SubAccountFactory
 from tests.live_server import live_server_start
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """Emulator webhook deliveries run on background threads against the live server and the
+    database. Each test's are waited out when its body ends, before its fixtures tear down (the
+    database flush among them), so no delivery of one test writes into, or locks, the next one's."""
+    try:
+        return (yield)
+    finally:
+        sandbox_delivery.deliveries_wait(timeout=20.0)
+        aitable_automation.deliveries_wait(timeout=20.0)
 
 
 @pytest.fixture
