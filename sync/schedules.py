@@ -28,6 +28,9 @@ SCHEDULES = [
     ("Find records deleted at providers that do not report deletions", "sync.deletions_sweep", 1, "days"),
     # Entities a provider would push by webhook (chat messages), while the integration gets none.
     ("Poll integrations that receive no webhooks", "sync.poll_due", 30, "seconds"),
+    # Daily figures (ad spend per campaign, web sessions): each source is read once a day, the
+    # last few days re-read; the hourly tick only finds who is due.
+    ("Read daily reports (ad insights, analytics)", "sync.reports_due", 1, "hours"),
 ]
 
 
