@@ -25,6 +25,7 @@ from integrations.hooks import wizard_mappings_chosen
 from integrations.models import Integration, IntegrationTemplate
 from integrations.oauth_apps import config_schema_for
 from integrations.schema_forms import config_form_class, render_help_markdown
+from integrations.wizard_setup import SetupStepForm, uses_setup_choices
 from integrations.wizard_tables import TablesStepForm, is_deferred, keep_deferred, uses_tables
 
 
@@ -81,6 +82,7 @@ STEPS = [
     ("configure", forms.Form),
     ("test", TestStepForm),
     ("tables", TablesStepForm),  # only for providers whose records live in the user's tables
+    ("choices", SetupStepForm),  # only for providers whose setup asks about their live data
     ("review", ReviewStepForm),
 ]
 STEP_TITLES = {
@@ -88,6 +90,7 @@ STEP_TITLES = {
     "configure": "Configure",
     "test": "Test connection",
     "tables": "Tables & columns",
+    "choices": "Choices",
     "review": "Review",
 }
 
@@ -96,9 +99,13 @@ def _tables_step_applies(wizard: IntegrationWizard) -> bool:
     return uses_tables(wizard.chosen_template())
 
 
+def _choices_step_applies(wizard: IntegrationWizard) -> bool:
+    return uses_setup_choices(wizard.chosen_template())
+
+
 class IntegrationWizard(SessionWizardView):
     form_list = STEPS
-    condition_dict = {"tables": _tables_step_applies}
+    condition_dict = {"tables": _tables_step_applies, "choices": _choices_step_applies}
     template_name = "admin/integrations/wizard.html"
 
     # --- state -------------------------------------------------------------------------------
@@ -127,7 +134,7 @@ class IntegrationWizard(SessionWizardView):
     def get_form_kwargs(self, step=None):
         if step == "template":
             return {"user": self.request.user}
-        if step in ("test", "tables"):
+        if step in ("test", "tables", "choices"):
             return {"integration": self.draft()}
         return {}
 
@@ -173,6 +180,8 @@ class IntegrationWizard(SessionWizardView):
             return self._without_secrets(form)
         elif step == "tables":
             self._save_tables(form)
+        elif step == "choices":
+            self._save_choices(form)
         return self.get_form_step_data(form)
 
     def _save_tables(self, form: TablesStepForm) -> None:
@@ -184,6 +193,21 @@ class IntegrationWizard(SessionWizardView):
         )
         draft.refresh_from_db()
         wizard_mappings_chosen.send(sender=IntegrationWizard, integration=draft, mappings=form.mappings())
+
+    def _save_choices(self, form: SetupStepForm) -> None:
+        """The answers' config into the integration's; their mappings to the sync layer."""
+        draft = self.draft()
+        applied = form.applied
+        actor = f"user:{self.request.user.get_username()}"
+        if applied.config:
+            services.integration_update(
+                integration=draft, actor=actor, config={**(draft.config or {}), **applied.config}
+            )
+            draft.refresh_from_db()
+        if applied.mappings:
+            wizard_mappings_chosen.send(
+                sender=IntegrationWizard, integration=draft, mappings=applied.mappings
+            )
 
     def _without_secrets(self, form) -> dict:
         """The POST data formtools stores in the session, minus every secret field."""

@@ -17,6 +17,7 @@ from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import (
     admin_engine,  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
     admin_onboarding,  # noqa: F401 (registers the onboarding tracking, portals, orders, audits, report)
+    admin_reports,  # noqa: F401 (registers the daily reports and the lead reporting page)
 )
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
 from sync.admin_messaging import ChatPanelMixin

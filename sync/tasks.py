@@ -20,6 +20,7 @@ from sync.lease import lease_is_free
 from sync.models import SyncRecordError, SyncRun
 from sync.polling import POLL_TASK, poll_due
 from sync.push_feed import FEED_TASK, PUSH_RETRY_EVERY, PUSH_TASK, feed_run, push_kick
+from sync.reports import REPORTS_TASK, reports_due
 from sync.runs import (
     RUN_EXECUTE_TASK,
     SyncBusy,
@@ -229,3 +230,10 @@ def push_task(integration_id: int, requested_by: str = "changes") -> str:
 def poll_due_task() -> dict[int, int]:
     """Beat, every 30 s: pull what integrations without webhooks must poll (sync.polling)."""
     return poll_due()
+
+
+@shared_task(name=REPORTS_TASK)
+def reports_due_task() -> dict[int, int]:
+    """Beat, hourly: read the daily figures of reporting integrations that are due (sync.reports)."""
+    return reports_due()
+
