@@ -236,4 +236,3 @@ def poll_due_task() -> dict[int, int]:
 def reports_due_task() -> dict[int, int]:
     """Beat, hourly: read the daily figures of reporting integrations that are due (sync.reports)."""
     return reports_due()
-
