@@ -33,7 +33,7 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
-from connectors.capabilities import ReportRow, ReportSource
+from connectors.capabilities import ReportRow, ReportSource, SetupAnswers, SetupChoices, SetupQuestion
 from connectors.facebook_leads import webhooks
 from connectors.facebook_leads.client import BATCH_LIMIT, GraphClient
 from connectors.facebook_leads.insights import (
@@ -51,6 +51,7 @@ from connectors.facebook_leads.records import (
     contact_fields,
     contact_record,
 )
+from connectors.facebook_leads.setup import answers_mappings, form_questions, setup_question
 
 GRAPH_VERSION = "v23.0"
 # Leads become readable a little after their time_created: each pull re-reads this many seconds.
@@ -64,7 +65,7 @@ SCOPES = (
 )
 
 
-class FacebookLeadsConnector(Connector, ReportSource):
+class FacebookLeadsConnector(Connector, ReportSource, SetupChoices):
     key = "facebook_leads"
     display_name = "Facebook Lead Ads"
     entities: ClassVar[Mapping[str, EntitySpec]] = {
@@ -84,6 +85,7 @@ class FacebookLeadsConnector(Connector, ReportSource):
         pkce=False,
     )
     webhook_module = webhooks
+    setup_title = "Lead form questions"
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
         super().__init__(config, **kwargs)
@@ -305,6 +307,17 @@ class FacebookLeadsConnector(Connector, ReportSource):
             if isinstance(q, dict) and q.get("key")
         }
         return contact_fields(questions)
+
+    # --- the wizard's choices -----------------------------------------------------------------------
+
+    def setup_questions(self) -> list[SetupQuestion]:
+        """Which contact field each question of the Page's forms fills (``setup``)."""
+        return [setup_question(question) for question in form_questions(self.forms())]
+
+    def setup_apply(self, answers: Mapping[str, str]) -> SetupAnswers:
+        return answers_mappings(form_questions(self.forms()), answers)
+
+    # --- ad insights --------------------------------------------------------------------------------
 
     def ad_account(self) -> str:
         account = str(self.config.get("adAccountId") or "")
