@@ -1,5 +1,5 @@
 """Demo buttons on a sandbox integration's admin page: what its emulator can make the provider do
-(``Emulator.demo_actions``: a Facebook lead submitted, say), run in-process against the emulator's
+(``Emulator.demo_actions``: a lead form submitted, say), run in-process against the emulator's
 state, so the result reaches the platform the way the provider's would (its webhook, its API).
 
 A sandbox integration is one whose config points at the sandbox (``base_url`` under
