@@ -15,7 +15,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from connectors.registry import CONNECTORS, connector_class
 from connectors.types import USAGE_KEY
-from integrations import admin_views, catalog_services, services
+from integrations import admin_demo, admin_views, catalog_services, services
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
 from integrations.automation_forms import DefaultYesNoSelect
 from integrations.catalog_loader import template_errors
@@ -361,11 +361,24 @@ class IntegrationAdmin(admin.ModelAdmin):
                 wrap(admin_views.transition_view),
                 name="integrations_transition",
             ),
+            path(
+                "<int:pk>/demo/<slug:action>/",
+                wrap(admin_demo.demo_action_view),
+                name="integrations_demo",
+            ),
             *super().get_urls(),
         ]
 
     def add_view(self, request, form_url="", extra_context=None):
         return HttpResponseRedirect(reverse("admin:integrations_wizard"))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A sandbox integration's page offers its emulator's demo buttons (``admin_demo``)."""
+        integration = self.get_object(request, object_id)
+        buttons = admin_demo.demo_buttons(integration) if integration is not None else []
+        return super().change_view(
+            request, object_id, form_url, extra_context={**(extra_context or {}), "demo_actions": buttons}
+        )
 
     def save_model(self, request, obj, form, change):
 

@@ -33,9 +33,16 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
+from connectors.capabilities import ReportRow, ReportSource, SetupAnswers, SetupChoices, SetupQuestion
 from connectors.facebook_leads import webhooks
 from connectors.facebook_leads.client import BATCH_LIMIT, GraphClient
-from connectors.facebook_leads.insights import INSIGHT_FIELDS, AdInsight, ad_account_path, insight
+from connectors.facebook_leads.insights import (
+    INSIGHT_FIELDS,
+    AdInsight,
+    ad_account_path,
+    insight,
+    report_row,
+)
 from connectors.facebook_leads.login import PAGE_ID, PAGE_TOKEN, connected_tokens
 from connectors.facebook_leads.records import (
     ACTIVITY_FIELDS,
@@ -44,6 +51,7 @@ from connectors.facebook_leads.records import (
     contact_fields,
     contact_record,
 )
+from connectors.facebook_leads.setup import answers_mappings, form_questions, setup_question
 
 GRAPH_VERSION = "v23.0"
 # Leads become readable a little after their time_created: each pull re-reads this many seconds.
@@ -57,7 +65,7 @@ SCOPES = (
 )
 
 
-class FacebookLeadsConnector(Connector):
+class FacebookLeadsConnector(Connector, ReportSource, SetupChoices):
     key = "facebook_leads"
     display_name = "Facebook Lead Ads"
     entities: ClassVar[Mapping[str, EntitySpec]] = {
@@ -77,6 +85,7 @@ class FacebookLeadsConnector(Connector):
         pkce=False,
     )
     webhook_module = webhooks
+    setup_title = "Lead form questions"
 
     def __init__(self, config: Mapping[str, Any], **kwargs: Any):
         super().__init__(config, **kwargs)
@@ -299,11 +308,42 @@ class FacebookLeadsConnector(Connector):
         }
         return contact_fields(questions)
 
-    def ad_insights(self, since: date, until: date) -> list[AdInsight]:
-        """Spend, impressions and leads per campaign per day of the ad account (``adAccountId``)."""
+    # --- the wizard's choices -----------------------------------------------------------------------
+
+    def setup_questions(self) -> list[SetupQuestion]:
+        """Which contact field each question of the Page's forms fills (``setup``)."""
+        return [setup_question(question) for question in form_questions(self.forms())]
+
+    def setup_apply(self, answers: Mapping[str, str]) -> SetupAnswers:
+        return answers_mappings(form_questions(self.forms()), answers)
+
+    # --- ad insights --------------------------------------------------------------------------------
+
+    def ad_account(self) -> str:
         account = str(self.config.get("adAccountId") or "")
         if not account:
             raise ConfigError("enter the Ad Account ID", field="adAccountId")
+        return account
+
+    def ad_account_currency(self) -> str:
+        """The currency the ad account's spend is in (``act_{id}?fields=currency``), blank when
+        Graph does not say."""
+        account = self.client(self.stored_tokens().access_token).get_json(
+            ad_account_path(self.ad_account()), params={"fields": "currency"}
+        )
+        return str(account.get("currency") or "") if isinstance(account, dict) else ""
+
+    def report_rows(self, since: date, until: date) -> Iterator[ReportRow]:
+        """Each campaign's spend, impressions and leads per day (``ad_insights``), in the ad
+        account's currency."""
+        rows = self.ad_insights(since, until)
+        currency = self.ad_account_currency() if rows else ""
+        for row in rows:
+            yield report_row(row, currency)
+
+    def ad_insights(self, since: date, until: date) -> list[AdInsight]:
+        """Spend, impressions and leads per campaign per day of the ad account (``adAccountId``)."""
+        account = self.ad_account()
         params = {
             "level": "campaign",
             "time_increment": 1,

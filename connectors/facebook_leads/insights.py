@@ -1,6 +1,8 @@
 """Ad insights: spend, impressions and leads per campaign per day from the ad account
 (``GET /act_{id}/insights?level=campaign&time_increment=1``), read with the user token. Graph
-sends the numbers as strings and the lead count inside ``actions`` (absent when zero)."""
+sends the numbers as strings and the lead count inside ``actions`` (absent when zero). As report
+rows (``connectors.capabilities.ReportRow``) they are keyed by campaign, with the ad account's
+currency (``GET /act_{id}?fields=currency``) named when Graph gives it."""
 
 from __future__ import annotations
 
@@ -9,8 +11,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from connectors.capabilities import ReportRow
+
 INSIGHT_FIELDS = "campaign_id,campaign_name,spend,impressions,actions"
 LEAD_ACTION = "lead"
+REPORT_KIND = "ad_insights"
 
 
 @dataclass(frozen=True)
@@ -46,4 +51,18 @@ def insight(row: dict[str, Any]) -> AdInsight:
         spend=_number(row.get("spend")),
         impressions=int(_number(row.get("impressions"))),
         leads=leads,
+    )
+
+
+def report_row(row: AdInsight, currency: str = "") -> ReportRow:
+    """One campaign's day as the platform stores daily figures (``sync.reports``)."""
+    dimensions = {"campaign_id": row.campaign_id, "campaign_name": row.campaign_name}
+    if currency:
+        dimensions["currency"] = currency
+    return ReportRow(
+        kind=REPORT_KIND,
+        day=row.day,
+        key=row.campaign_id,
+        dimensions=dimensions,
+        metrics={"spend": float(row.spend), "impressions": float(row.impressions), "leads": float(row.leads)},
     )

@@ -122,6 +122,11 @@ class Emulator:
     token_prefix = "tok"  # noqa: S105 (a prefix for generated tokens)
     # What `manage.py seed_demo` puts in the emulator: provider object type → count.
     demo_seed: dict[str, int] = {}
+    # What a demo can make the provider do, as a button in the admin of a sandbox integration and
+    # ``POST _control/demo/<action>``: action name → (button label, name of the method doing it).
+    # The method takes no arguments and returns a JSON-able dict whose ``message`` says what
+    # happened (what the operator reads).
+    demo_actions: dict[str, tuple[str, str]] = {}
 
     # --- provider specifics: override -----------------------------------------------------
 
@@ -158,6 +163,13 @@ class Emulator:
 
     def api_urls(self) -> list[URLPattern]:
         return []
+
+    def demo_action(self, action: str) -> dict[str, Any]:
+        """Run one of ``demo_actions``; ValueError for an action this emulator does not offer."""
+        if action not in self.demo_actions:
+            offered = ", ".join(self.demo_actions) or "none"
+            raise ValueError(f"{self.provider} emulator has no demo action {action!r} (offered: {offered})")
+        return getattr(self, self.demo_actions[action][1])()
 
     # --- state ------------------------------------------------------------------------------
 
@@ -358,6 +370,7 @@ class Emulator:
             path("_control/token", self._control(self._token_view)),
             path("_control/webhooks", self._control(self._webhooks_view)),
             path("_control/state", self._control(self._state_view)),
+            path("_control/demo/<slug:action>", self._control(self._demo_view)),
         ]
 
     def urls(self) -> list[URLPattern]:
@@ -429,6 +442,18 @@ class Emulator:
                 "headers": hook.headers,
             }
         )
+
+    def _demo_view(self, request: HttpRequest, action: str) -> HttpResponse:
+        if request.method != "POST":
+            return JsonResponse({"error": "POST to run a demo action"}, status=405)
+        if action not in self.demo_actions:
+            offered = ", ".join(self.demo_actions) or "none"
+            return JsonResponse({"error": f"no demo action {action!r} (offered: {offered})"}, status=404)
+        try:
+            result = self.demo_action(action)
+        except ValueError as exc:  # the action cannot run in this state
+            return JsonResponse({"error": str(exc)}, status=400)
+        return JsonResponse({"action": action, **result})
 
     def _state_view(self, request: HttpRequest) -> HttpResponse:
         return JsonResponse(self._state_dict(self.state()))

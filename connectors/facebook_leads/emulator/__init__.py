@@ -44,6 +44,7 @@ class FacebookLeadsEmulator(GraphControl):
             ),
             re_path(VERSION + NODE_ID.format("form_id") + r"/leads/?$", self.graph(self.leads_view)),
             re_path(VERSION + r"act_(?P<account_id>[0-9]+)/insights/?$", self.graph(self.insights_view)),
+            re_path(VERSION + r"act_(?P<account_id>[0-9]+)/?$", self.graph(self.account_view)),
             re_path(VERSION + NODE_ID.format("object_id") + r"/?$", self.graph(self.node_view)),
         ]
 

@@ -1,11 +1,15 @@
 """The sandbox's own controls: ``connect`` (the config and tokens a finished Facebook Login leaves),
 seeding leads (which fires the leadgen webhooks of subscribed Pages), ``_control/lead`` (one lead
 with the given answers), ``_control/revoke`` (every user and Page token invalidated, as a password
-change does: error 190 subcode 460 from then on)."""
+change does: error 190 subcode 460 from then on), and the demo action ``simulate_lead``
+(``_control/demo/simulate_lead``, a button in the admin): someone fills in one of the Page's forms,
+and the leadgen webhook goes out as it does for any new lead."""
 
 from __future__ import annotations
 
+import random
 import time
+import unicodedata
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -14,14 +18,22 @@ from django.urls import URLPattern, path
 from connectors.base import Tokens
 from connectors.facebook_leads.emulator.api import GraphApi
 from connectors.facebook_leads.emulator.graph import LONG_LIVED_SECONDS
-from connectors.facebook_leads.emulator.store import FORMS, LEADS
-from connectors.sandbox.emulator import json_body
+from connectors.facebook_leads.emulator.store import FIRST_NAMES, FORMS, LAST_NAMES, LEADS
+from connectors.sandbox.emulator import json_body, sample_phone
 from connectors.sandbox.models import SandboxToken
 
 SANDBOX_VERIFY_TOKEN = "sandbox-verify-token"  # noqa: S105 (the demo's public verify token)
+SAMPLE_ANSWERS = ("Birthday cakes", "Wedding catering", "A quote for 50 people", "Weekly bread delivery")
+
+
+def ascii_name(text: str) -> str:
+    """``Chloé`` → ``chloe``: the part of an e-mail address a name gives."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
 
 
 class GraphControl(GraphApi):
+    demo_actions = {"simulate_lead": ("Simulate a Facebook lead", "simulate_lead")}
+
     def control_urls(self) -> list[URLPattern]:
         return super().control_urls() + [
             path("_control/lead", self._control(self._lead_view)),
@@ -112,6 +124,41 @@ class GraphControl(GraphApi):
                 "webhook": {"status_code": hook.status_code, "attempts": hook.attempts} if hook else None,
             }
         )
+
+    def simulate_lead(self) -> dict[str, Any]:
+        """A new lead from someone made up, on one of the Page's forms behind its campaign, delivered
+        to the app's leadgen subscription like any new lead (signed, retried on a non-200)."""
+        pick = random.SystemRandom()
+        page = self.ensure_page()
+        form = pick.choice(list(self.forms(page.remote_id)))
+        first, last = pick.choice(FIRST_NAMES), pick.choice(LAST_NAMES)
+        email = f"{ascii_name(first)}.{ascii_name(last)}{pick.randrange(100, 1000)}@example.com"
+        field_data = [
+            {"name": "email", "values": [email]},
+            {"name": "full_name", "values": [f"{first} {last}"]},
+            {"name": "phone_number", "values": [sample_phone(pick.randrange(200_000))]},
+        ] + [
+            {"name": q["key"], "values": [pick.choice(SAMPLE_ANSWERS)]}
+            for q in form.data.get("questions", [])
+            if q.get("type") == "CUSTOM"
+        ]
+        lead = self.lead_add(form, field_data)
+        hook = self.notify([lead])
+        submitted = f"Lead {first} {last} <{email}> submitted on the form “{form.data['name']}”"
+        if hook is None:
+            outcome = "no leadgen webhook subscription listens: it arrives with the next sync"
+        elif hook.status_code is not None and 200 <= hook.status_code < 300:
+            outcome = "it arrives through the webhook"
+        else:
+            outcome = (
+                f"the webhook was refused (HTTP {hook.status_code or 'no answer'} after {hook.attempts} "
+                "attempts): it arrives with the next sync"
+            )
+        return {
+            "message": f"{submitted}; {outcome}.",
+            "lead": self.lead_shape(lead),
+            "webhook": {"status_code": hook.status_code, "attempts": hook.attempts} if hook else None,
+        }
 
     def _revoke_view(self, request: HttpRequest) -> HttpResponse:
         revoked = SandboxToken.objects.filter(

@@ -2,7 +2,10 @@
 per campaign (per day with ``time_increment=1``) with ``spend`` and ``impressions`` as strings and
 ``actions`` listing ``lead`` counts (omitted when zero). The sandbox account's campaigns are its
 forms' (one ad, ad set and campaign per form); leads are the stored ones, counted per UTC day, and
-impressions and spend follow from them deterministically. Needs a user token (``ads_read``)."""
+impressions and spend follow from them deterministically. Needs a user token (``ads_read``).
+
+``GET /act_{id}`` is the ad account node (``id``, ``account_id``, ``name``, ``currency``,
+``timezone_name``): how a reader learns the currency ``spend`` is in."""
 
 from __future__ import annotations
 
@@ -13,11 +16,12 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from connectors.facebook_leads.emulator.store import LEADS, GraphStore
+from connectors.facebook_leads.emulator.store import LEADS, GraphStore, only, requested_fields
 
 INSIGHT_DEFAULT_FIELDS = ("date_start", "date_stop", "impressions", "spend")
 DATE_PRESETS = {"today": 0, "yesterday": 1, "last_7d": 7, "last_14d": 14, "last_30d": 30, "last_90d": 90}
 MAX_DAYS = 37 * 31  # the API's 37-month reach
+ACCOUNT_DEFAULT_FIELDS = ("id", "account_id")
 
 
 def day_of(unix: int) -> date:
@@ -26,14 +30,32 @@ def day_of(unix: int) -> date:
 
 class InsightsApi(GraphStore):
     def campaigns(self) -> list[dict[str, str]]:
-        return [
-            {
-                "campaign_id": str(int(form.data["ad_id"]) + 2),
-                "campaign_name": f"{form.data['name']} campaign",
-                "form_id": form.remote_id,
-            }
+        """The forms' campaigns, then any other campaign a stored lead names (a lead added behind
+        another ad), in a stable order."""
+        found: dict[str, str] = {
+            str(int(form.data["ad_id"]) + 2): f"{form.data['name']} campaign"
             for form in self.records("form").order_by("pk")
-        ]
+        }
+        for campaign_id, name in (
+            self.records(LEADS).order_by("pk").values_list("data__campaign_id", "data__campaign_name")
+        ):
+            found.setdefault(str(campaign_id), str(name))
+        return [{"campaign_id": cid, "campaign_name": name} for cid, name in found.items()]
+
+    def account_view(self, request: HttpRequest, version: str, account_id: str) -> HttpResponse:
+        """``GET /act_{id}``: the ad account node (user token)."""
+        if request.sandbox_token.kind not in ("user_short", "user_long"):
+            return self.graph_error("(#200) Requires ads_management or ads_read permission", code=200)
+        if f"act_{account_id}" != self.setting("ad_account_id", ""):
+            return self.not_found(f"act_{account_id}")
+        account = {
+            "id": f"act_{account_id}",
+            "account_id": account_id,
+            "name": "Sandbox Bakery ads",
+            "currency": self.setting("ad_account_currency", "USD"),
+            "timezone_name": "Etc/GMT",
+        }
+        return JsonResponse(only(account, requested_fields(request, ACCOUNT_DEFAULT_FIELDS)))
 
     def time_range(self, request: HttpRequest) -> tuple[date, date] | str:
         """(since, until) from ``time_range`` JSON or ``date_preset`` (default last_30d)."""
@@ -58,7 +80,7 @@ class InsightsApi(GraphStore):
         days = (until - since).days + 1
         impressions = 800 * days + 137 * leads
         row: dict[str, Any] = {
-            **{k: v for k, v in campaign.items() if k != "form_id"},
+            **campaign,
             "impressions": str(impressions),
             "spend": f"{impressions * 0.0042 + leads * 1.5:.2f}",
             "date_start": since.isoformat(),
@@ -84,8 +106,9 @@ class InsightsApi(GraphStore):
         since, until = span
         daily = request.GET.get("time_increment", "all_days") == "1"
         counts: dict[tuple[str, date], int] = {}
-        for form_id, unix in self.records(LEADS).values_list("data__form_id", "data__created_unix"):
-            counts[(form_id, day_of(unix))] = counts.get((form_id, day_of(unix)), 0) + 1
+        for campaign_id, unix in self.records(LEADS).values_list("data__campaign_id", "data__created_unix"):
+            key = (str(campaign_id), day_of(unix))
+            counts[key] = counts.get(key, 0) + 1
         wanted = [f.strip() for f in request.GET.get("fields", "").split(",") if f.strip()]
         keep = set(wanted or INSIGHT_DEFAULT_FIELDS) | {"date_start", "date_stop"}
         rows = []
@@ -95,8 +118,8 @@ class InsightsApi(GraphStore):
             for start, stop in spans:
                 leads = sum(
                     n
-                    for (form, day), n in counts.items()
-                    if form == campaign["form_id"] and start <= day <= stop
+                    for (campaign_id, day), n in counts.items()
+                    if campaign_id == campaign["campaign_id"] and start <= day <= stop
                 )
                 row = self.insight_row(campaign, start, stop, leads)
                 rows.append({k: v for k, v in row.items() if k in keep})

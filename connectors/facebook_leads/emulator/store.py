@@ -32,6 +32,12 @@ FILTER_OPERATORS = {
     "LESS_THAN_OR_EQUAL": lambda a, b: a <= b,
     "EQUAL": lambda a, b: a == b,
 }
+# The contact questions a sandbox form asks after its custom ones, as Graph lists them.
+STANDARD_QUESTIONS = (
+    ("full_name", "Full name", "FULL_NAME"),
+    ("email", "Email", "EMAIL"),
+    ("phone_number", "Phone number", "PHONE"),
+)
 FIRST_NAMES = ("Ana", "Ben", "Chloé", "Dmitri", "Eve", "Farah", "Gus", "Hana", "Ivo", "June")
 LAST_NAMES = ("Lee", "Okafor", "Martín", "Novak", "Silva", "Tanaka", "Weber", "Young", "Zhou", "Kim")
 
@@ -116,8 +122,17 @@ class GraphStore(GraphBase):
                 "locale": "en_US",
                 "ad_id": graph_id(),
                 "questions": [
-                    {"key": key, "type": "CUSTOM", "label": key.replace("_", " ").capitalize()}
+                    {
+                        "key": key,
+                        "label": key.replace("_", " ").capitalize(),
+                        "type": "CUSTOM",
+                        "id": graph_id(),
+                    }
                     for key in (questions or [])
+                ]
+                + [
+                    {"key": key, "label": label, "type": kind, "id": graph_id()}
+                    for key, label, kind in STANDARD_QUESTIONS
                 ],
             },
             created_at=now,
@@ -172,6 +187,8 @@ class GraphStore(GraphBase):
             {"name": "phone_number", "values": [sample_phone(n)]},
         ]
         for question in form.data.get("questions", []):
+            if question.get("type") != "CUSTOM":
+                continue
             data.append({"name": question["key"], "values": [f"answer {n}"]})
         return data
 
