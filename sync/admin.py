@@ -16,6 +16,7 @@ from django.utils.text import Truncator
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import (
     admin_engine,  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
+    admin_lead_events,  # noqa: F401 (registers the lead-event log sent to analytics services)
     admin_onboarding,  # noqa: F401 (registers the onboarding tracking, portals, orders, audits, report)
     admin_reports,  # noqa: F401 (registers the daily reports and the lead reporting page)
 )

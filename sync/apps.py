@@ -11,6 +11,7 @@ class SyncConfig(AppConfig):
         from sync.enrichment import tasks as enrichment_tasks  # noqa: F401 (the enrichment queue's tasks)
         from sync.enrichment.signals import connect as enrichment_connect
         from sync.hooks import changes_recorded
+        from sync.lead_events import on_changes_recorded as lead_events_on_changes
         from sync.mapping import on_wizard_mappings_chosen
         from sync.notifications import connect
         from sync.onboarding import tasks as onboarding_tasks  # noqa: F401 (the flows queue's tasks)
@@ -21,4 +22,5 @@ class SyncConfig(AppConfig):
         enrichment_connect()  # Change rows kick the enrichment feed; activation sets up CRM fields
         onboarding_connect()  # pulled and pushed leads start the onboarding flow and are tracked
         changes_recorded.connect(push_on_changes, dispatch_uid="sync.push_feed")  # others get it in seconds
+        changes_recorded.connect(lead_events_on_changes, dispatch_uid="sync.lead_events")  # analytics too
         wizard_mappings_chosen.connect(on_wizard_mappings_chosen, dispatch_uid="sync.mapping.wizard")

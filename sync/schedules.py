@@ -31,6 +31,9 @@ SCHEDULES = [
     # Daily figures (ad spend per campaign, web sessions): each source is read once a day, the
     # last few days re-read; the hourly tick only finds who is due.
     ("Read daily reports (ad insights, analytics)", "sync.reports_due", 1, "hours"),
+    # Lead events for analytics services: each commit kicks a send within a second; this sends
+    # what a lost kick left and retries what waited out a back-off.
+    ("Send lead events to analytics services", "sync.lead_events_send", 1, "minutes"),
 ]
 
 

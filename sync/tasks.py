@@ -16,6 +16,8 @@ from integrations.services import integration_test, integration_webhooks_renew
 from sync.conflicts import conflict_sweep
 from sync.deletions import DELETIONS_FIND_TASK, deletions_find, deletions_sweep
 from sync.fields import FIELDS_REFRESH_ALL_TASK, fields_refresh_all
+from sync.lead_events import SEND_TASK as LEAD_EVENTS_TASK
+from sync.lead_events import lead_events_run
 from sync.lease import lease_is_free
 from sync.models import SyncRecordError, SyncRun
 from sync.polling import POLL_TASK, poll_due
@@ -224,6 +226,14 @@ def push_task(integration_id: int, requested_by: str = "changes") -> str:
         push_kick(integration_id, window=PUSH_RETRY_EVERY, requested_by=requested_by)
         return "busy: asked again"
     return f"run {run.pk}"
+
+
+@shared_task(name=LEAD_EVENTS_TASK, acks_late=True)
+def lead_events_send_task(subaccount_id: int | None = None) -> dict[str, int]:
+    """After a commit that wrote Change rows (one sub-account), and on beat every minute (all):
+    queue the lead events the changes amount to and send what is due to analytics services.
+    Running twice is safe (unique outbox rows, claimed sends), hence acks_late."""
+    return lead_events_run(subaccount_id=subaccount_id)
 
 
 @shared_task(name=POLL_TASK)
