@@ -113,10 +113,10 @@ def derived_client_id(user_id: str) -> str:
 
 
 def visitor(event: LeadEvent) -> tuple[str, str]:
-    """(client_id, user_id) a request for ``event`` carries: the GA cookie's id when known, else
-    one derived from our contact id, sent with that id as ``user_id``."""
+    """(client_id, user_id) a request for ``event`` carries: the GA cookie's id alone when known
+    (as ``LeadEvent`` says), else one derived from our contact id, sent with that id as ``user_id``."""
     if event.client_id:
-        return event.client_id, event.user_id
+        return event.client_id, ""
     return derived_client_id(event.user_id), event.user_id
 
 
