@@ -19,14 +19,11 @@ CONNECTORS: dict[str, str] = {
     "alacarte": "connectors.alacarte.connector.AlaCarteConnector",
     "gohighlevel": "connectors.gohighlevel.connector.GoHighLevelConnector",
     "facebook_leads": "connectors.facebook_leads.connector.FacebookLeadsConnector",
+    "google_analytics": "connectors.google_analytics.connector.GoogleAnalyticsConnector",
 }
 
 # Catalog entries whose connectors are on the roadmap: shown as "coming soon", never chosen.
-PLANNED: frozenset[str] = frozenset(
-    {
-        "google_analytics",
-    }
-)
+PLANNED: frozenset[str] = frozenset()
 
 # Emulator modules: each exposes ``emulator`` (a connectors.sandbox.emulator.Emulator).
 EMULATORS: dict[str, str] = {
@@ -40,6 +37,7 @@ EMULATORS: dict[str, str] = {
     "alacarte": "connectors.alacarte.emulator",
     "gohighlevel": "connectors.gohighlevel.emulator",
     "facebook_leads": "connectors.facebook_leads.emulator",
+    "google_analytics": "connectors.google_analytics.emulator",
 }
 
 

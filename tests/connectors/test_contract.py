@@ -29,14 +29,14 @@ from connectors.base import (
     RemoteRecord,
     TestResult,
 )
-from connectors.capabilities import PortalProvider, TableStore
+from connectors.capabilities import EventSink, PortalProvider, ReportSource, TableStore
 from connectors.registry import CONNECTORS, EMULATORS, connector_class, default_mappings, emulator_module
 from sync.mapping import CUSTOM_ALIAS, validate_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 KEYS = sorted(CONNECTORS)
 # What a connector syncing no entity may offer instead of enrichment (connectors.capabilities).
-NON_RECORD_CAPABILITIES = (PortalProvider, TableStore)
+NON_RECORD_CAPABILITIES = (PortalProvider, TableStore, ReportSource, EventSink)
 
 
 @pytest.fixture(params=KEYS)
@@ -137,7 +137,11 @@ def test_bad_credentials_are_refused_clearly(key, emulator, sandbox_url):
     else:
         config = {
             **config,
-            **{k: "revoked-token" for k in ("access_token", "api_key", "api_token") if k in config},
+            **{
+                k: "revoked-token"
+                for k in ("access_token", "api_key", "api_token", *connector_class(key).secret_fields)
+                if k in config
+            },
         }
     bad = connector_class(key)(config, token_store=MemoryTokenStore(tokens))
     try:

@@ -27,7 +27,7 @@ def template(db):
 @pytest.fixture
 def coming_soon(db):
     return IntegrationTemplateFactory(
-        key="google_analytics", connector="google_analytics", config_schema={"type": "object"}
+        key="coming_soon_crm", connector="coming_soon_crm", config_schema={"type": "object"}
     )
 
 
@@ -80,7 +80,7 @@ def test_x_api_key_header_works_and_a_revoked_key_is_refused(subaccount):
 def test_templates_list_shows_schemas_and_availability(api, template, coming_soon):
     body = api.get("/api/v1/templates/").json()
     by_key = {t["key"]: t for t in body}
-    assert by_key["hubspot"]["available"] is True and by_key["google_analytics"]["available"] is False
+    assert by_key["hubspot"]["available"] is True and by_key["coming_soon_crm"]["available"] is False
     assert by_key["hubspot"]["config_schema"]["required"] == ["access_token"]
     assert api.get("/api/v1/templates/hubspot/").json()["key"] == "hubspot"
     assert api.get("/api/v1/templates/nope/").status_code == 404
@@ -131,7 +131,7 @@ def test_a_secret_value_never_appears_in_validation_messages(api, template):
     ("body", "code"),
     [
         ({"template": "nope", "config": {}}, "unknown_template"),
-        ({"template": "google_analytics", "config": {}}, "template_unavailable"),
+        ({"template": "coming_soon_crm", "config": {}}, "template_unavailable"),
         ({"template": "hubspot", "config": "not-an-object"}, "invalid"),
         ({"template": "hubspot", "config": {}, "sync_interval_minutes": "often"}, "invalid"),
     ],

@@ -308,7 +308,6 @@ def test_an_unreadable_or_incomplete_file_is_refused(tmp_path: Path, content: st
 def test_templates_whose_connectors_are_planned_are_not_available(catalog):
     templates = list(IntegrationTemplate.objects.all())
     planned = [t for t in templates if t.connector in PLANNED]
-    assert planned, "the catalog lists coming-soon templates"
     assert all(t.is_available is False for t in planned)
     for t in templates:
         assert t.is_available is (t.connector in CONNECTORS)

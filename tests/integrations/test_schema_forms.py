@@ -421,7 +421,7 @@ REQUIRED_SAMPLES: dict[str, dict[str, Any]] = {
         "adAccountId": "act_1029384757",
         "verify_token": "verify-me-please",
     },
-    "google_analytics": {"measurement_id": "G-ABC123XYZ", "api_secret": "mp-secret-123"},
+    "google_analytics": {"measurementId": "G-ABC123XYZ", "apiSecret": "mp-secret-123"},
     "alacarte_chat": {"api_key": "alc-key-0123456789abcdef"},
     "enrichment_http": {"base_url": "https://enrich.example.com", "api_key": "enrich-key-123"},
 }
