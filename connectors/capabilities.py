@@ -318,8 +318,9 @@ LEAD_EVENTS = (GENERATE_LEAD, QUALIFY_LEAD, CLOSE_CONVERT_LEAD)
 class EventSink(abc.ABC):
     """An analytics service that takes lead-lifecycle events (GA4's Measurement Protocol).
 
-    Sends are batched by the caller at ``max_events_per_request``; ``events_problems`` checks what
-    the service would silently drop, before anything is sent.
+    A request speaks for one visitor (one ``client_id``), so callers batch each visitor's events,
+    at most ``max_events_per_request`` a call; ``events_problems`` checks what the service would
+    silently drop, before anything is sent.
     """
 
     max_events_per_request: ClassVar[int] = 25

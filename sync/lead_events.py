@@ -423,10 +423,33 @@ def _send_chunk(
             valid.append((row, event))
     if not valid:
         return True
-    chunk = [row for row, _ in valid]
+    # One request speaks for one visitor (GA4's Measurement Protocol carries a single client id):
+    # each visitor's events go together, and each group's outcome is recorded on its own.
+    groups: dict[str, list[tuple[LeadEventOutbox, LeadEvent]]] = {}
+    for row, event in valid:
+        groups.setdefault(event.client_id or event.user_id, []).append((row, event))
+    pending = list(groups.values())
+    while pending:
+        group = pending.pop(0)
+        if not _send_group(connector, group, owner=owner, now=now, result=result):
+            _release([row for rest in pending for row, _ in rest], owner)
+            return False
+    return True
+
+
+def _send_group(
+    connector: EventSink,
+    group: list[tuple[LeadEventOutbox, LeadEvent]],
+    *,
+    owner: str,
+    now: datetime,
+    result: SendResult,
+) -> bool:
+    """Send one visitor's events in one call and record the outcome; whether to go on."""
+    chunk = [row for row, _ in group]
     try:
         result.requests += 1
-        connector.events_send([event for _, event in valid])
+        connector.events_send([event for _, event in group])
     except TransientError as exc:
         retrying = _back_off(chunk, owner, error=str(exc), retry_after=exc.retry_after, now=now)
         result.retrying += retrying
@@ -444,6 +467,14 @@ def _send_chunk(
     _finish_all(chunk, owner, status=LeadEventOutbox.Status.SENT, error="", sent_at=timezone.now())
     result.sent += len(chunk)
     return True
+
+
+def _release(rows: list[LeadEventOutbox], owner: str) -> None:
+    """Give back claimed rows that were not tried: due again at once, no attempt spent."""
+    if rows:
+        LeadEventOutbox.objects.filter(pk__in=[r.pk for r in rows], owner=owner).update(
+            owner="", locked_until=None
+        )
 
 
 def _finish(row: LeadEventOutbox, owner: str, *, status: str, error: str) -> None:

@@ -142,7 +142,8 @@ def test_a_new_contact_is_one_generate_lead_with_where_it_came_from(subaccount, 
     assert by_user[str(bob.pk)].params == {"lead_source": "Lead Form"}
     assert (by_user[str(ana.pk)].record_type, by_user[str(ana.pk)].record_id) == ("contact", ana.pk)
     assert by_user[str(ana.pk)].client_id == ""
-    assert (first["sent"], first["requests"], again["queued"], again["sent"]) == (2, 1, 0, 0)
+    # One request per visitor (the service's requests each speak for one).
+    assert (first["sent"], first["requests"], again["queued"], again["sent"]) == (2, 2, 0, 0)
     row = LeadEventOutbox.objects.get(integration=sink, record_id=ana.pk)
     assert (row.status, row.attempts, row.error) == ("sent", 1, "")
     assert row.sent_at is not None
@@ -211,15 +212,27 @@ def test_the_contacts_analytics_client_id_is_sent_when_known(subaccount, sink):
     ]
 
 
-def test_sixty_events_go_in_three_requests_of_the_connectors_size(subaccount, sink):
-    for _ in range(60):
-        contact(subaccount)
+def test_one_visitors_sixty_events_go_in_three_requests_of_the_connectors_size(subaccount, sink):
+    ana = contact(subaccount)
+    for n in range(59):  # each deal's qualify_lead speaks for its first contact: Ana
+        deal(subaccount, name=f"Deal {n}", stage="qualified", contact_ids=[ana.pk])
     result = lead_events_run(subaccount_id=subaccount.pk)
 
     assert [len(events) for _, events in RecordingSink.requests] == [25, 25, 10]
-    assert len({e.record_id for e in sent()}) == 60
+    assert {e.user_id for e in sent()} == {str(ana.pk)}
     assert (result["queued"], result["sent"], result["requests"]) == (60, 60, 3)
     assert LeadEventOutbox.objects.filter(integration=sink, status="sent").count() == 60
+
+
+def test_each_request_speaks_for_one_visitor(subaccount, sink):
+    people = [contact(subaccount) for _ in range(3)]
+    deal(subaccount, stage="qualified", contact_ids=[people[0].pk])
+    lead_events_run(subaccount_id=subaccount.pk)
+
+    by_request = [{e.user_id for e in events} for _, events in RecordingSink.requests]
+    assert all(len(visitors) == 1 for visitors in by_request)
+    assert sorted(len(events) for _, events in RecordingSink.requests) == [1, 1, 2]
+    assert len(sent()) == 4
 
 
 def test_an_invalid_event_is_marked_invalid_with_the_reason_and_never_sent(subaccount, sink):
@@ -318,7 +331,7 @@ def test_two_racing_senders_send_each_event_once(subaccount, sink):
     worker.join(10)
 
     assert (results["first"].sent, results["second"].sent, results["second"].requests) == (3, 0, 0)
-    assert len(sent()) == 3 and len(RecordingSink.requests) == 1
+    assert len(sent()) == 3 and len(RecordingSink.requests) == 3  # one per visitor, by the first
     assert LeadEventOutbox.objects.filter(status="sent").count() == 3
 
 
