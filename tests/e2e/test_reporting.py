@@ -1,10 +1,12 @@
 """The lead reporting page in a real browser: leads that came in from the Facebook emulator (through a
-sync), that ad account's spend read as daily reports, drawn as charts, at desktop and phone width."""
+sync), that ad account's spend and the GA4 emulator's traffic read as daily reports, drawn as
+charts, at desktop and phone width."""
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from connectors.facebook_leads.emulator import emulator as facebook_emulator
+from connectors.google_analytics.emulator import emulator as google_analytics_emulator
 from integrations.models import SubAccount
 from sync.models import Contact
 from sync.reports import report_read
@@ -25,6 +27,10 @@ def test_the_reporting_page_charts_leads_cost_and_conversion(live_server, operat
     assert run.status == "succeeded"
     assert Contact.objects.filter(subaccount=sub).exclude(custom_fields__campaign_id=None).count() == 12
     report_read(ads)
+    google_analytics_emulator.reset()
+    web = sandbox_integration(sub, "google_analytics", f"{live_server.url}/sandbox")
+    google_analytics_emulator.seed("traffic", 30, None)
+    assert report_read(web).rows > 0
 
     page.goto(f"{live_server.url}/admin/sync/dailyreport/")
     page.click("text=Lead reporting")
@@ -36,7 +42,9 @@ def test_the_reporting_page_charts_leads_cost_and_conversion(live_server, operat
     expect(page.locator("#chart-cost svg rect.bar").first).to_be_visible()
     expect(page.locator("#campaign-costs")).to_contain_text("campaign")
     expect(page.locator("#chart-conversion svg rect.bar").first).to_be_visible()
-    expect(page.locator("#chart-web")).to_contain_text("connect Google Analytics 4")
+    web_chart = page.locator("#chart-web svg")
+    expect(web_chart.locator("polyline.line")).to_have_count(2)  # sessions and conversions
+    expect(page.locator("#chart-web .legend")).to_contain_text("Sessions")
     bar = leads_chart.locator("rect.bar").first
     assert "campaign" in (bar.locator("title").text_content() or "")
 

@@ -46,6 +46,7 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
         "alacarte_chat",
         "gohighlevel",
         "facebook_lead_ads",
+        "google_analytics",
     }
     # The onboarding pair: AITable runs the flow, both emulators post their webhooks to us.
     aitable = Integration.objects.get(subaccount=sub, template__key="aitable")
@@ -66,7 +67,7 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
     assert not Contact.objects.filter(subaccount=sub, company=None).exists()  # related, as in a CRM
     assert all(len(deal.contact_ids) == 2 and deal.company_id for deal in Deal.objects.filter(subaccount=sub))
     second = run("seed_demo", "--base-url", live_server.url)
-    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 10
+    assert "Demo API key" not in second and Integration.objects.filter(subaccount=sub).count() == 11
     integration = Integration.objects.get(subaccount=sub, template__key="hubspot")
     out = run("sync_now", str(integration.pk), "--full")
     assert "succeeded" in out

@@ -30,6 +30,7 @@ DEMO_PROVIDERS = (
     # Seed 003's agency stack: a CRM with calendar bookings, and lead ads feeding it.
     "gohighlevel",
     "facebook_leads",
+    "google_analytics",
 )
 # Config the demo adds to an emulator's: AITable runs seed 000's onboarding flow with MissionX.
 DEMO_SETTINGS = {"aitable": {"onboarding": {"enabled": True, "price_per_employee": 4.5, "currency": "USD"}}}
