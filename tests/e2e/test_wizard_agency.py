@@ -3,6 +3,7 @@ service-account file (GA4), a revoked token (Facebook) and a wrong location id (
 clear messages in the wizard, never a server error, and no secret is shown back."""
 
 import json
+import secrets
 
 import pytest
 import requests
@@ -58,6 +59,9 @@ def test_a_bad_service_account_file_is_refused_on_the_form_and_a_good_one_connec
 def test_a_revoked_facebook_token_is_a_clear_failed_test(live_server, operator: Page):  # noqa: F811
     page, watch = operator, SecretWatch(operator)
     facebook_emulator.reset()
+    state = facebook_emulator.state()  # an app of our own: the sandbox app's secret is public
+    state.settings = {**state.settings, "client_secret": f"e2e-{secrets.token_hex(12)}"}
+    state.save()
     config, _tokens = facebook_emulator.connect(f"{live_server.url}/sandbox")
     short = facebook_emulator.issue_user_token(long_lived=False).access_token
     open_catalog_and_choose(page, live_server.url, "facebook_lead_ads", "Lead source")
