@@ -221,6 +221,18 @@ class GoHighLevelClient(ProviderClient):
         resp = self.session_get_optional(f"/calendars/events/appointments/{event_id}")
         return (json_or_empty(resp) or {}).get("event") if resp is not None else None
 
+    def calendar(self, calendar_id: str) -> dict[str, Any]:
+        return self.get_json(f"/calendars/{calendar_id}").get("calendar") or {}
+
+    def free_slots(self, calendar_id: str, *, start_ms: int, end_ms: int) -> dict[str, Any]:
+        """Day → ``{"slots": [ISO start, …]}`` between the two epoch-ms bounds."""
+        params = {"startDate": str(start_ms), "endDate": str(end_ms)}
+        return self.get_json(f"/calendars/{calendar_id}/free-slots", params=params)
+
+    def book_appointment(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The appointment as GoHighLevel made it (flat). Not resent: a lost answer may have booked."""
+        return self.post_json("/calendars/events/appointments", body, idempotent=False)
+
     def calendar_events(self, calendar_id: str, *, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         """The calendar's events starting between ``start_ms`` and ``end_ms`` (epoch ms)."""
         params = {

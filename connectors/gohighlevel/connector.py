@@ -51,7 +51,7 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
-from connectors.capabilities import IdLister
+from connectors.capabilities import IdLister, Scheduler
 from connectors.gohighlevel import webhooks
 from connectors.gohighlevel.client import DEFAULT_VERSION, GoHighLevelClient
 from connectors.gohighlevel.fields import activity_fields, contact_fields, opportunity_fields
@@ -75,6 +75,7 @@ from connectors.gohighlevel.records import (
     split_activity_id,
     unpack_ids,
 )
+from connectors.gohighlevel.scheduling import GoHighLevelScheduling
 from connectors.http import ERROR_EXCERPT
 from connectors.types import USAGE_KEY
 
@@ -93,6 +94,7 @@ SCOPES = (
     "locations/customFields.readonly",
     "calendars.readonly",
     "calendars/events.readonly",
+    "calendars/events.write",
 )
 # The appointments a pull reads: those starting within this window around now (GoHighLevel lists
 # calendar events by start time only).
@@ -101,7 +103,7 @@ APPOINTMENTS_AHEAD = timedelta(days=365)
 ALL_APPOINTMENTS_YEARS = 10  # the id diff reads the calendar from the epoch to this many years ahead
 
 
-class GoHighLevelConnector(Connector, IdLister):
+class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler):
     key = "gohighlevel"
     display_name = "GoHighLevel"
     default_base_url = "https://services.leadconnectorhq.com"
