@@ -18,6 +18,7 @@ from sync import (
     admin_engine,  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
     admin_onboarding,  # noqa: F401 (registers the onboarding tracking, portals, orders, audits, report)
 )
+from sync.admin_booking import BookingPanelMixin
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
 from sync.admin_messaging import ChatPanelMixin
 from sync.entities import ENTITIES, EntityDef, entity_for
@@ -231,7 +232,7 @@ class ScoredRecordAdmin(EnrichmentPanelMixin, RecordAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(ChatPanelMixin, ScoredRecordAdmin):
+class ContactAdmin(BookingPanelMixin, ChatPanelMixin, ScoredRecordAdmin):
     panels = (*ScoredRecordAdmin.panels, "conversation_list")
     list_display = [
         "__str__",
