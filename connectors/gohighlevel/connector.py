@@ -51,7 +51,7 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
-from connectors.capabilities import IdLister, Scheduler
+from connectors.capabilities import IdLister, Scheduler, SetupChoices
 from connectors.gohighlevel import webhooks
 from connectors.gohighlevel.client import DEFAULT_VERSION, GoHighLevelClient
 from connectors.gohighlevel.fields import activity_fields, contact_fields, opportunity_fields
@@ -76,6 +76,7 @@ from connectors.gohighlevel.records import (
     unpack_ids,
 )
 from connectors.gohighlevel.scheduling import GoHighLevelScheduling
+from connectors.gohighlevel.setup import GoHighLevelSetup, stage_to_canonical, stage_to_remote
 from connectors.http import ERROR_EXCERPT
 from connectors.types import USAGE_KEY
 
@@ -103,7 +104,9 @@ APPOINTMENTS_AHEAD = timedelta(days=365)
 ALL_APPOINTMENTS_YEARS = 10  # the id diff reads the calendar from the epoch to this many years ahead
 
 
-class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler):
+class GoHighLevelConnector(
+    GoHighLevelScheduling, GoHighLevelSetup, Connector, IdLister, Scheduler, SetupChoices
+):
     key = "gohighlevel"
     display_name = "GoHighLevel"
     default_base_url = "https://services.leadconnectorhq.com"
@@ -277,7 +280,7 @@ class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler
         known = unpack_ids(state.get("ids"))
         newest, live = since, set()
         for raws in self.client.iter_opportunities():
-            records = [opportunity_record(raw) for raw in raws]
+            records = [self._opportunity(raw) for raw in raws]
             live.update(r.id for r in records)
             newest = _latest(newest, records)
             changed = [r for r in records if floor is None or r.modified_at is None or r.modified_at >= floor]
@@ -320,7 +323,7 @@ class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler
                 found += [contact_record(raw)] if raw else []
             elif entity == "deal":
                 raw = self.client.opportunity(remote_id)
-                found += [opportunity_record(raw)] if raw else []
+                found += [self._opportunity(raw)] if raw else []
             else:
                 try:
                     kind, contact_id, child_id = split_activity_id(remote_id)
@@ -387,7 +390,7 @@ class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler
                     self._write(
                         index,
                         lambda f=fields: self.client.create_opportunity(
-                            self._with_pipeline(opportunity_body(f))
+                            self._with_pipeline(stage_to_remote(opportunity_body(f), self.config))
                         ),
                         creating=True,
                     )
@@ -398,6 +401,8 @@ class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler
         """GoHighLevel files every opportunity in a pipeline stage: one pushed without them goes into
         the location's first pipeline at its first stage, open."""
         body = {"status": "open", **body}
+        if self.config.get("pipelineId"):
+            body.setdefault("pipelineId", self.config["pipelineId"])  # the setup's choice
         if body.get("pipelineId") and body.get("pipelineStageId"):
             return body
         pipelines = self._pipelines
@@ -410,6 +415,10 @@ class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler
         if not body.get("pipelineStageId") and stages:
             body["pipelineStageId"] = stages[0]["id"]
         return body
+
+    def _opportunity(self, raw: Mapping[str, Any]) -> RemoteRecord:
+        """An opportunity with its stage read back as the canonical stage the setup mapped it to."""
+        return stage_to_canonical(opportunity_record(raw), self.config)
 
     @functools.cached_property
     def _pipelines(self) -> list[dict[str, Any]]:
@@ -511,7 +520,9 @@ class GoHighLevelConnector(GoHighLevelScheduling, Connector, IdLister, Scheduler
                 results.append(
                     self._write(
                         index,
-                        lambda r=remote_id, f=fields: self.client.update_opportunity(r, opportunity_body(f)),
+                        lambda r=remote_id, f=fields: self.client.update_opportunity(
+                            r, stage_to_remote(opportunity_body(f), self.config)
+                        ),
                         creating=False,
                     )
                 )
