@@ -279,7 +279,7 @@ class GoHighLevelContacts(GoHighLevelHooks):
     @staticmethod
     def child_problems(kind: str, body: dict[str, Any], *, creating: bool) -> list[str]:
         allowed = {
-            "notes": {"body", "userId"},
+            "notes": {"body", "userId", "title", "color", "pinned"},  # the SDK 3.0 NotesDTO
             "tasks": {"title", "body", "dueDate", "completed", "assignedTo"},
         }[kind]
         problems = [f"property {name} should not exist" for name in sorted(set(body) - allowed)]
