@@ -3,6 +3,8 @@ written and read through the chosen pipeline and stage map."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from connectors.base import ConfigError
@@ -14,6 +16,9 @@ from connectors.gohighlevel.emulator.store import (
     STAGES,
 )
 from connectors.gohighlevel.setup import CANONICAL_STAGES
+from integrations.catalog_loader import read_template_file
+
+CATALOG = Path(__file__).resolve().parents[3] / "integrations" / "catalog" / "gohighlevel.json"
 
 
 def test_questions_offer_the_pipelines_and_their_stages(connector):
@@ -86,3 +91,8 @@ def test_deals_are_written_and_read_through_the_stage_map(key_config, make_conne
     [unmapped] = connector.create("deal", [{"name": "Raw", "pipelineStageId": ONBOARDING_STAGES[0][0]}])
     assert unmapped.ok  # a GoHighLevel stage id passes through as it is
     assert plain.get("deal", [made.remote_id])[0].fields["pipelineStageId"] == ONBOARDING_STAGES[2][0]
+
+
+def test_the_catalog_config_schema_holds_every_canonical_stage():
+    schema = read_template_file(CATALOG)["config_schema"]["properties"]
+    assert set(schema["stageMap"]["properties"]) == set(CANONICAL_STAGES) and "pipelineId" in schema
