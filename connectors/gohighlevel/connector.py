@@ -12,11 +12,18 @@ after the delta one ``pageLimit: 1`` search reads the location's total, and only
 from the ids known (a contact went away) are the ids listed again and the missing ones yielded as
 deleted records. Opportunities have no modification filter: every pull lists them all
 (``startAfter``/``startAfterId``), yields those changed since the watermark and tombstones the ids
-gone. Notes and tasks live under their contact and cannot be listed for a location: they arrive by
-webhook (``NoteCreate``/``TaskCreate``) and are read by id. The appointments of the configured
+gone. Notes and tasks live under their contact and cannot be listed for a location: a full pull
+reads every contact's, later pulls those of the contacts changed since; webhooks
+(``NoteCreate``/``TaskCreate``…) bring the rest, read by id, and the engine's id diff
+(``IdLister.remote_ids``) finds the deleted ones. The appointments of the configured
 ``calendarId`` (activities of kind ``meeting``) are pulled: the calendar's events starting within a
 window around now, changed since the watermark, and ids gone from the window confirmed by a read
-before they come back deleted. The platform does not write activities.
+before they come back deleted.
+
+Activities written: notes and tasks (the payload's ``_kind``) under the contact of their
+``contact_id`` relation, which cannot change afterwards (``fixed_relations``). Appointments are
+booked through ``Scheduler`` (``scheduling.py``); the wizard's pipeline and stage choices are
+``SetupChoices`` (``setup.py``), applied to deals written and read.
 
 Writes: one request per record (GoHighLevel has no batch writes). A contact is created through
 ``/contacts/upsert``, which matches an existing contact by email or phone as the location's

@@ -11,11 +11,19 @@ import pytest
 import requests
 from django.utils import timezone
 
-from connectors.base import RELATIONS_KEY, AuthError, ConfigError, MemoryTokenStore, RateLimited
+from connectors.base import (
+    RELATIONS_KEY,
+    AuthError,
+    ConfigError,
+    MemoryTokenStore,
+    RateLimited,
+    WebhookRequest,
+)
+from connectors.gohighlevel import webhooks
 from connectors.gohighlevel.emulator.store import PIPELINE_ID, SANDBOX_LOCATION, STAGES
 from connectors.gohighlevel.records import iso
 from connectors.types import USAGE_KEY
-from tests.connectors.gohighlevel.conftest import control
+from tests.connectors.gohighlevel.conftest import control, wait_for_deliveries
 
 
 def pull_all(connector, entity, cursor=None):
@@ -283,3 +291,22 @@ def test_a_revoked_oauth_grant_needs_reauthorization(connected, make_connector):
     with pytest.raises(AuthError):
         make_connector(config, token_store=store).client.search_contacts(filters=[], limit=1)
     assert store.reauth_reason
+
+
+def test_notes_written_and_deleted_announce_themselves_by_webhook(connector, base, receiver, connected):
+    [person] = connector.create("contact", [contact(8)])
+    control(base, "webhooks", {"target_url": receiver.url})
+    [note] = connector.create("activity", [related(person.remote_id, _kind="note", body="hello")])
+    connector.update("activity", [(note.remote_id, {"body": "hello again"})])
+    connector.delete("activity", [note.remote_id])
+    wait_for_deliveries(base, 3)
+    events = []
+    for got in receiver.received:
+        request = WebhookRequest(method="POST", url="/", headers=got["headers"], body=got["body"])
+        webhooks.verify(request, secret="", now=timezone.now().timestamp(), config=connected[0])
+        events += webhooks.parse(request)
+    assert [(e.action, e.remote_id) for e in events] == [
+        ("created", note.remote_id),
+        ("updated", note.remote_id),
+        ("deleted", note.remote_id),
+    ]
