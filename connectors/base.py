@@ -114,6 +114,9 @@ class Connector(abc.ABC):
     default_base_url: ClassVar[str] = ""
     # Entity → the canonical relations (CANONICAL_RELATIONS) this connector reads and writes.
     relations: ClassVar[Mapping[str, tuple[str, ...]]] = {}
+    # Relations set once on create that the provider cannot change afterwards (a GoHighLevel note
+    # lives under its contact): an update that changes one reports it in ``relations_failed``.
+    fixed_relations: ClassVar[Mapping[str, tuple[str, ...]]] = {}
     # The remote field that carries our own record id on every create and update (À La Carte
     # Chat's ``external_id``, which its upsert matches first): the engine fills it in; "" = none.
     local_id_field: ClassVar[str] = ""

@@ -20,6 +20,7 @@ from sync import (
     admin_onboarding,  # noqa: F401 (registers the onboarding tracking, portals, orders, audits, report)
     admin_reports,  # noqa: F401 (registers the daily reports and the lead reporting page)
 )
+from sync.admin_booking import BookingPanelMixin
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log
 from sync.admin_messaging import ChatPanelMixin
 from sync.entities import ENTITIES, EntityDef, entity_for
@@ -233,7 +234,7 @@ class ScoredRecordAdmin(EnrichmentPanelMixin, RecordAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(ChatPanelMixin, ScoredRecordAdmin):
+class ContactAdmin(BookingPanelMixin, ChatPanelMixin, ScoredRecordAdmin):
     panels = (*ScoredRecordAdmin.panels, "conversation_list")
     list_display = [
         "__str__",

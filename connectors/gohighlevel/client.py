@@ -201,11 +201,37 @@ class GoHighLevelClient(ProviderClient):
         resp = self.session_get_optional(f"/contacts/{contact_id}/{kind}/{child_id}")
         return (json_or_empty(resp) or {}).get(kind[:-1]) if resp is not None else None
 
+    def children(self, contact_id: str, kind: str) -> list[dict[str, Any]] | None:
+        """The contact's notes or tasks (one list, GoHighLevel does not page them); None when the
+        contact is gone."""
+        resp = self.session_get_optional(f"/contacts/{contact_id}/{kind}")
+        return (json_or_empty(resp) or {}).get(kind) or [] if resp is not None else None
+
+    def create_child(self, contact_id: str, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /contacts/{id}/notes|tasks`` → the note or task (``{"note": …}`` / ``{"task": …}``)."""
+        return self.post_json(f"/contacts/{contact_id}/{kind}", body)[kind[:-1]]
+
+    def update_child(self, contact_id: str, kind: str, child_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = self.request("PUT", f"/contacts/{contact_id}/{kind}/{child_id}", json=body)
+        return json_or_empty(resp).get(kind[:-1]) or {}
+
     # --- calendar appointments (calendars API) -------------------------------------------------------
 
     def appointment(self, event_id: str) -> dict[str, Any] | None:
         resp = self.session_get_optional(f"/calendars/events/appointments/{event_id}")
         return (json_or_empty(resp) or {}).get("event") if resp is not None else None
+
+    def calendar(self, calendar_id: str) -> dict[str, Any]:
+        return self.get_json(f"/calendars/{calendar_id}").get("calendar") or {}
+
+    def free_slots(self, calendar_id: str, *, start_ms: int, end_ms: int) -> dict[str, Any]:
+        """Day → ``{"slots": [ISO start, …]}`` between the two epoch-ms bounds."""
+        params = {"startDate": str(start_ms), "endDate": str(end_ms)}
+        return self.get_json(f"/calendars/{calendar_id}/free-slots", params=params)
+
+    def book_appointment(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The appointment as GoHighLevel made it (flat). Not resent: a lost answer may have booked."""
+        return self.post_json("/calendars/events/appointments", body, idempotent=False)
 
     def calendar_events(self, calendar_id: str, *, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
         """The calendar's events starting between ``start_ms`` and ``end_ms`` (epoch ms)."""

@@ -12,11 +12,18 @@ after the delta one ``pageLimit: 1`` search reads the location's total, and only
 from the ids known (a contact went away) are the ids listed again and the missing ones yielded as
 deleted records. Opportunities have no modification filter: every pull lists them all
 (``startAfter``/``startAfterId``), yields those changed since the watermark and tombstones the ids
-gone. Notes and tasks live under their contact and cannot be listed for a location: they arrive by
-webhook (``NoteCreate``/``TaskCreate``) and are read by id. The appointments of the configured
+gone. Notes and tasks live under their contact and cannot be listed for a location: a full pull
+reads every contact's, later pulls those of the contacts changed since; webhooks
+(``NoteCreate``/``TaskCreate``…) bring the rest, read by id, and the engine's id diff
+(``IdLister.remote_ids``) finds the deleted ones. The appointments of the configured
 ``calendarId`` (activities of kind ``meeting``) are pulled: the calendar's events starting within a
 window around now, changed since the watermark, and ids gone from the window confirmed by a read
-before they come back deleted. The platform does not write activities.
+before they come back deleted.
+
+Activities written: notes and tasks (the payload's ``_kind``) under the contact of their
+``contact_id`` relation, which cannot change afterwards (``fixed_relations``). Appointments are
+booked through ``Scheduler`` (``scheduling.py``); the wizard's pipeline and stage choices are
+``SetupChoices`` (``setup.py``), applied to deals written and read.
 
 Writes: one request per record (GoHighLevel has no batch writes). A contact is created through
 ``/contacts/upsert``, which matches an existing contact by email or phone as the location's
@@ -25,6 +32,7 @@ duplicate rule says: a retried push links the contact it made before instead of 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Iterator, Mapping
@@ -34,6 +42,7 @@ from typing import Any, ClassVar
 from django.utils import timezone
 
 from connectors.base import (
+    RELATIONS_KEY,
     AuthError,
     ConfigError,
     Connector,
@@ -49,11 +58,19 @@ from connectors.base import (
     decode_cursor,
     encode_cursor,
 )
+from connectors.capabilities import IdLister, Scheduler, SetupChoices
 from connectors.gohighlevel import webhooks
 from connectors.gohighlevel.client import DEFAULT_VERSION, GoHighLevelClient
 from connectors.gohighlevel.fields import activity_fields, contact_fields, opportunity_fields
 from connectors.gohighlevel.records import (
+    ACTIVITY_FIELDS,
+    ActivityRefused,
+    activity_body,
+    activity_contact,
+    activity_id,
+    activity_kind,
     activity_record,
+    appointment_id,
     appointment_record,
     contact_body,
     contact_record,
@@ -65,6 +82,8 @@ from connectors.gohighlevel.records import (
     split_activity_id,
     unpack_ids,
 )
+from connectors.gohighlevel.scheduling import GoHighLevelScheduling
+from connectors.gohighlevel.setup import GoHighLevelSetup, stage_to_canonical, stage_to_remote
 from connectors.http import ERROR_EXCERPT
 from connectors.types import USAGE_KEY
 
@@ -83,26 +102,25 @@ SCOPES = (
     "locations/customFields.readonly",
     "calendars.readonly",
     "calendars/events.readonly",
+    "calendars/events.write",
 )
 # The appointments a pull reads: those starting within this window around now (GoHighLevel lists
 # calendar events by start time only).
 APPOINTMENTS_BEHIND = timedelta(days=31)
 APPOINTMENTS_AHEAD = timedelta(days=365)
+ALL_APPOINTMENTS_YEARS = 10  # the id diff reads the calendar from the epoch to this many years ahead
 
 
-class GoHighLevelConnector(Connector):
+class GoHighLevelConnector(
+    GoHighLevelScheduling, GoHighLevelSetup, Connector, IdLister, Scheduler, SetupChoices
+):
     key = "gohighlevel"
     display_name = "GoHighLevel"
     default_base_url = "https://services.leadconnectorhq.com"
     entities: ClassVar[Mapping[str, EntitySpec]] = {
         "contact": EntitySpec(remote_types=("contacts",), modified_field="dateUpdated"),
         "deal": EntitySpec(remote_types=("opportunities",), modified_field="dateUpdated"),
-        "activity": EntitySpec(
-            remote_types=("notes", "tasks", "appointments"),
-            modified_field="dateUpdated",
-            writable=False,
-            deletable=False,
-        ),
+        "activity": EntitySpec(remote_types=("notes", "tasks", "appointments"), modified_field="dateUpdated"),
     }
     batch_size = 100  # records per engine batch; each is still its own request
     page_size = 100
@@ -118,6 +136,7 @@ class GoHighLevelConnector(Connector):
         "deal": ("contact_ids",),
         "activity": ("contact_id",),
     }
+    fixed_relations: ClassVar[Mapping[str, tuple[str, ...]]] = {"activity": ("contact_id",)}
     webhook_module = webhooks
 
     # --- configuration and auth ---------------------------------------------------------------
@@ -213,7 +232,27 @@ class GoHighLevelConnector(Connector):
         elif entity == "deal":
             yield from self._pull_opportunities(state)
         else:
+            yield from self._pull_children(state)
             yield from self._pull_appointments(state)
+
+    def _pull_children(self, state: dict[str, Any]) -> Iterator[Page]:
+        """Notes and tasks, read per contact: every contact's on a full pull, then those of the
+        contacts changed since (GoHighLevel lists them per contact only; deletions are found by
+        the id diff, ``remote_ids``). The contacts' watermark rides in ``state["contacts"]``."""
+        since = parse_time(state.get("contacts"))
+        filters = [] if since is None else [_updated_after(since - OVERLAP)]
+        newest = since
+        for raws, _ in self.client.iter_contacts(filters):
+            newest = _latest(newest, [contact_record(raw) for raw in raws])
+            found = [
+                activity_record(kind, {**raw, "contactId": raw.get("contactId") or contact["id"]})
+                for contact in raws
+                for kind in ("notes", "tasks")
+                for raw in self.client.children(str(contact["id"]), kind) or []
+            ]
+            if found:
+                yield Page(records=found, cursor=None)
+        state["contacts"] = iso(newest) if newest else None
 
     def _pull_contacts(self, state: dict[str, Any]) -> Iterator[Page]:
         since = parse_time(state.get("updated"))
@@ -248,7 +287,7 @@ class GoHighLevelConnector(Connector):
         known = unpack_ids(state.get("ids"))
         newest, live = since, set()
         for raws in self.client.iter_opportunities():
-            records = [opportunity_record(raw) for raw in raws]
+            records = [self._opportunity(raw) for raw in raws]
             live.update(r.id for r in records)
             newest = _latest(newest, records)
             changed = [r for r in records if floor is None or r.modified_at is None or r.modified_at >= floor]
@@ -261,6 +300,7 @@ class GoHighLevelConnector(Connector):
         """The configured calendar's appointments (none without a ``calendarId``)."""
         calendar = str(self.config.get("calendarId") or "")
         if not calendar:
+            yield Page(records=[], cursor=encode_cursor({**state, "contacts": state.get("contacts")}))
             return
         since = parse_time(state.get("updated"))
         floor = since - OVERLAP if since else None
@@ -278,7 +318,8 @@ class GoHighLevelConnector(Connector):
         for remote_id in sorted(known - live):  # deleted, or only out of the window: a read tells
             if self.client.appointment(remote_id.removeprefix("appointments/")) is None:
                 gone.append(_tombstone(remote_id))
-        yield Page(records=changed + gone, cursor=_cursor(_latest(since, records), live))
+        cursor = {**decode_cursor(_cursor(_latest(since, records), live)), "contacts": state.get("contacts")}
+        yield Page(records=changed + gone, cursor=encode_cursor(cursor))
 
     def get(self, entity: str, remote_ids: list[str]) -> list[RemoteRecord]:
         self.entity_spec(entity)
@@ -289,7 +330,7 @@ class GoHighLevelConnector(Connector):
                 found += [contact_record(raw)] if raw else []
             elif entity == "deal":
                 raw = self.client.opportunity(remote_id)
-                found += [opportunity_record(raw)] if raw else []
+                found += [self._opportunity(raw)] if raw else []
             else:
                 try:
                     kind, contact_id, child_id = split_activity_id(remote_id)
@@ -302,6 +343,33 @@ class GoHighLevelConnector(Connector):
                     raw = self.client.child(contact_id, kind, child_id)
                     found += [activity_record(kind, raw)] if raw else []
         return found
+
+    # --- deletions by id diff (sync.deletions) ---------------------------------------------------
+
+    def remote_ids(self, entity: str) -> Iterator[str]:
+        """Every live id: contacts and opportunities by listing them; notes and tasks by reading each
+        contact's (GoHighLevel lists them per contact only, so a deleted note or task — which no
+        webhook announces to the platform's pull — is found here); the calendar's appointments from
+        its whole range."""
+        self.entity_spec(entity)
+        if entity == "contact":
+            yield from sorted(self._contact_ids())
+        elif entity == "deal":
+            for raws in self.client.iter_opportunities():
+                yield from (str(raw["id"]) for raw in raws)
+        else:
+            yield from self._activity_ids()
+
+    def _activity_ids(self) -> Iterator[str]:
+        for contact in sorted(self._contact_ids()):
+            for kind in ("notes", "tasks"):
+                for raw in self.client.children(contact, kind) or []:
+                    yield activity_id(kind, contact, str(raw["id"]))
+        calendar = str(self.config.get("calendarId") or "")
+        if calendar:
+            end = timezone.now() + APPOINTMENTS_AHEAD * ALL_APPOINTMENTS_YEARS
+            for raw in self.client.calendar_events(calendar, start_ms=0, end_ms=int(end.timestamp() * 1000)):
+                yield appointment_id(str(raw["id"]))
 
     # --- field discovery ------------------------------------------------------------------------
 
@@ -317,13 +385,11 @@ class GoHighLevelConnector(Connector):
     # --- writes ---------------------------------------------------------------------------------
 
     def create(self, entity: str, records_in: list[Mapping[str, Any]]) -> list[WriteResult]:
-        spec = self.entity_spec(entity)
+        self.entity_spec(entity)
         results = []
         for index, fields in enumerate(records_in):
-            if not spec.writable:
-                results.append(
-                    _unsupported(index, "GoHighLevel notes, tasks and appointments are read, not written")
-                )
+            if entity == "activity":
+                results.append(self._create_activity(index, fields))
             elif entity == "contact":
                 results.append(self._upsert_contact(index, fields))
             else:
@@ -331,7 +397,7 @@ class GoHighLevelConnector(Connector):
                     self._write(
                         index,
                         lambda f=fields: self.client.create_opportunity(
-                            self._with_pipeline(opportunity_body(f))
+                            self._with_pipeline(stage_to_remote(opportunity_body(f), self.config))
                         ),
                         creating=True,
                     )
@@ -342,6 +408,8 @@ class GoHighLevelConnector(Connector):
         """GoHighLevel files every opportunity in a pipeline stage: one pushed without them goes into
         the location's first pipeline at its first stage, open."""
         body = {"status": "open", **body}
+        if self.config.get("pipelineId"):
+            body.setdefault("pipelineId", self.config["pipelineId"])  # the setup's choice
         if body.get("pipelineId") and body.get("pipelineStageId"):
             return body
         pipelines = self._pipelines
@@ -354,6 +422,10 @@ class GoHighLevelConnector(Connector):
         if not body.get("pipelineStageId") and stages:
             body["pipelineStageId"] = stages[0]["id"]
         return body
+
+    def _opportunity(self, raw: Mapping[str, Any]) -> RemoteRecord:
+        """An opportunity with its stage read back as the canonical stage the setup mapped it to."""
+        return stage_to_canonical(opportunity_record(raw), self.config)
 
     @functools.cached_property
     def _pipelines(self) -> list[dict[str, Any]]:
@@ -393,14 +465,56 @@ class GoHighLevelConnector(Connector):
             return WriteResult(index=index, ok=False, error=str(exc)[:ERROR_EXCERPT], uncertain=True)
         return WriteResult(index=index, ok=True, remote_id=str(raw.get("id")), created=creating or None)
 
+    def _create_activity(self, index: int, fields: Mapping[str, Any]) -> WriteResult:
+        """A note or task (the payload's ``_kind``) under the contact of its ``contact_id`` relation."""
+        try:
+            kind = activity_kind(fields)
+            contact = activity_contact(fields)
+            body = activity_body(kind, fields, creating=True)
+        except ActivityRefused as exc:
+            return WriteResult(index=index, ok=False, error=str(exc), code="invalid")
+        result = self._write(index, lambda: self.client.create_child(contact, kind, body), creating=True)
+        if not result.ok:
+            return result
+        return WriteResult(
+            index=index, ok=True, remote_id=activity_id(kind, contact, result.remote_id), created=True
+        )
+
+    def _update_activity(self, index: int, remote_id: str, fields: Mapping[str, Any]) -> WriteResult:
+        """A note or task changed in place (its id names its contact); the kind cannot change."""
+        try:
+            kind, contact, child = split_activity_id(remote_id)
+            if kind == "appointments":
+                raise ActivityRefused("GoHighLevel appointments are booked through the calendar, not updated")
+            wanted = activity_kind(fields) if fields.get("_kind") else kind
+            if wanted != kind:
+                raise ActivityRefused(f"a GoHighLevel {kind[:-1]} cannot become a {wanted[:-1]}")
+            body = activity_body(kind, fields, creating=False)
+        except ValueError as exc:
+            return WriteResult(index=index, ok=False, error=str(exc), code="invalid")
+        result = WriteResult(index=index, ok=True, remote_id=remote_id)
+        if body:
+            result = self._write(
+                index, lambda: self.client.update_child(contact, kind, child, body), creating=False
+            )
+        change = (fields.get(RELATIONS_KEY) or {}).get("contact_id")
+        moved = isinstance(change, Mapping) and (change.get("add") or change.get("remove"))
+        if result.ok and moved and list(change.get("add") or []) != [contact]:
+            return WriteResult(
+                index=index,
+                ok=True,
+                remote_id=remote_id,
+                relations_failed=("contact_id",),
+                relations_error=f"a GoHighLevel {kind[:-1]} stays under the contact it was written for",
+            )
+        return result
+
     def update(self, entity: str, records_in: list[tuple[str, Mapping[str, Any]]]) -> list[WriteResult]:
-        spec = self.entity_spec(entity)
+        self.entity_spec(entity)
         results = []
         for index, (remote_id, fields) in enumerate(records_in):
-            if not spec.writable:
-                results.append(
-                    _unsupported(index, "GoHighLevel notes, tasks and appointments are read, not written")
-                )
+            if entity == "activity":
+                results.append(self._update_activity(index, remote_id, fields))
             elif entity == "contact":
                 results.append(
                     self._write(
@@ -413,27 +527,26 @@ class GoHighLevelConnector(Connector):
                 results.append(
                     self._write(
                         index,
-                        lambda r=remote_id, f=fields: self.client.update_opportunity(r, opportunity_body(f)),
+                        lambda r=remote_id, f=fields: self.client.update_opportunity(
+                            r, stage_to_remote(opportunity_body(f), self.config)
+                        ),
                         creating=False,
                     )
                 )
         return [
-            r if not r.ok else WriteResult(index=r.index, ok=True, remote_id=records_in[r.index][0])
+            r if not r.ok else dataclasses.replace(r, remote_id=records_in[r.index][0], created=None)
             for r in results
         ]
 
     def delete(self, entity: str, remote_ids: list[str]) -> list[WriteResult]:
-        spec = self.entity_spec(entity)
+        self.entity_spec(entity)
         results = []
         for index, remote_id in enumerate(remote_ids):
-            if not spec.deletable:
-                results.append(
-                    _unsupported(
-                        index, "GoHighLevel notes, tasks and appointments are not deleted by the platform"
-                    )
-                )
+            try:
+                path = _delete_path(entity, remote_id)
+            except ValueError as exc:
+                results.append(_unsupported(index, str(exc)))
                 continue
-            path = f"/contacts/{remote_id}" if entity == "contact" else f"/opportunities/{remote_id}"
             try:
                 self.client.delete(path)  # already gone counts as deleted
             except AuthError:
@@ -470,7 +583,22 @@ class GoHighLevelConnector(Connector):
                 ]
                 for fields in records
             ]
-        return [[] for _ in records]
+        return [self._children_like(fields, since) for fields in records]
+
+    def _children_like(self, fields: Mapping[str, Any], since: datetime) -> list[str]:
+        """The contact's notes or tasks added since ``since`` with the payload's body (and title)."""
+        try:
+            kind, contact = activity_kind(fields), activity_contact(fields)
+        except ActivityRefused:
+            return []
+        keys = [k for k in ("title", "body") if k in ACTIVITY_FIELDS[kind] and fields.get(k)]
+        return [
+            activity_id(kind, contact, str(raw["id"]))
+            for raw in self.client.children(contact, kind) or []
+            if keys
+            and all(raw.get(k) == fields.get(k) for k in keys)
+            and (parse_time(raw.get("dateAdded")) or since) >= since
+        ]
 
     def _contacts_like(self, fields: Mapping[str, Any], since: datetime) -> list[str]:
         for keys in (("email",), ("phone",), ("firstName", "lastName")):
@@ -500,6 +628,20 @@ def _cursor(newest: datetime | None, live: set[str]) -> str:
 
 def _tombstone(remote_id: str) -> RemoteRecord:
     return RemoteRecord(id=remote_id, modified_at=None, fields={}, deleted=True)
+
+
+def _delete_path(entity: str, remote_id: str) -> str:
+    """The DELETE path of a contact, opportunity, note or task (ValueError for an appointment)."""
+    if entity == "contact":
+        return f"/contacts/{remote_id}"
+    if entity == "deal":
+        return f"/opportunities/{remote_id}"
+    kind, contact, child = split_activity_id(remote_id)
+    if kind == "appointments":
+        raise ValueError(
+            "GoHighLevel appointments are cancelled in the calendar, not deleted by the platform"
+        )
+    return f"/contacts/{contact}/{kind}/{child}"
 
 
 def _unsupported(index: int, message: str) -> WriteResult:

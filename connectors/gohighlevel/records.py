@@ -207,3 +207,53 @@ def appointment_record(raw: Mapping[str, Any]) -> RemoteRecord:
         remote_type="appointments",
         relations={"contact_id": (contact,) if contact else ()},
     )
+
+
+WRITE_KINDS = {"note": "notes", "task": "tasks"}  # the activity kinds the platform writes, by endpoint
+
+
+class ActivityRefused(ValueError):
+    """An activity GoHighLevel cannot take as it is (no contact, a task without a due date, a kind it
+    has no endpoint for): the record fails alone with this message."""
+
+
+def activity_kind(fields: Mapping[str, Any]) -> str:
+    """``notes`` or ``tasks`` for the payload's ``_kind`` (a note when none is given)."""
+    kind = str(fields.get("_kind") or "note")
+    if kind not in WRITE_KINDS:
+        raise ActivityRefused(
+            f"GoHighLevel keeps notes and tasks under a contact; an activity of kind {kind!r} is not written"
+            " (appointments are booked through the calendar)"
+        )
+    return WRITE_KINDS[kind]
+
+
+def activity_contact(fields: Mapping[str, Any]) -> str:
+    """The contact a new note or task goes under, from the ``contact_id`` relation."""
+    change = (fields.get(RELATIONS_KEY) or {}).get("contact_id")
+    added = change.get("add") if isinstance(change, Mapping) else None
+    if not added:
+        raise ActivityRefused(
+            "a GoHighLevel note or task needs its contact: link the activity to a contact first"
+        )
+    return str(added[0])
+
+
+def activity_body(kind: str, fields: Mapping[str, Any], *, creating: bool) -> dict[str, Any]:
+    """A note's ``{body}`` or a task's ``{title, body, dueDate, completed}``; a new task needs its
+    title and due date (GoHighLevel refuses one without)."""
+    allowed = ACTIVITY_FIELDS[kind]
+    body = {
+        name: value
+        for name, value in fields.items()
+        if name in allowed and name != "dateAdded" and not (name == "completed" and value is None)
+    }
+    if kind == "tasks" and creating:
+        missing = [name for name in ("title", "dueDate") if not body.get(name)]
+        if missing:
+            raise ActivityRefused(
+                f"a GoHighLevel task needs a {' and a '.join(missing)} (subject and due date)"
+            )
+    if kind == "notes" and creating and not body.get("body"):
+        raise ActivityRefused("a GoHighLevel note needs a body")
+    return body

@@ -5,6 +5,7 @@ config/urls.py mounts them under /api/v1/."""
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
+from sync.api.booking_views import ContactAppointmentsView, ContactSlotsView
 from sync.api.enrichment_views import (
     AutomationView,
     CompanyScoreHistoryView,
@@ -53,6 +54,12 @@ urlpatterns = [
     ),
     re_path(
         r"^contacts/(?P<pk>[0-9]{1,18})/messages/$", ContactMessagesView.as_view(), name="contact-messages"
+    ),
+    re_path(r"^contacts/(?P<pk>[0-9]{1,18})/slots/$", ContactSlotsView.as_view(), name="contact-slots"),
+    re_path(
+        r"^contacts/(?P<pk>[0-9]{1,18})/appointments/$",
+        ContactAppointmentsView.as_view(),
+        name="contact-appointments",
     ),
     re_path(
         r"^contacts/(?P<pk>[0-9]{1,18})/conversations/refresh/$",

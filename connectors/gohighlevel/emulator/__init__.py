@@ -48,6 +48,8 @@ class GoHighLevelEmulator(GoHighLevelCalendars):
             path("calendars/events/<str:event_id>", api(self.event_delete_view)),
             path("calendars/events", api(self.events_view)),
             path("calendars/", api(self.calendars_view)),
+            path("calendars/<str:calendar_id>/free-slots", api(self.free_slots_view)),
+            path("calendars/<str:calendar_id>", api(self.calendar_view)),
             path("oauth/chooselocation", self.endpoint(self.authorize_view, auth=False, limited=False)),
             path("oauth/token", self.endpoint(self.token_view, auth=False, limited=False)),
         ]

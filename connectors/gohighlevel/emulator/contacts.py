@@ -261,7 +261,9 @@ class GoHighLevelContacts(GoHighLevelHooks):
         if request.method == "GET":
             return JsonResponse({kind[:-1]: row.data})
         if request.method == "DELETE":
+            data = row.data
             row.delete()
+            self.event("NoteDelete" if kind == "notes" else "TaskDelete", data)
             return JsonResponse({"succeded": True})
         if request.method == "PUT":
             body = self.body_or_400(request)
@@ -273,13 +275,15 @@ class GoHighLevelContacts(GoHighLevelHooks):
             row = self.save_changes(row, body)
             if kind == "tasks":
                 self.event("TaskUpdate" if "completed" not in body else "TaskComplete", row.data)
+            else:
+                self.event("NoteUpdate", row.data)
             return JsonResponse({kind[:-1]: row.data})
         return self.error(404, f"Cannot {request.method} {request.path}")
 
     @staticmethod
     def child_problems(kind: str, body: dict[str, Any], *, creating: bool) -> list[str]:
         allowed = {
-            "notes": {"body", "userId"},
+            "notes": {"body", "userId", "title", "color", "pinned"},  # the SDK 3.0 NotesDTO
             "tasks": {"title", "body", "dueDate", "completed", "assignedTo"},
         }[kind]
         problems = [f"property {name} should not exist" for name in sorted(set(body) - allowed)]

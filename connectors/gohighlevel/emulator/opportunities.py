@@ -10,7 +10,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from connectors.gohighlevel.emulator.contacts import GoHighLevelContacts, _sort_value
-from connectors.gohighlevel.emulator.store import CUSTOM_FIELDS, PIPELINE_ID, STAGES
+from connectors.gohighlevel.emulator.store import CUSTOM_FIELDS, PIPELINES
 
 OPPORTUNITY_LIST_MAX = 100
 
@@ -52,7 +52,9 @@ class GoHighLevelOpportunities(GoHighLevelContacts):
             body = self.body_or_400(request)
             if isinstance(body, HttpResponse):
                 return body
-            problems = self.opportunity_problems(body, creating=False)
+            problems = self.opportunity_problems(
+                body, creating=False, pipeline_of=str(row.data.get("pipelineId") or "")
+            )
             if problems:
                 return self.error(422, problems, error="Unprocessable Entity")
             status_changed = "status" in body and body["status"] != row.data.get("status")
@@ -113,8 +115,18 @@ class GoHighLevelOpportunities(GoHighLevelContacts):
     def pipelines_view(self, request: HttpRequest) -> HttpResponse:
         if not request.GET.get("locationId"):
             return self.error(422, ["locationId should not be empty"], error="Unprocessable Entity")
-        stages = [{"id": stage, "name": name, "position": n} for n, (stage, name) in enumerate(STAGES)]
-        return JsonResponse({"pipelines": [{"id": PIPELINE_ID, "name": "Sales pipeline", "stages": stages}]})
+        pipelines = [
+            {
+                "id": pipeline_id,
+                "name": name,
+                "stages": [
+                    {"id": stage, "name": label, "position": n} for n, (stage, label) in enumerate(stages)
+                ],
+                "locationId": self.location_id(),
+            }
+            for pipeline_id, (name, stages) in PIPELINES.items()
+        ]
+        return JsonResponse({"pipelines": pipelines})
 
     def custom_fields_view(self, request: HttpRequest, location_id: str) -> HttpResponse:
         if location_id != self.token_location(request.sandbox_token):  # type: ignore[attr-defined]

@@ -57,6 +57,18 @@ STAGES = (
     ("7915dedc-8f18-44d5-8bc3-77c04e994a10", "New lead"),
     ("339a6d53-ad39-4a46-8e7a-5a6d6c4b84b4", "Won"),
 )
+ONBOARDING_PIPELINE_ID = "kQ3nR8sT2vW6xY0zA4bC"
+ONBOARDING_STAGES = (
+    ("a1f0c9e2-5b7d-4e3a-9c8f-1d2e3f4a5b6c", "Contacted"),
+    ("b2e1d0f3-6c8e-4f4b-8d9a-2e3f4a5b6c7d", "Qualified"),
+    ("c3d2e1a4-7d9f-4a5c-9eab-3f4a5b6c7d8e", "Won"),
+    ("d4e3f2b5-8eaf-4b6d-afbc-4a5b6c7d8e9f", "Lost"),
+)
+# id → (name, stages): the location's pipelines, in the order GoHighLevel lists them.
+PIPELINES = {
+    PIPELINE_ID: ("Sales pipeline", STAGES),
+    ONBOARDING_PIPELINE_ID: ("Onboarding", ONBOARDING_STAGES),
+}
 CUSTOM_FIELDS = (
     ("Qf5wD1kQ0eCn8yR2mT4a", "Lead score", "NUMERICAL"),
     ("Xs3pL9vB7nH2kJ5tQ1wE", "Industry", "TEXT"),
@@ -118,7 +130,11 @@ class GoHighLevelStore(SignedWebhooks):
         problems += [f"property {name} should not exist" for name in sorted(unknown)]
         return problems
 
-    def opportunity_problems(self, body: dict[str, Any], *, creating: bool) -> list[str]:
+    def opportunity_problems(
+        self, body: dict[str, Any], *, creating: bool, pipeline_of: str = ""
+    ) -> list[str]:
+        """What is wrong with an opportunity body; a stage must be one of its pipeline's (the body's,
+        else ``pipeline_of``, the one the opportunity is in)."""
         problems = []
         if creating:
             problems += [f"{f} should not be empty" for f in ("name", "pipelineId") if not body.get(f)]
@@ -126,9 +142,12 @@ class GoHighLevelStore(SignedWebhooks):
             problems.append(f"status must be one of the following values: {', '.join(STATUSES)}")
         if body.get("monetaryValue") not in (None, "") and not isinstance(body["monetaryValue"], int | float):
             problems.append("monetaryValue must be a number")
-        if body.get("pipelineId") and body["pipelineId"] != PIPELINE_ID:
+        if body.get("pipelineId") and body["pipelineId"] not in PIPELINES:
             problems.append("pipelineId is invalid")
-        stages = {stage for stage, _ in STAGES}
+        pipeline = body.get("pipelineId") or pipeline_of
+        stages = {stage for _, listed in PIPELINES.values() for stage, _ in listed}
+        if pipeline in PIPELINES:
+            stages = {stage for stage, _ in PIPELINES[pipeline][1]}
         if body.get("pipelineStageId") and body["pipelineStageId"] not in stages:
             problems.append("pipelineStageId is invalid")
         if body.get("contactId") and self.record("contacts", body["contactId"]) is None:

@@ -11,11 +11,19 @@ import pytest
 import requests
 from django.utils import timezone
 
-from connectors.base import RELATIONS_KEY, AuthError, ConfigError, MemoryTokenStore, RateLimited
+from connectors.base import (
+    RELATIONS_KEY,
+    AuthError,
+    ConfigError,
+    MemoryTokenStore,
+    RateLimited,
+    WebhookRequest,
+)
+from connectors.gohighlevel import webhooks
 from connectors.gohighlevel.emulator.store import PIPELINE_ID, SANDBOX_LOCATION, STAGES
 from connectors.gohighlevel.records import iso
 from connectors.types import USAGE_KEY
-from tests.connectors.gohighlevel.conftest import control
+from tests.connectors.gohighlevel.conftest import control, wait_for_deliveries
 
 
 def pull_all(connector, entity, cursor=None):
@@ -113,7 +121,7 @@ def test_deals_carry_their_contact_status_and_stage_and_deletions_come_back(conn
     assert connector.delete("deal", [made.remote_id])[0].ok  # already gone counts as deleted
 
 
-def test_notes_and_tasks_are_read_by_id_with_their_contact_and_never_written(connector, api, base):
+def test_notes_and_tasks_are_read_by_id_and_pulled_per_contact(connector, api, base):
     [person] = connector.create("contact", [contact(3)])
     note = api.post(f"{base}/contacts/{person.remote_id}/notes", json={"body": "Met at the fair"}).json()[
         "note"
@@ -128,9 +136,72 @@ def test_notes_and_tasks_are_read_by_id_with_their_contact_and_never_written(con
     assert read[ids[0]].fields["_kind"] == "note" and read[ids[0]].fields["body"] == "Met at the fair"
     assert read[ids[1]].fields["title"] == "Send quote" and read[ids[1]].fields["completed"] is False
     assert read[ids[1]].relations == {"contact_id": (person.remote_id,)}
-    assert list(connector.pull("activity", cursor=None)) == []
-    [refused] = connector.create("activity", [{"_kind": "note", "body": "x"}])
-    assert not refused.ok and refused.code == "unsupported"
+    pulled, cursor = pull_all(connector, "activity")
+    assert sorted(r.id for r in pulled) == sorted(ids[:2])
+    again, _ = pull_all(connector, "activity", cursor)  # only the contacts changed since (overlap)
+    assert {r.id for r in again} <= set(ids[:2])
+
+
+def related(contact_id: str, **fields):
+    return {**fields, RELATIONS_KEY: {"contact_id": {"add": [contact_id], "remove": []}}}
+
+
+def test_notes_and_tasks_are_written_under_their_contact(connector, api, base):
+    [person] = connector.create("contact", [contact(5)])
+    pid = person.remote_id
+    note, task = connector.create(
+        "activity",
+        [
+            related(pid, _kind="note", body="Called back", title="ignored for a note"),
+            related(pid, _kind="task", title="Send quote", body="v2", dueDate="2026-03-01T09:00:00.000Z"),
+        ],
+    )
+    assert note.ok and note.created and note.remote_id.startswith(f"notes/{pid}/"), note.error
+    assert task.ok and task.remote_id.startswith(f"tasks/{pid}/"), task.error
+    listed = api.get(f"{base}/contacts/{pid}/notes").json()["notes"]
+    assert [n["body"] for n in listed] == ["Called back"]
+    [done] = connector.update("activity", [(task.remote_id, {"completed": True, "title": "Quote sent"})])
+    assert done.ok and done.remote_id == task.remote_id
+    [read] = connector.get("activity", [task.remote_id])
+    assert read.fields["completed"] is True and read.fields["title"] == "Quote sent"
+    [moved] = connector.update(
+        "activity", [(note.remote_id, {RELATIONS_KEY: {"contact_id": {"add": ["other"], "remove": [pid]}}})]
+    )
+    assert moved.ok and moved.relations_failed == ("contact_id",)
+    assert [r.ok for r in connector.delete("activity", [note.remote_id, note.remote_id])] == [True, True]
+    assert api.get(f"{base}/contacts/{pid}/notes").json()["notes"] == []
+
+
+def test_an_activity_gohighlevel_cannot_take_fails_alone(connector):
+    [person] = connector.create("contact", [contact(6)])
+    results = connector.create(
+        "activity",
+        [
+            {"_kind": "note", "body": "no contact"},
+            related(person.remote_id, _kind="task", title="no due date"),
+            related(person.remote_id, _kind="call", body="a call"),
+            related(person.remote_id, _kind="note", body="fine"),
+        ],
+    )
+    assert [r.ok for r in results] == [False, False, False, True]
+    assert "contact" in results[0].error and "due" in results[1].error and "call" in results[2].error
+    assert connector.delete("activity", ["appointments/x"])[0].code == "unsupported"
+
+
+def test_deleted_notes_and_tasks_are_found_by_the_id_diff(connector, api, base):
+    [person] = connector.create("contact", [contact(7)])
+    note, task = connector.create(
+        "activity",
+        [
+            related(person.remote_id, _kind="note", body="a"),
+            related(person.remote_id, _kind="task", title="t", dueDate="2026-03-01T09:00:00.000Z"),
+        ],
+    )
+    assert set(connector.remote_ids("activity")) == {note.remote_id, task.remote_id}
+    _, _, child = note.remote_id.split("/")
+    assert api.delete(f"{base}/contacts/{person.remote_id}/notes/{child}").status_code == 200
+    assert set(connector.remote_ids("activity")) == {task.remote_id}
+    assert list(connector.remote_ids("contact")) == [person.remote_id]
 
 
 def test_custom_fields_are_discovered_by_name_and_written_as_the_list(connector):
@@ -141,7 +212,7 @@ def test_custom_fields_are_discovered_by_name_and_written_as_the_list(connector)
     [read] = connector.get("contact", [made.remote_id])
     assert read.fields[score.name] == 87
     stages = {f.name: f for f in connector.discover_fields("deal")}["pipelineStageId"]
-    assert [value for value, _ in stages.options] == [s for s, _ in STAGES]
+    assert [value for value, _ in stages.options][: len(STAGES)] == [s for s, _ in STAGES]
 
 
 def test_find_created_searches_email_then_name_within_the_window(connector):
@@ -220,3 +291,22 @@ def test_a_revoked_oauth_grant_needs_reauthorization(connected, make_connector):
     with pytest.raises(AuthError):
         make_connector(config, token_store=store).client.search_contacts(filters=[], limit=1)
     assert store.reauth_reason
+
+
+def test_notes_written_and_deleted_announce_themselves_by_webhook(connector, base, receiver, connected):
+    [person] = connector.create("contact", [contact(8)])
+    control(base, "webhooks", {"target_url": receiver.url})
+    [note] = connector.create("activity", [related(person.remote_id, _kind="note", body="hello")])
+    connector.update("activity", [(note.remote_id, {"body": "hello again"})])
+    connector.delete("activity", [note.remote_id])
+    wait_for_deliveries(base, 3)
+    events = []
+    for got in receiver.received:
+        request = WebhookRequest(method="POST", url="/", headers=got["headers"], body=got["body"])
+        webhooks.verify(request, secret="", now=timezone.now().timestamp(), config=connected[0])
+        events += webhooks.parse(request)
+    assert [(e.action, e.remote_id) for e in events] == [
+        ("created", note.remote_id),
+        ("updated", note.remote_id),
+        ("deleted", note.remote_id),
+    ]
