@@ -8,8 +8,11 @@
 - **GoHighLevel full pull of 20,000 contacts**: with the location's burst limit out of the way
   (what the sync itself costs; ratio to ``bulk_create`` of the same rows, goal ≥ 0.25), and under
   the real 100 requests / 10 s (requests per second against that ceiling, goal ≥ 90 %, 0 failed).
-- **10,000 lifecycle events to GA4**: ``generate_lead`` for 10,000 new contacts through the
-  Measurement Protocol; requests against ceil(n / 25).
+- **10,000 lifecycle events to GA4** through the lead-events outbox and the Measurement Protocol:
+  400 visitors with 25 events each (a new contact's ``generate_lead`` and 24 deals entering
+  "qualified"), requests against ceil(n / 25); and 10,000 new contacts' ``generate_lead``, where a
+  request speaks for one visitor (one ``client_id``) so requests = visitors. Baseline: the same
+  request bodies posted straight to the emulator in a loop.
 """
 
 from __future__ import annotations
@@ -26,11 +29,14 @@ from benchmarks.onboarding_bench import _total, percentile, wire_counter, worker
 from benchmarks.run import baseline_bulk_create, emulator_server, full_pull, provider_main
 from connectors.facebook_leads.emulator import emulator as facebook_emulator
 from connectors.gohighlevel.emulator import emulator as ghl_emulator
+from connectors.google_analytics.emulator import emulator as ga4_emulator
 from connectors.hubspot.emulator import emulator as hubspot_emulator
 from integrations.models import ApiKey, Integration, SubAccount
 from integrations.sandbox import sandbox_integration_connect
-from sync.models import Change, Contact
+from sync.lead_events import lead_events_queue, lead_events_send
+from sync.models import Change, Contact, Deal, LeadEventOutbox
 from sync.runs import sync_run_execute, sync_run_request
+from sync.services import MAX_BULK, records_bulk_upsert
 from webhooks.models import InboundEvent
 
 TITLE = "Agency stack"
@@ -163,6 +169,105 @@ def ghl_figures(base: str, contacts: int = GHL_CONTACTS) -> dict:
     return figures
 
 
+# --- GA4 lifecycle events ----------------------------------------------------------------------------
+
+
+def _ga4_sub(base: str, slug: str) -> tuple[SubAccount, Integration]:
+    sub = _fresh(slug)
+    Deal.objects.filter(subaccount=sub).delete()
+    ga4 = sandbox_integration_connect(sub, "google_analytics", f"{base}/sandbox", actor="bench", name=slug)
+    return sub, ga4
+
+
+def _upsert(sub: SubAccount, entity: str, rows: list[dict]) -> list:
+    """``records_bulk_upsert`` a batch at a time (its cap); the results, in order."""
+    results = []
+    for start in range(0, len(rows), MAX_BULK):
+        results += records_bulk_upsert(
+            subaccount=sub, entity=entity, records=rows[start : start + MAX_BULK], origin="api_key:bench"
+        )
+    return results
+
+
+def _send_all(sub: SubAccount) -> dict:
+    while lead_events_queue(sub.pk).behind:
+        pass
+    queued = LeadEventOutbox.objects.filter(subaccount=sub).count()
+    with wire_counter(("google_analytics",)) as counts:
+        started = time.perf_counter()
+        result = lead_events_send(subaccount_id=sub.pk)
+        seconds = time.perf_counter() - started
+    return {
+        "queued": queued,
+        "sent": result.sent,
+        "invalid": result.invalid,
+        "failed": result.failed,
+        "seconds": seconds,
+        "requests": counts[("google_analytics", "/collect")],
+        "emulator_s": counts[("google_analytics", "seconds")],
+    }
+
+
+def _direct(base: str, bodies: list[dict], config: dict) -> float:
+    """The same bodies posted straight to the emulator's ``mp/collect``: the wire's own cost."""
+    url = f"{config['collect_url']}/mp/collect"
+    params = {"measurement_id": config["measurementId"], "api_secret": config["apiSecret"]}
+    session = requests.Session()
+    started = time.perf_counter()
+    for body in bodies:
+        session.post(url, params=params, json=body, timeout=10).raise_for_status()
+    return time.perf_counter() - started
+
+
+def ga4_figures(base: str, events: int = 10_000) -> dict:
+    ga4_emulator.reset()
+    per_visitor = 25
+    visitors = events // per_visitor
+    # 400 visitors × (a new contact + 24 deals entering "qualified"): 25 events each.
+    sub, ga4 = _ga4_sub(base, "bench-ga4-visitors")
+    contacts = _upsert(
+        sub,
+        "contact",
+        [{"email": f"visitor{i}@bench-ga4.io", "first_name": f"Visitor{i}"} for i in range(visitors)],
+    )
+    _upsert(
+        sub,
+        "deal",
+        [
+            {"name": f"Deal {c.id}-{n}", "stage": "qualified", "contact_ids": [c.id]}
+            for c in contacts
+            for n in range(per_visitor - 1)
+        ],
+    )
+    grouped = _send_all(sub)
+    grouped.update(
+        visitors=visitors, expected_requests=math.ceil(grouped["queued"] / per_visitor) if visitors else 0
+    )
+    grouped["direct_s"] = _direct(
+        base,
+        [
+            {
+                "client_id": f"{i}.1",
+                "events": [{"name": "qualify_lead", "params": {"stage": "qualified"}}] * per_visitor,
+            }
+            for i in range(visitors)
+        ],
+        ga4.config,
+    )
+    # 10,000 new contacts: one generate_lead each, one visitor each.
+    sub, ga4 = _ga4_sub(base, "bench-ga4-contacts")
+    _upsert(
+        sub, "contact", [{"email": f"new{i}@bench-ga4.io", "first_name": f"New{i}"} for i in range(events)]
+    )
+    single = _send_all(sub)
+    single["direct_s"] = _direct(
+        base,
+        [{"client_id": f"{i}.1", "events": [{"name": "generate_lead", "params": {}}]} for i in range(events)],
+        ga4.config,
+    )
+    return {"grouped": grouped, "single": single}
+
+
 # --- report --------------------------------------------------------------------------------------------
 
 
@@ -173,7 +278,8 @@ def bench(records: int) -> dict:
     with emulator_server() as base:
         leads = lead_figures(base, leads=20 if quick else LEADS)
         ghl = ghl_figures(base, contacts=records)
-    return {"leads": leads, "gohighlevel": ghl}
+        ga4 = ga4_figures(base, events=1_000 if quick else 10_000)
+    return {"leads": leads, "gohighlevel": ghl, "ga4": ga4}
 
 
 def _s(value) -> str:
@@ -181,7 +287,9 @@ def _s(value) -> str:
 
 
 def markdown(results: dict) -> str:
-    leads, ghl = results["leads"], results["gohighlevel"]
+    leads, ghl, ga4 = results["leads"], results["gohighlevel"], results["ga4"]
+    grouped, single = ga4["grouped"], ga4["single"]
+    grouped_goal = grouped["requests"] == grouped["expected_requests"] and grouped["failed"] == 0
     free, limited = ghl["unlimited"], ghl["limited"]
     lead_goal = leads["p90_s"] is not None and leads["p90_s"] < 2 and leads["visible"] == leads["leads"]
     ratio_goal = free["ratio_to_bulk_create"] >= 0.25 and free["failed"] == 0
@@ -197,6 +305,8 @@ in the same run.
 | A1 | Facebook lead → contact in `GET /api/v1/contacts/` **and** at HubSpot, {leads["leads"]} leads: p50 / p90 / max (goal p90 < 2 s: **{"met" if lead_goal else "NOT met"}**) | {_s(leads["p50_s"])} / {_s(leads["p90_s"])} / {_s(leads["max_s"])}; {leads["contacts"]} contacts, {leads["at_hubspot"]} at HubSpot | the webhook's own trip p50 / p90: {_s(leads["webhook_trip_p50_s"])} / {_s(leads["webhook_trip_p90_s"])} | — |
 | A2 | GoHighLevel full pull of {ghl["contacts"]:,} contacts, burst limit out of the way (goal ≥ 0.25: **{"met" if ratio_goal else "NOT met"}**) | {_s(free["seconds"])}, {free["requests"]} requests, {free["pulled"]:,} pulled, {free["failed"]} failed | `bulk_create` of the same rows: {_s(ghl["bulk_create_s"])} | {free["ratio_to_bulk_create"]:.2f} |
 | A3 | the same pull under 100 requests / 10 s (goal ≥ 90 % of the ceiling, 0 failed: **{"met" if ceiling_goal else "NOT met"}**) | {_s(limited["seconds"])}, {limited["requests"]} requests ({limited["requests_per_s"]:.1f}/s), {limited["429"]} × 429, {limited["pulled"]:,} pulled, {limited["failed"]} failed | the ceiling's best case for those requests: {_s(limited["ceiling_s"])} | {limited["share_of_ceiling"]:.0%} of the ceiling |
+| A4 | {grouped["queued"]:,} lifecycle events of {grouped["visitors"]} visitors (25 each) to GA4 through the outbox (goal requests = ceil(n/25) = {grouped["expected_requests"]}: **{"met" if grouped_goal else "NOT met"}**) | {_s(grouped["seconds"])}, {grouped["requests"]} requests, {grouped["sent"]:,} sent, {grouped["failed"]} failed, {grouped["invalid"]} invalid | the same {grouped["visitors"]} bodies posted straight to the emulator: {_s(grouped["direct_s"])} | {grouped["direct_s"] / grouped["seconds"]:.2f} |
+| A5 | {single["queued"]:,} new contacts' `generate_lead` (one visitor each: a Measurement Protocol request carries one `client_id`, so requests = visitors) | {_s(single["seconds"])}, {single["requests"]:,} requests, {single["sent"]:,} sent, {single["failed"]} failed | the same bodies posted straight: {_s(single["direct_s"])} | {single["direct_s"] / single["seconds"]:.2f} |
 """
 
 

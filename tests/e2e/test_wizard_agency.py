@@ -10,6 +10,8 @@ import requests
 from playwright.sync_api import Page, expect
 
 from connectors.facebook_leads.emulator import emulator as facebook_emulator
+from connectors.gohighlevel.emulator import emulator as ghl_emulator
+from connectors.gohighlevel.emulator.store import ONBOARDING_PIPELINE_ID, ONBOARDING_STAGES
 from connectors.google_analytics.emulator import emulator as google_analytics_emulator
 from integrations.models import Integration
 from tests.e2e.test_wizard import SecretWatch, open_catalog_and_choose, operator  # noqa: F401
@@ -90,3 +92,53 @@ def test_a_revoked_facebook_token_is_a_clear_failed_test(live_server, operator: 
     integration = Integration.objects.get(template__key="facebook_lead_ads")
     assert integration.last_test_ok is False
     watch.assert_never_shown(short, config["app_secret"])
+
+
+def test_a_wrong_location_id_fails_the_test_and_the_choices_step_maps_pipeline_and_stages(
+    live_server,
+    operator: Page,  # noqa: F811
+):
+    page, watch = operator, SecretWatch(operator)
+    ghl_emulator.reset()
+    token = ghl_emulator.private_integration_token()
+    open_catalog_and_choose(page, live_server.url, "gohighlevel", "CRM")
+    page.select_option('[name="configure-auth_mode"]', "api_key")
+    fill_config(
+        page,
+        {
+            "apiKey": token,
+            "locationId": "WrongLocation0000001",
+            "base_url": f"{live_server.url}/sandbox/gohighlevel",
+        },
+    )
+    page.click("#wizard-next")
+    expect(page.locator(".wizard-steps li.current")).to_contain_text("Test connection")
+    page.click("#run-test")
+    result = page.locator("#test-result")
+    expect(result).to_contain_text("Connection failed")
+    expect(result).to_contain_text("location")
+
+    page.click('button[name="wizard_goto_step"][value="configure"]')
+    fill_config(page, {"locationId": ghl_emulator.location_id()})  # the key is kept when left blank
+    page.click("#wizard-next")
+    page.click("#run-test")
+    expect(page.locator("#test-result")).to_contain_text("Connection OK")
+    page.click("#wizard-next")
+
+    expect(page.locator(".wizard-steps li.current")).to_contain_text("Choices")
+    page.select_option('[name="choices-q__pipelineId"]', label="Onboarding")
+    page.click("#wizard-next")  # the stages still name the first pipeline's: refused, clearly
+    expect(page.locator(".errornote, .errorlist").first).to_contain_text("is not a stage of Onboarding")
+    for canonical in ("contacted", "qualified", "won", "lost"):
+        page.select_option(f'[name="choices-q__stage.{canonical}"]', label=f"Onboarding: {canonical.title()}")
+    page.select_option('[name="choices-q__stage.lead"]', value="")
+    page.click("#wizard-next")
+
+    expect(page.locator(".wizard-steps li.current")).to_contain_text("Review")
+    page.click("#wizard-next")
+    expect(page.locator(".messagelist")).to_contain_text("is active")
+    integration = Integration.objects.get(template__key="gohighlevel")
+    assert integration.config["pipelineId"] == ONBOARDING_PIPELINE_ID
+    assert set(integration.config["stageMap"]) == {"contacted", "qualified", "won", "lost"}
+    assert integration.config["stageMap"]["won"] == dict((v, k) for k, v in ONBOARDING_STAGES)["Won"]
+    watch.assert_never_shown(token)
