@@ -63,6 +63,7 @@ bench: install-dev system-deps
 	scripts/with-test-servers.sh $(PY) -m benchmarks.enrichment_bench $(filter --quick,$(BENCH_ARGS))
 	scripts/with-test-servers.sh $(PY) -m benchmarks.onboarding_bench $(filter --quick,$(BENCH_ARGS))
 	scripts/with-test-servers.sh $(PY) -m benchmarks.alacarte_bench $(filter --quick,$(BENCH_ARGS))
+	scripts/with-test-servers.sh $(PY) -m benchmarks.agency_bench $(filter --quick,$(BENCH_ARGS))
 	scripts/with-test-servers.sh $(PY) benchmarks/webhooks_bench.py
 
 lint: install-dev

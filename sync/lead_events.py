@@ -23,8 +23,10 @@ Two steps, each safe to repeat and to race:
    record, stage) queues each at most once, whoever else queues it.
 2. ``lead_events_send`` claims due rows per integration (``integrations.claims``: two workers never
    get the same row), drops what the service would silently drop (``events_problems``: status
-   invalid, with the reason, never sent), sends the rest ``max_events_per_request`` at a time and
-   records each chunk's outcome as soon as it returns. A transient error leaves the chunk pending
+   invalid, with the reason, never sent), and sends the rest a visitor at a time (a request
+   speaks for one client id), at most ``max_events_per_request`` a request; claims are ordered
+   by visitor so a visitor's events share requests. Each request's outcome is recorded as soon
+   as it returns. A transient error leaves the chunk pending
    with a back-off; a permanent one fails it with the provider's message.
 
 Every commit that writes Change rows kicks both (``sync.hooks.changes_recorded``, debounced); a
@@ -74,6 +76,7 @@ CLIENT_ID_FIELD = "ga_client_id"
 # The platform keeps no currency per sub-account: a won deal without one is valued in this.
 DEFAULT_CURRENCY = "USD"
 
+CLAIM_REQUESTS = 20  # a claim takes this many requests' worth of events, grouped by visitor
 LEASE = timedelta(minutes=2)  # a claimed chunk's worker has this long to record the outcome
 MAX_ATTEMPTS = 8  # transient failures before a row is given up as failed
 BACKOFF_BASE = 30  # seconds: 30, 60, 120, ... capped at BACKOFF_MAX
@@ -312,6 +315,7 @@ def _outbox_row(integration: Integration, event: LeadEvent) -> LeadEventOutbox:
         integration=integration,
         record_type=event.record_type,
         record_id=event.record_id,
+        visitor=(event.client_id or event.user_id)[:255],
         event=event.name,
         stage=stage[: LeadEventOutbox._meta.get_field("stage").max_length],
         payload={
@@ -390,7 +394,9 @@ def integration_events_send(integration: Integration, *, now: datetime | None = 
     owner = uuid.uuid4().hex[:16]
     result = SendResult()
     while True:
-        rows = _claim(integration, owner=owner, limit=connector.max_events_per_request, now=now)
+        rows = _claim(
+            integration, owner=owner, limit=connector.max_events_per_request * CLAIM_REQUESTS, now=now
+        )
         if not rows:
             return result
         if not _send_chunk(connector, rows, owner=owner, now=now, result=result):
@@ -401,11 +407,12 @@ def _claim(integration: Integration, *, owner: str, limit: int, now: datetime) -
     ids = rows_claim(
         LeadEventOutbox.objects.filter(integration=integration),
         where=_due(now),
-        order_by=("available_at", "id"),
+        # A visitor's events together (they share requests), each visitor's in the order they happened.
+        order_by=("visitor", "id"),
         limit=limit,
         values={"owner": owner, "locked_until": now + LEASE},
     )
-    return list(LeadEventOutbox.objects.filter(pk__in=ids).order_by("available_at", "id"))
+    return list(LeadEventOutbox.objects.filter(pk__in=ids).order_by("visitor", "id"))
 
 
 def _send_chunk(
@@ -428,7 +435,8 @@ def _send_chunk(
     groups: dict[str, list[tuple[LeadEventOutbox, LeadEvent]]] = {}
     for row, event in valid:
         groups.setdefault(event.client_id or event.user_id, []).append((row, event))
-    pending = list(groups.values())
+    size = connector.max_events_per_request
+    pending = [events[n : n + size] for events in groups.values() for n in range(0, len(events), size)]
     while pending:
         group = pending.pop(0)
         if not _send_group(connector, group, owner=owner, now=now, result=result):

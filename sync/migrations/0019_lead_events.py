@@ -43,6 +43,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('record_type', models.CharField(help_text='contact or deal', max_length=20)),
                 ('record_id', models.BigIntegerField()),
+                ('visitor', models.CharField(blank=True, help_text='The client id (else user id) the event speaks for', max_length=255)),
                 ('event', models.CharField(choices=[('generate_lead', 'Lead generated'), ('qualify_lead', 'Lead qualified'), ('close_convert_lead', 'Lead converted')], max_length=30)),
                 ('stage', models.CharField(blank=True, help_text='The stage a qualify_lead entered', max_length=255)),
                 ('payload', models.JSONField(blank=True, default=dict)),

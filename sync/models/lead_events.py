@@ -44,6 +44,9 @@ class LeadEventOutbox(models.Model):
     record_type = models.CharField(max_length=20, help_text="contact or deal")
     # Not a foreign key: one column serves two tables, like the Change log it is read from.
     record_id = models.BigIntegerField()
+    visitor = models.CharField(
+        max_length=255, blank=True, help_text="The client id (else user id) the event speaks for"
+    )
     event = models.CharField(max_length=30, choices=Event.choices)
     stage = models.CharField(max_length=255, blank=True, help_text="The stage a qualify_lead entered")
     payload = models.JSONField(default=dict, blank=True)
