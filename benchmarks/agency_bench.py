@@ -69,7 +69,18 @@ def lead_figures(base: str, leads: int = LEADS) -> dict:
     hubspot_emulator.reset()
     sandbox = f"{base}/sandbox"
     hubspot = sandbox_integration_connect(sub, "hubspot", sandbox, actor="bench", name="bench hubspot")
-    facebook = sandbox_integration_connect(sub, "facebook_leads", sandbox, actor="bench", name="bench leads")
+    # Meta's lead-read allowance grows with a Page's leads (200 × 24 × the last 90 days' a day): the
+    # app-level 200 calls an hour, which the emulator and the connector keep by default, would pace
+    # a Page taking 100 leads in two minutes. Both are raised, as a busy Page's config would.
+    _settings(facebook_emulator, calls_per_hour=100_000)
+    facebook = sandbox_integration_connect(
+        sub,
+        "facebook_leads",
+        sandbox,
+        actor="bench",
+        name="bench leads",
+        settings={"rate_limit": "100000/3600"},
+    )
     facebook_emulator.webhooks_connect(
         f"{base}/webhooks/in/facebook_leads/{facebook.pk}/", config=facebook.config, secret=""
     )
@@ -305,7 +316,7 @@ in the same run.
 
 | # | measure | result | baseline | ratio |
 |---|---|---|---|---|
-| A1 | Facebook lead → contact in `GET /api/v1/contacts/` **and** at HubSpot, {leads["leads"]} leads: p50 / p90 / max (goal p90 < 2 s: **{"met" if lead_goal else "NOT met"}**) | {_s(leads["p50_s"])} / {_s(leads["p90_s"])} / {_s(leads["max_s"])}; {leads["contacts"]} contacts, {leads["at_hubspot"]} at HubSpot | the webhook's own trip p50 / p90: {_s(leads["webhook_trip_p50_s"])} / {_s(leads["webhook_trip_p90_s"])} | — |
+| A1 | Facebook lead → contact in `GET /api/v1/contacts/` **and** at HubSpot, {leads["leads"]} leads one after another, Graph call limit raised as a busy Page's config would: p50 / p90 / max (goal p90 < 2 s: **{"met" if lead_goal else "NOT met"}**) | {_s(leads["p50_s"])} / {_s(leads["p90_s"])} / {_s(leads["max_s"])}; {leads["contacts"]} contacts, {leads["at_hubspot"]} at HubSpot | the webhook's own trip p50 / p90: {_s(leads["webhook_trip_p50_s"])} / {_s(leads["webhook_trip_p90_s"])} | — |
 | A2 | GoHighLevel full pull of {ghl["contacts"]:,} contacts, burst limit out of the way (goal ≥ 0.25: **{"met" if ratio_goal else "NOT met"}**) | {_s(free["seconds"])}, {free["requests"]} requests, {free["pulled"]:,} pulled, {free["failed"]} failed | `bulk_create` of the same rows: {_s(ghl["bulk_create_s"])} | {free["ratio_to_bulk_create"]:.2f} |
 | A3 | the same pull under 100 requests / 10 s (goal ≥ 90 % of the ceiling, 0 failed: **{"met" if ceiling_goal else "NOT met"}**) | {_s(limited["seconds"])}, {limited["requests"]} requests ({limited["requests_per_s"]:.1f}/s), {limited["429"]} × 429, {limited["pulled"]:,} pulled, {limited["failed"]} failed | the ceiling's best case for those requests: {_s(limited["ceiling_s"])} | {limited["share_of_ceiling"]:.0%} of the ceiling |
 | A4 | {grouped["queued"]:,} lifecycle events of {grouped["visitors"]} visitors (25 each) to GA4 through the outbox (goal requests = ceil(n/25) = {grouped["expected_requests"]}: **{"met" if grouped_goal else "NOT met"}**) | {_s(grouped["seconds"])}, {grouped["requests"]} requests, {grouped["sent"]:,} sent, {grouped["failed"]} failed, {grouped["invalid"]} invalid | the same {grouped["visitors"]} bodies posted straight to the emulator: {_s(grouped["direct_s"])} | {grouped["direct_s"] / grouped["seconds"]:.2f} |

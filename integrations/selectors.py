@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from connectors.registry import connector_offers
 from integrations.models import Integration, IntegrationTemplate, SubAccount
 
 
@@ -17,3 +18,17 @@ def integration_list(*, subaccount: SubAccount) -> QuerySet[Integration]:
 
 def integration_get(*, subaccount: SubAccount, pk: int) -> Integration:
     return get_object_or_404(integration_list(subaccount=subaccount), pk=pk)
+
+
+def integrations_offering(subaccount_id: int, capability: type) -> list[Integration]:
+    """The sub-account's active integrations whose connector offers ``capability`` (a class of
+    ``connectors.capabilities``), oldest first: who sends messages, books, takes lead events."""
+    return [
+        integration
+        for integration in Integration.objects.filter(
+            subaccount_id=subaccount_id, status=Integration.Status.ACTIVE
+        )
+        .select_related("template", "subaccount")
+        .order_by("pk")
+        if connector_offers(integration.template.connector, capability)
+    ]

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from connectors.capabilities import Scheduler, Slot, SlotTaken
-from connectors.registry import connector_offers
 from integrations.models import Integration
+from integrations.selectors import integrations_offering
 from integrations.services import connector_for
 from sync.engine import EntityContext, apply_pull_page
 from sync.models import Activity, Contact, EntityLink
@@ -34,15 +34,7 @@ class BookingError(Exception):
 
 def scheduler_integrations(subaccount_id: int) -> list[Integration]:
     """The sub-account's active integrations whose connector books appointments, oldest first."""
-    return [
-        integration
-        for integration in Integration.objects.filter(
-            subaccount_id=subaccount_id, status=Integration.Status.ACTIVE
-        )
-        .select_related("template", "subaccount")
-        .order_by("pk")
-        if connector_offers(integration.template.connector, Scheduler)
-    ]
+    return integrations_offering(subaccount_id, Scheduler)
 
 
 def scheduler_for(contact: Contact, *, integration_id: int | None = None) -> tuple[Integration, Scheduler]:

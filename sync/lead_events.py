@@ -58,6 +58,7 @@ from connectors.registry import connector_offers
 from integrations.claims import rows_claim
 from integrations.kick import kick
 from integrations.models import Integration
+from integrations.selectors import integrations_offering
 from integrations.services import connector_for
 from sync.api.enrichment_selectors import WON_STAGES
 from sync.models import Change, Contact, Deal, DealContact, LeadEventCursor, LeadEventOutbox
@@ -132,10 +133,7 @@ def lead_events_run(*, subaccount_id: int | None = None, now: datetime | None = 
 
 def sink_integrations(subaccount_id: int) -> list[Integration]:
     """The sub-account's active integrations whose connector is an EventSink."""
-    active = Integration.objects.filter(
-        subaccount_id=subaccount_id, status=Integration.Status.ACTIVE
-    ).select_related("template")
-    return [i for i in active if connector_offers(i.template.connector, EventSink)]
+    return integrations_offering(subaccount_id, EventSink)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connectors.capabilities import AttachmentTooLarge, Messenger
-from connectors.registry import connector_offers
 from integrations.models import Integration
+from integrations.selectors import integrations_offering
 from integrations.services import connector_for
 from sync.engine import EntityContext, Outcome, apply_pull_page
 from sync.models import Activity, Contact, EntityLink
@@ -42,15 +42,7 @@ class Upload:
 
 def messenger_integrations(subaccount_id: int) -> list[Integration]:
     """The sub-account's active integrations whose connector is a Messenger, oldest first."""
-    return [
-        integration
-        for integration in Integration.objects.filter(
-            subaccount_id=subaccount_id, status=Integration.Status.ACTIVE
-        )
-        .select_related("template", "subaccount")
-        .order_by("pk")
-        if connector_offers(integration.template.connector, Messenger)
-    ]
+    return integrations_offering(subaccount_id, Messenger)
 
 
 def messenger_for(contact: Contact, *, integration_id: int | None = None) -> tuple[Integration, Messenger]:
