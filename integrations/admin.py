@@ -32,6 +32,7 @@ from integrations.models import (
 )
 from integrations.oauth_apps import oauth_app_save
 from integrations.wizard import IntegrationWizard
+from integrations.wizard_setup import uses_setup_choices
 
 admin.site.site_header = "CRM integration platform"
 admin.site.site_title = "Integrations admin"
@@ -355,6 +356,7 @@ class IntegrationAdmin(admin.ModelAdmin):
             path("wizard/", wrap(IntegrationWizard.as_view()), name="integrations_wizard"),
             path("<int:pk>/configure/", wrap(admin_views.configure_view), name="integrations_configure"),
             path("<int:pk>/test/", wrap(admin_views.test_view), name="integrations_test"),
+            path("<int:pk>/choices/", wrap(admin_views.choices_view), name="integrations_choices"),
             path("<int:pk>/oauth/", wrap(admin_views.oauth_connect_view), name="integrations_oauth"),
             path(
                 "<int:pk>/do/<slug:action>/",
@@ -373,11 +375,16 @@ class IntegrationAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:integrations_wizard"))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        """A sandbox integration's page offers its emulator's demo buttons (``admin_demo``)."""
+        """A sandbox integration's page offers its emulator's demo buttons (``admin_demo``); one whose
+        connector asks setup choices links to them."""
         integration = self.get_object(request, object_id)
         buttons = admin_demo.demo_buttons(integration) if integration is not None else []
+        extra = {
+            "demo_actions": buttons,
+            "setup_choices": integration is not None and uses_setup_choices(integration.template),
+        }
         return super().change_view(
-            request, object_id, form_url, extra_context={**(extra_context or {}), "demo_actions": buttons}
+            request, object_id, form_url, extra_context={**(extra_context or {}), **extra}
         )
 
     def save_model(self, request, obj, form, change):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,6 +21,7 @@ from integrations.config_schema import ConfigInvalid, redact_config
 from integrations.models import IntegrationTemplate
 from integrations.oauth_apps import config_schema_for
 from integrations.schema_forms import config_form_class, render_help_markdown
+from integrations.wizard_setup import SetupStepForm, choices_save, uses_setup_choices
 
 
 def _actor(request: HttpRequest) -> str:
@@ -91,6 +92,27 @@ def configure_view(request: HttpRequest, pk: int) -> HttpResponse:
         "opts": integration._meta,
     }
     return render(request, "admin/integrations/configure.html", context)
+
+
+def choices_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The wizard's Choices step again, for an integration that offers it (GoHighLevel's pipeline
+    and stages, Facebook's question → field mapping), read live from the provider."""
+    integration = integration_for(request.user, pk)
+    if not uses_setup_choices(integration.template):
+        raise Http404("This integration has no setup choices")
+    form = SetupStepForm(data=request.POST if request.method == "POST" else None, integration=integration)
+    if request.method == "POST" and form.is_valid():
+        choices_save(integration=integration, applied=form.applied, actor=_actor(request))
+        messages.success(request, "Choices saved.")
+        return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))
+    context = {
+        **admin.site.each_context(request),
+        "title": f"{form.title} · {integration.name}",
+        "integration": integration,
+        "form": form,
+        "opts": integration._meta,
+    }
+    return render(request, "admin/integrations/choices.html", context)
 
 
 @require_POST

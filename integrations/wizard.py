@@ -25,7 +25,7 @@ from integrations.hooks import wizard_mappings_chosen
 from integrations.models import Integration, IntegrationTemplate
 from integrations.oauth_apps import config_schema_for
 from integrations.schema_forms import config_form_class, render_help_markdown
-from integrations.wizard_setup import SetupStepForm, uses_setup_choices
+from integrations.wizard_setup import SetupStepForm, choices_save, uses_setup_choices
 from integrations.wizard_tables import TablesStepForm, is_deferred, keep_deferred, uses_tables
 
 
@@ -195,19 +195,8 @@ class IntegrationWizard(SessionWizardView):
         wizard_mappings_chosen.send(sender=IntegrationWizard, integration=draft, mappings=form.mappings())
 
     def _save_choices(self, form: SetupStepForm) -> None:
-        """The answers' config into the integration's; their mappings to the sync layer."""
-        draft = self.draft()
-        applied = form.applied
         actor = f"user:{self.request.user.get_username()}"
-        if applied.config:
-            services.integration_update(
-                integration=draft, actor=actor, config={**(draft.config or {}), **applied.config}
-            )
-            draft.refresh_from_db()
-        if applied.mappings:
-            wizard_mappings_chosen.send(
-                sender=IntegrationWizard, integration=draft, mappings=applied.mappings
-            )
+        choices_save(integration=self.draft(), applied=form.applied, actor=actor)
 
     def _without_secrets(self, form) -> dict:
         """The POST data formtools stores in the session, minus every secret field."""

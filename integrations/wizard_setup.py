@@ -5,6 +5,7 @@ platform field each lead-form question fills.
 The questions are read from the provider once the connection test has passed. The answers become
 config (merged into the integration's) and field mappings (announced through
 ``integrations.hooks.wizard_mappings_chosen`` for the sync layer to store), as the tables step's do.
+The integration's page asks them again later (*Choices*), with the current config as the answers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from django import forms
 from connectors.capabilities import SetupAnswers, SetupChoices, SetupQuestion
 from connectors.errors import ConnectorError
 from connectors.registry import connector_offers
+from integrations import services
+from integrations.hooks import wizard_mappings_chosen
 from integrations.models import Integration, IntegrationTemplate
 from integrations.services import connector_for
 
@@ -88,3 +91,14 @@ class SetupStepForm(forms.Form):
 
     def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [(title, [self[name] for name in names]) for title, names in self.groups if names]
+
+
+def choices_save(*, integration: Integration, applied: SetupAnswers, actor: str) -> None:
+    """The answers' config into the integration's; their mappings to the sync layer."""
+    if applied.config:
+        services.integration_update(
+            integration=integration, actor=actor, config={**(integration.config or {}), **applied.config}
+        )
+        integration.refresh_from_db()
+    if applied.mappings:
+        wizard_mappings_chosen.send(sender=SetupStepForm, integration=integration, mappings=applied.mappings)
