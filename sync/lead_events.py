@@ -12,6 +12,10 @@ created through the API, a sync pull or a webhook is news all the same:
   ``close_convert_lead`` once per deal, ``value`` = amount, ``currency`` = the deal's or
   ``DEFAULT_CURRENCY``.
 
+What a full sync brings in (a CRM's first connection importing its contacts and deals, a weekly
+full sync) is history, not news: changes an integration wrote while a full run of it was going
+send nothing.
+
 A deal's events are about its first contact: that contact's id is the ``user_id`` and its custom
 field ``CLIENT_ID_FIELD`` the analytics ``client_id``.
 
@@ -61,7 +65,7 @@ from integrations.models import Integration
 from integrations.selectors import integrations_offering
 from integrations.services import connector_for
 from sync.api.enrichment_selectors import WON_STAGES
-from sync.models import Change, Contact, Deal, DealContact, LeadEventCursor, LeadEventOutbox
+from sync.models import Change, Contact, Deal, DealContact, LeadEventCursor, LeadEventOutbox, SyncRun
 from sync.selectors import subaccounts_with_changes_after
 
 logger = logging.getLogger(__name__)
@@ -206,9 +210,47 @@ def _advance(cursor: LeadEventCursor, seq: int | None) -> None:
         cursor.save(update_fields=["position"])
 
 
+def _imported(changes: list[Change]) -> set[int]:
+    """The changes a full sync wrote (a CRM's first connection, a weekly full sync): records it
+    brings in are history, not news, and a thousand old deals must not reach analytics as
+    conversions happening now. Their seqs."""
+    by_integration: dict[int, list[Change]] = {}
+    for change in changes:
+        kind, _, pk = change.origin.partition(":")
+        if kind == ORIGIN_INTEGRATION and pk.isdigit():
+            by_integration.setdefault(int(pk), []).append(change)
+    if not by_integration:
+        return set()
+    earliest, latest = min(c.created_at for c in changes), max(c.created_at for c in changes)
+    runs: dict[int, list[tuple[datetime, datetime | None]]] = {}
+    for integration_id, started, finished in (
+        SyncRun.objects.filter(
+            integration_id__in=by_integration,
+            kind=SyncRun.Kind.FULL,
+            started_at__isnull=False,
+            started_at__lte=latest,
+        )
+        .filter(Q(finished_at__isnull=True) | Q(finished_at__gte=earliest))
+        .values_list("integration_id", "started_at", "finished_at")
+    ):
+        runs.setdefault(integration_id, []).append((started, finished))
+    return {
+        change.seq
+        for integration_id, written in by_integration.items()
+        for change in written
+        if any(
+            started <= change.created_at and (finished is None or change.created_at <= finished)
+            for started, finished in runs.get(integration_id, ())
+        )
+    }
+
+
 def _events(subaccount_id: int, changes: list[Change]) -> Iterable[tuple[Change, LeadEvent]]:
     """The lead events the changes amount to, each with the change that caused it. Records are
-    read as they are now (a deal's stage is its current one); deleted ones are no news."""
+    read as they are now (a deal's stage is its current one); deleted ones are no news, nor are
+    the records a full sync imports (``_imported``)."""
+    imported = _imported(changes)
+    changes = [c for c in changes if c.seq not in imported]
     created_contacts = {c.record_id: c for c in changes if c.entity == "contact" and c.op == Change.Op.CREATE}
     staged_deals = {
         c.record_id: c

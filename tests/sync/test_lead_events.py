@@ -39,7 +39,7 @@ from sync.lead_events import (
     lead_events_run,
     lead_events_send,
 )
-from sync.models import Contact, Deal, LeadEventCursor, LeadEventOutbox
+from sync.models import Contact, Deal, LeadEventCursor, LeadEventOutbox, SyncRun
 from sync.services import record_create, record_update
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 
@@ -395,3 +395,26 @@ def test_the_admin_lists_events_by_status_and_retries_failed_ones(admin_client, 
     row.refresh_from_db()
     assert (row.status, row.attempts) == ("pending", 0)
     assert admin_client.get(reverse("admin:sync_leadeventoutbox_change", args=[row.pk])).status_code == 200
+
+
+def test_what_a_full_sync_imports_is_history_and_sends_nothing(subaccount, sink):
+    crm = IntegrationFactory(subaccount=subaccount, status="active")
+    importing = SyncRun.objects.create(
+        subaccount=subaccount,
+        integration=crm,
+        kind="full",
+        status="running",
+        started_at=timezone.now() - timedelta(seconds=5),
+    )
+    imported = contact(subaccount, origin=f"integration:{crm.pk}")
+    deal(
+        subaccount, stage="closedwon", amount="500", contact_ids=[imported.pk], origin=f"integration:{crm.pk}"
+    )
+    SyncRun.objects.filter(pk=importing.pk).update(status="succeeded", finished_at=timezone.now())
+    SyncRun.objects.create(
+        subaccount=subaccount, integration=crm, kind="delta", status="running", started_at=timezone.now()
+    )
+    fresh = contact(subaccount, origin=f"integration:{crm.pk}")  # a later delta: news
+
+    lead_events_run(subaccount_id=subaccount.pk)
+    assert [(e.name, e.record_id) for e in sent()] == [(GENERATE_LEAD, fresh.pk)]
