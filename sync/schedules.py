@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from django.db import migrations
+
 SCHEDULES = [
     # (name, task, every, period)
     # Also queues each integration's weekly full sync once its slot has come.
@@ -73,3 +75,20 @@ def full_sync_due(
         return False
     start = full_sync_slot_start(weekday=weekday, hour=hour, now=now)
     return start > created_at and (last_full_at is None or last_full_at < start)
+
+
+def schedules_operation(*names: str) -> migrations.RunPython:
+    """A migration step installing the named ``SCHEDULES`` (undone by deleting them): how each
+    migration that adds a beat schedule does it."""
+
+    def install(apps, schema_editor):
+        schedules_install(
+            apps.get_model("django_celery_beat", "PeriodicTask"),
+            apps.get_model("django_celery_beat", "IntervalSchedule"),
+            [s for s in SCHEDULES if s[0] in names],
+        )
+
+    def uninstall(apps, schema_editor):
+        apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=names).delete()
+
+    return migrations.RunPython(install, uninstall)

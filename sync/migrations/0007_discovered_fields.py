@@ -3,21 +3,9 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from sync.schedules import schedules_operation
+
 FIELDS_SCHEDULE = "Refresh discovered fields of active integrations"
-
-
-def install(apps, schema_editor):
-    from sync.schedules import SCHEDULES, schedules_install
-
-    schedules_install(
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-        apps.get_model("django_celery_beat", "IntervalSchedule"),
-        [s for s in SCHEDULES if s[0] == FIELDS_SCHEDULE],
-    )
-
-
-def uninstall(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=FIELDS_SCHEDULE).delete()
 
 
 class Migration(migrations.Migration):
@@ -46,5 +34,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('integration', 'entity'), name='uniq_discovered_fields')],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        schedules_operation(FIELDS_SCHEDULE),
     ]

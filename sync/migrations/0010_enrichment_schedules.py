@@ -1,20 +1,8 @@
 from django.db import migrations
 
+from sync.schedules import schedules_operation
+
 ENRICHMENT_SCHEDULES = ("Enrichment sweep (feed and drain the queue)", "Re-score records whose engagement decayed")
-
-
-def install(apps, schema_editor):
-    from sync.schedules import SCHEDULES, schedules_install
-
-    schedules_install(
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-        apps.get_model("django_celery_beat", "IntervalSchedule"),
-        [s for s in SCHEDULES if s[0] in ENRICHMENT_SCHEDULES],
-    )
-
-
-def uninstall(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=ENRICHMENT_SCHEDULES).delete()
 
 
 class Migration(migrations.Migration):
@@ -23,4 +11,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedules_operation(*ENRICHMENT_SCHEDULES)]

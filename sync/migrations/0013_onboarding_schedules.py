@@ -1,23 +1,11 @@
 from django.db import migrations
 
+from sync.schedules import schedules_operation
+
 NAMES = (
     "Onboarding sweep (run due portal, order and audit steps)",
     "Find records deleted at providers that do not report deletions",
 )
-
-
-def install(apps, schema_editor):
-    from sync.schedules import SCHEDULES, schedules_install
-
-    schedules_install(
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-        apps.get_model("django_celery_beat", "IntervalSchedule"),
-        [s for s in SCHEDULES if s[0] in NAMES],
-    )
-
-
-def uninstall(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=NAMES).delete()
 
 
 class Migration(migrations.Migration):
@@ -26,4 +14,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedules_operation(*NAMES)]

@@ -3,21 +3,9 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
+from sync.schedules import schedules_operation
+
 NAMES = ("Read daily reports (ad insights, analytics)",)
-
-
-def install(apps, schema_editor):
-    from sync.schedules import SCHEDULES, schedules_install
-
-    schedules_install(
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-        apps.get_model("django_celery_beat", "IntervalSchedule"),
-        [s for s in SCHEDULES if s[0] in NAMES],
-    )
-
-
-def uninstall(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name__in=NAMES).delete()
 
 
 class Migration(migrations.Migration):
@@ -72,5 +60,5 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(install, uninstall),
+        schedules_operation(*NAMES),
     ]
