@@ -69,6 +69,12 @@ def origin_of(integration: Integration) -> str:
     return f"integration:{integration.pk}"
 
 
+def integration_id_of(origin: str) -> int | None:
+    """The integration an ``origin_of`` names (None for the API's, the admin's, …)."""
+    prefix, _, rest = origin.partition(":")
+    return int(rest) if prefix == "integration" and rest.isdigit() else None
+
+
 @dataclass
 class EntityContext:
     """Everything a page needs about one integration × entity, computed once per run."""

@@ -65,6 +65,7 @@ from integrations.models import Integration
 from integrations.selectors import integrations_offering
 from integrations.services import connector_for
 from sync.api.enrichment_selectors import WON_STAGES
+from sync.engine import integration_id_of
 from sync.models import Change, Contact, Deal, DealContact, LeadEventCursor, LeadEventOutbox, SyncRun
 from sync.selectors import subaccounts_with_changes_after
 
@@ -88,7 +89,6 @@ BACKOFF_BASE = 30  # seconds: 30, 60, 120, ... capped at BACKOFF_MAX
 BACKOFF_MAX = 3600
 ERROR_MAX = 2000
 
-ORIGIN_INTEGRATION = "integration"
 ORIGIN_ADMIN = "admin"
 SOURCE_API = "api"
 
@@ -216,9 +216,9 @@ def _imported(changes: list[Change]) -> set[int]:
     conversions happening now. Their seqs."""
     by_integration: dict[int, list[Change]] = {}
     for change in changes:
-        kind, _, pk = change.origin.partition(":")
-        if kind == ORIGIN_INTEGRATION and pk.isdigit():
-            by_integration.setdefault(int(pk), []).append(change)
+        integration_id = integration_id_of(change.origin)
+        if integration_id is not None:
+            by_integration.setdefault(integration_id, []).append(change)
     if not by_integration:
         return set()
     earliest, latest = min(c.created_at for c in changes), max(c.created_at for c in changes)
@@ -292,16 +292,14 @@ def _events(subaccount_id: int, changes: list[Change]) -> Iterable[tuple[Change,
 def _sources(subaccount_id: int):
     """origin → ``lead_source``: the display name of the integration it came from, else "admin"
     or "api"."""
-    names = {
-        f"{ORIGIN_INTEGRATION}:{pk}": name
-        for pk, name in Integration.objects.filter(subaccount_id=subaccount_id).values_list(
-            "pk", "template__display_name"
-        )
-    }
+    names = dict(
+        Integration.objects.filter(subaccount_id=subaccount_id).values_list("pk", "template__display_name")
+    )
 
     def source(origin: str) -> str:
-        if origin in names:
-            return names[origin]
+        integration_id = integration_id_of(origin)
+        if integration_id in names:
+            return names[integration_id]
         return ORIGIN_ADMIN if origin.startswith(f"{ORIGIN_ADMIN}:") else SOURCE_API
 
     return source

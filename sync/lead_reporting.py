@@ -18,6 +18,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from integrations.models import Integration, SubAccount
+from sync.engine import origin_of
 from sync.models import Change, Contact, DailyReport, DealContact
 
 CAMPAIGN_FIELD = "campaign_id"  # custom field carrying a lead's ad campaign (any ad source)
@@ -85,7 +86,7 @@ class LeadReport:
 
 def _origin_names(subaccount: SubAccount) -> dict[str, str]:
     """``integration:<id>`` → the integration's name, for this sub-account's integrations."""
-    return {f"integration:{i.pk}": i.name for i in Integration.objects.filter(subaccount=subaccount)}
+    return {origin_of(i): i.name for i in Integration.objects.filter(subaccount=subaccount)}
 
 
 def _origin_label(origin: str, names: dict[str, str]) -> str:

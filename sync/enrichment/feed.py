@@ -23,6 +23,7 @@ from django.db.models import Max, OuterRef
 from integrations.automation import automation_enabled_anywhere, automation_settings_for
 from integrations.kick import kick
 from integrations.models import Integration, SubAccount
+from sync.engine import integration_id_of
 from sync.enrichment.jobs import PRIORITY_BULK, PRIORITY_NORMAL, jobs_enqueue
 from sync.models import Activity, Change, Contact, DealContact, EnrichmentCursor, SyncRun
 from sync.models import Deal as DealModel
@@ -178,10 +179,8 @@ def _order(item) -> tuple:
 
 def _integration_of(origin: str, integrations: dict[int, Integration]) -> int | None:
     """``integration:<id>`` → that id, when it is one of the sub-account's integrations."""
-    prefix, _, rest = origin.partition(":")
-    if prefix == "integration" and rest.isdigit() and int(rest) in integrations:
-        return int(rest)
-    return None
+    integration_id = integration_id_of(origin)
+    return integration_id if integration_id in integrations else None
 
 
 def _running_sync_origins(integrations: dict[int, Integration]) -> frozenset[str]:
