@@ -11,6 +11,8 @@ SCHEDULES = [
     # (name, task, every, period)
     # Also queues each integration's weekly full sync once its slot has come.
     ("Dispatch due delta syncs (each integration's own interval)", "sync.dispatch_due", 1, "minutes"),
+    # A killed worker's run resumes from its cursors ~15 s after its lease expires.
+    ("Resume runs whose worker stopped", "sync.recover_stale_runs", 15, "seconds"),
     ("Integration health check", "sync.health_check", 5, "minutes"),
     ("Conflict sweep", "sync.conflict_sweep", 1, "hours"),
     ("Retry failed records (max 3 attempts)", "sync.retry_failed_records", 1, "hours"),

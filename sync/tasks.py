@@ -54,18 +54,35 @@ def sync_run_execute_task(self, sync_run_id: int) -> str:
     return run.status
 
 
-STALE_AFTER = timedelta(minutes=2)
+# A queued run whose task message was lost: no worker ever took it. Queued runs may also wait
+# their turn behind others, so only an old one is re-sent (a duplicate delivery is harmless).
+LOST_MESSAGE_AFTER = timedelta(minutes=2)
 
 
 def _recover_stale_runs() -> int:
-    """Re-enqueue runs left queued/running whose worker is gone (lease free) — e.g. a lost message."""
+    """Re-enqueue the runs whose worker is gone, every 15 seconds (beat), so a killed worker's run
+    resumes from its cursors at most ~15 s after its lease expires: a run whose lease is still
+    held in its name but expired (the worker died without releasing it; a run waiting out a retry
+    released its lease and is left to that retry), and a queued run nobody took in two minutes."""
+    now = timezone.now()
     recovered = 0
-    stale = SyncRun.objects.filter(status__in=SyncRun.ACTIVE, created_at__lt=timezone.now() - STALE_AFTER)
-    for run in stale:
+    orphaned = SyncRun.objects.filter(
+        status=SyncRun.Status.RUNNING, integration__sync_lease__expires_at__lt=now
+    ).exclude(integration__sync_lease__owner="")
+    for run_id, owner in orphaned.values_list("pk", "integration__sync_lease__owner"):
+        if owner.startswith(f"run-{run_id}-"):
+            sync_run_execute_task.delay(run_id)
+            recovered += 1
+    for run in SyncRun.objects.filter(status=SyncRun.Status.QUEUED, created_at__lt=now - LOST_MESSAGE_AFTER):
         if lease_is_free(integration_id=run.integration_id):
             sync_run_execute_task.delay(run.pk)
             recovered += 1
     return recovered
+
+
+@shared_task(name="sync.recover_stale_runs")
+def sync_recover_stale_runs_task() -> int:
+    return _recover_stale_runs()
 
 
 # A full run that reached the end counts for the week, also with a few rejected records (those are
@@ -75,10 +92,9 @@ FULL_SYNC_DONE = (SyncRun.Status.SUCCEEDED, SyncRun.Status.PARTIAL)
 
 @shared_task(name="sync.dispatch_due")
 def sync_dispatch_due_task() -> int:
-    """Every minute: resume stale runs, then queue for each active integration its first sync (full:
+    """Every minute: queue for each active integration its first sync (full:
     it imports and exports everything), its weekly full sync when its slot has come
     (sync.schedules.full_sync_due), else a delta sync when its interval has passed."""
-    _recover_stale_runs()
     now = timezone.now()
     queued = 0
     last_full = dict(
