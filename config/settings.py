@@ -226,8 +226,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "integrations.api.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "integrations.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.PerKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
+# Requests per API key (or staff user) per window, DRF notation; empty: no limit.
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="6000/minute")
 SPECTACULAR_SETTINGS = {
     "TITLE": "CRM integration platform API",
     "DESCRIPTION": (
