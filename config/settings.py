@@ -152,10 +152,18 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_flag("BEHIN
 # Reverse proxies in front of the app that append to X-Forwarded-For: the webhook receiver takes the
 # sender's address (IP allowlists) from there. 0 = REMOTE_ADDR is the sender.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if env_flag("BEHIND_PROXY", False) else 0)
-# Behind TLS in production: redirect plain HTTP and send HSTS (off by default: the embedded
-# default and the sandbox run on plain http://127.0.0.1).
-SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", False)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# Production is served over TLS: plain HTTP is redirected and browsers told to stay on HTTPS for a
+# year (`manage.py check --deploy` is clean). The embedded default, the sandbox and the tests run on
+# plain http://127.0.0.1, so there both are off. The health probes answer on plain HTTP everywhere
+# (a container's health check runs inside it, before any TLS proxy).
+_PLAIN_HTTP = DEBUG or SANDBOX or TESTING
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not _PLAIN_HTTP)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if _PLAIN_HTTP else 31_536_000)
+# Both only widen HSTS to this host's own subdomains and allow a preload-list submission (which the
+# domain's owner still has to make); either can be turned off.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", not _PLAIN_HTTP)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", not _PLAIN_HTTP)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
