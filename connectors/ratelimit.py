@@ -19,17 +19,23 @@ HEADROOM = 0.95
 MAX_WAIT_SECONDS = 30.0
 
 
-_STRATEGIES: dict[str, strategies.MovingWindowRateLimiter] = {}
+_STRATEGIES: dict[tuple[str, type], strategies.RateLimiter] = {}
 _STRATEGIES_LOCK = threading.Lock()
 
 
-def _strategy(url: str) -> strategies.MovingWindowRateLimiter:
-    """One limiter per storage URL per process. Built under a lock: the limits library's storage
-    set-up is not safe to run from several request threads at once."""
+def _strategy(url: str, kind: type[strategies.RateLimiter] = strategies.MovingWindowRateLimiter):
+    """One limiter of each kind per storage URL per process. Built under a lock: the limits
+    library's storage set-up is not safe to run from several request threads at once."""
     with _STRATEGIES_LOCK:
-        if url not in _STRATEGIES:
-            _STRATEGIES[url] = strategies.MovingWindowRateLimiter(storage.storage_from_string(url))
-        return _STRATEGIES[url]
+        if (url, kind) not in _STRATEGIES:
+            _STRATEGIES[url, kind] = kind(storage.storage_from_string(url))
+        return _STRATEGIES[url, kind]
+
+
+def fixed_window(url: str | None = None) -> strategies.FixedWindowRateLimiter:
+    """A fixed-window limiter on the shared storage: one counter per window, for budgets where
+    admitting up to twice the limit across a window boundary is fine (our own API's clients)."""
+    return _strategy(url or settings.RATELIMIT_STORAGE_URL, strategies.FixedWindowRateLimiter)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:

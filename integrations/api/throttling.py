@@ -1,35 +1,41 @@
-"""Per-key API throttling (DRF throttle class): every API key, and every staff user's session, gets
-``API_RATE_LIMIT`` requests per window (``"6000/minute"`` by default; empty turns it off).
+"""Per-key API throttling (a DRF throttle class): every API key, and every staff user's session, gets
+``API_RATE_LIMIT`` requests per window (``"6000/minute"`` by default, the ``limits`` library's
+notation; empty turns it off).
 
-A fixed-window counter in the cache (Redis in production): one ``INCR`` per request, whatever the
-rate, where DRF's ``SimpleRateThrottle`` would read and rewrite a list of every request's timestamp
-in the window. Over the limit the request is answered 429 ``{"error": {"code": "throttled", ...}}``
-with ``Retry-After`` (the seconds left in the window), by the API's exception handler.
+Counted by ``limits``' fixed window on the shared rate-limit storage (Redis in production, the one
+the connectors' limits use): one counter per client per window, whatever the rate. Over the limit
+the request is answered 429 ``{"error": {"code": "throttled", ...}}`` with ``Retry-After`` (the
+seconds left in the window) by the API's exception handler. If the storage is unreachable the
+request is let through and the outage logged: our own outage is no reason to refuse clients.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from functools import cache
 
 from django.conf import settings
-from django.core.cache import cache
+from limits import RateLimitItem, parse
 from rest_framework.throttling import BaseThrottle
 
+from connectors.ratelimit import fixed_window
 from integrations.api.authentication import ApiKeyPrincipal
 
-PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+logger = logging.getLogger(__name__)
 
 
-def parse_rate(rate: str) -> tuple[int, int] | None:
-    """``"6000/minute"`` → (6000, 60); ``""`` → None (no limit). DRF's notation: the period's first
-    letter counts (s, m, h, d)."""
+@cache
+def parse_rate(rate: str) -> RateLimitItem | None:
+    """``"6000/minute"`` → 6000 per minute; ``""`` → None (no limit)."""
     if not rate:
         return None
-    count, _, period = rate.partition("/")
     try:
-        return int(count), PERIODS[period.strip()[:1].lower()]
-    except (ValueError, KeyError):
-        raise ValueError(f"API_RATE_LIMIT must look like '6000/minute', not {rate!r}") from None
+        return parse(rate)
+    except ValueError:
+        raise ValueError(
+            f"API_RATE_LIMIT must look like '6000/minute' or '100/second', not {rate!r}"
+        ) from None
 
 
 def client_of(request) -> str:
@@ -47,22 +53,18 @@ class PerKeyRateThrottle(BaseThrottle):
         self.retry_after: float | None = None
 
     def allow_request(self, request, view) -> bool:
-        rate = parse_rate(settings.API_RATE_LIMIT)
-        if rate is None:
+        item = parse_rate(settings.API_RATE_LIMIT)
+        if item is None:
             return True
-        limit, window = rate
-        now = time.time()
-        slot = int(now // window)
-        key = f"api-throttle:{client_of(request)}:{window}:{slot}"
-        cache.add(key, 0, timeout=window + 1)
+        limiter, client = fixed_window(), client_of(request)
         try:
-            used = cache.incr(key)
-        except ValueError:  # the window's counter expired between add and incr
-            cache.set(key, 1, timeout=window + 1)
-            used = 1
-        if used <= limit:
+            if limiter.hit(item, "api", client):
+                return True
+            reset = limiter.get_window_stats(item, "api", client).reset_time
+        except Exception:  # fail open, whatever the storage's client raised; logged with its traceback
+            logger.exception("API rate limit unavailable: admitting")
             return True
-        self.retry_after = max(1.0, (slot + 1) * window - now)
+        self.retry_after = max(1.0, reset - time.time())
         return False
 
     def wait(self) -> float | None:

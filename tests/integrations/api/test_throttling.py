@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
+from integrations.api import throttling
 from integrations.api.throttling import parse_rate
 from tests.integrations.test_api import api_for
 
@@ -33,10 +34,33 @@ def test_an_empty_rate_turns_throttling_off(subaccount):
 
 
 @pytest.mark.parametrize(
-    ("rate", "parsed"), [("6000/minute", (6000, 60)), ("10/s", (10, 1)), ("5/hour", (5, 3600)), ("", None)]
+    ("rate", "parsed"),
+    [
+        ("6000/minute", (6000, 60)),
+        ("10/second", (10, 1)),
+        ("5/hour", (5, 3600)),
+        ("100 per 10 seconds", (100, 10)),
+    ],
 )
-def test_rates_use_drfs_notation(rate, parsed):
-    assert parse_rate(rate) == parsed
+def test_rates_use_the_limits_librarys_notation(rate, parsed):
+    item = parse_rate(rate)
+    assert (item.amount, item.get_expiry()) == parsed
+
+
+def test_an_empty_rate_is_no_limit():
+    assert parse_rate("") is None
+
+
+def test_the_storage_being_down_lets_requests_through(subaccount, monkeypatch):
+    class Down:
+        def hit(self, *args):
+            raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(throttling, "fixed_window", Down)
+    api = api_for(subaccount)
+
+    with override_settings(API_RATE_LIMIT="1/minute"):
+        assert [api.get("/api/v1/contacts/").status_code for _ in range(3)] == [200, 200, 200]
 
 
 @pytest.mark.parametrize("rate", ["lots", "10/fortnight", "x/minute"])
