@@ -237,6 +237,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.PerKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
+# Failed admin log-ins per username (four times as many per address) before further attempts wait.
+ADMIN_LOGIN_FAILURES = env.str("ADMIN_LOGIN_FAILURES", default="5 per 15 minutes")
 # Requests per API key (or staff user) per window, DRF notation; empty: no limit.
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="6000/minute")
 SPECTACULAR_SETTINGS = {

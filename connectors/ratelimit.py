@@ -32,6 +32,11 @@ def _strategy(url: str, kind: type[strategies.RateLimiter] = strategies.MovingWi
         return _STRATEGIES[url, kind]
 
 
+def moving_window(url: str | None = None) -> strategies.MovingWindowRateLimiter:
+    """A moving-window limiter on the shared storage: exact to the request."""
+    return _strategy(url or settings.RATELIMIT_STORAGE_URL)
+
+
 def fixed_window(url: str | None = None) -> strategies.FixedWindowRateLimiter:
     """A fixed-window limiter on the shared storage: one counter per window, for budgets where
     admitting up to twice the limit across a window boundary is fine (our own API's clients)."""

@@ -16,6 +16,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from connectors.registry import CONNECTORS, connector_class
 from connectors.types import USAGE_KEY
 from integrations import admin_demo, admin_views, catalog_services, services
+from integrations.admin_login import RateLimitedAuthenticationForm
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
 from integrations.automation_forms import DefaultYesNoSelect
 from integrations.catalog_loader import template_errors
@@ -37,6 +38,7 @@ from integrations.wizard_setup import uses_setup_choices
 admin.site.site_header = "CRM integration platform"
 admin.site.site_title = "Integrations admin"
 admin.site.index_title = "Operations"
+admin.site.login_form = RateLimitedAuthenticationForm
 
 STATUS_COLOURS = {
     "pending": "#8a6d3b",

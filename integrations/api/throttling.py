@@ -21,6 +21,7 @@ from rest_framework.throttling import BaseThrottle
 
 from connectors.ratelimit import fixed_window
 from integrations.api.authentication import ApiKeyPrincipal
+from integrations.request_address import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def client_of(request) -> str:
         return f"key:{user.key.pk}"
     if user is not None and getattr(user, "is_authenticated", False):
         return f"user:{user.pk}"
-    return f"ip:{request.META.get('REMOTE_ADDR', '')}"
+    return f"address:{client_address(request)}"
 
 
 class PerKeyRateThrottle(BaseThrottle):

@@ -22,6 +22,7 @@ from connectors.netguard import ip_allowed
 from connectors.registry import UnknownConnector, connector_class
 from integrations.models import Integration
 from integrations.oauth_apps import connector_config
+from integrations.request_address import client_address
 from webhooks.inbound import throttle
 from webhooks.inbound.services import inbound_challenge_record, inbound_delivery_reject, inbound_events_store
 from webhooks.inbound.targets import forget, receiving_integration
@@ -185,26 +186,9 @@ def _webhook_request(request: HttpRequest, body: bytes) -> WebhookRequest:
         url=url,
         headers=CaseInsensitiveDict(dict(request.headers)),
         body=body,
-        remote_addr=sender_address(request),
+        remote_addr=client_address(request),
         query={key: request.GET.get(key, "") for key in request.GET},
     )
-
-
-def sender_address(request: HttpRequest) -> str:
-    """The provider's address, as allowlists and the admin see it.
-
-    ``REMOTE_ADDR``, or behind ``TRUSTED_PROXY_COUNT`` reverse proxies the address the outermost of
-    them saw: X-Forwarded-For counted from the right, because entries further left are whatever the
-    sender chose to put there. A header with fewer entries than trusted hops did not come through
-    them all, so REMOTE_ADDR stands.
-    """
-    remote = request.META.get("REMOTE_ADDR", "")
-    hops = settings.TRUSTED_PROXY_COUNT
-    if hops <= 0:
-        return remote
-    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-    forwarded = [part for part in forwarded if part]
-    return forwarded[-hops] if len(forwarded) >= hops else remote
 
 
 def _not_allowed(connector: type[Connector]) -> HttpResponse:
