@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from connectors.registry import PLANNED, is_registered
+from integrations.config_schema import with_sender_allowlist
 from integrations.models import IntegrationTemplate
 
 CATALOG_DIR = Path(__file__).resolve().parent / "catalog"
@@ -118,6 +119,7 @@ def catalog_load(*, directory: Path = CATALOG_DIR, force: bool = False) -> LoadR
         instructions = data.get("setup_instructions", "")
         if isinstance(instructions, list):  # long Markdown is kept readable as a list of lines
             data["setup_instructions"] = "\n".join(instructions)
+        data["config_schema"] = with_sender_allowlist(data["config_schema"], data.get("capabilities"))
         entries.append(data)
     created = updated = unchanged = 0
     skipped: list[str] = []

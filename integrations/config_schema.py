@@ -8,6 +8,7 @@ stored value.
 from __future__ import annotations
 
 import copy
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +38,43 @@ def _is_email(value: object) -> bool:
     if isinstance(value, str):
         validate_email(value, check_deliverability=False)
     return True
+
+
+@format_checker.checks("ip-network", raises=ValueError)
+def _is_ip_network(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            ipaddress.ip_network(value.strip(), strict=False)
+        except ValueError:
+            raise ValueError("must be an IP address or a CIDR range (203.0.113.0/24)") from None
+    return True
+
+
+# Every provider's receiver refuses senders outside ``config["allowed_ips"]`` when it is set
+# (webhooks/inbound/views.py); a template that receives webhooks offers the field, unless it
+# describes it itself (Salesforce's, with its own wording).
+SENDER_ALLOWLIST = "allowed_ips"
+SENDER_ALLOWLIST_PROPERTY = {
+    "type": "array",
+    "title": "Allowed webhook source IPs",
+    "description": "Optional. One IP address or CIDR range per line; webhooks from any other address "
+    "are refused (403) and logged.",
+    "items": {"type": "string", "format": "ip-network", "maxLength": 64},
+    "uniqueItems": True,
+    "maxItems": 100,
+}
+
+
+def with_sender_allowlist(schema: dict[str, Any], capabilities: dict[str, Any] | None) -> dict[str, Any]:
+    """``schema`` with the sender allowlist field when the template receives webhooks."""
+    if not (capabilities or {}).get("webhooks") or schema.get("type") != "object":
+        return schema
+    if SENDER_ALLOWLIST in (schema.get("properties") or {}):
+        return schema
+    return {
+        **schema,
+        "properties": {**(schema.get("properties") or {}), SENDER_ALLOWLIST: SENDER_ALLOWLIST_PROPERTY},
+    }
 
 
 class ConfigInvalid(ValueError):
@@ -127,6 +165,8 @@ def _message(error) -> str:
     prop = error.schema if isinstance(error.schema, dict) else {}
     if is_secret(prop):
         return f"Invalid value ({error.validator})."
+    if error.validator == "format" and error.cause is not None:
+        return str(error.cause)  # the checker's own words ("must be an http(s) URL")
     return error.message
 
 

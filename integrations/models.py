@@ -8,6 +8,7 @@ from django.utils import timezone
 from rest_framework_api_key.models import AbstractAPIKey
 
 from connectors.registry import is_registered
+from integrations.config_schema import with_sender_allowlist
 from integrations.fields import EncryptedJSONField
 
 # The seed's enrichment and automation toggles: defaults on SubAccount, overrides on Integration
@@ -134,6 +135,10 @@ class IntegrationTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def save(self, *args, **kwargs) -> None:
+        self.config_schema = with_sender_allowlist(self.config_schema, self.capabilities)
+        super().save(*args, **kwargs)
 
     @property
     def is_available(self) -> bool:

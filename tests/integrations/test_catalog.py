@@ -22,7 +22,13 @@ from integrations.catalog_loader import (
     validate_template,
 )
 from integrations.checks import catalog_connectors_registered
-from integrations.config_schema import ConfigInvalid, is_secret, iter_properties, validate_config
+from integrations.config_schema import (
+    ConfigInvalid,
+    is_secret,
+    iter_properties,
+    validate_config,
+    with_sender_allowlist,
+)
 from integrations.models import IntegrationTemplate
 from integrations.schema_forms import render_help_markdown
 
@@ -255,7 +261,10 @@ def test_load_catalog_creates_every_template_then_a_second_run_changes_nothing()
     hubspot = IntegrationTemplate.objects.get(key="hubspot")
     assert hubspot.setup_instructions.startswith("## Option A")
     assert "\n" in hubspot.setup_instructions  # the list of lines became one Markdown text
-    assert hubspot.config_schema == template("hubspot")["config_schema"]
+    # the file's schema, plus the sender allowlist every receiving template offers
+    assert hubspot.config_schema == with_sender_allowlist(
+        template("hubspot")["config_schema"], template("hubspot")["capabilities"]
+    )
 
 
 @pytest.mark.django_db
@@ -266,7 +275,10 @@ def test_load_catalog_puts_back_a_template_edited_in_the_database():
     call_command("load_catalog", stdout=out)
     assert out.getvalue().strip() == f"0 created, 1 updated, {len(EXPECTED_CONNECTORS) - 1} unchanged"
     zoho = IntegrationTemplate.objects.get(key="zoho")
-    assert zoho.display_name == "Zoho CRM" and zoho.config_schema == template("zoho")["config_schema"]
+    assert zoho.display_name == "Zoho CRM"
+    assert zoho.config_schema == with_sender_allowlist(
+        template("zoho")["config_schema"], template("zoho")["capabilities"]
+    )
 
 
 def write_template(directory: Path, key: str, **overrides) -> Path:
