@@ -69,6 +69,8 @@ def test_a_finished_run_reads_like_a_sentence_with_entity_labels_and_a_status_ba
     assert 'id="run-count-created">7<' in page
     assert "No record failed." in page
     assert str(run) == f"Full sync #{run.pk} · HubSpot (sandbox)"
+    delete = operator.get(f"/admin/sync/syncrun/{run.pk}/delete/")
+    assert delete.status_code == 200 and f"Full sync #{run.pk} · HubSpot (sandbox)" in delete.content.decode()
 
     listing = operator.get("/admin/sync/syncrun/").content.decode()
     assert f"Full sync · HubSpot (sandbox) · Acme · 7 records in {seconds}" in listing
