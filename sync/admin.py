@@ -15,10 +15,12 @@ from django.utils.text import Truncator
 
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync import (
-    admin_engine,  # noqa: F401 (registers runs, conflicts and the integration page's mappings)
+    admin_conflicts,  # noqa: F401 (registers conflicts and their per-record resolve page)
+    admin_engine,  # noqa: F401 (registers the integration page's field mappings and discovered fields)
     admin_lead_events,  # noqa: F401 (registers the lead-event log sent to analytics services)
     admin_onboarding,  # noqa: F401 (registers the onboarding tracking, portals, orders, audits, report)
     admin_reports,  # noqa: F401 (registers the daily reports and the lead reporting page)
+    admin_runs,  # noqa: F401 (registers sync runs with live progress and record errors)
 )
 from sync.admin_booking import BookingPanelMixin
 from sync.admin_enrichment import EnrichmentPanelMixin  # and registers profiles, the enrichment log

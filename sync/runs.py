@@ -289,7 +289,26 @@ RETRY_CLAIM_TTL = timedelta(hours=1)  # a retry that died holding rows lets go o
 
 
 def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
-    """Re-try unresolved record errors (≤ MAX_ATTEMPTS each) in one retry run, in the foreground.
+    """Re-try unresolved record errors (≤ MAX_ATTEMPTS each) in one retry run, in the foreground
+    (the hourly job); None when there is nothing to retry or the integration cannot sync now."""
+    try:
+        return _retry_errors(
+            integration, Q(attempts__lt=SyncRecordError.MAX_ATTEMPTS), requested_by="system:retry"
+        )
+    except (SyncBusy, SyncNotAllowed):
+        return None
+
+
+def record_errors_retry(*, integration: Integration, error_ids: list[int], actor: str) -> SyncRun | None:
+    """A person's "Retry": re-pull or re-push these failed records now, in one retry run, however
+    often they were tried before. Settled ones are marked resolved; those that fail again are
+    recorded afresh by the run (its ``record_errors``). None when none of them is still open (or
+    another retry holds them); SyncBusy / SyncNotAllowed when the integration cannot sync now."""
+    return _retry_errors(integration, Q(pk__in=error_ids), requested_by=actor)
+
+
+def _retry_errors(integration: Integration, where: Q, *, requested_by: str) -> SyncRun | None:
+    """Retry the open record errors ``where`` selects in one retry run.
 
     The errors are claimed first (``integrations.claims.rows_claim``), so two retries running at
     once never take the same rows; whatever this run does not settle is let go again.
@@ -298,8 +317,7 @@ def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
     now = timezone.now()
     claimed = rows_claim(
         SyncRecordError.objects.filter(integration=integration),
-        where=Q(resolved=False, attempts__lt=SyncRecordError.MAX_ATTEMPTS)
-        & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)),
+        where=Q(resolved=False) & where & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)),
         order_by=("pk",),
         limit=RETRY_BATCH,
         values={"claimed_by": owner, "claimed_until": now + RETRY_CLAIM_TTL},
@@ -312,13 +330,13 @@ def sync_retry_failed(*, integration: Integration) -> SyncRun | None:
         run = sync_run_request(
             integration=integration,
             kind=SyncRun.Kind.RETRY,
-            requested_by="system:retry",
+            requested_by=requested_by,
             entities=in_dependency_order({e.entity for e in errors}),
             enqueue=False,
         )
     except (SyncBusy, SyncNotAllowed):
         mine.update(claimed_by="", claimed_until=None)
-        return None
+        raise
     try:
         if not lease_acquire(integration_id=integration.pk, owner=owner):
             _finish(run, SyncRun.Status.FAILED, "another sync of this integration is running")

@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from connectors.types import CANONICAL_ENTITIES
 from integrations.models import Integration, SubAccount
@@ -149,13 +150,54 @@ class SyncRun(models.Model):
         indexes = [models.Index(fields=["integration", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} sync #{self.pk} of {self.integration_id} ({self.status})"
+        # The run log, breadcrumbs and a record error's run read "Delta sync #12 · HubSpot (sandbox)".
+        return f"{self.get_kind_display()} sync #{self.pk} · {self.integration.name}"
+
+    @property
+    def sentence(self) -> str:
+        """The run as one line: "Delta sync · HubSpot (sandbox) · Acme · 685 records in 4.2 s"
+        ("… · 312 records so far" while it runs); the run page's title."""
+        parts = [f"{self.get_kind_display()} sync", self.integration.name, self.subaccount.name]
+        seconds = self.duration_seconds
+        if self.status == self.Status.QUEUED:
+            parts.append("waiting to start")
+        elif self.status in self.ACTIVE:
+            parts.append(f"{self.processed} records so far")
+        elif seconds is not None:
+            parts.append(f"{self.processed} records in {seconds:.1f} s")
+        else:
+            parts.append(f"{self.processed} records")
+        return " · ".join(parts)
 
     @property
     def duration_seconds(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def elapsed_seconds(self) -> float | None:
+        """Seconds since it started: until now while it runs, its duration once it has finished."""
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def rate(self) -> float | None:
+        """Records processed per second so far (None before the first second or record)."""
+        elapsed = self.elapsed_seconds
+        if not elapsed or not self.processed:
+            return None
+        return self.processed / elapsed
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left at the current rate, while it runs and the provider has told the total."""
+        rate = self.rate
+        if self.status not in self.ACTIVE or not self.progress_total or not rate:
+            return None
+        return max(0.0, (self.progress_total - self.processed) / rate)
 
     @property
     def progress_percent(self) -> int | None:

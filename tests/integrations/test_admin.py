@@ -125,7 +125,7 @@ def test_sync_now_queues_a_run_and_opens_its_progress_page(
     progress = operator.get(f"/admin/sync/syncrun/{run.pk}/progress.json").json()
     assert progress["status"] == "queued" and progress["active"] is True
     page = operator.get(f"/admin/sync/syncrun/{run.pk}/change/").content.decode()
-    assert "sync-progress" in page
+    assert "run-progress" in page and 'id="run-live"' in page  # the bar, updated live
 
 
 def test_staff_see_only_the_subaccounts_they_belong_to(catalog, client, subaccount, other_subaccount):
