@@ -16,6 +16,7 @@ from connectors.registry import connector_class
 from integrations.admin import IntegrationAdmin
 from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integration_for
 from integrations.models import Integration
+from sync.admin_mappings import mapping_editor_urls
 from sync.conflicts import ConflictClosed, conflict_resolve
 from sync.enrichment.crm_fields import crm_fields_status
 from sync.enrichment.setup import crm_fields_setup
@@ -327,6 +328,7 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
                 wrap(require_POST(self.enrichment_fields_view)),
                 name="sync_enrichment_fields_setup",
             ),
+            *mapping_editor_urls(self),
             *super().get_urls(),
         ]
 
