@@ -1,5 +1,6 @@
-"""Admin for the sync engine: runs with live progress, conflicts side by side, field mappings, the
-provider's discovered fields ("Refresh fields"), "Sync now"."""
+"""The integration page's sync parts: field mappings (the inline, and the editor's URLs from
+sync/admin_mappings.py), the provider's discovered fields ("Refresh fields"), the owner mapping and
+enrichment fields. Runs and conflicts have their own modules (admin_runs.py, admin_conflicts.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from connectors.registry import connector_class
 from integrations.admin import IntegrationAdmin
 from integrations.admin_scope import integration_for
 from integrations.models import Integration
+from sync.admin_mappings import mapping_editor_urls
 from sync.enrichment.crm_fields import crm_fields_status
 from sync.enrichment.setup import crm_fields_setup
 from sync.fields import FieldsRefresh, fields_cached, fields_refresh, remote_fields
@@ -107,6 +109,7 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
                 wrap(require_POST(self.enrichment_fields_view)),
                 name="sync_enrichment_fields_setup",
             ),
+            *mapping_editor_urls(self),
             *super().get_urls(),
         ]
 

@@ -283,19 +283,22 @@ def mappings_for(integration: Integration, entity: str) -> list[FieldMap]:
     """The entity's active mappings; a row without a transform gets the one its discovered
     field's type implies (``sync.fields.implied_transform``). Two queries, however many rows."""
     mappings_ensure_defaults(integration)
+    fields = remote_fields(fields_cached(integration, [entity]).get(entity))
+    rows = FieldMapping.objects.filter(integration=integration, entity=entity).order_by("position", "id")
+    return maps_effective(
+        [FieldMap(m.local_field, m.remote_field, m.direction, m.transform) for m in rows], fields
+    )
+
+
+def maps_effective(maps: Iterable[FieldMap], fields: list[RemoteField]) -> list[FieldMap]:
+    """The maps a sync runs: switched-off rows dropped, a row without a transform given the one its
+    discovered field's type implies. The mapping editor's preview runs exactly these."""
     by_name: dict[str, RemoteField] = {}
-    for f in remote_fields(fields_cached(integration, [entity]).get(entity)):
+    for f in fields:
         by_name.setdefault(f.name, f)
     return [
-        FieldMap(
-            m.local_field,
-            m.remote_field,
-            m.direction,
-            m.transform or _implied(by_name.get(m.remote_field), m.local_field),
-        )
-        for m in FieldMapping.objects.filter(integration=integration, entity=entity).order_by(
-            "position", "id"
-        )
+        FieldMap(m.local, m.remote, m.direction, m.transform or _implied(by_name.get(m.remote), m.local))
+        for m in maps
         if m.direction != "none"
     ]
 

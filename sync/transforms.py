@@ -32,6 +32,7 @@ import phonenumbers
 
 __all__ = [
     "TRANSFORMS",
+    "TRANSFORM_LABELS",
     "ArgSpec",
     "Transform",
     "TransformError",
@@ -61,13 +62,16 @@ TransformFn = Callable[[Any, Mapping[str, Any], Context], Any]
 @dataclass(frozen=True)
 class ArgSpec:
     """One argument of a transform: accepted JSON types, whether it is required, its default,
-    and an optional ``check`` returning an error message (or None) for a well-typed value."""
+    and an optional ``check`` returning an error message (or None) for a well-typed value.
+    ``label`` and ``help`` are what the admin's mapping editor shows next to the argument."""
 
     types: tuple[type, ...]
     type_name: str
     required: bool = False
     default: Any = None
     check: Callable[[Any], str | None] | None = None
+    label: str = ""
+    help: str = ""
 
 
 class Transform(NamedTuple):
@@ -553,48 +557,91 @@ _SCALAR = ((str, int, float, bool), "text, a number or a boolean")
 TRANSFORMS: dict[str, Transform] = {
     "lowercase": Transform(_lowercase, _lowercase, {}),
     "trim": Transform(_trim, _trim, {}),
-    "default": Transform(_default, _default, {"value": ArgSpec(*_SCALAR, required=True)}),
-    "e164": Transform(_e164, _e164, {"region": ArgSpec(*_TEXT, check=_check_region)}),
+    "default": Transform(
+        _default,
+        _default,
+        {"value": ArgSpec(*_SCALAR, required=True, label="Value", help="Used when the value is blank")},
+    ),
+    "e164": Transform(
+        _e164,
+        _e164,
+        {
+            "region": ArgSpec(
+                *_TEXT,
+                check=_check_region,
+                label="Region",
+                help="For numbers without +, e.g. US or GB (empty: the sub-account's region)",
+            )
+        },
+    ),
     "split_name": Transform(
         _split_name_to_local,
         _split_name_to_remote,
-        {"part": ArgSpec(*_TEXT, required=True, check=_check_part)},
+        {"part": ArgSpec(*_TEXT, required=True, check=_check_part, label="Part", help="first or last")},
     ),
     "join": Transform(
         _join_to_local,
         _join_to_remote,
         {
-            "fields": ArgSpec((list,), "a list", required=True, check=_check_fields),
-            "sep": ArgSpec(*_TEXT, default=" ", check=_check_sep),
+            "fields": ArgSpec(
+                (list,),
+                "a list",
+                required=True,
+                check=_check_fields,
+                label="Fields",
+                help="Local fields to join, this mapping's own first",
+            ),
+            "sep": ArgSpec(*_TEXT, default=" ", check=_check_sep, label="Separator", help="Default: a space"),
         },
     ),
     "value_map": Transform(
         _value_map_to_local,
         _value_map_to_remote,
         {
-            "map": ArgSpec((dict,), "an object", required=True, check=_check_map),
-            "default": ArgSpec(*_SCALAR),  # canonical value for an unmapped remote value
-            "remote_default": ArgSpec(*_SCALAR),  # remote value for an unmapped canonical value
+            "map": ArgSpec(
+                (dict,),
+                "an object",
+                required=True,
+                check=_check_map,
+                label="Values",
+                help="remote value = local value",
+            ),
+            "default": ArgSpec(  # canonical value for an unmapped remote value
+                *_SCALAR, label="Local default", help="For a remote value not listed"
+            ),
+            "remote_default": ArgSpec(  # remote value for an unmapped canonical value
+                *_SCALAR, label="Remote default", help="For a local value not listed"
+            ),
         },
     ),
     "date_format": Transform(
         _date_format_to_local,
         _date_format_to_remote,
         {
-            "format": ArgSpec(*_TEXT, required=True, check=_check_format),
-            "as_date": ArgSpec(*_BOOL, default=False),
+            "format": ArgSpec(
+                *_TEXT,
+                required=True,
+                check=_check_format,
+                label="Format",
+                help="epoch_ms, epoch_s, iso, date or a strftime pattern such as %d/%m/%Y",
+            ),
+            "as_date": ArgSpec(*_BOOL, default=False, label="Date only", help="Drop the time of day"),
         },
     ),
     "number": Transform(
         _number_to_local,
         _number_to_remote,
         {
-            "decimals": ArgSpec((int,), "an integer", check=_check_decimals),
-            "as_string": ArgSpec(*_BOOL, default=False),
+            "decimals": ArgSpec(
+                (int,), "an integer", check=_check_decimals, label="Decimals", help="Round to 0–12 places"
+            ),
+            "as_string": ArgSpec(*_BOOL, default=False, label="Send as text", help="Send it as text"),
         },
     ),
     "boolean": Transform(
-        _boolean_to_local, _boolean_to_remote, {"as_string": ArgSpec(*_BOOL, default=False)}
+        _boolean_to_local,
+        _boolean_to_remote,
+        {"as_string": ArgSpec(*_BOOL, default=False, label="Send as text", help="Send it as text")},
     ),
     # Enumerations by label: ``map`` is option value → label (the provider's options), the
     # canonical side holds labels; ``multiple`` for multi-selects (a list of labels).
@@ -602,13 +649,35 @@ TRANSFORMS: dict[str, Transform] = {
         _options_to_local,
         _options_to_remote,
         {
-            "map": ArgSpec((dict,), "an object", required=True, check=_check_options),
-            "multiple": ArgSpec(*_BOOL, default=False),
-            "sep": ArgSpec(*_TEXT, default=";", check=_check_sep),
+            "map": ArgSpec(
+                (dict,),
+                "an object",
+                required=True,
+                check=_check_options,
+                label="Options",
+                help="option value = label",
+            ),
+            "multiple": ArgSpec(*_BOOL, default=False, label="Multi-select", help="A list of labels"),
+            "sep": ArgSpec(*_TEXT, default=";", check=_check_sep, label="Separator", help="Between values"),
         },
     ),
 }
 
+
+# Name → (label, help): how the admin's mapping editor offers each transform.
+TRANSFORM_LABELS: dict[str, tuple[str, str]] = {
+    "lowercase": ("Lowercase", "Text in lower case"),
+    "trim": ("Trim spaces", "Spaces removed at both ends; only spaces is blank"),
+    "default": ("Default when blank", "A fixed value fills a blank"),
+    "e164": ("Phone number (E.164)", "Any dialable form to +<country><number>"),
+    "split_name": ("Part of a full name", "One remote full name ↔ first and last name"),
+    "join": ("Join fields", "Several local fields ↔ one remote text"),
+    "value_map": ("Map values", "Remote values ↔ local values, one per line"),
+    "date_format": ("Date / time format", "Read and write dates in the provider's format"),
+    "number": ("Number", "A decimal number, optionally rounded"),
+    "boolean": ("Yes / no", "true/false, 1/0"),
+    "options": ("Option labels", "A picklist's option values ↔ their labels"),
+}
 
 # --- public API -----------------------------------------------------------------------------
 
