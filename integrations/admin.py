@@ -17,7 +17,16 @@ from connectors.registry import CONNECTORS, connector_class
 from connectors.types import USAGE_KEY
 from integrations import admin_demo, admin_views, catalog_services, services
 from integrations.admin_login import RateLimitedAuthenticationForm
-from integrations.admin_scope import ScopedAdmin, ScopedReadOnlyAdmin, integrations_for, subaccounts_for
+from integrations.admin_look import HEALTH_COLOURS, STATUS_COLOURS, badge
+from integrations.admin_scope import (
+    OperatorOnlyAdmin,
+    ScopedAdmin,
+    ScopedReadOnlyAdmin,
+    TenantAdminMixin,
+    integrations_for,
+    operator_only_register,
+    subaccounts_for,
+)
 from integrations.automation_forms import DefaultYesNoSelect
 from integrations.catalog_loader import template_errors
 from integrations.config_schema import redact_config, secrets_set
@@ -40,23 +49,11 @@ admin.site.site_title = "Integrations admin"
 admin.site.index_title = "Operations"
 admin.site.login_form = RateLimitedAuthenticationForm
 
-STATUS_COLOURS = {
-    "pending": "#8a6d3b",
-    "active": "#2e7d32",
-    "paused": "#616161",
-    "error": "#c62828",
-    "disconnected": "#455a64",
-}
-HEALTH_COLOURS = {"unknown": "#9e9e9e", "healthy": "#2e7d32", "degraded": "#ef6c00", "failing": "#c62828"}
+__all__ = ["HEALTH_COLOURS", "STATUS_COLOURS", "badge"]  # other apps' pages show states with these
 
-
-def badge(text: str, colour: str):
-    return format_html(
-        '<span class="badge" style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
-        'font-size:11px;white-space:nowrap">{}</span>',
-        colour,
-        text,
-    )
+# Users, groups, Celery schedules and results: platform configuration, operators only (the apps
+# that register them come before integrations in INSTALLED_APPS, so their pages exist by now).
+operator_only_register(admin.site)
 
 
 class MembershipInline(admin.TabularInline):
@@ -66,7 +63,10 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(SubAccount)
-class SubAccountAdmin(admin.ModelAdmin):
+class SubAccountAdmin(TenantAdminMixin, admin.ModelAdmin):
+    """Operators create sub-accounts and manage who belongs to them; a member edits their own
+    sub-account's settings (not its slug, not whether it is active, not its members)."""
+
     list_display = ["slug", "name", "default_region", "is_active", "integration_count", "created_at"]
     search_fields = ["slug", "name"]
     inlines = [MembershipInline]
@@ -86,6 +86,18 @@ class SubAccountAdmin(admin.ModelAdmin):
         return (
             subaccounts_for(request.user) if not request.user.is_superuser else super().get_queryset(request)
         )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if request.user.is_superuser else ["slug", "is_active"]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if request.user.is_superuser else []
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
 
     @admin.display(description="Integrations")
     def integration_count(self, obj):
@@ -123,8 +135,9 @@ class IntegrationTemplateForm(forms.ModelForm):
 
 
 @admin.register(IntegrationTemplate)
-class IntegrationTemplateAdmin(admin.ModelAdmin):
-    """Superusers create, edit and deactivate templates (catalog_services); other staff only read."""
+class IntegrationTemplateAdmin(OperatorOnlyAdmin, admin.ModelAdmin):
+    """Superusers create, edit and deactivate templates (catalog_services); other staff read the
+    catalog page (admin_views.catalog_view), never these pages."""
 
     form = IntegrationTemplateForm
     list_display = [
@@ -146,12 +159,6 @@ class IntegrationTemplateAdmin(admin.ModelAdmin):
         if obj is not None:
             return ["key", *self.readonly_fields]
         return self.readonly_fields
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
 
     def has_delete_permission(self, request, obj=None):
         return False  # integrations point at templates: retire one by deactivating it
@@ -216,28 +223,13 @@ class OAuthAppForm(forms.ModelForm):
 
 
 @admin.register(OAuthApp)
-class OAuthAppAdmin(admin.ModelAdmin):
+class OAuthAppAdmin(OperatorOnlyAdmin, admin.ModelAdmin):
     """The operator's own app per provider (superusers only): integrations without their own
     client_id/client_secret use it; it wins over the HUBSPOT_CLIENT_ID-style environment variables."""
 
     form = OAuthAppForm
     list_display = ["provider", "client_id", "updated_at"]
     readonly_fields = ["created_at", "updated_at"]
-
-    def has_module_permission(self, request):
-        return request.user.is_superuser
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_add_permission(self, request):
-        return request.user.is_superuser
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_superuser
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.is_superuser
 
     def get_readonly_fields(self, request, obj=None):
         return ["provider", *self.readonly_fields] if obj is not None else self.readonly_fields
@@ -261,7 +253,7 @@ def usage_rows(integration: Integration) -> list[dict[str, str]]:
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(TenantAdminMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "subaccount",
@@ -355,6 +347,11 @@ class IntegrationAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("catalog/", wrap(admin_views.catalog_view), name="integrations_catalog"),
+            path(
+                "catalog/<slug:key>/",
+                wrap(admin_views.catalog_detail_view),
+                name="integrations_catalog_detail",
+            ),
             path("wizard/", wrap(IntegrationWizard.as_view()), name="integrations_wizard"),
             path("<int:pk>/configure/", wrap(admin_views.configure_view), name="integrations_configure"),
             path("<int:pk>/test/", wrap(admin_views.test_view), name="integrations_test"),
@@ -400,11 +397,11 @@ class IntegrationAdmin(admin.ModelAdmin):
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
-        return badge(obj.get_status_display(), STATUS_COLOURS.get(obj.status, "#777"))
+        return badge(obj.get_status_display(), STATUS_COLOURS.get(obj.status, "#777"), kind=obj.status)
 
     @admin.display(description="Health", ordering="health")
     def health_badge(self, obj):
-        return badge(obj.get_health_display(), HEALTH_COLOURS.get(obj.health, "#777"))
+        return badge(obj.get_health_display(), HEALTH_COLOURS.get(obj.health, "#777"), kind=obj.health)
 
     @admin.display(description="Provider usage")
     def provider_usage(self, obj):

@@ -9,18 +9,20 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from connectors.base import ConnectorError
 from integrations import services
-from integrations.admin_scope import integration_for
+from integrations.admin_look import STATUS_COLOURS, badge
+from integrations.admin_scope import integration_for, integrations_for, subaccount_chosen
 from integrations.config_schema import ConfigInvalid, redact_config
-from integrations.models import IntegrationTemplate
+from integrations.models import Integration, IntegrationTemplate
 from integrations.oauth_apps import config_schema_for
 from integrations.schema_forms import config_form_class, render_help_markdown
+from integrations.selectors import template_status_counts
 from integrations.wizard_setup import SetupStepForm, choices_save, uses_setup_choices
 
 
@@ -33,6 +35,43 @@ def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return HttpResponseRedirect(target)
     return HttpResponseRedirect(default)
+
+
+# Statuses in the order a card lists them: what needs attention first.
+STATUS_ORDER = ["error", "pending", "active", "paused", "disconnected"]
+
+
+def catalog_scope(request: HttpRequest) -> dict:
+    """Whose integrations the catalog's cards count: the ``?subaccount=`` chosen, the user's only
+    sub-account, or (none chosen among several) every sub-account the user may see, said so."""
+    choices, chosen = subaccount_chosen(request)
+    if chosen is None and len(choices) == 1:
+        chosen = choices[0]
+    integrations = integrations_for(request.user)
+    if chosen is not None:
+        integrations = integrations.filter(subaccount=chosen)
+    return {
+        "choices": choices,
+        "chosen": chosen,
+        "scope_label": chosen.name if chosen is not None else f"all {len(choices)} sub-accounts you manage",
+        "counts": template_status_counts(integrations=integrations),
+    }
+
+
+def template_state(counts: dict[str, int]) -> list:
+    """A card's badges: "Not configured"; one integration's status ("Active"); or a count per
+    status when there are several ("2 active", "1 error")."""
+    if not counts:
+        return [badge("Not configured", "#5f6b73", kind="not-configured")]
+    labels = dict(Integration.Status.choices)
+    ordered = sorted(counts, key=lambda s: STATUS_ORDER.index(s) if s in STATUS_ORDER else len(STATUS_ORDER))
+    if sum(counts.values()) == 1:
+        status = ordered[0]
+        return [badge(labels.get(status, status), STATUS_COLOURS.get(status, "#5f6b73"), kind=status)]
+    return [
+        badge(f"{counts[s]} {labels.get(s, s).lower()}", STATUS_COLOURS.get(s, "#5f6b73"), kind=s)
+        for s in ordered
+    ]
 
 
 def catalog_view(request: HttpRequest) -> HttpResponse:
@@ -51,15 +90,37 @@ def catalog_view(request: HttpRequest) -> HttpResponse:
         .values_list("category", flat=True)
         .distinct()
     )
+    scope = catalog_scope(request)
+    cards = [
+        (template, template_state(scope["counts"].get(template.pk, {})))
+        for template in templates.order_by("category", "display_name")
+    ]
     context = {
         **admin.site.each_context(request),
         "title": "Integration catalog",
-        "templates": templates.order_by("category", "display_name"),
+        "cards": cards,
         "categories": categories,
         "category": category,
         "query": query,
+        **scope,
     }
     return render(request, "admin/integrations/catalog.html", context)
+
+
+def catalog_detail_view(request: HttpRequest, key: str) -> HttpResponse:
+    """ "Learn more" on a card: the template's setup instructions (Markdown, sanitised), what it
+    syncs, how it authenticates, where the chosen sub-account stands, and "Set up"."""
+    template = get_object_or_404(IntegrationTemplate, key=key, is_active=True)
+    scope = catalog_scope(request)
+    context = {
+        **admin.site.each_context(request),
+        "title": template.display_name,
+        "template": template,
+        "state": template_state(scope["counts"].get(template.pk, {})),
+        "setup_help": render_help_markdown(template.setup_instructions),
+        **scope,
+    }
+    return render(request, "admin/integrations/catalog_detail.html", context)
 
 
 def configure_view(request: HttpRequest, pk: int) -> HttpResponse:

@@ -1,6 +1,8 @@
 """Reads, always scoped by sub-account: another tenant's id is simply not found."""
 
-from django.db.models import QuerySet
+from collections import defaultdict
+
+from django.db.models import Count, QuerySet
 from django.shortcuts import get_object_or_404
 
 from connectors.registry import connector_offers
@@ -10,6 +12,16 @@ from integrations.models import Integration, IntegrationTemplate, SubAccount
 def template_list(*, include_inactive: bool = False) -> QuerySet[IntegrationTemplate]:
     qs = IntegrationTemplate.objects.all()
     return qs if include_inactive else qs.filter(is_active=True)
+
+
+def template_status_counts(*, integrations: QuerySet[Integration]) -> dict[int, dict[str, int]]:
+    """How many of ``integrations`` (already scoped) use each template, per status:
+    ``{template_id: {"active": 2, "error": 1}}``; a template none use is absent."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    rows = integrations.order_by().values("template_id", "status").annotate(n=Count("id"))
+    for row in rows:
+        counts[row["template_id"]][row["status"]] = row["n"]
+    return dict(counts)
 
 
 def integration_list(*, subaccount: SubAccount) -> QuerySet[Integration]:

@@ -21,10 +21,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from integrations.admin_scope import (
+    IntegrationScopeFilter,
     ScopedAdmin,
     ScopedReadOnlyAdmin,
     SubAccountScopeFilter,
-    integrations_for,
     subaccount_chosen,
     subaccounts_for,
 )
@@ -284,19 +284,6 @@ class ScoringProfileAdmin(ScopedAdmin):
             "priority_queue_url": reverse("admin:sync_priority_queue"),
         }
         return super().changelist_view(request, extra_context)
-
-
-class IntegrationScopeFilter(admin.SimpleListFilter):
-    """Filter by integration, offering only the integrations this user manages."""
-
-    title = "integration"
-    parameter_name = "integration"
-
-    def lookups(self, request, model_admin):
-        return [(str(integration.pk), str(integration)) for integration in integrations_for(request.user)]
-
-    def queryset(self, request, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(integration_id=self.value()) if self.value() else queryset
 
 
 @admin.register(EnrichmentJob)

@@ -9,8 +9,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
-from sync.admin_enrichment import IntegrationScopeFilter
+from integrations.admin_scope import IntegrationScopeFilter, ScopedReadOnlyAdmin, SubAccountScopeFilter
 from sync.lead_events import lead_events_retry
 from sync.models import LeadEventOutbox
 

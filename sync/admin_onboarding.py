@@ -10,8 +10,12 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter, subaccount_chosen
-from sync.admin_enrichment import IntegrationScopeFilter
+from integrations.admin_scope import (
+    IntegrationScopeFilter,
+    ScopedReadOnlyAdmin,
+    SubAccountScopeFilter,
+    subaccount_chosen,
+)
 from sync.models import AuditResult, ClientOrder, ClientPortal, FlowStep
 from sync.onboarding.files import corrected_file_url
 from sync.onboarding.reporting import onboarding_report

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from integrations.admin_look import status_badge
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from webhooks.inbound.services import inbound_events_replay, safe_headers
 from webhooks.models import InboundDelivery, InboundEvent
@@ -49,7 +50,7 @@ class InboundDeliveryAdmin(ReadOnlyInboundAdmin):
         "integration",
         "provider",
         "method",
-        "outcome",
+        "outcome_badge",
         "reason",
         "events",
         "duplicates",
@@ -61,6 +62,10 @@ class InboundDeliveryAdmin(ReadOnlyInboundAdmin):
     change_list_template = "admin/webhooks/inbounddelivery_change_list.html"
     hidden = ("headers", "body")
     extra_readonly = ("stored_headers",)
+
+    @admin.display(description="Outcome", ordering="outcome")
+    def outcome_badge(self, obj: InboundDelivery):
+        return status_badge(obj.outcome, obj.get_outcome_display())
 
     @admin.display(description="Headers (credentials never stored)")
     def stored_headers(self, obj: InboundDelivery):
@@ -89,7 +94,7 @@ class InboundEventAdmin(ReadOnlyInboundAdmin):
         "integration",
         "event_type",
         "remote_id",
-        "status",
+        "status_badge",
         "attempts",
         "next_attempt_at",
         "short_error",
@@ -101,6 +106,10 @@ class InboundEventAdmin(ReadOnlyInboundAdmin):
     change_form_template = "admin/webhooks/inboundevent_change_form.html"
     hidden = ("payload",)
     extra_readonly = ("payload_json",)
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj: InboundEvent):
+        return status_badge(obj.status, obj.get_status_display())
 
     @admin.display(description="Error")
     def short_error(self, obj: InboundEvent) -> str:

@@ -19,6 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from integrations.admin_look import status_badge
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from webhooks.models import Delivery, Endpoint, Message
 from webhooks.outbound import services as outbound
@@ -158,7 +159,14 @@ class DeliveryInline(admin.TabularInline):
     model = Delivery
     extra = 0
     can_delete = False
-    fields = ["endpoint_url", "status", "attempts", "next_attempt_at", "last_status_code", "attempt_log"]
+    fields = [
+        "endpoint_url",
+        "status_badge",
+        "attempts",
+        "next_attempt_at",
+        "last_status_code",
+        "attempt_log",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request) -> QuerySet:
@@ -173,6 +181,10 @@ class DeliveryInline(admin.TabularInline):
     @admin.display(description="Endpoint")
     def endpoint_url(self, obj: Delivery) -> str:
         return redacted_url(obj.endpoint.url)
+
+    @admin.display(description="Status")
+    def status_badge(self, obj: Delivery) -> str:
+        return status_badge(obj.status, obj.get_status_display())
 
     @admin.display(description="Attempts")
     def attempt_log(self, obj: Delivery) -> str:
@@ -218,7 +230,11 @@ class MessageAdmin(ScopedReadOnlyAdmin):
         counts: dict[str, int] = {}
         for delivery in obj.deliveries.all():
             counts[delivery.status] = counts.get(delivery.status, 0) + 1
-        return ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "—"
+        if not counts:
+            return "—"
+        return format_html_join(
+            " ", "{}", ((status_badge(status, f"{n} {status}"),) for status, n in sorted(counts.items()))
+        )
 
     @admin.display(description="Payload")
     def payload_json(self, obj: Message) -> str:
