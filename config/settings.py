@@ -46,7 +46,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
 ALLOWED_PRIVATE_HOSTS = env.list("ALLOWED_PRIVATE_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "config.apps.PlatformAdminConfig",  # django.contrib.admin, dashboard as home
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
