@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from connectors.registry import EMULATORS, emulator_module
 from connectors.sandbox.emulator import Emulator
-from integrations.admin_scope import integration_for
+from integrations.admin_scope import integration_to_operate
 from integrations.models import Integration
 
 
@@ -40,7 +40,7 @@ def demo_buttons(integration: Integration) -> list[tuple[str, str]]:
 
 @require_POST
 def demo_action_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    integration = integration_for(request.user, pk)
+    integration = integration_to_operate(request.user, pk)
     emulator = demo_emulator(integration)
     if emulator is None or action not in emulator.demo_actions:
         raise Http404("no such demo action for this integration")

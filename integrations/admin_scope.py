@@ -52,6 +52,15 @@ def integration_for(user, pk) -> Integration:
     return integration
 
 
+def integration_to_operate(user, pk) -> Integration:
+    """An integration the user may act on (configure, test, pause, sync, resolve, retry): scoped as
+    ``integration_for`` (another tenant's is 404), and 403 for a user who may only look."""
+    integration = integration_for(user, pk)
+    if not user.has_perm("integrations.change_integration"):
+        raise PermissionDenied("You may view this integration but not change it.")
+    return integration
+
+
 def _has_field(model: type[Model], name: str) -> bool:
     return any(field.name == name for field in model._meta.get_fields())
 

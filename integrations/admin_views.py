@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from connectors.base import ConnectorError
 from integrations import services
 from integrations.admin_look import STATUS_COLOURS, badge
-from integrations.admin_scope import integration_for, integrations_for, subaccount_chosen
+from integrations.admin_scope import integration_to_operate, integrations_for, subaccount_chosen
 from integrations.config_schema import ConfigInvalid, redact_config
 from integrations.models import Integration, IntegrationTemplate
 from integrations.oauth_apps import config_schema_for
@@ -125,7 +125,7 @@ def catalog_detail_view(request: HttpRequest, key: str) -> HttpResponse:
 
 def configure_view(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit an existing integration's config with the schema form; secrets stay write-only."""
-    integration = integration_for(request.user, pk)
+    integration = integration_to_operate(request.user, pk)
     schema = config_schema_for(integration.template)
     form_class = config_form_class(schema, stored=integration.config or {})
     if request.method == "POST":
@@ -158,7 +158,7 @@ def configure_view(request: HttpRequest, pk: int) -> HttpResponse:
 def choices_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The wizard's Choices step again, for an integration that offers it (GoHighLevel's pipeline
     and stages, Facebook's question → field mapping), read live from the provider."""
-    integration = integration_for(request.user, pk)
+    integration = integration_to_operate(request.user, pk)
     if not uses_setup_choices(integration.template):
         raise Http404("This integration has no setup choices")
     form = SetupStepForm(data=request.POST if request.method == "POST" else None, integration=integration)
@@ -178,7 +178,7 @@ def choices_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def test_view(request: HttpRequest, pk: int) -> HttpResponse:
-    integration = integration_for(request.user, pk)
+    integration = integration_to_operate(request.user, pk)
     result = services.integration_test(integration=integration, actor=_actor(request))
     if result.ok:
         messages.success(request, f"Connection test passed: {result.message}")
@@ -189,7 +189,7 @@ def test_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def oauth_connect_view(request: HttpRequest, pk: int) -> HttpResponse:
-    integration = integration_for(request.user, pk)
+    integration = integration_to_operate(request.user, pk)
     back = request.POST.get("next") or reverse("admin:integrations_integration_change", args=[pk])
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("admin:integrations_integration_change", args=[pk])
@@ -217,7 +217,7 @@ TRANSITIONS = {
 
 @require_POST
 def transition_view(request: HttpRequest, pk: int, action: str) -> HttpResponse:
-    integration = integration_for(request.user, pk)
+    integration = integration_to_operate(request.user, pk)
     change_url = reverse("admin:integrations_integration_change", args=[pk])
     transition = TRANSITIONS.get(action)
     if transition is None:

@@ -331,10 +331,10 @@ class ConflictAdmin(ScopedAdmin):
         for problem in problems[:5]:
             self.message_user(request, problem, messages.WARNING)
 
-    @admin.action(description="Resolve: keep the local value")
+    @admin.action(description="Resolve: keep the local value", permissions=["change"])
     def keep_local(self, request, queryset):
         self._bulk(request, queryset, "local")
 
-    @admin.action(description="Resolve: take the remote value")
+    @admin.action(description="Resolve: take the remote value", permissions=["change"])
     def take_remote(self, request, queryset):
         self._bulk(request, queryset, "remote")

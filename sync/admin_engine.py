@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 from connectors.base import ConnectorError
 from connectors.registry import connector_class
 from integrations.admin import IntegrationAdmin
-from integrations.admin_scope import integration_for
+from integrations.admin_scope import integration_to_operate
 from integrations.models import Integration
 from sync.admin_mappings import mapping_editor_urls
 from sync.enrichment.crm_fields import crm_fields_status
@@ -131,7 +131,7 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
         )
 
     def owner_mapping_view(self, request, pk: int):
-        integration = integration_for(request.user, pk)
+        integration = integration_to_operate(request.user, pk)
         mapping: dict[str, str] = {}
         for number, line in enumerate(request.POST.get("owner_map_text", "").splitlines(), start=1):
             if not line.strip():
@@ -173,7 +173,7 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
         )
 
     def enrichment_fields_view(self, request, pk: int):
-        integration = integration_for(request.user, pk)
+        integration = integration_to_operate(request.user, pk)
         try:
             report, run = crm_fields_setup(integration, actor=f"user:{request.user.get_username()}")
         except ConnectorError as exc:
@@ -207,7 +207,7 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
                     entity,
                     len(row.fields or []),
                     row.refreshed_at.strftime("%Y-%m-%d %H:%M") if row.refreshed_at else "never",
-                    format_html(" · <span style='color:#ba2121'>last refresh failed: {}</span>", row.error)
+                    format_html(" · <span class='errornote-inline'>last refresh failed: {}</span>", row.error)
                     if row.error
                     else "",
                     self._field_rows(row),
@@ -234,7 +234,7 @@ class IntegrationWithMappingsAdmin(IntegrationAdmin):
         )
 
     def refresh_fields_view(self, request, pk: int):
-        integration = integration_for(request.user, pk)
+        integration = integration_to_operate(request.user, pk)
         level, text = _refresh_message(integration, fields_refresh(integration))
         messages.add_message(request, level, text)
         return HttpResponseRedirect(reverse("admin:integrations_integration_change", args=[pk]))

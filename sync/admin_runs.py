@@ -18,7 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from integrations.admin import badge
-from integrations.admin_scope import ScopedReadOnlyAdmin, integration_for
+from integrations.admin_scope import ScopedReadOnlyAdmin, integration_to_operate
 from sync.entities import ENTITIES
 from sync.models import EntityLink, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, record_errors_retry, sync_run_request
@@ -309,7 +309,7 @@ class SyncRunAdmin(ScopedReadOnlyAdmin):
             )
 
     def request_view(self, request, integration_id: int):
-        integration = integration_for(request.user, integration_id)
+        integration = integration_to_operate(request.user, integration_id)
         kind = "full" if request.POST.get("kind") == "full" else "delta"
         try:
             run = sync_run_request(
