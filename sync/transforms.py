@@ -334,6 +334,11 @@ def _parse_iso(value: str) -> date:
     return datetime.fromisoformat(text)
 
 
+def _is_iso_text(value: Any) -> bool:
+    """ISO 8601 text where an epoch number was expected: a year, a dash, more."""
+    return isinstance(value, str) and bool(re.match(r"\s*\d{4}-\d{2}", value))
+
+
 def _parse_epoch(value: Any, unit: Decimal) -> datetime:
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
         raise ValueError("expects a number or a string of digits")
@@ -354,6 +359,8 @@ def _date_format_to_local(value: Any, args: Mapping[str, Any], ctx: Context) -> 
     try:
         if isinstance(value, date):  # a client already decoded it
             moment: date = value
+        elif fmt in _EPOCH_UNITS and _is_iso_text(value):
+            moment = _parse_iso(value)  # providers that answer either form (HubSpot's createdate)
         elif fmt in _EPOCH_UNITS:
             moment = _parse_epoch(value, _EPOCH_UNITS[fmt])
         elif fmt == "iso":

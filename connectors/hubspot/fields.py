@@ -4,7 +4,8 @@ HubSpot types a property twice: ``type`` (string, number, date, datetime, enumer
 phone_number) says what the value is, ``fieldType`` (text, textarea, select, checkbox,
 booleancheckbox, phonenumber...) how it is edited. Both matter: a ``checkbox`` enumeration holds
 several values (``a;b``), a ``booleancheckbox`` one is a yes/no. Dates and datetimes travel as
-epoch-millisecond strings (a date at midnight UTC), hence ``format="epoch_ms"``.
+epoch-millisecond strings (a date at midnight UTC), hence ``format="epoch_ms"``; system dates such as
+``createdate`` come back as ISO 8601 text, which the epoch formats of ``date_format`` read too.
 """
 
 from __future__ import annotations

@@ -270,6 +270,12 @@ def test_date_format_epoch_ms_reads_hubspot_strings_and_numbers_as_utc_iso():
     assert to_local(EPOCH_MS, " -86400000 ") == "1969-12-31T00:00:00+00:00"
 
 
+def test_date_format_epoch_ms_also_reads_iso_text_which_hubspot_answers_for_system_dates():
+    # createdate / lastmodifieddate come back as ISO 8601 though the property is typed datetime
+    assert to_local(EPOCH_MS, "2019-10-30T03:30:17.883Z") == to_local(EPOCH_MS, "1572406217883")
+    assert to_local(spec("date_format", format="epoch_ms", as_date=True), "2024-05-01") == "2024-05-01"
+
+
 def test_date_format_epoch_ms_writes_a_string_of_digits_from_any_canonical_form():
     assert to_remote(EPOCH_MS, "2024-05-01T12:00:00.123+00:00") == "1714564800123"
     assert to_remote(EPOCH_MS, "2024-05-01T14:00:00.123999+02:00") == "1714564800123"  # truncated to ms
