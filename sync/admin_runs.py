@@ -17,24 +17,17 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
-from integrations.admin import badge
+from integrations.admin_look import status_badge
 from integrations.admin_scope import ScopedReadOnlyAdmin, integration_to_operate
 from sync.entities import ENTITIES
 from sync.models import EntityLink, SyncRecordError, SyncRun
 from sync.runs import SyncBusy, SyncNotAllowed, record_errors_retry, sync_run_request
 
-RUN_STATUS_COLOURS = {
-    SyncRun.Status.QUEUED: "#8a6d3b",
-    SyncRun.Status.RUNNING: "#1565c0",
-    SyncRun.Status.SUCCEEDED: "#2e7d32",
-    SyncRun.Status.PARTIAL: "#ef6c00",
-    SyncRun.Status.FAILED: "#c62828",
-}
 ERRORS_SHOWN = 200  # record errors a run page lists (and progress.json returns); the count shows the rest
 
 
 def run_status_badge(run: SyncRun):
-    return badge(run.get_status_display(), RUN_STATUS_COLOURS.get(run.status, "#777"))
+    return status_badge(run.status, run.get_status_display())
 
 
 def entity_labels(entities) -> str:

@@ -65,7 +65,7 @@ def test_a_finished_run_reads_like_a_sentence_with_entity_labels_and_a_status_ba
     assert f"Full sync · HubSpot (sandbox) · Acme · 7 records in {seconds}" in page
     assert '<span class="run-entity">contact</span>' in page
     assert "[&#x27;contact&#x27;]" not in page and "['contact']" not in page
-    assert 'class="badge"' in page and "Succeeded" in page
+    assert 'class="badge badge-succeeded' in page and "Succeeded" in page
     assert 'id="run-count-created">7<' in page
     assert "No record failed." in page
     assert str(run) == f"Full sync #{run.pk} · HubSpot (sandbox)"

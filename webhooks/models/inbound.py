@@ -43,6 +43,7 @@ class InboundDelivery(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        verbose_name_plural = "inbound deliveries"
         indexes = [models.Index(fields=["integration", "outcome", "received_at"])]
 
     def __str__(self) -> str:
