@@ -324,6 +324,14 @@ def mappings_replace(
 ) -> list[FieldMap]:
     """Replace one entity's mappings with validated rows (the API's PUT)."""
     valid = mappings_validate(integration=integration, entity=entity, rows=rows)
+    mappings_store(integration=integration, entity=entity, maps=valid)
+    return valid
+
+
+def mappings_store(
+    *, integration: Integration, entity: str, maps: list[FieldMap], is_default: bool = False
+) -> None:
+    """Replace one entity's stored mappings with rows already validated, atomically, in order."""
     with transaction.atomic():
         FieldMapping.objects.filter(integration=integration, entity=entity).delete()
         FieldMapping.objects.bulk_create(
@@ -331,16 +339,16 @@ def mappings_replace(
                 FieldMapping(
                     integration=integration,
                     entity=entity,
-                    local_field=r.local,
-                    remote_field=r.remote,
-                    direction=r.direction,
-                    transform=r.transform,
-                    position=i,
+                    local_field=m.local,
+                    remote_field=m.remote,
+                    direction=m.direction,
+                    transform=m.transform,
+                    is_default=is_default,
+                    position=position,
                 )
-                for i, r in enumerate(valid)
+                for position, m in enumerate(maps)
             ]
         )
-    return valid
 
 
 def remote_to_local(maps: list[FieldMap], fields: Mapping[str, Any], *, region: str) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from sync.mapping import (
     local_to_remote,
     mappings_ensure_defaults,
     mappings_replace,
+    mappings_store,
     mappings_validate,
     maps_effective,
     remote_to_local,
@@ -376,22 +377,7 @@ def editor_reset(*, integration: Integration, entity: str, actor: str) -> int:
     defaults = validate_rows(entity, default_mappings(integration.template.connector).get(entity, []))
     mappings_ensure_defaults(integration)
     with transaction.atomic():
-        FieldMapping.objects.filter(integration=integration, entity=entity).delete()
-        FieldMapping.objects.bulk_create(
-            [
-                FieldMapping(
-                    integration=integration,
-                    entity=entity,
-                    local_field=row.local,
-                    remote_field=row.remote,
-                    direction=row.direction,
-                    transform=row.transform,
-                    is_default=True,
-                    position=position,
-                )
-                for position, row in enumerate(defaults)
-            ]
-        )
+        mappings_store(integration=integration, entity=entity, maps=defaults, is_default=True)
         audit_record(
             integration=integration,
             subaccount=integration.subaccount,
