@@ -158,7 +158,7 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1 if env_flag("BEHI
 # (a container's health check runs inside it, before any TLS proxy).
 _PLAIN_HTTP = DEBUG or SANDBOX or TESTING
 SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not _PLAIN_HTTP)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if _PLAIN_HTTP else 31_536_000)
 # Both only widen HSTS to this host's own subdomains and allow a preload-list submission (which the
 # domain's owner still has to make); either can be turned off.
@@ -297,6 +297,9 @@ OAUTH_APPS = {
     for provider in ("hubspot", "salesforce")
 }
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="admin")
+# /metrics (webhooks/observability/views.py): with a token, only "Authorization: Bearer <token>"
+# may scrape; empty, only requests from this machine (loopback, through no proxy).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # --- Client onboarding ------------------------------------------------------------------------
 # What audits the payroll files clients upload (sync/onboarding/payroll_audit.py): a dotted path to

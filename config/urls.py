@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from integrations import health, oauth_views
 from sync.onboarding.files import corrected_file_view
+from webhooks.observability.views import metrics_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("files/corrected/<str:token>/", corrected_file_view, name="onboarding-corrected-file"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 if settings.SANDBOX:

@@ -20,6 +20,7 @@ from django.conf import settings
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 
 from config.logging import redact
+from connectors import api_usage
 from connectors.errors import AuthError, PermanentError, RateLimited, TransientError
 from connectors.netguard import guarded_session, refused_address
 from connectors.ratelimit import RateLimiter
@@ -156,7 +157,24 @@ class ProviderClient:
     def post_json(self, path: str, body: Any, *, idempotent: bool | None = None, **kwargs: Any) -> Any:
         return json_or_empty(self.request("POST", path, json=body, idempotent=idempotent, **kwargs))
 
+    @property
+    def usage_key(self) -> str:
+        """The provider's label in the call counters: the connector package's name ("hubspot")."""
+        parts = type(self).__module__.split(".")
+        return parts[1] if parts[0] == "connectors" and len(parts) > 2 else "other"
+
     def _send(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> requests.Response:
+        """One exchange (two with a credentials refresh), counted for ``/metrics`` whatever its end."""
+        sent, limited = self.calls, False
+        try:
+            return self._exchange(method, path, auth=auth, **kwargs)
+        except RateLimited:
+            limited = self.calls > sent  # the provider said so, not our own limiter
+            raise
+        finally:
+            api_usage.record(self.usage_key, calls=self.calls - sent, rate_limited=limited)
+
+    def _exchange(self, method: str, path: str, *, auth: bool, **kwargs: Any) -> requests.Response:
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
         if auth and self.auth is not None:
             headers.update(self.auth.headers())

@@ -75,7 +75,11 @@ def _number(value: float) -> str:
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
 
 
-def _axes(chart: Chart, days: Sequence[date], top: float, slot: float) -> None:
+# How a slot is labelled: days by default; hourly charts (the system health page) pass "%H:00".
+DAY_FORMAT = "%d %b"
+
+
+def _axes(chart: Chart, days: Sequence[date], top: float, slot: float, fmt: str = DAY_FORMAT) -> None:
     plot = chart.plot_bottom
     for n in range(3):
         value = top * n / 2
@@ -84,11 +88,13 @@ def _axes(chart: Chart, days: Sequence[date], top: float, slot: float) -> None:
     for n, day in enumerate(days):
         if n % every == 0:
             chart.x_ticks.append(
-                Tick(x=chart.left + slot * (n + 0.5), y=chart.height - 4, text=day.strftime("%d %b"))
+                Tick(x=chart.left + slot * (n + 0.5), y=chart.height - 4, text=day.strftime(fmt))
             )
 
 
-def stacked_bars(days: Sequence[date], series: Mapping[str, Sequence[float]], *, unit: str = "") -> Chart:
+def stacked_bars(
+    days: Sequence[date], series: Mapping[str, Sequence[float]], *, unit: str = "", fmt: str = DAY_FORMAT
+) -> Chart:
     """One bar per day, stacked by series (leads per day by source)."""
     chart = Chart()
     totals = [sum(values[n] for values in series.values()) for n in range(len(days))]
@@ -112,15 +118,15 @@ def stacked_bars(days: Sequence[date], series: Mapping[str, Sequence[float]], *,
                     width=round(slot * 0.7, 1),
                     height=round(height, 1),
                     color=color,
-                    title=f"{day:%d %b}: {label} {_number(value)}{unit}",
+                    title=f"{day.strftime(fmt)}: {label} {_number(value)}{unit}",
                 )
             )
     chart.empty = not any(totals)
-    _axes(chart, days, top, slot)
+    _axes(chart, days, top, slot, fmt)
     return chart
 
 
-def lines(days: Sequence[date], series: Mapping[str, Sequence[float]]) -> Chart:
+def lines(days: Sequence[date], series: Mapping[str, Sequence[float]], *, fmt: str = DAY_FORMAT) -> Chart:
     """One line per series over the days (sessions and conversions per day)."""
     chart = Chart()
     top = _scale_top(max((v for values in series.values() for v in values), default=0))
@@ -133,7 +139,7 @@ def lines(days: Sequence[date], series: Mapping[str, Sequence[float]]) -> Chart:
             (
                 round(chart.left + slot * (i + 0.5), 1),
                 round(plot - v * scale, 1),
-                f"{days[i]:%d %b}: {label} {_number(v)}",
+                f"{days[i].strftime(fmt)}: {label} {_number(v)}",
             )
             for i, v in enumerate(values)
         ]
@@ -142,7 +148,7 @@ def lines(days: Sequence[date], series: Mapping[str, Sequence[float]]) -> Chart:
         )
         chart.legend.append((label, color))
     chart.empty = not any(v for values in series.values() for v in values)
-    _axes(chart, days, top, slot)
+    _axes(chart, days, top, slot, fmt)
     return chart
 
 
