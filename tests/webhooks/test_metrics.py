@@ -17,6 +17,7 @@ from connectors.hubspot.emulator import emulator as hubspot_emulator
 from sync.models import Conflict, EnrichmentJob, SyncRun
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory, SubAccountFactory
 from tests.sandbox import connectors_made, emulator_control
+from tests.webhooks.test_system_health import own_broker_url
 from webhooks.models import Attempt, Delivery, Endpoint, InboundDelivery, InboundEvent, Message
 from webhooks.observability.queues import QUEUES, broker_client
 
@@ -49,10 +50,15 @@ def value(found, name: str, **labels) -> float:
     return 0.0
 
 
-def queues_emptied():
+@pytest.fixture
+def queues(settings):
+    """A broker of this test's own (a Redis database nothing else uses: tasks other tests queue
+    land in the real broker's), empty before and after."""
+    settings.CELERY_BROKER_URL = own_broker_url(settings.REDIS_URL)
     redis = broker_client()
-    for queue in QUEUES:
-        redis.delete(queue)
+    redis.flushdb()
+    yield redis
+    redis.flushdb()
 
 
 # --- who may scrape ---------------------------------------------------------------------------------
@@ -198,16 +204,11 @@ def seeded(db):
 
 @pytest.mark.django_db
 @override_settings(METRICS_TOKEN=TOKEN)
-def test_the_figures_of_a_seeded_situation(client, seeded):
-    queues_emptied()
-    redis = broker_client()
-    redis.rpush("sync", "m1", "m2", "m3")
-    redis.rpush("sync\x06\x163", "m4")  # kombu's list for priority 3
-    redis.rpush("webhooks", "m5")
-    try:
-        response = scrape(client, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
-    finally:
-        queues_emptied()
+def test_the_figures_of_a_seeded_situation(client, seeded, queues):
+    queues.rpush("sync", "m1", "m2", "m3")
+    queues.rpush("sync\x06\x163", "m4")  # kombu's list for priority 3
+    queues.rpush("webhooks", "m5")
+    response = scrape(client, HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
     assert response.status_code == 200
     found = families(response)
 

@@ -36,12 +36,18 @@ def staff(subaccount):
 
 
 @pytest.fixture
-def queues():
-    """The broker's queue lists, empty before and after the test."""
+def queues(settings):
+    """A broker of this test's own (a Redis database nothing else uses: tasks other tests queue
+    land in the real broker's), empty before and after."""
+    settings.CELERY_BROKER_URL = own_broker_url(settings.REDIS_URL)
     redis = broker_client()
-    redis.delete(*QUEUES)
+    redis.flushdb()
     yield redis
-    redis.delete(*QUEUES)
+    redis.flushdb()
+
+
+def own_broker_url(redis_url: str) -> str:
+    return f"{redis_url.rsplit('/', 1)[0]}/15"
 
 
 @pytest.fixture
