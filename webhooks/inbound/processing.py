@@ -173,6 +173,10 @@ def _apply_group(
         by_status[_classify(event, errors, links)].append(event)
     for (status, note), group in by_status.items():
         _finish(group, status, note, result)
+    logger.info(
+        "inbound events applied",
+        extra={"entity": entity, **{status: len(group) for (status, _), group in by_status.items()}},
+    )
 
 
 def _event_log_ids(events: list[InboundEvent]) -> dict:

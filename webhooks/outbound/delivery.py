@@ -306,6 +306,7 @@ def _streak_calls_for_disabling(endpoint: Endpoint, delivery: Delivery, result: 
 @log_context_kept
 def _send(delivery: Delivery, endpoint: Endpoint, session: requests.Session) -> SendResult:
     log_bind(delivery_id=delivery.pk, endpoint_id=endpoint.pk, subaccount_id=endpoint.subaccount_id)
+    logger.debug("webhook sending", extra={"attempt": delivery.attempts + 1})
     body = json.dumps(delivery.message.payload, separators=(",", ":"), ensure_ascii=False).encode()
     secrets = active_secrets(
         secret=endpoint.secret,
