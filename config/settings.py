@@ -11,6 +11,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 
 from config.keys import local_key
+from config.logging import FORMATS, logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.log_context.RequestLogContextMiddleware",  # first: every later line has the request id
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -310,11 +312,10 @@ PAYROLL_AUDIT_PROCESSOR = env.str(
 # Larger uploads fail the audit unread.
 PAYROLL_AUDIT_MAX_BYTES = env.int("PAYROLL_AUDIT_MAX_BYTES", default=25 * 1024 * 1024)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "config.logging.RedactSecretsFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# One JSON object per line (config/logging.py); "console" prints readable lines (make run's default).
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(FORMATS)}, got {LOG_FORMAT!r}")
+# A line per HTTP request (method, path without its query, status, duration, request id).
+LOG_REQUESTS = env_flag("LOG_REQUESTS", True)
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env.str("LOG_LEVEL", default="INFO"))

@@ -16,12 +16,12 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from connectors.registry import CONNECTORS, connector_class
 from connectors.types import USAGE_KEY
 from integrations import admin_demo, admin_views, catalog_services, services
+from integrations.admin_audit import AuditLogAdmin
 from integrations.admin_login import RateLimitedAuthenticationForm
 from integrations.admin_look import HEALTH_COLOURS, STATUS_COLOURS, badge
 from integrations.admin_scope import (
     OperatorOnlyAdmin,
     ScopedAdmin,
-    ScopedReadOnlyAdmin,
     TenantAdminMixin,
     integrations_for,
     operator_only_register,
@@ -506,10 +506,4 @@ class IntegrationAdmin(TenantAdminMixin, admin.ModelAdmin):
             services.integration_delete(integration=integration, actor=f"user:{request.user.get_username()}")
 
 
-@admin.register(AuditLog)
-class AuditLogAdmin(ScopedReadOnlyAdmin):
-    list_display = ["created_at", "subaccount", "integration", "actor", "action"]
-    list_select_related = ["subaccount", "integration"]
-    list_filter = ["action", "subaccount"]
-    search_fields = ["actor", "action"]
-    readonly_fields = ["created_at", "subaccount", "integration", "actor", "action", "changes"]
+admin.site.register(AuditLog, AuditLogAdmin)  # integrations/admin_audit.py

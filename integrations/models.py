@@ -330,12 +330,25 @@ class OAuthState(models.Model):
 
 
 class AuditLog(models.Model):
-    """Who changed what. ``changes`` never holds a secret: secret fields show as "[changed]"."""
+    """Who changed what. ``changes`` never holds a secret: secret fields show as "[changed]".
+
+    What was changed is named by ``object_type``/``object_id``/``object_repr`` as well as by the
+    ``integration`` link: they outlive a deleted integration, and name outbound webhook endpoints,
+    which live in the webhooks layer above this one (so no foreign key reaches them).
+    """
+
+    class ObjectType(models.TextChoices):
+        INTEGRATION = "integration", "Integration"
+        ENDPOINT = "webhook_endpoint", "Webhook endpoint"
+        SUBACCOUNT = "subaccount", "Sub-account settings"
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="audit_logs")
     integration = models.ForeignKey(
         Integration, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_logs"
     )
+    object_type = models.CharField(max_length=30, choices=ObjectType.choices, blank=True, db_index=True)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    object_repr = models.CharField(max_length=300, blank=True, help_text="Its name (an endpoint: its URL)")
     actor = models.CharField(max_length=200, help_text="user:<name>, api_key:<prefix> or system")
     action = models.CharField(max_length=50)
     changes = models.JSONField(default=dict)

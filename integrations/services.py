@@ -31,6 +31,7 @@ from connectors.registry import connector_class
 from integrations.audit import audit_record
 from integrations.config_schema import ConfigInvalid, audit_diff, merge_config, validate_config
 from integrations.models import (
+    AuditLog,
     Integration,
     IntegrationTemplate,
     OAuthState,
@@ -328,6 +329,9 @@ def integration_delete(*, integration: Integration, actor: str) -> None:
         actor=actor,
         action="integration.deleted",
         changes={"id": integration.pk, "name": integration.name},
+        object_type=AuditLog.ObjectType.INTEGRATION,
+        object_id=integration.pk,
+        object_repr=integration.name,
     )
     integration.delete()
 

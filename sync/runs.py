@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from connectors.base import AuthError, ConnectorError, PermanentError, TransientError
 from integrations.claims import rows_claim
+from integrations.log_context import integration_log_ids, log_bind, log_context_kept
 from integrations.models import Integration
 from integrations.services import connector_for, integration_mark_error
 from sync import hooks
@@ -142,12 +143,14 @@ def sync_run_request(
     return run
 
 
+@log_context_kept
 def sync_run_execute(*, run_id: int, progress: Callable[[Progress], None] | None = None) -> SyncRun:
     """Execute a run. Returns the run; raises TransientError for the task to retry later."""
     run = SyncRun.objects.select_related("integration__template", "integration__subaccount").get(pk=run_id)
     if run.status not in SyncRun.ACTIVE:
         return run  # already finished (a duplicate delivery)
     integration = run.integration
+    log_bind(sync_run_id=run.pk, **integration_log_ids(integration))
     owner = f"run-{run.pk}-{uuid.uuid4().hex[:8]}"
     if not lease_acquire(integration_id=integration.pk, owner=owner):
         holder = SyncLease.objects.filter(integration_id=integration.pk).first()

@@ -9,6 +9,7 @@ the catalog): it authenticates with no sub-account, and every sub-account endpoi
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 
+from integrations.log_context import log_bind
 from integrations.models import ApiKey, SubAccount
 
 
@@ -70,6 +71,7 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The sub-account is disabled.")
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now())
         request._request.subaccount = key.subaccount
+        log_bind(subaccount=key.subaccount.slug, subaccount_id=key.subaccount_id, api_key_prefix=key.prefix)
         return ApiKeyPrincipal(key), key
 
     def authenticate_header(self, request) -> str:
@@ -96,4 +98,5 @@ class StaffSessionAuthentication(authentication.SessionAuthentication):
         if subaccount is None:
             raise exceptions.PermissionDenied("Name a sub-account you manage in the X-Subaccount header.")
         request._request.subaccount = subaccount
+        log_bind(subaccount=subaccount.slug, subaccount_id=subaccount.pk)
         return result

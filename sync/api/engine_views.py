@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from connectors.base import ConnectorError, PermanentError, TransientError
 from integrations.api.authentication import actor_for
 from integrations.api.common import ERROR_RESPONSES, ApiError, error_response, request_subaccount
+from integrations.audit import audit_record
 from integrations.models import Integration
 from integrations.selectors import integration_get
 from sync.api.engine_serializers import (
@@ -173,7 +174,14 @@ class IntegrationMappingsView(APIView):
         with transaction.atomic():  # all entities or none
             mappings_ensure_defaults(integration)
             for entity, rows in request.data.items():
-                mappings_replace(integration=integration, entity=entity, rows=rows)
+                saved = mappings_replace(integration=integration, entity=entity, rows=rows)
+                audit_record(  # as the admin's mapping editor records its saves
+                    integration=integration,
+                    subaccount=integration.subaccount,
+                    actor=actor_for(request),
+                    action="mappings_saved",
+                    changes={"entity": entity, "rows": len(saved)},
+                )
         return self.get(request, pk)
 
 

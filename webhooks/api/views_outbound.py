@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from integrations.api.authentication import actor_for
 from integrations.api.common import ApiError, error_response, request_subaccount
 from webhooks.api.serializers_outbound import (
     AttemptSerializer,
@@ -54,9 +55,13 @@ class EndpointViewSet(
         fields = dict(params.validated_data)
         enabled = fields.pop("enabled", True)
         try:
-            endpoint = outbound.endpoint_create(subaccount=request.subaccount, **fields)
+            endpoint = outbound.endpoint_create(
+                subaccount=request.subaccount, actor=actor_for(request), **fields
+            )
             if not enabled:
-                endpoint = outbound.endpoint_update(endpoint=endpoint, enabled=False)
+                endpoint = outbound.endpoint_update(
+                    endpoint=endpoint, enabled=False, actor=actor_for(request)
+                )
         except outbound.EndpointInvalid as exc:
             raise _invalid(exc.errors) from None
         return Response(EndpointSecretSerializer(endpoint).data, status=status.HTTP_201_CREATED)
@@ -67,19 +72,21 @@ class EndpointViewSet(
         params = EndpointWriteSerializer(data=request.data, partial=True)
         params.is_valid(raise_exception=True)
         try:
-            endpoint = outbound.endpoint_update(endpoint=endpoint, **params.validated_data)
+            endpoint = outbound.endpoint_update(
+                endpoint=endpoint, actor=actor_for(request), **params.validated_data
+            )
         except outbound.EndpointInvalid as exc:
             raise _invalid(exc.errors) from None
         return Response(EndpointSerializer(endpoint).data)
 
     def perform_destroy(self, instance) -> None:
-        outbound.endpoint_delete(endpoint=instance)
+        outbound.endpoint_delete(endpoint=instance, actor=actor_for(self.request))
 
     @extend_schema(request=None, responses={200: EndpointSecretSerializer})
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, pk: str) -> Response:
         """A new secret, shown once; the old one keeps signing (second signature) for 24 hours."""
-        endpoint = outbound.endpoint_rotate_secret(endpoint=self.get_object())
+        endpoint = outbound.endpoint_rotate_secret(endpoint=self.get_object(), actor=actor_for(request))
         return Response(EndpointSecretSerializer(endpoint).data)
 
     @extend_schema(request=None, responses={202: MessageSerializer, **DISABLED_RESPONSE})

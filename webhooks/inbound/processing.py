@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from connectors.base import ConnectorError, RemoteRecord, TransientError, WebhookEvent
 from connectors.registry import UnknownConnector, connector_class
 from integrations.claims import rows_claim
+from integrations.log_context import integration_log_ids, log_bind, log_context_kept
 from integrations.models import Integration
 from sync.models import EntityLink
 from sync.onboarding.events import flow_events_apply
@@ -138,9 +139,11 @@ def _process(events: list[InboundEvent]) -> ProcessResult:
     return result
 
 
+@log_context_kept
 def _apply_group(
     integration: Integration, entity: str, events: list[InboundEvent], result: ProcessResult
 ) -> None:
+    log_bind(**integration_log_ids(integration), **_event_log_ids(events))
     if _is_flow_entity(integration, entity):
         _apply_flow_group(integration, events, result)
         return
@@ -170,6 +173,17 @@ def _apply_group(
         by_status[_classify(event, errors, links)].append(event)
     for (status, note), group in by_status.items():
         _finish(group, status, note, result)
+    logger.info(
+        "inbound events applied",
+        extra={"entity": entity, **{status: len(group) for (status, _), group in by_status.items()}},
+    )
+
+
+def _event_log_ids(events: list[InboundEvent]) -> dict:
+    """One event's id, or a group's first ids and its size (a drain applies up to a batch at once)."""
+    if len(events) == 1:
+        return {"event_id": events[0].pk}
+    return {"event_ids": [e.pk for e in events[:20]], "events": len(events)}
 
 
 def _is_flow_entity(integration: Integration, entity: str) -> bool:

@@ -23,13 +23,14 @@ from integrations.admin_look import status_badge
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
 from webhooks.models import Delivery, Endpoint, Message
 from webhooks.outbound import services as outbound
+from webhooks.outbound.services import redacted_url
 
 HEALTH_WINDOW = timedelta(days=7)
 
 
-def redacted_url(url: str) -> str:
-    base, sep, _ = url.partition("?")
-    return f"{base}?…" if sep else base
+def actor_of(request) -> str:
+    """How the audit log names the admin user acting."""
+    return f"user:{request.user.get_username()}"
 
 
 class EndpointActionForm(ActionForm):
@@ -144,15 +145,24 @@ class EndpointAdmin(ScopedReadOnlyAdmin):
     @admin.action(description="Enable", permissions=["operate"])
     def enable(self, request, queryset: QuerySet) -> None:
         for endpoint in queryset.filter(enabled=False):
-            outbound.endpoint_enable(endpoint=endpoint)
+            outbound.endpoint_enable(endpoint=endpoint, actor=actor_of(request))
         self.message_user(request, "Enabled")
 
     @admin.action(description="Disable (pending deliveries are skipped)", permissions=["operate"])
     def disable(self, request, queryset: QuerySet) -> None:
         who = request.user.get_username()
         for endpoint in queryset.filter(enabled=True):
-            outbound.endpoint_disable(endpoint=endpoint, reason=f"Disabled by {who}", notify=False)
+            outbound.endpoint_disable(
+                endpoint=endpoint, reason=f"Disabled by {who}", notify=False, actor=actor_of(request)
+            )
         self.message_user(request, "Disabled")
+
+    def delete_model(self, request, obj: Endpoint) -> None:
+        outbound.endpoint_delete(endpoint=obj, actor=actor_of(request))  # audited
+
+    def delete_queryset(self, request, queryset: QuerySet) -> None:
+        for endpoint in queryset:
+            outbound.endpoint_delete(endpoint=endpoint, actor=actor_of(request))
 
 
 class DeliveryInline(admin.TabularInline):

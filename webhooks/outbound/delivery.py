@@ -32,6 +32,7 @@ from django.utils import timezone
 from connectors.base import RateLimited
 from connectors.ratelimit import RateLimiter
 from integrations.claims import rows_claim
+from integrations.log_context import log_bind, log_context_kept
 from webhooks.models import DEFAULT_RETRY_SCHEDULE, Attempt, Delivery, Endpoint
 from webhooks.outbound.events import deliveries_enqueue_on_commit
 from webhooks.outbound.http import SendResult, outbound_session, post_signed
@@ -302,7 +303,10 @@ def _streak_calls_for_disabling(endpoint: Endpoint, delivery: Delivery, result: 
     return bool(disable_reason(endpoint, now=now))
 
 
+@log_context_kept
 def _send(delivery: Delivery, endpoint: Endpoint, session: requests.Session) -> SendResult:
+    log_bind(delivery_id=delivery.pk, endpoint_id=endpoint.pk, subaccount_id=endpoint.subaccount_id)
+    logger.debug("webhook sending", extra={"attempt": delivery.attempts + 1})
     body = json.dumps(delivery.message.payload, separators=(",", ":"), ensure_ascii=False).encode()
     secrets = active_secrets(
         secret=endpoint.secret,

@@ -1,7 +1,10 @@
 """Services for outbound endpoints: create, change, rotate, disable, test, replay and redeliver.
 
 The API, the admin and the delivery code all call these; none of them sends anything in the
-caller's request: sending is queued after commit (``webhooks.outbound.tasks``).
+caller's request: sending is queued after commit (``webhooks.outbound.tasks``). Every change to an
+endpoint (create, settings, enable/disable, secret rotation, delete) writes an audit row in the
+same transaction, naming ``actor`` (the API key or admin user; "system" for automatic disabling);
+secrets appear there only as "[set]"/"[changed]", URLs without their query string.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from integrations.models import SubAccount
+from integrations.audit import SECRET_CHANGED, SECRET_SET, audit_record
+from integrations.models import AuditLog, SubAccount
 from webhooks.models import Delivery, Endpoint, Message
 from webhooks.outbound.events import (
     deliveries_enqueue_on_commit,
@@ -85,13 +89,46 @@ def _validate(fields: dict[str, Any]) -> None:
         raise EndpointInvalid(errors)
 
 
-def endpoint_create(*, subaccount: SubAccount, url: str, **settings: Any) -> Endpoint:
+def redacted_url(url: str) -> str:
+    """A target URL fit to show or record: its query string (which may carry a token) cut off."""
+    base, sep, _ = url.partition("?")
+    return f"{base}?…" if sep else base
+
+
+def _audit(endpoint: Endpoint, *, actor: str, action: str, changes: dict[str, Any]) -> None:
+    audit_record(
+        integration=None,
+        subaccount=endpoint.subaccount,
+        actor=actor,
+        action=action,
+        changes=changes,
+        object_type=AuditLog.ObjectType.ENDPOINT,
+        object_id=endpoint.pk,
+        object_repr=redacted_url(endpoint.url),
+    )
+
+
+def _url_change(before: str, after: str) -> dict[str, Any] | str:
+    shown = redacted_url(before), redacted_url(after)
+    return SECRET_CHANGED if shown[0] == shown[1] else {"from": shown[0], "to": shown[1]}
+
+
+def endpoint_create(*, subaccount: SubAccount, url: str, actor: str = "system", **settings: Any) -> Endpoint:
     """A new enabled endpoint with a fresh secret; raises EndpointInvalid (e.g. a private URL)."""
     unknown = set(settings) - set(SETTINGS)
     if unknown:
         raise TypeError(f"unknown endpoint settings: {sorted(unknown)}")
     _validate({"url": url, **settings})
-    endpoint = Endpoint.objects.create(subaccount=subaccount, url=url, secret=secret_generate(), **settings)
+    with transaction.atomic():
+        endpoint = Endpoint.objects.create(
+            subaccount=subaccount, url=url, secret=secret_generate(), **settings
+        )
+        _audit(
+            endpoint,
+            actor=actor,
+            action="endpoint.created",
+            changes={"url": redacted_url(url), **settings, "secret": SECRET_SET},
+        )
     logger.info(
         "webhook endpoint created", extra={"endpoint_id": endpoint.pk, "subaccount_id": subaccount.pk}
     )
@@ -99,38 +136,61 @@ def endpoint_create(*, subaccount: SubAccount, url: str, **settings: Any) -> End
 
 
 def endpoint_update(
-    *, endpoint: Endpoint, url: str | None = None, enabled: bool | None = None, **settings: Any
+    *,
+    endpoint: Endpoint,
+    url: str | None = None,
+    enabled: bool | None = None,
+    actor: str = "system",
+    **settings: Any,
 ) -> Endpoint:
     """Change settings; ``enabled`` False disables (pending deliveries skipped), True re-enables."""
     unknown = set(settings) - set(SETTINGS)
     if unknown:
         raise TypeError(f"unknown endpoint settings: {sorted(unknown)}")
     _validate({**({"url": url} if url is not None else {}), **settings})
+    changes: dict[str, Any] = {}
     with transaction.atomic():
         for name, value in settings.items():
+            if getattr(endpoint, name) != value:
+                changes[name] = {"from": getattr(endpoint, name), "to": value}
             setattr(endpoint, name, value)
-        if url is not None:
+        if url is not None and url != endpoint.url:
+            changes["url"] = _url_change(endpoint.url, url)
             endpoint.url = url
         endpoint.save()
+        if changes:
+            _audit(endpoint, actor=actor, action="endpoint.updated", changes=changes)
         if enabled is False and endpoint.enabled:
-            endpoint_disable(endpoint=endpoint, reason="Disabled by the sub-account", notify=False)
+            endpoint_disable(
+                endpoint=endpoint, reason="Disabled by the sub-account", notify=False, actor=actor
+            )
         elif enabled is True and not endpoint.enabled:
-            endpoint_enable(endpoint=endpoint)
+            endpoint_enable(endpoint=endpoint, actor=actor)
     endpoint.refresh_from_db()
     return endpoint
 
 
-def endpoint_rotate_secret(*, endpoint: Endpoint) -> Endpoint:
+def endpoint_rotate_secret(*, endpoint: Endpoint, actor: str = "system") -> Endpoint:
     """A new secret; the old one keeps signing (a second signature) for ROTATION_GRACE."""
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = timezone.now() + ROTATION_GRACE
     endpoint.secret = secret_generate()
-    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+    with transaction.atomic():
+        endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        _audit(
+            endpoint,
+            actor=actor,
+            action="endpoint.secret_rotated",
+            changes={
+                "secret": SECRET_CHANGED,
+                "previous_secret_expires_at": endpoint.previous_secret_expires_at.isoformat(),
+            },
+        )
     logger.info("webhook secret rotated", extra={"endpoint_id": endpoint.pk})
     return endpoint
 
 
-def endpoint_disable(*, endpoint: Endpoint, reason: str, notify: bool = True) -> bool:
+def endpoint_disable(*, endpoint: Endpoint, reason: str, notify: bool = True, actor: str = "system") -> bool:
     """Disable once (a conditional UPDATE); skip its pending deliveries; tell the other endpoints.
 
     Returns False when it was already disabled (then nothing else happens, so the
@@ -147,6 +207,12 @@ def endpoint_disable(*, endpoint: Endpoint, reason: str, notify: bool = True) ->
             status=Delivery.Status.SKIPPED, locked_until=None, next_attempt_at=None, updated_at=now
         )
         endpoint.refresh_from_db()
+        _audit(
+            endpoint,
+            actor=actor,
+            action="endpoint.disabled",
+            changes={"enabled": {"from": True, "to": False}, "reason": reason[:300]},
+        )
         if notify:
             # The endpoint is disabled by now, so only the sub-account's other endpoints hear of it.
             event_emit(
@@ -159,17 +225,25 @@ def endpoint_disable(*, endpoint: Endpoint, reason: str, notify: bool = True) ->
     return True
 
 
-def endpoint_enable(*, endpoint: Endpoint) -> Endpoint:
+def endpoint_enable(*, endpoint: Endpoint, actor: str = "system") -> Endpoint:
     """Enable with a clean health record (skipped deliveries stay skipped: replay them if wanted)."""
-    Endpoint.objects.filter(pk=endpoint.pk).update(
-        enabled=True,
-        disabled_reason="",
-        disabled_at=None,
-        consecutive_failures=0,
-        failing_since=None,
-        updated_at=timezone.now(),
-    )
-    endpoint.refresh_from_db()
+    with transaction.atomic():
+        changed = Endpoint.objects.filter(pk=endpoint.pk, enabled=False).update(
+            enabled=True,
+            disabled_reason="",
+            disabled_at=None,
+            consecutive_failures=0,
+            failing_since=None,
+            updated_at=timezone.now(),
+        )
+        endpoint.refresh_from_db()
+        if changed:
+            _audit(
+                endpoint,
+                actor=actor,
+                action="endpoint.enabled",
+                changes={"enabled": {"from": False, "to": True}},
+            )
     return endpoint
 
 
@@ -251,7 +325,14 @@ def _restart(*, endpoint_ids: Iterable[int], message_ids: list[int]) -> int:
     return len(ids)
 
 
-def endpoint_delete(*, endpoint: Endpoint) -> None:
+def endpoint_delete(*, endpoint: Endpoint, actor: str = "system") -> None:
     """Delete the endpoint with its deliveries and attempts (its messages stay in the log)."""
     logger.info("webhook endpoint deleted", extra={"endpoint_id": endpoint.pk})
-    endpoint.delete()
+    with transaction.atomic():
+        _audit(
+            endpoint,
+            actor=actor,
+            action="endpoint.deleted",
+            changes={"url": redacted_url(endpoint.url), "description": endpoint.description},
+        )
+        endpoint.delete()
