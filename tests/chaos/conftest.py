@@ -142,6 +142,13 @@ def assert_contacts_match(integration, subaccount, *, expected: int) -> dict[str
     duplicated += len(local) - len(by_local)  # local contacts no link accounts for
     emails_remote = Counter(e for e in remote.values() if e)
     duplicated += sum(n - 1 for n in emails_remote.values() if n > 1)
+    names_remote = Counter(
+        (r.get("firstname", ""), r.get("lastname", ""), r.get("email", ""))
+        for r in SandboxRecord.objects.filter(
+            provider="hubspot", object_type="contacts", archived=False
+        ).values_list("data", flat=True)
+    )
+    duplicated += sum(n - 1 for n in names_remote.values() if n > 1)
     mismatched = [
         rid for rid, lid in links if rid in remote and remote[rid] != (local.get(lid) or "").lower()
     ]
