@@ -41,17 +41,16 @@ def test_a_two_way_full_sync_survives_provider_chaos(
     em = emulator_module("hubspot").emulator
     em.reset()
     em.seed("contacts", remote_count, None)
-    records_bulk_upsert(
-        subaccount=subaccount,
-        entity="contact",
-        records=[
-            {"first_name": f"Solo{i}", "last_name": "Nameonly"}  # nothing to match it by
-            if i % 10 == 0
-            else {"first_name": f"Ana{i}", "last_name": "Chaos", "email": f"ana{i}@chaos.example"}
-            for i in range(local_count)
-        ],
-        origin="api",
-    )
+    local = [
+        {"first_name": f"Solo{i}", "last_name": "Nameonly"}  # nothing to match it by
+        if i % 10 == 0
+        else {"first_name": f"Ana{i}", "last_name": "Chaos", "email": f"ana{i}@chaos.example"}
+        for i in range(local_count)
+    ]
+    for start in range(0, local_count, 1000):  # the bulk API's largest batch
+        records_bulk_upsert(
+            subaccount=subaccount, entity="contact", records=local[start : start + 1000], origin="api"
+        )
     integration = sandbox_integration(subaccount, "hubspot", sandbox_url, direction="bidirectional")
     workers("w", env={"SYNC_LEASE_TTL_SECONDS": "120"})
     control(sandbox_url, "hubspot", "faults", {"chaos": CHAOS})
