@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
 
-.PHONY: run test test-unit test-e2e lint format bench system-deps install install-dev migrate clean
+.PHONY: run test test-unit test-e2e test-chaos chaos lint format bench system-deps install install-dev migrate clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,10 +46,18 @@ run: install
 
 test: install-dev system-deps
 	$(VENV)/bin/ruff check .
-	scripts/with-test-servers.sh $(MAKE) --no-print-directory test-unit test-e2e
+	scripts/with-test-servers.sh $(MAKE) --no-print-directory test-unit test-e2e test-chaos
 
 test-unit:
-	$(VENV)/bin/pytest -q -m "not e2e" --ignore=tests/e2e
+	$(VENV)/bin/pytest -q -m "not e2e and not chaos" --ignore=tests/e2e --ignore=tests/chaos
+
+# The chaos suite's short form (about 3 minutes): kills, provider faults, races, webhook storms.
+test-chaos:
+	CHAOS_SCALE=short $(VENV)/bin/pytest -q tests/chaos
+
+# The full form: 20,000-record kill, 2-minute race, a minute of webhooks; figures into RESULTS.md.
+chaos: install-dev system-deps
+	CHAOS_SCALE=full CHAOS_RESULTS=benchmarks/RESULTS.md scripts/with-test-servers.sh $(VENV)/bin/pytest -q tests/chaos
 
 test-e2e:
 	$(VENV)/bin/pytest -q tests/e2e

@@ -279,6 +279,13 @@ CONNECTOR_HTTP_TIMEOUT = env.float("CONNECTOR_HTTP_TIMEOUT", default=30.0)
 CONNECTOR_TEST_TIMEOUT = env.float("CONNECTOR_TEST_TIMEOUT", default=10.0)
 # Rate limits are shared by every process through Redis when it is configured.
 RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default=REDIS_URL or "memory://")
+# 429s are never errors: one request waits them out in-process up to this many seconds in all,
+# then the run's task waits (re-queued with the provider's countdown, its error retries untouched)
+# up to SYNC_RATE_LIMIT_WAIT_MAX_SECONDS per run, and past that pauses for
+# SYNC_RATE_LIMIT_PAUSE_SECONDS (or the provider's longer wait) and resumes: never failed for it.
+CONNECTOR_RATE_LIMIT_WAIT_SECONDS = env.float("CONNECTOR_RATE_LIMIT_WAIT_SECONDS", default=60.0)
+SYNC_RATE_LIMIT_WAIT_MAX_SECONDS = env.float("SYNC_RATE_LIMIT_WAIT_MAX_SECONDS", default=300.0)
+SYNC_RATE_LIMIT_PAUSE_SECONDS = env.float("SYNC_RATE_LIMIT_PAUSE_SECONDS", default=600.0)
 # A sync's lease expires this long after its last heartbeat (a dead worker's run is resumed then).
 SYNC_LEASE_TTL_SECONDS = env.int("SYNC_LEASE_TTL_SECONDS", default=90)
 # Push local changes to the sub-account's other integrations within seconds (sync.push_feed); off,

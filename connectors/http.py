@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import requests
 from django.conf import settings
-from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, retry, retry_if_exception
 
 from config.logging import redact
 from connectors import api_usage
@@ -30,6 +30,12 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 4
 MAX_BACKOFF = 30.0
 ERROR_EXCERPT = 300
+# A 429 whose provider names no wait: try again after this long (and no sooner than the minimum).
+RATE_LIMIT_DEFAULT_WAIT = 1.0
+RATE_LIMIT_MIN_WAIT = 0.05
+# 429s one request waits out in-process (each bounded by MAX_BACKOFF and, together, by the
+# CONNECTOR_RATE_LIMIT_WAIT_SECONDS setting) before the task is left to wait instead.
+RATE_LIMIT_MAX_TRIES = 50
 
 
 class Auth(Protocol):
@@ -74,10 +80,32 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def json_or_empty(resp: requests.Response) -> Any:
+    parsed = getattr(resp, "parsed_json", _UNPARSED)
+    if parsed is not _UNPARSED:  # a 2xx answer ProviderClient already checked (see _json_checked)
+        return parsed
     try:
         return resp.json()
     except ValueError:
         return {}
+
+
+_UNPARSED = object()
+
+
+def _json_checked(resp: requests.Response, provider: str) -> None:
+    """A successful JSON answer must parse. One cut short (a proxy dropping the connection, a
+    provider stalling mid-body) would otherwise read as ``{}``: an empty last page that ends a
+    pull early, or a batch create that seems to have made nothing. It is transient and, for a
+    write, ambiguous (the provider may have applied it). The parsed body is kept for
+    ``json_or_empty``, so nothing parses twice."""
+    if not resp.content or "json" not in resp.headers.get("Content-Type", ""):
+        return
+    try:
+        resp.parsed_json = resp.json()  # type: ignore[attr-defined]
+    except ValueError:
+        raise TransientError(
+            f"{provider} answered with malformed JSON (a truncated body?)", status=resp.status_code
+        ) from None
 
 
 def _worth_waiting_for(exc: BaseException) -> bool:
@@ -90,8 +118,57 @@ def _safe_to_resend(exc: BaseException) -> bool:
     return _worth_waiting_for(exc) and not getattr(exc, "ambiguous", True)
 
 
+def _rate_limit_wait(exc: RateLimited) -> float:
+    """How long a 429 asks us to wait: the provider's word, else a second; never above MAX_BACKOFF."""
+    told = exc.retry_after if exc.retry_after is not None else RATE_LIMIT_DEFAULT_WAIT
+    return min(max(float(told), RATE_LIMIT_MIN_WAIT), MAX_BACKOFF)
+
+
+class _RetryBudget:
+    """When one request stops retrying. Two budgets, kept apart: errors (5xx, timeouts, cut
+    connections) spend ``max_attempts``; a 429 spends none of them, only waiting time, up to
+    ``rate_wait_max`` seconds per request. A burst of 429s right after a 5xx therefore never
+    turns into a failure here; past the waiting budget the RateLimited goes up to the task,
+    which waits without spending its error retries either (sync.tasks).
+
+    A client told to try fewer times than MAX_ATTEMPTS (a connection test, which must answer the
+    wizard within seconds) keeps one budget for both: every try counts."""
+
+    def __init__(self, *, max_attempts: int, rate_wait_max: float):
+        self.max_attempts = max_attempts
+        self.quick = max_attempts < MAX_ATTEMPTS
+        self.rate_wait_max = rate_wait_max
+        self.errors = 0
+        self.rate_limited = 0
+        self.waited = 0.0
+
+    def stop(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        if self.quick:
+            return state.attempt_number >= self.max_attempts
+        if isinstance(exc, RateLimited):
+            self.rate_limited += 1
+            wait = _rate_limit_wait(exc)
+            if self.rate_limited > RATE_LIMIT_MAX_TRIES or self.waited + wait > self.rate_wait_max:
+                return True
+            self.waited += wait
+            return False
+        self.errors += 1
+        return self.errors >= self.max_attempts
+
+    def wait(self, state: RetryCallState) -> float:
+        """Honour the provider's retry_after; otherwise exponential backoff (by errors so far)
+        with full jitter."""
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited):
+            logger.info("rate limited: waiting", extra={"error": str(exc)[:200]})
+            return _rate_limit_wait(exc)
+        return _wait(state)
+
+
 def _wait(state: RetryCallState) -> float:
-    """Honour the provider's retry_after; otherwise exponential backoff with full jitter."""
+    """After an error: the provider's retry_after if it gave one; otherwise exponential backoff
+    with full jitter."""
     exc = state.outcome.exception() if state.outcome else None
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
@@ -143,12 +220,10 @@ class ProviderClient:
         if idempotent is None:
             idempotent = method.upper() != "POST"
         worth = _worth_waiting_for if idempotent else _safe_to_resend
-        retrying = retry(
-            retry=retry_if_exception(worth),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=_wait,
-            reraise=True,
+        budget = _RetryBudget(
+            max_attempts=self.max_attempts, rate_wait_max=settings.CONNECTOR_RATE_LIMIT_WAIT_SECONDS
         )
+        retrying = retry(retry=retry_if_exception(worth), stop=budget.stop, wait=budget.wait, reraise=True)
         return retrying(self._send)(method, path, **kwargs)
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
@@ -202,6 +277,7 @@ class ProviderClient:
                 method, self.url(path), headers=headers, timeout=self.timeout, **kwargs
             )
         self.raise_for_response(resp)
+        _json_checked(resp, self.provider)
         return resp
 
     # --- the hooks providers override ---------------------------------------------------------

@@ -23,6 +23,7 @@ from sync.models import SyncRecordError, SyncRun
 from sync.polling import POLL_TASK, poll_due
 from sync.push_feed import FEED_TASK, PUSH_RETRY_EVERY, PUSH_TASK, feed_run, push_kick
 from sync.reports import REPORTS_TASK, reports_due
+from sync.retries import RetryState, retry_plan, run_progress, run_waiting
 from sync.runs import (
     RUN_EXECUTE_TASK,
     SyncBusy,
@@ -40,17 +41,38 @@ logger = logging.getLogger(__name__)
 LOG_RETENTION = timedelta(days=30)
 
 
+# Celery's own retry count includes rate-limit waits, which must never fail a run: lifted here,
+# the run's error budget (max_retries) is counted by sync.retries instead.
+CELERY_RETRIES_UNBOUNDED = 1_000_000
+
+
 @shared_task(bind=True, acks_late=True, max_retries=5, name=RUN_EXECUTE_TASK)
-def sync_run_execute_task(self, sync_run_id: int) -> str:
-    """Running twice is safe (lease + committed cursors), hence acks_late."""
+def sync_run_execute_task(
+    self, sync_run_id: int, not_counted: int = 0, rate_waited: float = 0.0, progress_mark: int | None = None
+) -> str:
+    """Running twice is safe (lease + committed cursors), hence acks_late. A 429 never spends the
+    error retries (sync.retries): only errors do, ``max_retries`` of them without progress."""
     try:
         run = sync_run_execute(run_id=sync_run_id)
     except TransientError as exc:
-        if self.request.retries >= self.max_retries:
+        plan = retry_plan(
+            exc,
+            retries=self.request.retries,
+            max_retries=self.max_retries,
+            state=RetryState(not_counted, rate_waited, progress_mark),
+            progress=run_progress(sync_run_id),
+        )
+        if plan.give_up:
             sync_run_give_up(run_id=sync_run_id, error=f"gave up after {self.max_retries} retries: {exc}")
             return "failed"
-        countdown = exc.retry_after or min(600, 2 ** (self.request.retries + 2))
-        raise self.retry(exc=exc, countdown=countdown) from None
+        run_waiting(sync_run_id, plan, exc)
+        # The budget is counted above, not by Celery (which counts rate-limit waits too).
+        raise self.retry(
+            exc=exc,
+            countdown=plan.countdown,
+            max_retries=CELERY_RETRIES_UNBOUNDED,
+            kwargs=plan.state.kwargs(),
+        ) from None
     return run.status
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -275,11 +276,44 @@ class Emulator:
             response = view(request, *args, **kwargs)
             if after_write is not None:  # the write happened; the caller never hears of it
                 return self.error(after_write[0], "injected failure after the write")
+            if self.chaos_roll("truncate_rate") and response.status_code < 300:
+                # The work is done, the answer is cut short (a connection dropped mid-body).
+                response.content = response.content[: max(1, len(response.content) // 2)]
             for name, value in self.response_headers(request, token).items():
                 response.setdefault(name, value)
             return response
 
         return wrapped
+
+    # --- chaos: random faults at set rates (the chaos suite, tests/chaos) -----------------------
+    # ``_control/faults`` with {"chaos": {...}}: ``error_rate`` (a 5xx, followed by a burst of
+    # ``burst_after_error`` 429s when set), ``ratelimit_rate`` (a burst of ``ratelimit_burst``
+    # 429s), ``stall_rate`` (``stall_ms`` before answering), ``truncate_rate`` (a successful
+    # answer's body cut in half, after the work is done). Rates are fractions of requests.
+
+    _chaos_random = random.Random()  # noqa: S311 (fault injection, not crypto)
+
+    def chaos_roll(self, name: str) -> bool:
+        chaos = self.state().settings.get("chaos") or {}
+        rate = float(chaos.get(name, 0) or 0)
+        return rate > 0 and self._chaos_random.random() < rate
+
+    def chaos_fault(self, state: SandboxState) -> HttpResponse | None:
+        chaos = state.settings.get("chaos") or {}
+        if not chaos:
+            return None
+        if self.chaos_roll("stall_rate"):
+            time.sleep(int(chaos.get("stall_ms", 2000)) / 1000)
+        if self.chaos_roll("ratelimit_rate"):
+            burst = max(1, int(chaos.get("ratelimit_burst", 3)))
+            SandboxState.objects.filter(pk=state.pk).update(ratelimit_count=F("ratelimit_count") + burst - 1)
+            return self.rate_limited_response(retry_after=1)
+        if self.chaos_roll("error_rate"):
+            burst = int(chaos.get("burst_after_error", 0))
+            if burst:
+                SandboxState.objects.filter(pk=state.pk).update(ratelimit_count=F("ratelimit_count") + burst)
+            return self.error(int(chaos.get("error_status", 503)), "injected chaos failure")
+        return None
 
     def injected_fault(self) -> HttpResponse | None:
         state = self.state()
@@ -294,7 +328,7 @@ class Emulator:
             fail_count=F("fail_count") - 1
         ):
             return self.error(state.fail_status or 503, "injected failure")
-        return None
+        return self.chaos_fault(state)
 
     def rule_fault(self, request: HttpRequest) -> tuple[int, bool] | None:
         """The ``fault_rule`` set through ``_control/faults``: of the requests whose path contains
@@ -401,6 +435,8 @@ class Emulator:
             state.rate_limit_enabled = bool(body["rate_limit"])
         if "rule" in body:  # see rule_fault
             state.settings = {**state.settings, "fault_rule": body["rule"] or {}}
+        if "chaos" in body:  # see chaos_fault
+            state.settings = {**state.settings, "chaos": body["chaos"] or {}}
         state.save()
         return JsonResponse(self._state_dict(state))
 
