@@ -286,6 +286,9 @@ RATELIMIT_STORAGE_URL = env.str("RATELIMIT_STORAGE_URL", default=REDIS_URL or "m
 CONNECTOR_RATE_LIMIT_WAIT_SECONDS = env.float("CONNECTOR_RATE_LIMIT_WAIT_SECONDS", default=60.0)
 SYNC_RATE_LIMIT_WAIT_MAX_SECONDS = env.float("SYNC_RATE_LIMIT_WAIT_MAX_SECONDS", default=300.0)
 SYNC_RATE_LIMIT_PAUSE_SECONDS = env.float("SYNC_RATE_LIMIT_PAUSE_SECONDS", default=600.0)
+# A run's first wait after an error (5xx, timeout) the provider gave no Retry-After for; doubled
+# for each further error.
+SYNC_RETRY_BACKOFF_SECONDS = env.float("SYNC_RETRY_BACKOFF_SECONDS", default=4.0)
 # A sync's lease expires this long after its last heartbeat (a dead worker's run is resumed then).
 SYNC_LEASE_TTL_SECONDS = env.int("SYNC_LEASE_TTL_SECONDS", default=90)
 # Push local changes to the sub-account's other integrations within seconds (sync.push_feed); off,

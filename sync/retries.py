@@ -26,8 +26,8 @@ from sync.models import SyncRun
 
 logger = logging.getLogger(__name__)
 
-# Without a provider's word: 4 s, 8 s, 16 s ... after the first, second, third error.
-BACKOFF_BASE = 4
+# Without a provider's word: 4 s, 8 s, 16 s ... after the first, second, third error
+# (SYNC_RETRY_BACKOFF_SECONDS is the first wait).
 BACKOFF_MAX = 600
 RATE_LIMIT_DEFAULT_WAIT = 10.0  # a 429 reaching the task without a Retry-After
 
@@ -80,7 +80,7 @@ def retry_plan(
     errors = retries - not_counted
     if errors >= max_retries:
         return RetryPlan(countdown=0, give_up=True, phase="", state=state)
-    countdown = exc.retry_after or min(BACKOFF_MAX, BACKOFF_BASE * 2**errors)
+    countdown = exc.retry_after or min(BACKOFF_MAX, settings.SYNC_RETRY_BACKOFF_SECONDS * 2**errors)
     return RetryPlan(
         countdown=countdown,
         give_up=False,

@@ -52,7 +52,8 @@ def test_a_two_way_full_sync_survives_provider_chaos(
             subaccount=subaccount, entity="contact", records=local[start : start + 1000], origin="api"
         )
     integration = sandbox_integration(subaccount, "hubspot", sandbox_url, direction="bidirectional")
-    workers("w", env={"SYNC_LEASE_TTL_SECONDS": "120"})
+    # The short form waits 1 s (not 4) after a run's first error: the same retries, sooner.
+    workers("w", env={"SYNC_LEASE_TTL_SECONDS": "120", **scaled({"SYNC_RETRY_BACKOFF_SECONDS": "1"}, {})})
     control(sandbox_url, "hubspot", "faults", {"chaos": CHAOS})
 
     runs = []

@@ -27,7 +27,7 @@ CHANGE_EVERY = 0.25  # seconds
 def test_beat_and_two_workers_run_one_sync_at_a_time_and_apply_every_change(
     catalog, subaccount, sandbox_url, workers, beat, record
 ):
-    seconds = scaled(20, 120)
+    seconds = scaled(12, 120)
     em = emulator_module("hubspot").emulator
     em.reset()
     em.seed("contacts", CONTACTS, None)

@@ -33,7 +33,7 @@ UPDATES_PER_CONTACT = 4
 def test_duplicated_shuffled_webhooks_take_effect_once_and_the_newest_value_wins(
     catalog, subaccount, sandbox_url, live_server, workers, record
 ):
-    seconds = scaled(10, 60)
+    seconds = scaled(6, 60)
     unique = int(RATE * seconds / (1 + DUPLICATED))
     contacts = unique // UPDATES_PER_CONTACT
     em = emulator_module("hubspot").emulator

@@ -27,7 +27,7 @@ ENV = {"SYNC_LEASE_TTL_SECONDS": str(LEASE_TTL), "CELERY_VISIBILITY_TIMEOUT": st
 def test_a_killed_workers_full_sync_resumes_within_the_lease_ttl_plus_30_s(
     catalog, subaccount, sandbox_url, workers, beat, record
 ):
-    records = scaled(5_000, 20_000)
+    records = scaled(3_000, 20_000)
     em = emulator_module("hubspot").emulator
     em.reset()
     em.seed("contacts", records, None)
