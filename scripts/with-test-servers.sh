@@ -12,4 +12,6 @@ redis-server --port "$RPORT" --bind 127.0.0.1 --save "" --appendonly no --daemon
   --pidfile "$T/redis.pid" --logfile "$T/redis.log"
 trap '$AS_PG "$PGBIN/pg_ctl" -D "$T/data" -m immediate stop >/dev/null; kill "$(cat "$T/redis.pid")"; rm -rf "$T"' EXIT
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres" REDIS_URL="redis://127.0.0.1:$RPORT/0"
+# For the chaos suite's restarts (tests/chaos/test_server_restarts.py): where the servers live.
+export TEST_SERVERS_DIR="$T" TEST_PG_BIN="$PGBIN" TEST_REDIS_PORT="$RPORT"
 "$@"

@@ -39,8 +39,10 @@ Status = InboundEvent.Status
 BACKOFF = (timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10), timedelta(hours=1))
 # A claim held longer than this belongs to a worker that died: the event is taken up again.
 CLAIM_LEASE = timedelta(minutes=10)
-# A pending event older than this lost its task message (broker trouble): the sweep takes it.
-PENDING_GRACE = timedelta(minutes=2)
+# A pending event older than this lost its task message (broker trouble, e.g. accepted while Redis
+# was down): the sweep takes it. Claims make the sweep and a late drain safe to overlap, so the
+# grace only spares the sweep work a kicked drain is about to do.
+PENDING_GRACE = timedelta(seconds=30)
 SWEEP_LIMIT = 500
 # A drain run claims this many events at a time, and hands over to a fresh run after DRAIN_BUDGET s.
 DRAIN_BATCH = 200
