@@ -97,7 +97,9 @@ class EncryptedTextField(models.TextField):
 class BlindIndexField(models.CharField):
     """HMAC of another field's normalised value (``integrations.pii.blind_index``), kept by
     ``pre_save`` on every write path that saves the instance (save(), bulk_create, the COPY and
-    UPDATE bulk writes in ``sync``), so it never disagrees with the value it indexes."""
+    UPDATE bulk writes in ``sync``), so it never disagrees with the value it indexes. A raw
+    ``QuerySet.update(email=...)`` bypasses pre_save: use save() or the services instead (nothing
+    in the code base updates an indexed field that way; ``reencrypt`` repairs indexes if it happens)."""
 
     description = "Keyed blind index of a personal field"
 

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldError
 from django.core.management import call_command
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -235,3 +236,23 @@ def test_the_admin_finds_a_contact_by_its_whole_email_or_phone(subaccount):
         assert list(response.context["cl"].result_list) == [Contact.objects.get(pk=ana.id)]
     assert client.get(url, {"q": "ana"}).context["cl"].result_count == 0  # no substring search
     assert client.get(reverse("admin:sync_activity_changelist"), {"q": "order"}).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_data_migration_encrypts_existing_rows_and_fills_their_indexes(subaccount):
+    [ana] = upsert(subaccount, ANA)
+    [note] = upsert(subaccount, {"kind": "note", "body": "Prefers calls after 5pm"}, entity="activity")
+    executor = MigrationExecutor(connection)
+    executor.migrate([("sync", "0021_pii_encrypted")])  # backwards: the rows in clear again
+    assert raw("sync_contact", ana.id, *PERSONAL) == ANA
+    assert raw("sync_activity", note.id, "body")["body"] == "Prefers calls after 5pm"
+    with connection.cursor() as cursor:  # as the schema migration left them: indexes not filled
+        cursor.execute("UPDATE sync_contact SET email_index = '', phone_index = '', mobile_phone_index = ''")
+
+    executor.loader.build_graph()
+    executor.migrate([("sync", "0022_pii_encrypt_rows")])
+
+    assert all(is_token(v) for v in raw("sync_contact", ana.id, *PERSONAL).values())
+    assert is_token(raw("sync_activity", note.id, "body")["body"])
+    assert Contact.objects.get(email="ana@example.com", phone="+14155552671").pk == ana.id
+    assert Activity.objects.get(pk=note.id).body == "Prefers calls after 5pm"
