@@ -11,7 +11,7 @@ RUN pip install -r requirements.txt
 
 COPY . .
 # collectstatic needs settings but no database or real secrets.
-RUN SECRET_KEY=build FIELD_ENCRYPTION_KEYS=ZmFrZS1idWlsZC1rZXktZmFrZS1idWlsZC1rZXktMDA= \
+RUN SECRET_KEY=build FIELD_ENCRYPTION_KEYS=ZmFrZS1idWlsZC1rZXktZmFrZS1idWlsZC1rZXktMDA= PII_INDEX_KEY=build \
     python manage.py collectstatic --noinput \
     && mkdir -p /app/var && chown -R app:app /app/var
 

@@ -38,6 +38,14 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
     local_key(VAR_DIR, "field_encryption_key", fernet=True)
 ]
 
+# Personal fields of canonical records (names, e-mail, phones, message content) encrypted at rest
+# with FIELD_ENCRYPTION_KEYS. Off: written in clear (rows written encrypted stay readable).
+ENCRYPT_PII = env_flag("ENCRYPT_PII", True)
+# The HMAC key of the PII blind indexes (exact-match lookups on e-mail and phones). Separate from
+# FIELD_ENCRYPTION_KEYS and never rotated by them; after changing it run `manage.py reencrypt`,
+# which rebuilds every blind index (lookups miss rows not yet rebuilt until it finishes).
+PII_INDEX_KEY = env.str("PII_INDEX_KEY", default="") or local_key(VAR_DIR, "pii_index_key")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The public origin providers call us on (webhook URLs, OAuth redirect URIs). Empty: the request's.

@@ -251,14 +251,27 @@ class ContactAdmin(BookingPanelMixin, ChatPanelMixin, ScoredRecordAdmin):
         "updated_at",
     ]
     list_filter = [*RecordAdmin.common_filters, "lifecycle_stage"]
+    # Names, e-mail and phones are encrypted at rest: e-mail and phones are found by their blind
+    # index, so only a whole address (any case) or a whole E.164 number matches; names not at all.
     search_fields = [
-        "first_name",
-        "last_name",
-        "email",
-        "phone",
-        "mobile_phone",
+        "email__exact",
+        "phone__exact",
+        "mobile_phone__exact",
         "external_id",
         "company_name",
+    ]
+    search_help_text = (
+        "A whole e-mail address or E.164 phone (+12025550123), an external id or a company name."
+    )
+    # Ordering by an encrypted column would order ciphertexts.
+    sortable_by = [
+        "company_name",
+        "lifecycle_stage",
+        "score",
+        "subaccount",
+        "version",
+        "is_deleted",
+        "updated_at",
     ]
 
     @admin.display(description="Conversations")
@@ -324,7 +337,8 @@ class ActivityAdmin(RecordAdmin):
         "is_deleted",
     ]
     list_filter = [*RecordAdmin.common_filters, "kind", "direction", "channel"]
-    search_fields = ["subject", "body", "external_id"]
+    search_fields = ["external_id"]  # subject and body are encrypted at rest: not searchable
+    search_help_text = "An external id (message subjects and bodies are encrypted, so not searchable)."
 
 
 @admin.register(Conversation)
@@ -342,7 +356,7 @@ class ConversationAdmin(RecordAdmin):
     ]
     list_select_related = ["subaccount", "contact"]
     list_filter = [*RecordAdmin.common_filters, "status", "channel"]
-    search_fields = ["subject", "assignee", "external_id"]
+    search_fields = ["assignee", "external_id"]  # the subject is encrypted at rest: not searchable
     panels = (*RecordAdmin.panels, "message_list")
 
     @admin.display(description="Messages")

@@ -104,7 +104,7 @@ class ClientPortalAdmin(ScopedReadOnlyAdmin):
     ]
     list_select_related = ["contact", "subaccount"]
     list_filter = [SubAccountScopeFilter, "status", "uploads_enabled"]
-    search_fields = ["lead_record_id__exact", "remote_id__exact", "contact__email"]
+    search_fields = ["lead_record_id__exact", "remote_id__exact", "contact__email__exact"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         return [field.name for field in ClientPortal._meta.fields]

@@ -4,7 +4,8 @@ A full sync inserts three rows per new record (the record, its link, its Change)
 bulk_create spends most of its time preparing and array-encoding values in Python; COPY streams
 rows instead. ``insert_rows`` takes model instances and gives them ids from the sequence (the
 records, whose ids the links and Changes need); ``insert_values`` takes plain tuples and returns
-nothing (links and Change rows: no instance is built at all). Other databases (SQLite in the
+nothing (links and Change rows: no instance is built at all). Encrypted fields are encrypted and
+blind indexes computed here as save() would (``integrations.fields``). Other databases (SQLite in the
 embedded default) use bulk_create.
 """
 
@@ -17,12 +18,16 @@ from typing import Any
 
 from django.db import connection, models
 
+from integrations.fields import EncryptedTextField
+
 
 def _reader(field: models.Field) -> Callable[[models.Model], Any]:
     """How COPY reads one field off an instance, decided once per field, not once per value."""
     if isinstance(field, models.JSONField):
         encoder = field.encoder
         return lambda obj: None if (v := getattr(obj, field.attname)) is None else json.dumps(v, cls=encoder)
+    if isinstance(field, EncryptedTextField):  # personal data: COPY must write it encrypted too
+        return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return lambda obj: field.pre_save(obj, add=True)  # sets the time, as save() would
     if type(field).pre_save is not models.Field.pre_save and not isinstance(field, models.DateField):

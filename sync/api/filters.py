@@ -1,7 +1,9 @@
 """List filters for canonical records. Soft-deleted records are hidden unless ``?is_deleted=`` is given.
 
 Filter values are normalised the way stored values are (an email filter is case-insensitive because
-emails are stored lower-case), so a filter finds what an upsert would match.
+emails are stored lower-case), so a filter finds what an upsert would match. E-mail and phone are
+encrypted at rest: ``email=``/``phone=`` compare their blind indexes (``integrations.pii``), exact
+match only.
 """
 
 from datetime import UTC

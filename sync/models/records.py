@@ -9,7 +9,9 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
+from integrations.fields import BlindIndexField, EncryptedTextField, with_blind_indexes
 from integrations.models import SubAccount
+from integrations.pii import EMAIL, PHONE
 
 __all__ = [
     "CanonicalRecord",
@@ -23,6 +25,12 @@ __all__ = [
     "Change",
     "IdempotencyKey",
 ]
+
+
+def _index_update_fields(record: models.Model, kwargs: dict) -> None:
+    """``save(update_fields=[...])`` of an indexed field writes its blind index too."""
+    if kwargs.get("update_fields") is not None:
+        kwargs["update_fields"] = with_blind_indexes(type(record), kwargs["update_fields"])
 
 
 class CanonicalRecord(models.Model):
@@ -53,6 +61,10 @@ class CanonicalRecord(models.Model):
                 name="%(app_label)s_%(class)s_uniq_external_id",
             )
         ]
+
+    def save(self, *args, **kwargs):
+        _index_update_fields(self, kwargs)
+        super().save(*args, **kwargs)
 
 
 class Enrichment(models.Model):
@@ -123,11 +135,15 @@ class Company(CanonicalRecord, Enrichment):
 
 
 class Contact(CanonicalRecord, Enrichment):
-    first_name = models.CharField(max_length=255, blank=True)
-    last_name = models.CharField(max_length=255, blank=True)
-    email = models.CharField(max_length=254, blank=True, help_text="Trimmed and lower-case")
-    phone = models.CharField(max_length=32, blank=True, help_text="E.164")
-    mobile_phone = models.CharField(max_length=32, blank=True, help_text="E.164")
+    # Personal data: encrypted at rest (ENCRYPT_PII); e-mail and phones found through blind indexes.
+    first_name = EncryptedTextField(max_length=255, blank=True)
+    last_name = EncryptedTextField(max_length=255, blank=True)
+    email = EncryptedTextField(max_length=254, blank=True, help_text="Trimmed and lower-case")
+    phone = EncryptedTextField(max_length=32, blank=True, help_text="E.164")
+    mobile_phone = EncryptedTextField(max_length=32, blank=True, help_text="E.164")
+    email_index = BlindIndexField(source="email", kind=EMAIL)
+    phone_index = BlindIndexField(source="phone", kind=PHONE)
+    mobile_phone_index = BlindIndexField(source="mobile_phone", kind=PHONE)
     job_title = models.CharField(max_length=255, blank=True)
     company_name = models.CharField(max_length=255, blank=True)
     owner_id = models.CharField(max_length=255, blank=True)
@@ -139,8 +155,9 @@ class Contact(CanonicalRecord, Enrichment):
     class Meta(CanonicalRecord.Meta):
         indexes = [
             *CanonicalRecord.Meta.indexes,
-            models.Index(fields=["subaccount", "email"], name="sync_contact_email_idx"),
-            models.Index(fields=["subaccount", "phone"], name="sync_contact_phone_idx"),
+            models.Index(fields=["subaccount", "email_index"], name="sync_contact_email_bidx"),
+            models.Index(fields=["subaccount", "phone_index"], name="sync_contact_phone_bidx"),
+            models.Index(fields=["subaccount", "mobile_phone_index"], name="sync_contact_mobile_bidx"),
             *_queue_indexes("contact"),
         ]
         constraints = [*CanonicalRecord.Meta.constraints, _score_range("sync_contact_score_range")]
@@ -196,7 +213,7 @@ class Conversation(CanonicalRecord):
         PENDING = "pending", "Pending"
         CLOSED = "closed", "Closed"
 
-    subject = models.CharField(max_length=500, blank=True)
+    subject = EncryptedTextField(max_length=500, blank=True, help_text="Encrypted at rest (ENCRYPT_PII)")
     status = models.CharField(max_length=64, blank=True, help_text="open, pending, closed, ...")
     channel = models.CharField(max_length=64, blank=True, help_text="whatsapp, email, sms, ...")
     priority = models.CharField(max_length=64, blank=True)
@@ -231,8 +248,9 @@ class Activity(CanonicalRecord):
         OUTBOUND = "outbound", "Outbound"
 
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.NOTE)
-    subject = models.CharField(max_length=500, blank=True)
-    body = models.TextField(blank=True)
+    # Message content: encrypted at rest (ENCRYPT_PII), never searched by the database.
+    subject = EncryptedTextField(max_length=500, blank=True)
+    body = EncryptedTextField(blank=True)
     status = models.CharField(max_length=64, blank=True)
     direction = models.CharField(max_length=10, choices=Direction.choices, blank=True, default="")
     channel = models.CharField(max_length=64, blank=True, help_text="sms, whatsapp, chat, ...")

@@ -1,0 +1,81 @@
+"""Personal data at rest: text encrypted with FIELD_ENCRYPTION_KEYS, and keyed blind indexes.
+
+A ciphertext is different every time, so the database cannot compare two of them. Exact-match
+lookups (matching by e-mail and phone, the API's ``?email=``, admin search) compare blind indexes
+instead: ``HMAC-SHA256(PII_INDEX_KEY, normalised value)``, stored in an indexed column beside the
+encrypted one. Without the key an index cannot be recomputed from a guessed address (a plain SHA-256
+of e-mail addresses is reversed by a dictionary), and with it equal values give equal indexes.
+
+``ENCRYPT_PII`` (on in production) decides what is *written*; reads accept both forms, so rows
+written before the switch (or while it was off) stay readable and ``manage.py reencrypt`` converges
+them. Blank values are stored blank (no personal data in "").
+"""
+
+import functools
+import hashlib
+import hmac
+import re
+
+from django.conf import settings
+
+from integrations.crypto import decrypt_json, encrypt_json
+
+EMAIL = "email"
+PHONE = "phone"
+KINDS = (EMAIL, PHONE)
+
+# A Fernet token: version byte 0x80, timestamp, IV, ciphertext (>= 16 bytes) and HMAC: >= 73 bytes,
+# base64url with padding (>= 100 chars).
+_TOKEN = re.compile(r"gAAAAA[A-Za-z0-9_-]{92,}={0,2}")
+_PHONE_NOISE = re.compile(r"[\s().\-/]")
+
+
+def pii_encrypted() -> bool:
+    return bool(getattr(settings, "ENCRYPT_PII", True))
+
+
+def encrypt_text(value: str) -> str:
+    """What a PII column stores for ``value``: a Fernet token when ENCRYPT_PII is on, else the text."""
+    if not value or not pii_encrypted():
+        return value
+    return encrypt_json(value)
+
+
+def is_token(stored: str) -> bool:
+    return bool(_TOKEN.fullmatch(stored))
+
+
+def decrypt_text(stored: str, *, label: str = "value") -> str:
+    """The text a PII column holds, whether it was written encrypted or in clear.
+
+    A token no key opens raises ``DecryptionError`` (never returns ciphertext as if it were text).
+    """
+    if not stored or not is_token(stored):
+        return stored
+    return str(decrypt_json(stored, label=label))
+
+
+def normalise_for_index(value: str, kind: str) -> str:
+    """The form a value is indexed under: e-mail trimmed and lower-cased; a phone without spaces,
+    dots, dashes or brackets (canonical phones are already E.164: ``+12025550123``)."""
+    value = (value or "").strip()
+    if kind == EMAIL:
+        return value.lower()
+    if kind == PHONE:
+        return _PHONE_NOISE.sub("", value)
+    raise ValueError(f"unknown blind index kind {kind!r}")
+
+
+@functools.cache
+def _index_key(key: str) -> bytes:
+    return hashlib.sha256(b"crm-pii-blind-index-v1\x00" + key.encode()).digest()
+
+
+def blind_index(value: str, kind: str) -> str:
+    """The blind index of ``value``: 64 hex characters, or "" for a blank value (so ``email=""``
+    still finds the records without an address)."""
+    normalised = normalise_for_index(value, kind)
+    if not normalised:
+        return ""
+    key = _index_key(settings.PII_INDEX_KEY)
+    return hmac.new(key, f"{kind}:{normalised}".encode(), hashlib.sha256).hexdigest()
