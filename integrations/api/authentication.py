@@ -44,11 +44,14 @@ def actor_for(request) -> str:
 
 
 def _key_from_headers(request) -> str | None:
+    """The key from ``Authorization: Bearer <key>``, else ``X-Api-Key``. An Authorization header of
+    any other form is refused rather than passed over: a client sending one means it."""
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, value = header.partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            return value.strip()
+        if scheme.lower() != "bearer" or not value.strip():
+            raise exceptions.AuthenticationFailed("The Authorization header must be 'Bearer <API key>'.")
+        return value.strip()
     value = request.META.get("HTTP_X_API_KEY", "")
     return value.strip() or None
 

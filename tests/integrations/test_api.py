@@ -272,3 +272,14 @@ def test_the_schema_documents_how_to_authenticate(db, client):
         "description": "A sub-account API key: `Authorization: Bearer <key>`",
     }
     assert schemes["ApiKeyHeader"]["name"] == "X-Api-Key"
+
+
+def test_an_authorization_header_that_is_not_bearer_is_refused_even_with_a_good_x_api_key(subaccount):
+    _, key = ApiKey.objects.create_key(name="test", subaccount=subaccount)
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=key, HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz")
+
+    refused = client.get("/api/v1/contacts/")
+
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "The Authorization header must be 'Bearer <API key>'."

@@ -131,5 +131,9 @@ def _substitute_references(case, ids: dict[str, int]) -> None:
 def test_api_does_what_its_schema_says(case, fixture_ids, django_capture_on_commit_callbacks):
     key, ids = fixture_ids
     _substitute_references(case, ids)
+    # A negative case may have its own malformed Authorization header as its violation: replacing it
+    # with our key would turn the case valid (and its acceptance into a false failure).
+    negative = case.meta is not None and not case.meta.generation.mode.is_positive
+    keep_own = negative and "Authorization" in (case.headers or {})
     with django_capture_on_commit_callbacks(execute=False):
-        case.call_and_validate(headers={"Authorization": f"Bearer {key}"})
+        case.call_and_validate(headers={} if keep_own else {"Authorization": f"Bearer {key}"})
