@@ -13,8 +13,12 @@ import time
 from collections import Counter
 
 import pytest
+from django.conf import settings
 from django.db import OperationalError, close_old_connections, connection
+from kombu import pools
 
+from config.celery import app as celery_app
+from config.redis_clients import redis_client
 from connectors.registry import emulator_module
 from connectors.sandbox.models import SandboxState
 from sync.models import SyncRun
@@ -72,6 +76,14 @@ class Servers:
             ["redis-cli", "-p", self.redis_port, "shutdown", "nosave"], capture_output=True, timeout=10
         )
 
+    def forget_redis_connections(self) -> None:
+        """This process's pooled connections to the old Redis are dead: drop them, so the next
+        test's broker calls (a worker ping) and our own clients connect afresh."""
+        pools.reset()  # kombu's process-wide connection and producer pools
+        celery_app._after_fork()  # the app's references to them: as a freshly forked process starts
+        for client in (redis_client(), redis_client(settings.CELERY_BROKER_URL)):
+            client.connection_pool.disconnect()
+
     def start_redis(self) -> None:
         subprocess.run(
             [
@@ -102,6 +114,7 @@ class Servers:
             timeout=10,
             message="Redis to answer",
         )
+        self.forget_redis_connections()
 
 
 @pytest.fixture
