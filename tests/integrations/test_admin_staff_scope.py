@@ -68,7 +68,7 @@ def value_for(field: models.Field, sub: SubAccount):
         return datetime.date.today() - datetime.timedelta(days=n)
     if isinstance(field, models.JSONField):
         return {}
-    raise NotImplementedError(f"no test value for {field!r}")
+    raise TypeError(f"no test value for {field!r}: give its field type one here")
 
 
 def row_in(model, sub: SubAccount):
