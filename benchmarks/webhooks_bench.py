@@ -11,6 +11,7 @@ Results are merged into benchmarks/RESULTS.md (section "Webhooks").
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -105,14 +106,14 @@ def wrk(url: str, *, script: str | None = None) -> dict:
     return {"rps": rps, **latency, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
 
 
-def ingress(base: str) -> dict:
+def ingress(base: str, run: int = 0) -> dict:
     sub, _ = SubAccount.objects.get_or_create(slug="bench-ingress", defaults={"name": "ingress"})
     em = emulator_module("salesforce").emulator
     config, tokens = em.connect(f"{base}/sandbox")
     integration = integration_create(
         subaccount=sub,
         template=IntegrationTemplate.objects.get(key="salesforce"),
-        name="sf-ingress",
+        name=f"sf-ingress-{run}",
         config=config,
         actor="bench",
     )
@@ -320,15 +321,39 @@ answering can do; the receiver reaches {ing["share_of_floor"]:.0%} of it. {_ingr
     print(f"wrote {RESULTS}")
 
 
+def ingress_median(base: str, runs: int) -> dict:
+    """Run the ingress measure ``runs`` times; the run with the median share of the floor, plus all shares."""
+    measured = []
+    for n in range(runs):
+        result = ingress(base, n)
+        print(f"ingress run {n + 1}/{runs}", json.dumps(result), flush=True)
+        measured.append(result)
+    measured.sort(key=lambda r: r["share_of_floor"])
+    median = dict(measured[len(measured) // 2])
+    median["runs"] = [
+        {"share_of_floor": round(r["share_of_floor"], 3), "p99_ms": r["webhook"].get("p99_ms")}
+        for r in measured
+    ]
+    return median
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--ingress-only", action="store_true", help="measure ingress only; RESULTS.md untouched"
+    )
+    parser.add_argument("--ingress-runs", type=int, default=3, help="ingress runs; the median is reported")
+    options = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("run through scripts/with-test-servers.sh (make bench does)")
     call_command("migrate", verbosity=0)
     call_command("load_catalog", verbosity=0)
     results = {}
     with emulator_server() as base:
-        results["ingress"] = ingress(base)
+        results["ingress"] = ingress_median(base, max(1, options.ingress_runs))
         print("ingress", json.dumps(results["ingress"]), flush=True)
+        if options.ingress_only:
+            return
         results["outbound"] = outbound()
         print("outbound", json.dumps(results["outbound"]), flush=True)
         results["end_to_end"] = end_to_end(base)
