@@ -11,6 +11,7 @@ Results are merged into benchmarks/RESULTS.md (section "Webhooks").
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -105,14 +106,14 @@ def wrk(url: str, *, script: str | None = None) -> dict:
     return {"rps": rps, **latency, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
 
 
-def ingress(base: str) -> dict:
+def ingress(base: str, run: int = 0) -> dict:
     sub, _ = SubAccount.objects.get_or_create(slug="bench-ingress", defaults={"name": "ingress"})
     em = emulator_module("salesforce").emulator
     config, tokens = em.connect(f"{base}/sandbox")
     integration = integration_create(
         subaccount=sub,
         template=IntegrationTemplate.objects.get(key="salesforce"),
-        name="sf-ingress",
+        name=f"sf-ingress-{run}",
         config=config,
         actor="bench",
     )
@@ -295,6 +296,41 @@ def _ingress_verdict(ing: dict) -> str:
     )
 
 
+def _floor_verdict(ing: dict) -> str:
+    met = ing["share_of_floor"] >= 0.7 and ing["webhook"].get("p99_ms", 1e9) < 50
+    return "**met**" if met else "**NOT met**"
+
+
+# cProfile over 2,000 Salesforce Outbound Messages through Django's test client (the full middleware
+# stack, benchmarks.settings, PostgreSQL), cumulative seconds per 2,000 requests; same run measures
+# the store-floor view. Re-measure by hand when the receiver changes (see the report's note).
+RECEIVER_PROFILE = """### Receiver profile
+
+cProfile over 2,000 Outbound Messages through Django's test client (whole middleware stack, PostgreSQL),
+cumulative seconds for the 2,000; in the same process the store-floor view took 0.66 ms/request before
+and 0.59 after.
+
+| entry | before | after |
+|---|---|---|
+| receiver, ms per request (test client) | 1.68 | 1.18 |
+| `views._deliver` (verify → parse → store → ack) | 3.30 | 1.76 |
+| store: `inbound_events_store` (delivery + events, one CTE) → `inbound_delivery_accept` (one INSERT) | 2.83 | 1.33 |
+| of which the SQL round trip (`psycopg cursor.execute`) | 1.45 | 0.76 |
+| of which ORM value adaptation (`_values`, 58,000 `get_db_prep_save`) | 0.67 | — (hand-adapted) |
+| model instances (`Model.__init__`, delivery + event) | 0.20 | — |
+| `salesforce.verify` (URL token, OrganizationId: parses the XML) | 0.32 | 0.31 |
+| `_webhook_request` (headers, URL, query) | 0.26 | 0.25 |
+| body encryption (`encrypt_json`, Fernet) | ≈0.15 | 0.19 |
+| `salesforce.parse` (the 400 check; tree reused from verify) | ≈0.05 | 0.05 |
+| function calls | 5.07 M | 3.52 M |
+
+Moved to the worker (`webhooks/inbound/parsing.py`, run first by every drain and by the sweep):
+building event rows and their JSON payloads, de-duplication (the unique insert), the events' index
+maintenance and the delivery's event counts. Kept before the 2xx: the integration lookup (cached),
+size, rate limit, allowlist, signature, the parse that decides a 400, and one INSERT of the verified
+body, encrypted (it carries PII and, for some providers, credentials)."""
+
+
 def write(results: dict) -> None:
     ing, out, e2e = results["ingress"], results["outbound"], results["end_to_end"]
     section = f"""## Webhooks
@@ -308,7 +344,10 @@ def write(results: dict) -> None:
 Reference for 1, same server and load: `bench/store-floor/` (benchmarks/urls.py), a view that only
 INSERTs the raw body and answers 200, serves {ing["store_floor"]["rps"]:,.0f} req/s (ratio {ing["store_floor"]["rps"] / ing["trivial_view"]["rps"]:.2f} to the
 trivial view, p99 {ing["store_floor"].get("p99_ms", 0):.1f} ms). It is the least a receiver that stores in PostgreSQL before
-answering can do; the receiver reaches {ing["share_of_floor"]:.0%} of it. {_ingress_verdict(ing)}
+answering can do; the receiver reaches {ing["share_of_floor"]:.0%} of it (goal ≥ 70 %, p99 < 50 ms: {_floor_verdict(ing)};
+median of {len(ing.get("runs", [])) or 1} runs, shares of the floor and receiver p99 per run: {", ".join(f"{r['share_of_floor']:.2f} / {r['p99_ms']:.0f} ms" for r in ing.get("runs", []))}). {_ingress_verdict(ing)}
+
+{RECEIVER_PROFILE}
 
 ```json
 {json.dumps(results, indent=2)}
@@ -320,15 +359,39 @@ answering can do; the receiver reaches {ing["share_of_floor"]:.0%} of it. {_ingr
     print(f"wrote {RESULTS}")
 
 
+def ingress_median(base: str, runs: int) -> dict:
+    """Run the ingress measure ``runs`` times; the run with the median share of the floor, plus all shares."""
+    measured = []
+    for n in range(runs):
+        result = ingress(base, n)
+        print(f"ingress run {n + 1}/{runs}", json.dumps(result), flush=True)
+        measured.append(result)
+    measured.sort(key=lambda r: r["share_of_floor"])
+    median = dict(measured[len(measured) // 2])
+    median["runs"] = [
+        {"share_of_floor": round(r["share_of_floor"], 3), "p99_ms": r["webhook"].get("p99_ms")}
+        for r in measured
+    ]
+    return median
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--ingress-only", action="store_true", help="measure ingress only; RESULTS.md untouched"
+    )
+    parser.add_argument("--ingress-runs", type=int, default=3, help="ingress runs; the median is reported")
+    options = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("run through scripts/with-test-servers.sh (make bench does)")
     call_command("migrate", verbosity=0)
     call_command("load_catalog", verbosity=0)
     results = {}
     with emulator_server() as base:
-        results["ingress"] = ingress(base)
+        results["ingress"] = ingress_median(base, max(1, options.ingress_runs))
         print("ingress", json.dumps(results["ingress"]), flush=True)
+        if options.ingress_only:
+            return
         results["outbound"] = outbound()
         print("outbound", json.dumps(results["outbound"]), flush=True)
         results["end_to_end"] = end_to_end(base)

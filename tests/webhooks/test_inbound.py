@@ -29,6 +29,7 @@ from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 from tests.sandbox import sandbox_integration
 from webhooks.inbound import throttle
+from webhooks.inbound.parsing import deliveries_parse
 from webhooks.inbound.processing import inbound_drain, inbound_retry_due
 from webhooks.inbound.services import KICK_KEY, KICK_WINDOW, inbound_events_replay
 from webhooks.inbound.tasks import inbound_drain_task
@@ -221,6 +222,7 @@ def test_an_address_outside_allowed_ips_is_403_and_recorded(client, hubspot, kic
     assert (refused.status_code, allowed.status_code) == (403, 200)
     forbidden = InboundDelivery.objects.get(integration=hubspot, outcome="forbidden")
     assert forbidden.remote_addr == "198.51.100.9"
+    deliveries_parse()  # what the worker does first
     assert list(InboundEvent.objects.values_list("event_id", flat=True)) == ["2"]
 
 
@@ -258,7 +260,7 @@ def test_over_the_rate_limit_is_429_with_retry_after(client, hubspot, kicks, set
     assert statuses == [200, 200, 429]
     assert throttled.status_code == 429 and 1 <= int(throttled["Retry-After"]) <= 60
     assert InboundDelivery.objects.filter(integration=hubspot, outcome="throttled").count() == 2
-    assert InboundEvent.objects.count() == 2
+    assert deliveries_parse() == 2 and InboundEvent.objects.count() == 2
 
 
 def test_a_signed_body_that_cannot_be_parsed_is_400_and_recorded_as_malformed(client, hubspot, kicks):
@@ -291,12 +293,13 @@ def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_comm
 
     assert response.status_code == 200 and response.content == b""
     delivery = InboundDelivery.objects.get(integration=hubspot)
-    assert (delivery.outcome, delivery.verified, delivery.events, delivery.duplicates) == (
-        "accepted",
-        True,
-        2,
-        0,
-    )
+    # Acknowledged means durable: one row, as received; reading it into events is the worker's.
+    assert (delivery.outcome, delivery.verified, delivery.parse_status) == ("accepted", True, "pending")
+    assert not InboundEvent.objects.exists()
+    assert kicks == [{"countdown": KICK_WINDOW}]  # once, and after commit (the fixture checks)
+    assert deliveries_parse() == 1
+    delivery.refresh_from_db()
+    assert (delivery.parse_status, delivery.events, delivery.duplicates) == ("parsed", 2, 0)
     # The raw body is kept for audit, encrypted at rest (some providers put credentials in it).
     assert '"eventId": 1' in delivery.body and '"objectId": 102' in delivery.body
     from django.db import connection
@@ -308,7 +311,6 @@ def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_comm
     assert set(events) == {"1", "2"}
     assert (events["2"].entity, events["2"].remote_id, events["2"].action) == ("contact", "102", "deleted")
     assert all(e.status == "pending" and e.attempts == 0 for e in events.values())
-    assert kicks == [{"countdown": KICK_WINDOW}]  # once, and after commit (the fixture checks)
 
 
 def test_a_redelivered_event_is_acknowledged_and_dropped_as_a_duplicate(client, hubspot, kicks):
@@ -318,10 +320,12 @@ def test_a_redelivered_event_is_acknowledged_and_dropped_as_a_duplicate(client, 
     only_dupes = hubspot_post(client, hubspot, [hs_event(1)])
 
     assert [r.status_code for r in (first, replayed, only_dupes)] == [200, 200, 200]
+    deliveries_parse()
     deliveries = list(InboundDelivery.objects.filter(integration=hubspot).order_by("pk"))
     assert [(d.events, d.duplicates) for d in deliveries] == [(2, 0), (3, 2), (1, 1)]
     assert sorted(InboundEvent.objects.values_list("event_id", flat=True)) == ["1", "2", "3"]
-    assert len(kicks) == 1  # the first two share a window; nothing new in the last one: no run
+    # The first two share a window; the last, in a new one, queues a run (that finds no new event).
+    assert len(kicks) == 2
 
 
 def test_the_same_event_id_from_another_integration_is_not_a_duplicate(client, hubspot, subaccount, kicks):
@@ -330,6 +334,7 @@ def test_the_same_event_id_from_another_integration_is_not_a_duplicate(client, h
     )
     assert hubspot_post(client, hubspot, [hs_event(7)]).status_code == 200
     assert hubspot_post(client, twin, [hs_event(7)]).status_code == 200
+    deliveries_parse()
     assert InboundEvent.objects.filter(event_id="7").count() == 2
 
 
@@ -342,6 +347,8 @@ def test_salesforce_gets_its_soap_ack_and_a_wrong_url_token_is_refused(client, s
     assert ok.status_code == 200 and ok["Content-Type"] == "text/xml; charset=utf-8"
     assert b"<Ack>true</Ack>" in ok.content
     assert forged.status_code == 401
+    assert InboundDelivery.objects.get(integration=salesforce, outcome="rejected").parse_status == ""
+    assert deliveries_parse() == 1  # the refused one is never read
     event = InboundEvent.objects.get(integration=salesforce)
     assert (
         event.payload["record"]["fields"]["FirstName"] == "Ana" and event.payload["raw"]["type"] == "Contact"
@@ -497,6 +504,7 @@ def test_a_claim_abandoned_by_a_dead_worker_is_retried_then_buried_after_max_att
             ("04l000000000002AAA", "Contact", sf_contact("003000000000002AAA", "B", when, "b@example.com")),
         ],
     )
+    deliveries_parse()
     expired = timezone.now() - timedelta(seconds=1)
     InboundEvent.objects.update(status="processing", next_attempt_at=expired, attempts=1)
     InboundEvent.objects.filter(event_id="04l000000000002AAA").update(attempts=InboundEvent.MAX_ATTEMPTS)

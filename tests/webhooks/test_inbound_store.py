@@ -1,24 +1,30 @@
-"""The receiver's write (webhooks.inbound.insert), its integration lookup (webhooks.inbound.targets)
-and the debounced drain: one statement per delivery, duplicates decided by the database, concurrent
-repeats safe, the portable path equivalent, a cached integration never outliving its row."""
+"""The receiver's write (webhooks.inbound.insert), the worker that reads deliveries into events
+(webhooks.inbound.parsing), the integration lookup (webhooks.inbound.targets) and the debounced
+drain: one INSERT per acknowledged delivery, durable before anything is parsed; events stored once
+by the database however many workers race; an unreadable delivery failed visibly, never lost."""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from connectors.base import RemoteRecord, WebhookEvent
+from connectors.base import RemoteRecord, WebhookRequest
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
-from webhooks.inbound import insert as inbound_insert
+from webhooks.inbound import parsing as inbound_parsing
 from webhooks.inbound import processing as inbound_processing
 from webhooks.inbound import targets as inbound_targets
+from webhooks.inbound.events import record_to_dict
+from webhooks.inbound.insert import body_bytes, stored_body
+from webhooks.inbound.parsing import deliveries_parse
 from webhooks.inbound.processing import record_from_dict
-from webhooks.inbound.services import _delivery, _event_row, record_to_dict
+from webhooks.inbound.services import inbound_deliveries_reparse, inbound_delivery_accept
 from webhooks.models import InboundDelivery, InboundEvent
 
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
@@ -34,58 +40,25 @@ def integration(subaccount):
     )
 
 
-def delivery_and_rows(integration, event_ids, *, raw=None):
-    from connectors.base import WebhookRequest
-
-    request = WebhookRequest(method="POST", url="https://x/", headers={"X-Test": "1"}, body=b'{"a": 1}')
-    delivery = _delivery(
-        integration=integration,
-        provider="hubspot",
-        request=request,
-        outcome="accepted",
-        verified=True,
-        events=len(event_ids),
-    )
-    events = [
-        WebhookEvent(
-            event_id=eid,
-            entity="contact",
-            remote_id=f"r{eid}",
-            action="updated",
-            occurred_at=None,
-            raw=raw or {},
-        )
-        for eid in event_ids
-    ]
-    return delivery, [_event_row(delivery, e.event_id, e) for e in events]
+def accept(integration, event_ids=(), *, body: bytes | None = None) -> int:
+    """What the receiver does once a delivery is verified: store it raw; returns its id."""
+    if body is None:
+        items = [
+            {"eventId": e, "subscriptionType": "contact.propertyChange", "objectId": f"r{e}"}
+            for e in event_ids
+        ]
+        body = json.dumps(items).encode()
+    request = WebhookRequest(method="POST", url="https://x/?token=t", headers={"X-Test": "1"}, body=body)
+    return inbound_delivery_accept(integration=integration, provider="hubspot", request=request)
 
 
 def stored_ids(integration) -> list[str]:
     return sorted(InboundEvent.objects.filter(integration=integration).values_list("event_id", flat=True))
 
 
-@pytest.mark.parametrize("path", ["one_statement", "portable"])
-def test_new_events_are_stored_once_and_repeats_are_counted_out(integration, path, monkeypatch):
-    if path == "portable":
-        monkeypatch.setattr(connection, "vendor", "sqlite")  # the ORM path runs on PostgreSQL too
-
-    first = inbound_insert.inbound_insert(*delivery_and_rows(integration, ["1", "2"]))
-    delivery, rows = delivery_and_rows(integration, ["2", "3"])
-    second = inbound_insert.inbound_insert(delivery, rows)
-    empty = inbound_insert.inbound_insert(*delivery_and_rows(integration, []))
-
-    assert (first, second, empty) == (2, 1, 0)
-    assert stored_ids(integration) == ["1", "2", "3"]
-    assert InboundDelivery.objects.filter(integration=integration).count() == 3
-    stored = InboundEvent.objects.get(event_id="3")
-    assert stored.delivery_id == delivery.pk and all(r.delivery_id == delivery.pk for r in rows)
-    assert (stored.status, stored.attempts, stored.occurred_at, stored.next_attempt_at) == (
-        "pending",
-        0,
-        None,
-        None,
-    )
-    assert InboundDelivery.objects.get(pk=delivery.pk).body == '{"a": 1}'  # encrypted at rest, read back
+def counts(*delivery_ids) -> list[tuple]:
+    rows = InboundDelivery.objects.in_bulk(delivery_ids)
+    return [(rows[i].parse_status, rows[i].events, rows[i].duplicates) for i in delivery_ids]
 
 
 postgresql_only = pytest.mark.skipif(
@@ -93,43 +66,151 @@ postgresql_only = pytest.mark.skipif(
 )
 
 
-@postgresql_only
-def test_the_write_is_one_statement(integration):
-    delivery, rows = delivery_and_rows(integration, ["1", "2", "3"], raw={"nested": [1, {"x": None}]})
+@pytest.mark.parametrize("path", ["one_statement", "portable"])
+def test_an_accepted_delivery_is_one_durable_row_before_anything_is_parsed(integration, path, monkeypatch):
+    if path == "portable":
+        monkeypatch.setattr(connection, "vendor", "sqlite")  # the ORM path runs on PostgreSQL too
     with CaptureQueriesContext(connection) as queries:
-        assert inbound_insert.inbound_insert(delivery, rows) == 3
-    assert len(queries) == 1
-    assert InboundEvent.objects.get(event_id="2").payload["raw"] == {"nested": [1, {"x": None}]}
+        delivery_id = accept(integration, ["1", "2"])
+    if path == "one_statement":
+        assert len(queries) == 1
+
+    delivery = InboundDelivery.objects.get(pk=delivery_id)
+    assert (delivery.outcome, delivery.verified, delivery.parse_status, delivery.method) == (
+        "accepted",
+        True,
+        "pending",
+        "POST",
+    )
+    assert (delivery.subaccount_id, delivery.headers, delivery.received_at is not None) == (
+        integration.subaccount_id,
+        {"X-Test": "1"},
+        True,
+    )
+    assert json.loads(delivery.body)[1]["eventId"] == "2"  # encrypted at rest, read back
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT body FROM webhooks_inbounddelivery WHERE id = %s", [delivery_id])
+        assert "eventId" not in cursor.fetchone()[0]
+    assert not InboundEvent.objects.exists()  # the worker's job
+
+
+def test_the_worker_stores_new_events_once_and_counts_repeats_out(integration):
+    first, second, empty = (
+        accept(integration, ["1", "2"]),
+        accept(integration, ["2", "3", "3"]),
+        accept(integration),
+    )
+
+    assert deliveries_parse() == 3
+    assert stored_ids(integration) == ["1", "2", "3"]
+    assert counts(first, second, empty) == [("parsed", 2, 0), ("parsed", 3, 2), ("parsed", 0, 0)]
+    event = InboundEvent.objects.get(event_id="3")
+    assert event.delivery_id == second and (event.status, event.attempts, event.entity, event.remote_id) == (
+        "pending",
+        0,
+        "contact",
+        "r3",
+    )
+    assert event.payload["raw"]["objectId"] == "r3"
+
+
+def test_a_delivery_parsed_twice_gives_its_events_once(integration):
+    delivery_id = accept(integration, ["1", "2"])
+    assert deliveries_parse() == 1 and deliveries_parse() == 0  # claimed: the second run finds nothing
+
+    InboundDelivery.objects.filter(pk=delivery_id).update(parse_status="pending")  # read again (a replay)
+    assert deliveries_parse() == 1
+    assert stored_ids(integration) == ["1", "2"] and InboundEvent.objects.count() == 2
+
+
+def test_a_worker_dying_mid_parse_leaves_the_delivery_pending_for_the_next(integration, monkeypatch):
+    delivery_id = accept(integration, ["1"])
+
+    def crash(rows):
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(inbound_parsing, "events_insert", crash)
+    with pytest.raises(RuntimeError):
+        deliveries_parse()
+    assert counts(delivery_id) == [("pending", 0, 0)] and not InboundEvent.objects.exists()
+
+    monkeypatch.undo()
+    assert deliveries_parse() == 1 and stored_ids(integration) == ["1"]
 
 
 @postgresql_only
-def test_concurrent_deliveries_of_the_same_events_store_each_event_once(integration):
-    barrier = threading.Barrier(6)
-    results: list[int] = []
+def test_concurrent_workers_read_overlapping_deliveries_into_each_event_once(integration):
+    ids = [accept(integration, ["a", "b", "c"][::step]) for step in (1, -1) for _ in range(6)]
+    barrier = threading.Barrier(4)
+    taken: list[int] = []
 
-    def deliver() -> None:
+    def work() -> None:
         try:
-            delivery, rows = delivery_and_rows(integration, ["a", "b", "c"])
             barrier.wait()
-            results.append(inbound_insert.inbound_insert(delivery, rows))
+            while n := deliveries_parse(limit=2):
+                taken.append(n)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    threads = [threading.Thread(target=work) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert sum(results) == 3 and len(results) == 6
-    assert stored_ids(integration) == ["a", "b", "c"]
+    assert sum(taken) == len(ids) and stored_ids(integration) == ["a", "b", "c"]
+    assert sum(duplicates for _, _, duplicates in counts(*ids)) == 3 * len(ids) - 3
+
+
+def test_a_body_unreadable_after_the_ack_is_failed_visibly_and_the_others_still_parse(integration):
+    bad = accept(integration, body=b'{"not": "an array"}')
+    good = accept(integration, ["1"])
+
+    assert deliveries_parse() == 2
+    assert counts(bad, good) == [("failed", 0, 0), ("parsed", 1, 0)]
+    failed = InboundDelivery.objects.get(pk=bad)
+    assert "cannot be read" in failed.reason and not InboundEvent.objects.filter(delivery_id=bad).exists()
+    assert stored_ids(integration) == ["1"]
+
+    # Fixed (here: a body that now reads), the operator has it read again.
+    InboundDelivery.objects.filter(pk=bad).update(
+        body=stored_body(b'[{"eventId": 9, "objectId": 9, "subscriptionType": "contact.creation"}]')
+    )
+    assert inbound_deliveries_reparse(delivery_ids=[bad, good]) == 1  # only failed ones
+    assert (
+        deliveries_parse() == 1
+        and counts(bad) == [("parsed", 1, 0)]
+        and stored_ids(integration) == ["1", "9"]
+    )
+
+
+def test_a_drain_reads_deliveries_before_it_applies_their_events(integration):
+    accept(integration, ["1", "2"])
+    integration.direction = "outbound"  # processing ignores them: quick, and no provider involved
+    integration.save()
+    assert inbound_processing.inbound_drain().counts == {"ignored": 2}
+    assert InboundDelivery.objects.get().parse_status == "parsed"
+
+
+def test_the_sweep_reads_deliveries_whose_kick_was_lost(integration):
+    accept(integration, ["1"])
+    integration.direction = "outbound"
+    integration.save()
+    later = timezone.now() + inbound_processing.PENDING_GRACE + timedelta(seconds=1)
+    assert inbound_processing.inbound_retry_due(now=later).counts == {"ignored": 1}
+
+
+def test_a_body_that_is_not_utf8_is_kept_byte_for_byte():
+    raw = b"\xff\xfe<xml>caf\xe9</xml>"
+    assert body_bytes(stored_body(raw)) == raw
+    assert stored_body(b'{"a": 1}') == '{"a": 1}' and body_bytes('{"a": 1}') == b'{"a": 1}'
 
 
 def test_inside_a_transaction_the_write_rolls_back_with_it(integration):
     with pytest.raises(RuntimeError), transaction.atomic():
-        inbound_insert.inbound_insert(*delivery_and_rows(integration, ["1"]))
+        accept(integration, ["1"])
         raise RuntimeError("the caller fails after the write")
-    assert not InboundDelivery.objects.exists() and not InboundEvent.objects.exists()
+    assert not InboundDelivery.objects.exists()
 
 
 # --- which integration: read once, remembered briefly, forgotten on change -------------------------
@@ -187,7 +268,8 @@ def test_a_drain_that_spends_its_budget_says_there_is_more_and_the_task_queues_t
     from webhooks.inbound import tasks as tasks_inbound
 
     for n in range(3):
-        inbound_insert.inbound_insert(*delivery_and_rows(integration, [f"e{n}"]))
+        accept(integration, [f"e{n}"])
+    deliveries_parse()
     integration.direction = "outbound"  # processing ignores them: quick, and no provider involved
     integration.save()
 

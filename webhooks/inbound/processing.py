@@ -1,7 +1,8 @@
 """Processing stored inbound events: claim, apply through the sync merge, record each outcome.
 
 Pending events are drained oldest first by ``inbound_drain``, which the receiver kicks (debounced)
-once it has stored them. Work is claimed a batch at a time (pending/due → processing) with
+once it has stored a delivery; each run first reads pending deliveries into events
+(``inbound.parsing``). Work is claimed a batch at a time (pending/due → processing) with
 ``integrations.claims.rows_claim``, so two workers never apply the same event, on SQLite and
 PostgreSQL alike. A claim is a lease: ``next_attempt_at`` holds
 its expiry while an event is processing, so the work of a worker that died mid-way is picked up
@@ -29,6 +30,7 @@ from integrations.models import Integration
 from sync.models import EntityLink
 from sync.onboarding.events import flow_events_apply
 from sync.webhook_apply import INBOUND_DIRECTIONS, apply_webhook_events
+from webhooks.inbound.parsing import deliveries_parse
 from webhooks.models import InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -80,8 +82,9 @@ def inbound_drain(*, batch: int | None = None, budget: float | None = None) -> P
     deadline = time.monotonic() + (DRAIN_BUDGET if budget is None else budget)
     result = ProcessResult()
     while True:
+        parsed = deliveries_parse()
         claimed = _claim(Q(status=Status.PENDING), order_by=("pk",), limit=batch)
-        if not claimed:
+        if not claimed and not parsed:
             return result  # nothing pending, or other runs have it all
         result.merge(_process(claimed))
         if time.monotonic() >= deadline:
@@ -95,6 +98,8 @@ def inbound_retry_due(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) 
     A claim abandoned by a dead worker counts as an attempt; past MAX_ATTEMPTS the event is dead.
     """
     now = now or timezone.now()
+    while deliveries_parse():  # deliveries whose kick was lost (broker down) become events first
+        pass
     due = (
         Q(status=Status.FAILED, next_attempt_at__lte=now)
         | Q(status=Status.PROCESSING, next_attempt_at__lt=now)

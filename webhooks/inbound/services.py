@@ -1,29 +1,26 @@
-"""Inbound provider webhooks: store what arrived, de-duplicated, and hand it to a worker after commit.
+"""Inbound provider webhooks: store what arrived, and hand it to a worker after commit.
 
-The receiver (``inbound.views``) verifies first; these services never see an unverified event.
+The receiver (``inbound.views``) verifies first; these services never see an unverified delivery.
 ``inbound_delivery_reject`` keeps a row for each refused delivery (counted and shown in the admin);
-``inbound_events_store`` keeps the delivery and one ``InboundEvent`` per new provider event id
-(a repeat is acknowledged and dropped) in one statement (``inbound.insert``) and kicks a debounced
-drain run once they are committed; ``inbound_events_replay`` puts chosen events back in the queue.
-Processing is ``inbound.processing``.
+``inbound_delivery_accept`` keeps a verified delivery as received, in one INSERT (``inbound.insert``),
+and kicks a debounced drain run once it is committed: the worker reads it into de-duplicated events
+(``inbound.parsing``) and applies them (``inbound.processing``). ``inbound_events_replay`` puts
+chosen events back in the queue, ``inbound_deliveries_reparse`` chosen failed deliveries.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from connectors.base import RemoteRecord, WebhookEvent, WebhookRequest
+from connectors.base import WebhookRequest
 from integrations.kick import kick
 from integrations.models import Integration
-from webhooks.inbound.insert import inbound_insert
+from webhooks.inbound.insert import delivery_insert, stored_body
 from webhooks.inbound.tasks import inbound_drain_task
 from webhooks.models import InboundDelivery, InboundEvent
 
@@ -31,7 +28,6 @@ logger = logging.getLogger(__name__)
 
 # Headers that can carry credentials are never stored: signatures, auth, tokens, keys, cookies.
 _SECRET_HEADER = re.compile(r"signature|auth|token|secret|key|cookie|password|session|verify", re.I)
-_EVENT_ID_MAX = InboundEvent._meta.get_field("event_id").max_length
 _REASON_MAX = InboundDelivery._meta.get_field("reason").max_length
 KICK_KEY = "webhooks:inbound"
 KICK_WINDOW = 0.25  # seconds: events arriving within it are processed by one drain run
@@ -52,7 +48,7 @@ def _delivery(
         provider=provider,
         method=request.method.upper()[:10],
         headers=safe_headers(request.headers),
-        body=request.body.decode("utf-8", "replace"),
+        body=stored_body(request.body),
         remote_addr=request.remote_addr or None,
         **fields,
     )
@@ -104,83 +100,19 @@ def inbound_challenge_record(
     return delivery
 
 
-def inbound_events_store(
-    *, integration: Integration, provider: str, request: WebhookRequest, events: list[WebhookEvent]
-) -> InboundDelivery:
-    """Store a verified delivery and its new events, then kick processing (``inbound_kick``).
-
-    Events whose provider id this integration has already stored (or that repeat within the
-    delivery) are dropped and counted in ``delivery.duplicates``. Safe against concurrent repeats:
-    the unique constraint decides, and only rows actually inserted are processed.
-    """
-    unique: dict[str, WebhookEvent] = {}
-    for event in events:
-        unique.setdefault(event_key(provider, event), event)
-    delivery = _delivery(
-        integration=integration,
+def inbound_delivery_accept(*, integration: Integration, provider: str, request: WebhookRequest) -> int:
+    """Store a verified delivery as received (durable once this returns in autocommit) and kick
+    processing after commit; returns its id. Parsing, de-duplication and events are the worker's."""
+    delivery_id = delivery_insert(
+        subaccount_id=integration.subaccount_id,
+        integration_id=integration.pk,
         provider=provider,
-        request=request,
-        outcome=InboundDelivery.Outcome.ACCEPTED,
-        verified=True,
-        events=len(events),
+        headers=safe_headers(request.headers),
+        body=stored_body(request.body),
+        remote_addr=request.remote_addr or None,
     )
-    rows = [_event_row(delivery, event_id, event) for event_id, event in unique.items()]
-    stored = inbound_insert(delivery, rows)
-    delivery.duplicates = len(events) - stored
-    if delivery.duplicates:
-        InboundDelivery.objects.filter(pk=delivery.pk).update(duplicates=delivery.duplicates)
-    if stored:
-        transaction.on_commit(inbound_kick)
-    return delivery
-
-
-def event_key(provider: str, event: WebhookEvent) -> str:
-    """The id events are de-duplicated on: the provider's, else a digest of what the event says."""
-    if event.event_id and len(event.event_id) <= _EVENT_ID_MAX:
-        return event.event_id
-    material = json.dumps(
-        [provider, event.event_id, event.entity, event.remote_id, event.action, _jsonable(event.raw)],
-        sort_keys=True,
-        cls=DjangoJSONEncoder,
-    )
-    return "sha256:" + hashlib.sha256(material.encode()).hexdigest()
-
-
-def _event_row(delivery: InboundDelivery, event_id: str, event: WebhookEvent) -> InboundEvent:
-    return InboundEvent(
-        subaccount_id=delivery.subaccount_id,
-        integration_id=delivery.integration_id,
-        delivery=delivery,
-        provider=delivery.provider,
-        event_id=event_id,
-        event_type=f"{event.entity}.{event.action}"[:100],
-        entity=event.entity[:20],
-        remote_id=event.remote_id[:120],
-        action=event.action[:20],
-        occurred_at=event.occurred_at,
-        payload={"raw": _jsonable(event.raw), "record": record_to_dict(event.record)},
-    )
-
-
-def _jsonable(value: Any) -> Any:
-    """Provider data as JSON (dates as ISO strings), as the JSONField will store it."""
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder)) if value else {}
-
-
-def record_to_dict(record: RemoteRecord | None) -> dict[str, Any] | None:
-    """A RemoteRecord as JSON; ``record_from_dict`` reads it back for processing."""
-    if record is None:
-        return None
-    return {
-        "id": record.id,
-        "modified_at": record.modified_at.isoformat() if record.modified_at else None,
-        "fields": _jsonable(dict(record.fields)),
-        "deleted": record.deleted,
-        "remote_type": record.remote_type,
-        # A key present means "read" (even empty): absent and () differ to the engine.
-        "relations": {name: list(ids) for name, ids in record.relations.items()},
-        "replaced_by": record.replaced_by,
-    }
+    transaction.on_commit(inbound_kick)
+    return delivery_id
 
 
 def inbound_kick() -> None:
@@ -206,3 +138,19 @@ def inbound_events_replay(*, event_ids: Iterable[int]) -> int:
         if replayed:
             transaction.on_commit(inbound_kick)
     return replayed
+
+
+def inbound_deliveries_reparse(*, delivery_ids: Iterable[int]) -> int:
+    """Have chosen failed deliveries read again (after a connector fix); returns how many.
+
+    Callers scope ``delivery_ids`` as for ``inbound_events_replay``. Events already stored from a
+    delivery are not stored twice: the worker's insert de-duplicates them.
+    """
+    ids = list(delivery_ids)
+    with transaction.atomic():
+        queued = InboundDelivery.objects.filter(
+            pk__in=ids, parse_status=InboundDelivery.ParseStatus.FAILED
+        ).update(parse_status=InboundDelivery.ParseStatus.PENDING, reason="")
+        if queued:
+            transaction.on_commit(inbound_kick)
+    return queued

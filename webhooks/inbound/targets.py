@@ -5,7 +5,8 @@ process keeps what it read for TARGET_TTL seconds. Saving or deleting an integra
 once in the process that did it; other processes see the change within TARGET_TTL. That is safe:
 events accepted in that second for an integration that was just paused are stored and then ignored
 by processing (which reads the live status), and a just-deleted integration's delivery fails its
-foreign key and is answered 404.
+foreign key and is answered 404. The connector config built from it (the operator's OAuth app
+filled in, ``receiving_config``) is remembered with it, for the same time.
 """
 
 # ruff: noqa: S608 -- SQL here is built from model metadata only; every value is a parameter.
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Any
 
 from django.db import connection
 from django.db.models.signals import post_delete, post_save
 
 from integrations.models import Integration, IntegrationTemplate
+from integrations.oauth_apps import connector_config
 
 TARGET_TTL = 1.0
 _FIELDS = ("id", "subaccount", "status", "config", "webhook_secret")
@@ -39,6 +42,16 @@ def receiving_integration(provider: str, integration_id: int) -> Integration | N
     else:
         _remembered[key] = (now + TARGET_TTL, integration)
     return integration
+
+
+def receiving_config(provider: str, integration: Integration) -> dict[str, Any]:
+    """The config ``provider``'s connector is given for ``integration``, built once per remembered read."""
+    built = integration.__dict__.get("_receiving_config")
+    if built is None:
+        built = integration.__dict__["_receiving_config"] = connector_config(
+            provider=provider, config=integration.config
+        )
+    return built
 
 
 def forget(integration_id: int | None = None) -> None:

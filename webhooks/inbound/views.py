@@ -3,7 +3,10 @@
 The order of checks is fixed here; providers supply only their connector's webhook classmethods
 (verify, parse and, where needed, ``webhook_ack`` and ``webhook_challenge``). Known live integration
 (404/410) → size (413) → rate limit (429) → sender address (403) → signature (401) → parse (400) →
-store, de-duplicated → 2xx at once. Processing runs on a worker after the rows commit.
+store → 2xx at once. The store is one INSERT of the delivery as received: a worker, after it
+commits, reads it into events, de-duplicates them and applies them (``inbound.parsing``,
+``inbound.processing``). The parse here only decides the 400 (a body we could never read is refused,
+not acknowledged); its result is not kept, because building rows from it costs more than parsing.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ from connectors.base import Connector, ConnectorError, SignatureInvalid, Webhook
 from connectors.netguard import ip_allowed
 from connectors.registry import UnknownConnector, connector_class
 from integrations.models import Integration
-from integrations.oauth_apps import connector_config
 from integrations.request_address import client_address
 from webhooks.inbound import throttle
-from webhooks.inbound.services import inbound_challenge_record, inbound_delivery_reject, inbound_events_store
-from webhooks.inbound.targets import forget, receiving_integration
+from webhooks.inbound.services import (
+    inbound_challenge_record,
+    inbound_delivery_accept,
+    inbound_delivery_reject,
+)
+from webhooks.inbound.targets import forget, receiving_config, receiving_integration
 from webhooks.models import InboundDelivery
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -77,25 +83,21 @@ def _handle(
 def _deliver(
     connector: type[Connector], integration: Integration, provider: str, webhook: WebhookRequest
 ) -> HttpResponse:
+    config = receiving_config(provider, integration)
     try:
         connector.verify_webhook(
-            webhook,
-            config=connector_config(provider=provider, config=integration.config),
-            secret=str(integration.webhook_secret or ""),
-            now=time.time(),
+            webhook, config=config, secret=str(integration.webhook_secret or ""), now=time.time()
         )
     except SignatureInvalid as exc:
         _reject(integration, provider, webhook, Outcome.REJECTED, str(exc))
         body, content_type = connector.webhook_refusal()  # À La Carte Chat: {"error": ...}
         return HttpResponse(body, content_type=content_type, status=401)
     try:
-        events = connector.parse_webhook(
-            webhook, config=connector_config(provider=provider, config=integration.config)
-        )
+        connector.parse_webhook(webhook, config=config)
     except ConnectorError as exc:
         _reject(integration, provider, webhook, Outcome.MALFORMED, str(exc), verified=True)
         return HttpResponse(status=400)
-    inbound_events_store(integration=integration, provider=provider, request=webhook, events=events)
+    inbound_delivery_accept(integration=integration, provider=provider, request=webhook)
     body, content_type = connector.webhook_ack()  # Salesforce: the SOAP Ack it retries without
     return HttpResponse(body, content_type=content_type, status=200)
 
@@ -106,9 +108,7 @@ def _challenge(
     if not handles_challenge(connector):
         return _not_allowed(connector)
     answer = connector.webhook_challenge(
-        webhook,
-        config=connector_config(provider=provider, config=integration.config),
-        secret=str(integration.webhook_secret or ""),
+        webhook, config=receiving_config(provider, integration), secret=str(integration.webhook_secret or "")
     )
     inbound_challenge_record(
         integration=integration, provider=provider, request=webhook, accepted=answer is not None

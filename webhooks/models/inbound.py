@@ -13,7 +13,17 @@ class InboundDelivery(models.Model):
 
     Rejected deliveries are kept too (counted and shown in the admin), but nothing unverified is
     ever processed. Headers are stored without credentials (signature and auth headers dropped).
+
+    An accepted POST is stored raw, in one INSERT, before the 2xx (``parse_status`` pending); a
+    worker then turns it into ``InboundEvent`` rows, de-duplicated, and counts them (``events``,
+    ``duplicates``), or marks it failed with the reason if its body cannot be read any more.
     """
+
+    class ParseStatus(models.TextChoices):
+        NONE = "", "—"  # refused deliveries and handshakes: nothing to turn into events
+        PENDING = "pending", "Pending (acknowledged, not yet read)"
+        PARSED = "parsed", "Parsed into events"
+        FAILED = "failed", "Failed (body unreadable after the ack)"
 
     class Outcome(models.TextChoices):
         ACCEPTED = "accepted", "Accepted"
@@ -40,11 +50,16 @@ class InboundDelivery(models.Model):
     events = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    parse_status = models.CharField(max_length=10, choices=ParseStatus.choices, default="", blank=True)
 
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "inbound deliveries"
-        indexes = [models.Index(fields=["integration", "outcome", "received_at"])]
+        indexes = [
+            models.Index(fields=["integration", "outcome", "received_at"]),
+            # Only the few rows a worker has still to read: costs the receiver's INSERT next to nothing.
+            models.Index(fields=["id"], condition=models.Q(parse_status="pending"), name="inbound_unparsed"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.provider} delivery #{self.pk} ({self.outcome})"

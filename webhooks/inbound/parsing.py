@@ -1,0 +1,135 @@
+"""Reading acknowledged deliveries into events, on a worker: what the receiver leaves out of its 2xx.
+
+The receiver stores each verified delivery raw (``parse_status`` pending). ``deliveries_parse``
+claims a batch of them (``integrations.claims.rows_claim``) and, in the same transaction, parses
+each with its connector, inserts its events de-duplicated on (integration, event id) and records
+how many were new. The claim and the events commit together or not at all, so a worker that dies
+mid-way leaves the deliveries pending for the next run, and a delivery is read into events exactly
+once however many runs race for it. A delivery that can no longer be read (the connector refuses
+the body, the body cannot be decrypted) is marked failed with the reason, shown in the admin, and
+can be read again from there (``inbound_deliveries_reparse``); it never blocks the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+from requests.structures import CaseInsensitiveDict
+
+from connectors.base import ConnectorError, WebhookEvent, WebhookRequest
+from connectors.registry import UnknownConnector, connector_class
+from integrations.claims import rows_claim
+from integrations.crypto import DecryptionError, decrypt_json
+from integrations.oauth_apps import connector_config
+from webhooks.inbound.events import event_key, event_row
+from webhooks.inbound.insert import body_bytes, events_insert
+from webhooks.models import InboundDelivery, InboundEvent
+
+logger = logging.getLogger(__name__)
+
+ParseStatus = InboundDelivery.ParseStatus
+PARSE_BATCH = 100
+_REASON_MAX = InboundDelivery._meta.get_field("reason").max_length
+
+
+class Unreadable(Exception):
+    """A delivery whose body cannot be turned into events: it is marked failed, not retried."""
+
+
+def deliveries_parse(*, limit: int = PARSE_BATCH) -> int:
+    """Read up to ``limit`` pending deliveries, oldest first, into pending events; returns how many
+    deliveries this call took (parsed or failed)."""
+    with transaction.atomic():
+        claimed = rows_claim(
+            InboundDelivery,
+            where=Q(parse_status=ParseStatus.PENDING),
+            order_by=("pk",),
+            limit=limit,
+            values={"parse_status": ParseStatus.PARSED},
+        )
+        if not claimed:
+            return 0
+        deliveries = list(
+            InboundDelivery.objects.filter(pk__in=claimed)
+            .defer("body")
+            .select_related("integration")
+            .order_by("pk")
+        )
+        bodies = _bodies(claimed)
+        rows: list[InboundEvent] = []
+        for delivery in deliveries:
+            try:
+                events = _parse(delivery, bodies.get(delivery.pk))
+            except Unreadable as exc:
+                delivery.parse_status, delivery.reason = ParseStatus.FAILED, str(exc)[:_REASON_MAX]
+                logger.warning(
+                    "inbound delivery unreadable after its ack",
+                    extra={"integration_id": delivery.integration_id, "delivery_id": delivery.pk},
+                )
+                continue
+            delivery.events = len(events)
+            unique: dict[str, WebhookEvent] = {}
+            for event in events:
+                unique.setdefault(event_key(delivery.provider, event), event)
+            rows += _received_rows(delivery, unique)
+        stored = events_insert(rows)
+        for delivery in deliveries:
+            if delivery.parse_status == ParseStatus.PARSED:
+                delivery.duplicates = delivery.events - stored[delivery.pk]
+        InboundDelivery.objects.bulk_update(deliveries, ["parse_status", "reason", "events", "duplicates"])
+    return len(deliveries)
+
+
+def _bodies(ids: list[int]) -> dict[int, object]:
+    """Each delivery's body still encrypted: decrypted one by one, a key problem fails that one only."""
+    meta = InboundDelivery._meta
+    qn = connection.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {qn(meta.pk.column)}, {qn('body')} FROM {qn(meta.db_table)} "  # noqa: S608 (metadata only)
+            f"WHERE {qn(meta.pk.column)} IN ({placeholders})",
+            ids,
+        )
+        return dict(cursor.fetchall())
+
+
+def _parse(delivery: InboundDelivery, token: object) -> list[WebhookEvent]:
+    try:
+        connector = connector_class(delivery.provider)
+    except UnknownConnector:
+        raise Unreadable(f"no connector {delivery.provider!r}") from None
+    try:
+        body = body_bytes(decrypt_json(token, label="InboundDelivery.body") if token else "")
+    except DecryptionError as exc:
+        raise Unreadable(str(exc)) from None
+    request = WebhookRequest(
+        method=delivery.method,
+        url="",  # the URL can carry a token (Salesforce's): never stored; parsing reads the body only
+        headers=CaseInsensitiveDict(delivery.headers or {}),
+        body=body,
+        remote_addr=delivery.remote_addr or "",
+    )
+    config = connector_config(provider=delivery.provider, config=delivery.integration.config)
+    try:
+        return connector.parse_webhook(request, config=config)
+    except ConnectorError as exc:
+        raise Unreadable(f"the body cannot be read: {exc}") from None
+    except Exception as exc:  # a connector bug: one poisoned delivery must not hold up the others
+        logger.exception("inbound delivery parse crashed", extra={"delivery_id": delivery.pk})
+        raise Unreadable(f"parsing crashed: {type(exc).__name__}: {exc}") from None
+
+
+def _received_rows(delivery: InboundDelivery, events: dict[str, WebhookEvent]) -> list[InboundEvent]:
+    """The delivery's event rows, ``created_at`` when it was received, a microsecond apart in the
+    delivery's order: processing orders events without a time of their own by it (the insert goes
+    in event-id order, see ``events_insert``), and the sweep's grace counts from arrival."""
+    rows = []
+    for position, (key, event) in enumerate(events.items()):
+        row = event_row(delivery, key, event)
+        row.created_at = delivery.received_at + timedelta(microseconds=position)
+        rows.append(row)
+    return rows
