@@ -263,7 +263,11 @@ def test_over_the_rate_limit_is_429_with_retry_after(client, hubspot, kicks, set
     assert deliveries_parse() == 2 and InboundEvent.objects.count() == 2
 
 
-def test_a_signed_body_that_cannot_be_parsed_is_400_and_recorded_as_malformed(client, hubspot, kicks):
+def test_a_signed_body_that_cannot_be_parsed_is_acknowledged_then_failed_with_its_reason(
+    client, hubspot, kicks
+):
+    """Parsing is the worker's: what a provider signed is kept (never refused and lost), and a body
+    the connector cannot read is marked failed with the reason, for the admin to re-read."""
     path = receiver("hubspot", hubspot.pk)
     body, timestamp = b'{"not": "an array"}', str(int(time.time() * 1000))
     signature = signature_v3(HS_SECRET, "POST", f"http://testserver{path}", body, timestamp)
@@ -274,10 +278,11 @@ def test_a_signed_body_that_cannot_be_parsed_is_400_and_recorded_as_malformed(cl
         HTTP_X_HUBSPOT_SIGNATURE_V3=signature,
         HTTP_X_HUBSPOT_REQUEST_TIMESTAMP=timestamp,
     )
-    assert response.status_code == 400
-    malformed = InboundDelivery.objects.get(integration=hubspot)
-    assert (malformed.outcome, malformed.verified) == ("malformed", True)
-    assert kicks == []
+    assert response.status_code == 200
+    assert deliveries_parse() == 1
+    failed = InboundDelivery.objects.get(integration=hubspot)
+    assert (failed.outcome, failed.verified, failed.parse_status) == ("accepted", True, "failed")
+    assert failed.reason.startswith("the body cannot be read") and not InboundEvent.objects.exists()
 
 
 def test_get_is_405_for_providers_without_a_subscription_handshake(client, hubspot):

@@ -2,11 +2,13 @@
 
 The order of checks is fixed here; providers supply only their connector's webhook classmethods
 (verify, parse and, where needed, ``webhook_ack`` and ``webhook_challenge``). Known live integration
-(404/410) → size (413) → rate limit (429) → sender address (403) → signature (401) → parse (400) →
-store → 2xx at once. The store is one INSERT of the delivery as received: a worker, after it
-commits, reads it into events, de-duplicates them and applies them (``inbound.parsing``,
-``inbound.processing``). The parse here only decides the 400 (a body we could never read is refused,
-not acknowledged); its result is not kept, because building rows from it costs more than parsing.
+(404/410) → size (413) → rate limit (429) → sender address (403) → signature (401) → store → 2xx at
+once. The store is one INSERT of the verified delivery as received, so an acknowledged delivery is
+durable in PostgreSQL. Everything else is a worker's, after the row commits: parsing it into events,
+de-duplicating and applying them (``inbound.parsing``, ``inbound.processing``). A verified delivery
+whose body the connector cannot read is therefore acknowledged, then marked failed with the reason
+(shown in the admin, logged, and re-readable after a connector fix) rather than refused: nothing a
+provider signed is lost, and the provider's clock never waits on our parsing.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from requests.structures import CaseInsensitiveDict
 
-from connectors.base import Connector, ConnectorError, SignatureInvalid, WebhookRequest
+from connectors.base import Connector, SignatureInvalid, WebhookRequest
 from connectors.netguard import ip_allowed
 from connectors.registry import UnknownConnector, connector_class
 from integrations.models import Integration
@@ -92,11 +94,6 @@ def _deliver(
         _reject(integration, provider, webhook, Outcome.REJECTED, str(exc))
         body, content_type = connector.webhook_refusal()  # À La Carte Chat: {"error": ...}
         return HttpResponse(body, content_type=content_type, status=401)
-    try:
-        connector.parse_webhook(webhook, config=config)
-    except ConnectorError as exc:
-        _reject(integration, provider, webhook, Outcome.MALFORMED, str(exc), verified=True)
-        return HttpResponse(status=400)
     inbound_delivery_accept(integration=integration, provider=provider, request=webhook)
     body, content_type = connector.webhook_ack()  # Salesforce: the SOAP Ack it retries without
     return HttpResponse(body, content_type=content_type, status=200)

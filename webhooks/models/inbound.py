@@ -30,7 +30,7 @@ class InboundDelivery(models.Model):
         REJECTED = "rejected", "Rejected (signature)"
         THROTTLED = "throttled", "Throttled"
         FORBIDDEN = "forbidden", "Forbidden (IP)"
-        MALFORMED = "malformed", "Malformed"
+        MALFORMED = "malformed", "Malformed"  # no longer written: unreadable bodies fail after the ack
 
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="inbound_deliveries")
     # Not indexed on its own: the (integration, outcome, received_at) index leads with it.

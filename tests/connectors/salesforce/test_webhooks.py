@@ -162,6 +162,14 @@ def test_verify_accepts_the_right_token_address_and_org():
         ({}, SECRET, {"organization_id": "00DSb0000000002AAA"}),
         ({"body": b"<not-soap/>"}, SECRET, {"organization_id": ORG_ID}),
         ({"body": b"<!DOCTYPE x [<!ENTITY e 'x'>]><x>&e;</x>"}, SECRET, {"organization_id": ORG_ID}),
+        (
+            {
+                "body": f'<x xmlns="{webhooks.OM_NS}"><y><OrganizationId>{ORG_ID}</OrganizationId></y></x>'.encode()
+            },
+            SECRET,
+            {"organization_id": ORG_ID},
+        ),
+        ({"body": b"<a><b"}, SECRET, {"organization_id": ORG_ID}),
     ],
     ids=[
         "wrong-token",
@@ -172,11 +180,23 @@ def test_verify_accepts_the_right_token_address_and_org():
         "other-org",
         "not-soap",
         "entities",
+        "org-outside-notifications",
+        "truncated",
     ],
 )
 def test_verify_rejects(overrides, secret, config):
     with pytest.raises(SignatureInvalid):
         webhooks.verify(message(**overrides), secret=secret, now=0, config=config)
+
+
+def test_verify_reads_the_organization_id_without_building_the_whole_message():
+    """The org id is the first child of <notifications>: verify stops there; the worker parses the rest."""
+    body = message().body
+    cut = body.index(b"</OrganizationId>") + len(b"</OrganizationId>")
+    assert webhooks.sent_organization_id(body) == ORG_ID
+    assert webhooks.sent_organization_id(body[:cut] + b"<broken") == ORG_ID
+    with pytest.raises(SignatureInvalid):
+        webhooks.parse(body[:cut] + b"<broken")
 
 
 def test_parse_reads_nil_fields_and_skips_unsynced_types():
