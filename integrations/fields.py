@@ -12,10 +12,20 @@ from django import forms
 from django.core.exceptions import FieldError
 from django.db import models
 from django.db.models import lookups
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, Value
 
 from integrations.crypto import decrypt_json, encrypt_json
-from integrations.pii import KINDS, blind_index, decrypt_text, encrypt_text
+from integrations.pii import (
+    KINDS,
+    blind_index,
+    decrypt_json_value,
+    decrypt_text,
+    encrypt_json_value,
+    encrypt_text,
+    is_token,
+    json_text,
+    pii_encrypted,
+)
 
 
 class EncryptedJSONField(models.TextField):
@@ -64,11 +74,24 @@ class EncryptedTextField(models.TextField):
             return None
         return decrypt_text(value, label=f"{self.model._meta.label}.{self.name}")
 
+    def to_python(self, value: Any) -> str | None:
+        # A fixture written by dumpdata holds the token (value_to_string): load the text back.
+        value = super().to_python(value)
+        return decrypt_text(value, label=self.name) if isinstance(value, str) else value
+
     def get_prep_value(self, value: Any) -> str | None:
         value = super().get_prep_value(value)
         if value is None:
             return None
         return encrypt_text(value)
+
+    def value_to_string(self, obj) -> str:
+        # dumpdata writes what the column would hold: no personal data in clear when ENCRYPT_PII is on.
+        return encrypt_text(self.value_from_object(obj) or "")
+
+    def clear_db_value(self, value: str | None) -> str | None:
+        """The column's value written in clear (reversing the encryption migration)."""
+        return value
 
     def blind_index_field(self) -> "BlindIndexField | None":
         """The column indexing this one, if any (``email`` → ``email_index``)."""
@@ -92,6 +115,65 @@ class EncryptedTextField(models.TextField):
         if self.max_length and self.max_length <= 500:
             kwargs.setdefault("widget", forms.TextInput)
         return super().formfield(**kwargs)
+
+
+class PiiJSONField(models.JSONField):
+    """A JSON value that copies personal data (a link's agreed values, a conflict's sides, custom
+    fields, an outbound webhook's payload), encrypted at rest when ENCRYPT_PII is on.
+
+    The column is text holding a Fernet token, or the JSON text when written in clear (ENCRYPT_PII
+    off, an empty ``{}``/``[]``, rows from before the switch); reads accept both
+    (``integrations.pii.decrypt_json_value``). In Python it is a JSONField: a dict or list, a JSON
+    form field, a DRF JSONField. The database cannot look inside a token, so key lookups, containment
+    and comparisons are refused with a FieldError (``isnull`` only) rather than silently finding nothing.
+    Every write path adapts values through ``get_db_prep_value`` (save, bulk_create, bulk_update,
+    ``sync.bulk``'s COPY, ``integrations.pii_rows``), never ``json.dumps`` of its own.
+    """
+
+    description = "JSON encrypted at rest (copies of personal data)"
+
+    def get_internal_type(self) -> str:
+        return "TextField"  # the column: a token is not JSON, so not jsonb
+
+    def from_db_value(self, value: str | None, expression, connection) -> Any:
+        if value is None:
+            return None
+        return decrypt_json_value(value, label=f"{self.model._meta.label}.{self.name}")
+
+    def to_python(self, value: Any) -> Any:
+        # A fixture written by dumpdata holds the token (value_to_string): load the JSON value back.
+        if isinstance(value, str) and is_token(value):
+            return decrypt_json_value(value, label=self.name)
+        return value
+
+    def get_db_prep_value(self, value: Any, connection, prepared: bool = False) -> Any:
+        if isinstance(value, Value) and isinstance(value.output_field, models.JSONField):
+            value = value.value
+        elif hasattr(value, "as_sql"):
+            return value
+        if value is None:
+            return None
+        return encrypt_json_value(value, self.encoder)
+
+    def clear_db_value(self, value: Any) -> str | None:
+        """The column's value written in clear (reversing the encryption migration)."""
+        return None if value is None else json_text(value, self.encoder)
+
+    def value_to_string(self, obj) -> Any:
+        # dumpdata: a token when ENCRYPT_PII is on (never the personal data), else the value as a
+        # JSONField writes it, so fixtures in clear look as they always did.
+        value = self.value_from_object(obj)
+        if value is None or not pii_encrypted():
+            return value
+        return encrypt_json(value)
+
+    def get_lookup(self, lookup_name):
+        if lookup_name != "isnull":
+            return None  # a token is not comparable
+        return super().get_lookup(lookup_name)
+
+    def get_transform(self, name):
+        return None  # no key lookups inside a token
 
 
 class BlindIndexField(models.CharField):

@@ -14,11 +14,13 @@ them. Blank values are stored blank (no personal data in "").
 import functools
 import hashlib
 import hmac
+import json
 import re
+from typing import Any
 
 from django.conf import settings
 
-from integrations.crypto import decrypt_json, encrypt_json
+from integrations.crypto import decrypt_json, encrypt_json, fernet
 
 EMAIL = "email"
 PHONE = "phone"
@@ -53,6 +55,29 @@ def decrypt_text(stored: str, *, label: str = "value") -> str:
     if not stored or not is_token(stored):
         return stored
     return str(decrypt_json(stored, label=label))
+
+
+def json_text(value: Any, encoder: type[json.JSONEncoder] | None = None) -> str:
+    """A JSON value as compact text, keys in the order given (an outbound payload keeps its envelope's)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, cls=encoder)
+
+
+def encrypt_json_value(value: Any, encoder: type[json.JSONEncoder] | None = None) -> str:
+    """What a JSON column holding copies of personal data stores: a Fernet token of the JSON text
+    when ENCRYPT_PII is on, else the JSON text. An empty object or list carries no personal data
+    and is stored as it is (most records have no custom fields: no cipher work for ``{}``)."""
+    text = json_text(value, encoder)
+    if value in ({}, []) or not pii_encrypted():
+        return text
+    return fernet().encrypt(text.encode()).decode()
+
+
+def decrypt_json_value(stored: str, *, label: str = "value") -> Any:
+    """The JSON value such a column holds, written encrypted or in clear. Unambiguous: a token is
+    never valid JSON text (JSON text of a string starts with a quote)."""
+    if is_token(stored):
+        return decrypt_json(stored, label=label)
+    return json.loads(stored)
 
 
 def normalise_for_index(value: str, kind: str) -> str:

@@ -6,20 +6,23 @@ in), and written back with one UPDATE per batch (executemany) through the fields
 what ENCRYPT_PII, FIELD_ENCRYPTION_KEYS[0] and PII_INDEX_KEY say today. Running it twice is harmless.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.db import connection, models, transaction
 
-from integrations.fields import BlindIndexField, EncryptedTextField
+from integrations.fields import BlindIndexField, EncryptedTextField, PiiJSONField
 
 BATCH_SIZE = 1000
 
+PersonalField = EncryptedTextField | PiiJSONField
 
-def pii_fields(model: type[models.Model]) -> tuple[list[EncryptedTextField], list[BlindIndexField]]:
-    """The model's encrypted personal fields and the blind indexes kept from them."""
+
+def pii_fields(model: type[models.Model]) -> tuple[list[PersonalField], list[BlindIndexField]]:
+    """The model's encrypted personal fields (text, and JSON copies of personal data such as a
+    link's base or custom fields) and the blind indexes kept from them."""
     concrete = model._meta.concrete_fields
     return (
-        [f for f in concrete if isinstance(f, EncryptedTextField)],
+        [f for f in concrete if isinstance(f, PersonalField)],
         [f for f in concrete if isinstance(f, BlindIndexField)],
     )
 
@@ -30,15 +33,21 @@ def pii_rewrite(
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
     clear: bool = False,
+    only: Iterable[str] | None = None,
 ) -> int:
     """Rewrite every row's personal fields and blind indexes; returns the number of rows.
 
     Each batch is its own transaction (rows locked while rewritten), so a large table is never
     held in one and an interrupted run simply starts over. ``on_batch(n)`` reports progress.
     ``clear``: write the values in clear whatever ENCRYPT_PII says (reversing the migration).
-    Raises ``DecryptionError`` (naming the field) on a value no configured key opens.
+    ``only``: these fields (and their indexes) alone: a migration converting some columns leaves
+    the others as they are. Raises ``DecryptionError`` (naming the field) on a value no configured key opens.
     """
     encrypted, indexes = pii_fields(model)
+    if only is not None:
+        wanted = set(only)
+        encrypted = [f for f in encrypted if f.name in wanted]
+        indexes = [f for f in indexes if f.source in wanted]
     if not encrypted:
         return 0
     names = [f.attname for f in encrypted]
@@ -62,7 +71,9 @@ def pii_rewrite(
                 values_ = dict(zip(names, values, strict=True))
                 params.append(
                     [
-                        values_[f.attname] if clear else f.get_db_prep_save(values_[f.attname], connection)
+                        f.clear_db_value(values_[f.attname])
+                        if clear
+                        else f.get_db_prep_save(values_[f.attname], connection)
                         for f in encrypted
                     ]
                     + [f.pre_save(_Row(values_), False) for f in indexes]

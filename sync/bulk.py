@@ -4,8 +4,9 @@ A full sync inserts three rows per new record (the record, its link, its Change)
 bulk_create spends most of its time preparing and array-encoding values in Python; COPY streams
 rows instead. ``insert_rows`` takes model instances and gives them ids from the sequence (the
 records, whose ids the links and Changes need); ``insert_values`` takes plain tuples and returns
-nothing (links and Change rows: no instance is built at all). Encrypted fields are encrypted and
-blind indexes computed here as save() would (``integrations.fields``). Other databases (SQLite in the
+nothing (links and Change rows: no instance is built at all). Encrypted fields (personal text and
+JSON copies of it, such as a link's base) are encrypted and blind indexes computed here as save()
+would (``integrations.fields``). Other databases (SQLite in the
 embedded default) use bulk_create.
 """
 
@@ -18,16 +19,16 @@ from typing import Any
 
 from django.db import connection, models
 
-from integrations.fields import EncryptedTextField
+from integrations.fields import EncryptedTextField, PiiJSONField
 
 
 def _reader(field: models.Field) -> Callable[[models.Model], Any]:
     """How COPY reads one field off an instance, decided once per field, not once per value."""
+    if isinstance(field, EncryptedTextField | PiiJSONField):  # personal data: COPY encrypts it too
+        return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
     if isinstance(field, models.JSONField):
         encoder = field.encoder
         return lambda obj: None if (v := getattr(obj, field.attname)) is None else json.dumps(v, cls=encoder)
-    if isinstance(field, EncryptedTextField):  # personal data: COPY must write it encrypted too
-        return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return lambda obj: field.pre_save(obj, add=True)  # sets the time, as save() would
     if type(field).pre_save is not models.Field.pre_save and not isinstance(field, models.DateField):
@@ -72,14 +73,25 @@ def insert_values(model: type[models.Model], names: Sequence[str], rows: Sequenc
         model.objects.bulk_create([model(**dict(zip(names, row, strict=True))) for row in rows])
         return
     fields = [model._meta.get_field(name) for name in names]
-    json_at = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    adapters = {i: _value_adapter(f) for i, f in enumerate(fields)}
+    adapt = {i: to_db for i, to_db in adapters.items() if to_db is not None}
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                if json_at:
+                if adapt:
                     row = list(row)
-                    for i in json_at:
-                        row[i] = None if row[i] is None else json.dumps(row[i], cls=fields[i].encoder)
+                    for i, to_db in adapt.items():
+                        row[i] = to_db(row[i])
                 copy.write_row(row)
+
+
+def _value_adapter(field: models.Field) -> Callable[[Any], Any] | None:
+    """How ``insert_values`` turns a column's Python value into what COPY writes (None: as it is).
+    Personal data goes through the field (encrypted as save() would), other JSON is dumped."""
+    if isinstance(field, EncryptedTextField | PiiJSONField):
+        return lambda value: field.get_db_prep_save(value, connection)
+    if isinstance(field, models.JSONField):
+        return lambda value: None if value is None else json.dumps(value, cls=field.encoder)
+    return None

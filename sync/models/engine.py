@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from connectors.types import CANONICAL_ENTITIES
+from integrations.fields import PiiJSONField
 from integrations.models import Integration, SubAccount
 
 __all__ = [
@@ -65,7 +66,8 @@ class EntityLink(models.Model):
     entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
     local_id = models.BigIntegerField()
     remote_id = models.CharField(max_length=120)
-    base = models.JSONField(default=dict)
+    # The agreed field values: personal data, encrypted at rest when ENCRYPT_PII is on.
+    base = PiiJSONField(default=dict)
     remote_modified_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(auto_now=True)
     # How the link was made by a push: "created", or the key an upserting provider matched an
@@ -254,12 +256,13 @@ class Conflict(models.Model):
     local_id = models.BigIntegerField()
     remote_id = models.CharField(max_length=120)
     field = models.CharField(max_length=100)
-    local_value = models.JSONField(null=True)
-    remote_value = models.JSONField(null=True)
-    base_value = models.JSONField(null=True)
+    # Field values (a name, an e-mail): encrypted at rest when ENCRYPT_PII is on.
+    local_value = PiiJSONField(null=True)
+    remote_value = PiiJSONField(null=True)
+    base_value = PiiJSONField(null=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     resolution = models.CharField(max_length=10, choices=Choice.choices, blank=True)
-    resolved_value = models.JSONField(null=True, blank=True)
+    resolved_value = PiiJSONField(null=True, blank=True)
     resolved_by = models.CharField(max_length=200, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -306,8 +309,9 @@ class CreateIntent(models.Model):
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="create_intents")
     entity = models.CharField(max_length=20, choices=ENTITY_CHOICES)
     local_id = models.BigIntegerField()
-    payload = models.JSONField(default=dict)  # what was sent, in the provider's field names
-    base = models.JSONField(default=dict)  # the canonical values sent: the link's base once found
+    # Record data, encrypted at rest when ENCRYPT_PII is on.
+    payload = PiiJSONField(default=dict)  # what was sent, in the provider's field names
+    base = PiiJSONField(default=dict)  # the canonical values sent: the link's base once found
     created_at = models.DateTimeField()
 
     class Meta:

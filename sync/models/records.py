@@ -9,7 +9,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
-from integrations.fields import BlindIndexField, EncryptedTextField, with_blind_indexes
+from integrations.fields import BlindIndexField, EncryptedTextField, PiiJSONField, with_blind_indexes
 from integrations.models import SubAccount
 from integrations.pii import EMAIL, PHONE
 
@@ -40,7 +40,9 @@ class CanonicalRecord(models.Model):
     external_id = models.CharField(
         max_length=255, blank=True, default="", help_text="The sub-account's own id (unique when set)"
     )
-    custom_fields = models.JSONField(default=dict, blank=True)
+    # Free-form values (often personal: a second e-mail, a title): encrypted at rest when ENCRYPT_PII
+    # is on, so never queried by key in the database (nothing filters or orders by a custom field).
+    custom_fields = PiiJSONField(default=dict, blank=True)
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every change")
     is_deleted = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)

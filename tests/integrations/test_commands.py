@@ -6,8 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from connectors.aitable.emulator import emulator as aitable_emulator
+from connectors.alacarte.emulator import emulator as alacarte_emulator
+from connectors.sandbox.delivery import deliveries_wait
 from integrations.models import ApiKey, Integration, SubAccount
-from sync.models import Contact, Deal
+from sync.models import Contact, Deal, EntityLink
+from tests.sandbox import emulator_control
+from webhooks.inbound.processing import inbound_drain
 
 
 def run(*args) -> str:
@@ -83,6 +87,29 @@ def test_seed_demo_wires_every_emulator_with_data_on_both_sides_and_is_idempoten
         "Hi! Is my order ready for pickup?",
         "I can come by on Friday afternoon.",
     ]
+    # Every contact HubSpot brought in is now a chat customer carrying our id as its external_id.
+    from_hubspot = set(
+        EntityLink.objects.filter(integration=integration, entity="contact").values_list(
+            "local_id", flat=True
+        )
+    )
+    pushed = set(
+        EntityLink.objects.filter(integration=chat, entity="contact").values_list("local_id", flat=True)
+    )
+    assert from_hubspot and from_hubspot <= pushed
+    external_ids = {c.data.get("external_id") for c in alacarte_emulator.records("customers")}
+    assert {str(pk) for pk in from_hubspot} <= external_ids
+    # The README's simulated WhatsApp message reaches the contact through the demo's signed webhook.
+    assert deliveries_wait(60)  # the push's customer webhooks go out first
+    emulator_control(
+        chat.config["base_url"], "inbound", {"email": "seed1@example.com", "content": "Is my order ready?"}
+    )
+    assert deliveries_wait(60)
+    while inbound_drain().more:
+        continue
+    assert (
+        known.activities.filter(kind="message").order_by("-occurred_at").first().body == "Is my order ready?"
+    )
 
 
 def test_check_integrations_reports_each_active_integration(db, catalog):

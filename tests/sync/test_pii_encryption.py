@@ -243,6 +243,7 @@ def test_the_data_migration_encrypts_existing_rows_and_fills_their_indexes(subac
     [ana] = upsert(subaccount, ANA)
     [note] = upsert(subaccount, {"kind": "note", "body": "Prefers calls after 5pm"}, entity="activity")
     executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
     executor.migrate([("sync", "0021_pii_encrypted")])  # backwards: the rows in clear again
     assert raw("sync_contact", ana.id, *PERSONAL) == ANA
     assert raw("sync_activity", note.id, "body")["body"] == "Prefers calls after 5pm"
@@ -250,7 +251,7 @@ def test_the_data_migration_encrypts_existing_rows_and_fills_their_indexes(subac
         cursor.execute("UPDATE sync_contact SET email_index = '', phone_index = '', mobile_phone_index = ''")
 
     executor.loader.build_graph()
-    executor.migrate([("sync", "0022_pii_encrypt_rows")])
+    executor.migrate(leaves)  # forwards through 0022 (and the later migrations: the schema as it is)
 
     assert all(is_token(v) for v in raw("sync_contact", ana.id, *PERSONAL).values())
     assert is_token(raw("sync_activity", note.id, "body")["body"])

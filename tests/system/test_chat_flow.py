@@ -67,15 +67,18 @@ def test_a_whatsapp_message_becomes_a_salesforce_task_and_its_conversation_a_cas
             "content": "Hello, I need help with my order",
         },
     )
-    message = wait_for(
-        lambda: Activity.objects.filter(subaccount=subaccount, kind="message").first(),
-        timeout=30,
-        message="the message as an activity",
-    )
     conversation = wait_for(
         lambda: Conversation.objects.filter(subaccount=subaccount).first(),
         timeout=30,
         message="the conversation",
+    )
+    # The worker may apply the message before its conversation: it is related once both are in.
+    message = wait_for(
+        lambda: Activity.objects.filter(
+            subaccount=subaccount, kind="message", conversation__isnull=False
+        ).first(),
+        timeout=30,
+        message="the message as an activity on its conversation",
     )
     assert (message.contact_id, message.direction, message.channel) == (joe.pk, "inbound", "whatsapp")
     assert message.conversation_id == conversation.pk and conversation.contact_id == joe.pk

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from integrations.fields import EncryptedJSONField
+from integrations.fields import EncryptedJSONField, PiiJSONField
 from integrations.models import SubAccount
 
 __all__ = ["Endpoint", "Message", "Delivery", "Attempt", "OutboxCursor", "DEFAULT_RETRY_SCHEDULE"]
@@ -51,7 +51,9 @@ class Message(models.Model):
     subaccount = models.ForeignKey(SubAccount, on_delete=models.CASCADE, related_name="webhook_messages")
     msg_id = models.CharField(max_length=40, unique=True)  # the webhook-id header: "msg_..."
     event_type = models.CharField(max_length=100, db_index=True)
-    payload = models.JSONField()
+    # The envelope carries record data: encrypted at rest when ENCRYPT_PII is on. Every attempt
+    # signs and sends json.dumps of the value read back, so every attempt sends the same bytes.
+    payload = PiiJSONField()
     ordering_key = models.CharField(
         max_length=120, blank=True, help_text="e.g. contact:42 — delivered in order"
     )

@@ -320,6 +320,9 @@ def test_a_message_on_an_unknown_channel_is_refused_before_sending(connector):
 def test_discovered_fields_cover_the_default_mappings(connector):
     names = {f.name for f in connector.discover_fields("contact")}
     assert {"name", "email", "phone", "custom_fields.company_name", "custom_fields.job_title"} <= names
+    # Every customer field of the seed is offered to the mapping wizard.
+    seed = {"whatsapp_number", "first_name", "last_name", "address", "notes", "tags", "external_id"}
+    assert seed | {"external_system"} <= names
     assert {f.name for f in connector.discover_fields("activity")} >= {"content", "channel", "attachments"}
     assert {f.name for f in connector.discover_fields("conversation")} >= {"assignee", "last_message_at"}
     with pytest.raises(ConfigError):
