@@ -141,7 +141,10 @@ def _process(events: list[InboundEvent]) -> ProcessResult:
     for event in events:
         groups[(event.integration_id, event.entity)].append(event)
     for (_, entity), group in groups.items():
-        group.sort(key=lambda e: (e.occurred_at or e.created_at, e.pk))
+        # Provider times are often whole seconds: equal ones go in arrival order (``created_at`` is
+        # the delivery's arrival plus the event's place in it), not by id (the worker inserts a
+        # batch's events in event-id order, see ``inbound.insert.events_insert``).
+        group.sort(key=lambda e: (e.occurred_at or e.created_at, e.created_at, e.pk))
         _apply_group(group[0].integration, entity, group, result)
     return result
 

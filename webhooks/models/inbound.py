@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from integrations.fields import EncryptedJSONField
+from integrations.fields import EncryptedJSONField, PiiJSONField
 from integrations.models import Integration, SubAccount
 
 __all__ = ["InboundDelivery", "InboundEvent"]
@@ -91,7 +91,7 @@ class InboundEvent(models.Model):
     remote_id = models.CharField(max_length=120, blank=True)
     action = models.CharField(max_length=20, blank=True)
     occurred_at = models.DateTimeField(null=True, blank=True)
-    payload = models.JSONField(default=dict)
+    payload = PiiJSONField(default=dict)  # the provider's record: encrypted at rest (ENCRYPT_PII)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,7 @@ from connectors.base import PermanentError, decode_cursor
 from connectors.capabilities import AttachmentTooLarge
 from tests.connectors.alacarte.conftest import control, wait_for_deliveries
 from tests.sandbox import connectors_made, sandbox_integration
+from webhooks.inbound.parsing import deliveries_parse
 from webhooks.models import InboundEvent
 
 
@@ -169,6 +170,7 @@ def test_webhooks_reach_the_platforms_receiver_once(alc, catalog, subaccount, sa
     )
     deliveries = wait_for_deliveries(base, 3)  # customer.created, conversation.created, message.received
     assert {d["outcome"] for d in deliveries} == {"delivered"}
+    deliveries_parse()  # what the worker does first
     stored = InboundEvent.objects.filter(integration=integration)
     assert set(stored.values_list("entity", "remote_id")) >= {
         ("contact", made["customer"]["id"]),

@@ -20,6 +20,7 @@ from sync.models import Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.connectors.gohighlevel.conftest import control, wait_for_deliveries
 from tests.sandbox import sandbox_integration
+from webhooks.inbound.parsing import deliveries_parse
 from webhooks.inbound.processing import inbound_drain
 from webhooks.inbound.services import KICK_KEY
 from webhooks.inbound.tasks import inbound_drain_task
@@ -172,6 +173,7 @@ def test_a_change_made_in_gohighlevel_arrives_signed_and_is_applied_once(
     assert delivery["outcome"] == "delivered" and delivery["attempts"][0]["status"] == 200
     sent = ghl.records("deliveries").get().data
     assert sent["event"] == "ContactUpdate"
+    deliveries_parse()  # what the worker does first
     assert InboundEvent.objects.filter(integration=integration).count() == 1
     inbound_drain()
     link = EntityLink.objects.get(integration=integration, entity="contact", remote_id=contact.remote_id)

@@ -18,6 +18,7 @@ from integrations.models import Integration
 from integrations.services import inbound_webhook_url
 from sync.onboarding.handlers import steps_run
 from tests.sandbox import emulator_control, sandbox_integration
+from webhooks.inbound.parsing import deliveries_parse
 from webhooks.inbound.processing import inbound_drain
 from webhooks.models import InboundEvent
 
@@ -119,7 +120,10 @@ def settle(expected_events: int | None = None, timeout: float = 20.0) -> None:
     calls make the emulators post more (an order row fires the automation, an activation its event)."""
     deadline = time.monotonic() + timeout
     if expected_events is not None:
-        while InboundEvent.objects.count() < expected_events and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            deliveries_parse()  # what the worker does first
+            if InboundEvent.objects.count() >= expected_events:
+                break
             time.sleep(0.05)
     while time.monotonic() < deadline:
         deliveries_wait()

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('integrations', '0010_audit_log_object'),
-        ('webhooks', '0007_queue_samples'),
+        ('webhooks', '0009_message_payload_encrypt_rows'),
     ]
 
     operations = [
