@@ -142,7 +142,7 @@ def test_the_emulators_deliveries_pass_the_platforms_receiver_once(
     deliveries = wait_for_deliveries(base, 3)
     assert [d["outcome"] for d in deliveries] == ["delivered"] * 3
     deliveries_parse()  # what the worker does first
-    stored = InboundEvent.objects.filter(integration=integration).order_by("pk")
+    stored = InboundEvent.objects.filter(integration=integration).order_by("created_at")  # arrival order
     assert [(e.entity, e.action, e.remote_id) for e in stored] == [
         ("portal", "created", portal.id),
         ("portal", "activated", portal.id),
