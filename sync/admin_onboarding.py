@@ -119,7 +119,11 @@ class ClientOrderAdmin(ScopedReadOnlyAdmin):
     list_display = ["id", "created_at", "client_name", "email", "status", "record_id", "lead_record_id"]
     list_select_related = ["subaccount"]
     list_filter = [SubAccountScopeFilter, "status"]
-    search_fields = ["client_name", "email", "record_id__exact", "lead_record_id__exact"]
+    # Name and e-mail are encrypted at rest: an order is found by its exact e-mail (blind index).
+    search_fields = ["email__exact", "record_id__exact", "lead_record_id__exact"]
+    search_help_text = (
+        "An exact e-mail, order row id or lead record id (names are encrypted, so not searchable)."
+    )
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         return [field.name for field in ClientOrder._meta.fields]

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import uuid
 
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
 from integrations.automation import automation_settings_for
 from integrations.models import Integration
@@ -26,6 +27,10 @@ from sync.runs import SYNCABLE, ManualRunBusy, _finish, manual_run_begin
 logger = logging.getLogger(__name__)
 
 BACKFILL_CHUNK = 500
+# ``enriched`` is encrypted at rest (a PiiJSONField: the database cannot look inside it), but an
+# empty object carries nothing personal and is stored as this text: "found nothing yet" stays a
+# database filter.
+EMPTY_OBJECT = "{}"
 
 
 def enrichment_wanted(integration: Integration) -> bool:
@@ -68,8 +73,10 @@ def enrichment_backfill(integration: Integration, *, entities: list[str], actor:
         for entity in entities:
             ctx = EntityContext.build(integration, entity)
             model = ENTITIES[entity].model
-            enriched = model.objects.filter(subaccount_id=integration.subaccount_id, is_deleted=False).filter(
-                Q(score__isnull=False) | ~Q(enriched={})
+            enriched = (
+                model.objects.filter(subaccount_id=integration.subaccount_id, is_deleted=False)
+                .annotate(enriched_text=Cast("enriched", TextField()))
+                .filter(Q(score__isnull=False) | ~Q(enriched_text=EMPTY_OBJECT))
             )
             linked = EntityLink.objects.filter(integration=integration, entity=entity).values("local_id")
             ids = list(enriched.filter(pk__in=linked).order_by("pk").values_list("pk", flat=True))

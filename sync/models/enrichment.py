@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from integrations.fields import PiiJSONField
 from integrations.models import Integration, SubAccount
 
 __all__ = [
@@ -231,7 +232,8 @@ class EnrichmentJob(models.Model):
     available_at = models.DateTimeField(help_text="Not claimed before this (retry back-off)")
     locked_until = models.DateTimeField(null=True, blank=True)
     owner = models.CharField(max_length=64, blank=True)
-    enrichments = models.JSONField(default=dict, blank=True, help_text="What was applied")
+    # What was applied (the values found among it): encrypted at rest (ENCRYPT_PII).
+    enrichments = PiiJSONField(default=dict, blank=True, help_text="What was applied")
     error = models.TextField(blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
     enrichment_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -4,6 +4,7 @@ what each EventSink integration is sent, and where the queueing stopped reading 
 from django.db import models
 
 from connectors.capabilities import CLOSE_CONVERT_LEAD, GENERATE_LEAD, QUALIFY_LEAD
+from integrations.fields import PiiJSONField
 from integrations.models import Integration, SubAccount
 
 __all__ = ["LeadEventCursor", "LeadEventOutbox"]
@@ -49,7 +50,8 @@ class LeadEventOutbox(models.Model):
     )
     event = models.CharField(max_length=30, choices=Event.choices)
     stage = models.CharField(max_length=255, blank=True, help_text="The stage a qualify_lead entered")
-    payload = models.JSONField(default=dict, blank=True)
+    # The visitor's ids and the event's params: encrypted at rest (ENCRYPT_PII), read in Python only.
+    payload = PiiJSONField(default=dict, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)

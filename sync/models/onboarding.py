@@ -12,7 +12,9 @@ a retried task never make a second portal, order or audit.
 from django.db import models
 from django.db.models import Q
 
+from integrations.fields import BlindIndexField, EncryptedTextField, PiiJSONField, with_blind_indexes
 from integrations.models import Integration, SubAccount
+from integrations.pii import EMAIL
 from sync.models.records import Contact
 
 __all__ = ["FlowStep", "ClientPortal", "ClientOrder", "AuditResult"]
@@ -53,9 +55,10 @@ class FlowStep(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # What the step works from (e.g. the uploaded file), and the stages it finished.
-    payload = models.JSONField(default=_dict, blank=True)
-    result = models.JSONField(default=_dict, blank=True)
+    # What the step works from (e.g. the uploaded file), and the stages it finished (the portal's
+    # URL among them): encrypted at rest (ENCRYPT_PII), read in Python once the row is loaded.
+    payload = PiiJSONField(default=_dict, blank=True)
+    result = PiiJSONField(default=_dict, blank=True)
     available_at = models.DateTimeField(null=True, blank=True)
     locked_until = models.DateTimeField(null=True, blank=True)
     owner = models.CharField(max_length=32, blank=True)
@@ -126,8 +129,11 @@ class ClientOrder(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     lead_record_id = models.CharField(max_length=100)
     record_id = models.CharField(max_length=100, blank=True, help_text="The order's row id")
-    client_name = models.CharField(max_length=255, blank=True)
-    email = models.CharField(max_length=254, blank=True)
+    # The lead's name and e-mail: encrypted at rest (ENCRYPT_PII); the admin finds an order by its
+    # exact e-mail through the blind index.
+    client_name = EncryptedTextField(max_length=255, blank=True)
+    email = EncryptedTextField(max_length=254, blank=True)
+    email_index = BlindIndexField(source="email", kind=EMAIL, db_index=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -141,6 +147,12 @@ class ClientOrder(models.Model):
 
     def __str__(self) -> str:
         return f"Order for {self.client_name or self.lead_record_id}"
+
+    def save(self, *args, **kwargs):
+        # update_or_create saves with update_fields=[..., "email"]: the index goes with it.
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = with_blind_indexes(type(self), kwargs["update_fields"])
+        super().save(*args, **kwargs)
 
 
 class AuditResult(models.Model):
@@ -162,7 +174,9 @@ class AuditResult(models.Model):
     uploaded_at = models.DateTimeField(null=True, blank=True)
     employees_processed = models.PositiveIntegerField(default=0)
     corrections_made = models.PositiveIntegerField(default=0)
-    corrections = models.JSONField(default=list, blank=True)
+    # What was wrong in which row, with the cells' values (pay, whatever lay beyond the last
+    # column): encrypted at rest (ENCRYPT_PII).
+    corrections = PiiJSONField(default=list, blank=True)
     corrected_file = models.CharField(max_length=500, blank=True, help_text="Path in the default storage")
     status = models.CharField(max_length=10, choices=Status.choices)
     error = models.TextField(blank=True)

@@ -85,7 +85,8 @@ class Enrichment(models.Model):
     next_actions = models.JSONField(default=list, blank=True, help_text="[{action, due_at, rule}]")
     suggested_stage = models.CharField(max_length=64, blank=True)
     # What providers derived (domain, industry, size, country, summary, ...), each key owned by one.
-    enriched = models.JSONField(default=dict, blank=True)
+    # An enrichment service may answer anything about a person: encrypted at rest (ENCRYPT_PII).
+    enriched = PiiJSONField(default=dict, blank=True)
     enriched_at = models.DateTimeField(null=True, blank=True)
     enrichment_error = models.CharField(
         max_length=500, blank=True, help_text="Why the last enrichment did not complete; blank if it did"
@@ -258,7 +259,8 @@ class Activity(CanonicalRecord):
     channel = models.CharField(max_length=64, blank=True, help_text="sms, whatsapp, chat, ...")
     occurred_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField(null=True, blank=True)
-    attachments = models.JSONField(default=list, blank=True, help_text="Metadata only: name, url, size, type")
+    # Part of the message: file names and links to the content, encrypted at rest (ENCRYPT_PII).
+    attachments = PiiJSONField(default=list, blank=True, help_text="Metadata only: name, url, size, type")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
     )
@@ -330,7 +332,8 @@ class IdempotencyKey(models.Model):
     key = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()
-    response = models.JSONField(default=dict)
+    # The API's answer: the records written, names and e-mails included; encrypted at rest (ENCRYPT_PII).
+    response = PiiJSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

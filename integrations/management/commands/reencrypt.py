@@ -1,7 +1,8 @@
 """Re-encrypt every encrypted column with the newest key in FIELD_ENCRYPTION_KEYS.
 
 Secrets (EncryptedJSONField) row by row; personal data (EncryptedTextField, and PiiJSONField: the
-JSON copies of it in links, conflicts, custom fields and outbound messages) in batches, written as
+JSON copies of it in links, conflicts, custom fields, outbound messages, lead events, onboarding
+steps and orders, enrichment findings, attachments and idempotent API answers) in batches, written as
 ENCRYPT_PII says today (so switching it on and running this encrypts rows written in clear), with
 every blind index rebuilt under the current PII_INDEX_KEY (the index key is not derived from the
 Fernet keys: rotating those leaves the indexes valid; changing PII_INDEX_KEY needs this run).
