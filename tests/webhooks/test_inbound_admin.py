@@ -31,8 +31,8 @@ def kicks(monkeypatch):
     kick_reset(KICK_KEY)
 
 
-def staff(subaccount, *codenames: str) -> User:
-    user = User.objects.create_user("operator", password="x", is_staff=True)
+def staff(subaccount, *codenames: str, username: str = "operator") -> User:
+    user = User.objects.create_user(username, password="x", is_staff=True)
     user.user_permissions.add(
         *Permission.objects.filter(content_type__app_label="webhooks", codename__in=codenames)
     )
@@ -169,3 +169,25 @@ def test_the_replay_button_requeues_one_event_and_needs_the_permission(client, s
     other = reverse("admin:webhooks_inboundevent_replay", args=[data["other"].pk])
     assert client.post(other).status_code == 404
     assert InboundEvent.objects.get(pk=data["other"].pk).status == "failed"
+
+
+def test_failed_deliveries_are_read_again_for_this_tenant_only_with_the_permission(
+    client, subaccount, data, kicks
+):
+    unreadable = {"parse_status": "failed", "reason": "the body cannot be read: not an array"}
+    mine, theirs = delivery_for(data["mine"], **unreadable), delivery_for(data["theirs"], **unreadable)
+    url = reverse("admin:webhooks_inbounddelivery_changelist")
+    client.force_login(staff(subaccount, "view_inbounddelivery"))
+    listed = client.get(url, {"parse_status__exact": "failed"}).content.decode()
+    assert "not an array" in listed and 'value="read_again"' not in listed  # view only: no action
+
+    client.force_login(staff(subaccount, "view_inbounddelivery", "change_inbounddelivery", username="editor"))
+    assert 'value="read_again"' in client.get(url).content.decode()
+    response = client.post(url, {"action": "read_again", "_selected_action": [mine.pk, theirs.pk]})
+
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    theirs.refresh_from_db()
+    assert (mine.parse_status, mine.reason) == ("pending", "")
+    assert theirs.parse_status == "failed"  # another tenant's row is not in the staff user's queryset
+    assert len(kicks) == 1

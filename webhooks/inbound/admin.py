@@ -1,7 +1,10 @@
 """Admin for inbound provider webhooks: every delivery (refused ones counted per integration) and
 every event with its status, attempts and error, and a "Replay" action (bulk, and a button on one).
+Acknowledged deliveries show whether a worker has read them into events yet, and those it could
+not read (the reason beside them) can be read again after a connector fix.
 
-Read-only but for replay, which calls ``inbound_events_replay``; scoped to the staff user's
+Read-only but for replay and re-reading, which call ``inbound_events_replay`` and
+``inbound_deliveries_reparse``; scoped to the staff user's
 sub-accounts. Stored headers never held credentials (``safe_headers`` dropped them on the way in);
 they are filtered again on display.
 """
@@ -22,7 +25,7 @@ from django.utils.html import format_html, format_html_join
 
 from integrations.admin_look import status_badge
 from integrations.admin_scope import ScopedReadOnlyAdmin, SubAccountScopeFilter
-from webhooks.inbound.services import inbound_events_replay, safe_headers
+from webhooks.inbound.services import inbound_deliveries_reparse, inbound_events_replay, safe_headers
 from webhooks.models import InboundDelivery, InboundEvent
 
 REJECTED_WINDOW = timedelta(hours=24)
@@ -51,13 +54,15 @@ class InboundDeliveryAdmin(ReadOnlyInboundAdmin):
         "provider",
         "method",
         "outcome_badge",
+        "parse_badge",
         "reason",
         "events",
         "duplicates",
         "remote_addr",
     ]
-    list_filter = ["outcome", "provider", SubAccountScopeFilter]
+    list_filter = ["outcome", "parse_status", "provider", SubAccountScopeFilter]
     search_fields = ["reason", "remote_addr"]
+    actions = ["read_again"]
     date_hierarchy = "received_at"
     change_list_template = "admin/webhooks/inbounddelivery_change_list.html"
     hidden = ("headers", "body")
@@ -66,6 +71,20 @@ class InboundDeliveryAdmin(ReadOnlyInboundAdmin):
     @admin.display(description="Outcome", ordering="outcome")
     def outcome_badge(self, obj: InboundDelivery):
         return status_badge(obj.outcome, obj.get_outcome_display())
+
+    @admin.display(description="Read into events", ordering="parse_status")
+    def parse_badge(self, obj: InboundDelivery):
+        return status_badge(obj.parse_status, obj.get_parse_status_display()) if obj.parse_status else "—"
+
+    def has_read_again_permission(self, request) -> bool:
+        return request.user.has_perm("webhooks.change_inbounddelivery")
+
+    @admin.action(description="Read the selected failed deliveries again", permissions=["read_again"])
+    def read_again(self, request, queryset: QuerySet) -> None:
+        count = inbound_deliveries_reparse(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request, f"{count} failed deliveries queued to be read again.", messages.SUCCESS
+        )
 
     @admin.display(description="Headers (credentials never stored)")
     def stored_headers(self, obj: InboundDelivery):
