@@ -26,7 +26,9 @@ HEALTH_COLOURS = {"unknown": "#5f6b73", "healthy": "#2e7d32", "degraded": "#b453
 
 # Every state a badge shows, by tone: ok (green), warn (amber), error (red), muted (grey).
 TONES = {
-    **dict.fromkeys(["active", "healthy", "succeeded", "processed", "parsed", "accepted", "sent", "done"], "ok"),
+    **dict.fromkeys(
+        ["active", "healthy", "succeeded", "processed", "parsed", "accepted", "sent", "done"], "ok"
+    ),
     **dict.fromkeys(
         ["pending", "processing", "queued", "running", "degraded", "partial", "throttled"], "warn"
     ),

@@ -82,9 +82,7 @@ class InboundDeliveryAdmin(ReadOnlyInboundAdmin):
     @admin.action(description="Read the selected failed deliveries again", permissions=["read_again"])
     def read_again(self, request, queryset: QuerySet) -> None:
         count = inbound_deliveries_reparse(delivery_ids=list(queryset.values_list("pk", flat=True)))
-        self.message_user(
-            request, f"{count} failed deliveries queued to be read again.", messages.SUCCESS
-        )
+        self.message_user(request, f"{count} failed deliveries queued to be read again.", messages.SUCCESS)
 
     @admin.display(description="Headers (credentials never stored)")
     def stored_headers(self, obj: InboundDelivery):
