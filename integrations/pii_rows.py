@@ -8,7 +8,7 @@ what ENCRYPT_PII, FIELD_ENCRYPTION_KEYS[0] and PII_INDEX_KEY say today. Running 
 
 from collections.abc import Callable, Iterable
 
-from django.db import connection, models, transaction
+from django.db import connection, migrations, models, transaction
 
 from integrations.fields import BlindIndexField, EncryptedTextField, PiiJSONField
 
@@ -91,3 +91,19 @@ class _Row:
 
     def __init__(self, values: dict):
         self.__dict__.update(values)
+
+
+def pii_rewrite_operation(app_label: str, fields: dict[str, list[str]]) -> migrations.RunPython:
+    """The data migration that follows a migration making columns personal: rewrite ``fields``
+    (model name → field names) of ``app_label`` encrypted, or in clear when migrating backwards
+    (which the schema migration's reversal then turns back into its old type)."""
+
+    def encrypt_rows(apps, schema_editor) -> None:
+        for name, names in fields.items():
+            pii_rewrite(apps.get_model(app_label, name), only=names)
+
+    def clear_rows(apps, schema_editor) -> None:
+        for name, names in fields.items():
+            pii_rewrite(apps.get_model(app_label, name), only=names, clear=True)
+
+    return migrations.RunPython(encrypt_rows, clear_rows, elidable=False)

@@ -8,7 +8,7 @@ it writes JSON text in clear, which 0023's reversal turns back into jsonb.
 
 from django.db import migrations
 
-from integrations.pii_rows import pii_rewrite
+from integrations.pii_rows import pii_rewrite_operation
 
 FIELDS = {
     "EntityLink": ["base"],
@@ -22,19 +22,9 @@ FIELDS = {
 }
 
 
-def encrypt_rows(apps, schema_editor):
-    for name, fields in FIELDS.items():
-        pii_rewrite(apps.get_model("sync", name), only=fields)
-
-
-def clear_rows(apps, schema_editor):
-    for name, fields in FIELDS.items():
-        pii_rewrite(apps.get_model("sync", name), only=fields, clear=True)
-
-
 class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [("sync", "0023_pii_json_copies")]
 
-    operations = [migrations.RunPython(encrypt_rows, clear_rows, elidable=False)]
+    operations = [pii_rewrite_operation("sync", FIELDS)]

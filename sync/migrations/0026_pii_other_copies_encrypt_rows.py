@@ -11,7 +11,7 @@ in clear, which 0025's reversal turns back into jsonb and varchar.
 
 from django.db import migrations
 
-from integrations.pii_rows import pii_rewrite
+from integrations.pii_rows import pii_rewrite_operation
 
 FIELDS = {
     "LeadEventOutbox": ["payload"],
@@ -26,19 +26,9 @@ FIELDS = {
 }
 
 
-def encrypt_rows(apps, schema_editor):
-    for name, fields in FIELDS.items():
-        pii_rewrite(apps.get_model("sync", name), only=fields)
-
-
-def clear_rows(apps, schema_editor):
-    for name, fields in FIELDS.items():
-        pii_rewrite(apps.get_model("sync", name), only=fields, clear=True)
-
-
 class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [("sync", "0025_pii_other_copies")]
 
-    operations = [migrations.RunPython(encrypt_rows, clear_rows, elidable=False)]
+    operations = [pii_rewrite_operation("sync", FIELDS)]

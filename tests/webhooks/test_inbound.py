@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from connectors import registry, signatures
@@ -24,6 +25,7 @@ from connectors.salesforce.emulator.schema import ORG_ID
 from connectors.salesforce.emulator.webhooks import outbound_message
 from connectors.sandbox.models import SandboxState
 from integrations.kick import kick_reset
+from integrations.pii import is_token
 from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
@@ -358,6 +360,41 @@ def test_salesforce_gets_its_soap_ack_and_a_wrong_url_token_is_refused(client, s
     assert (
         event.payload["record"]["fields"]["FirstName"] == "Ana" and event.payload["raw"]["type"] == "Contact"
     )
+
+
+def _stored_payload(event: InboundEvent) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT payload FROM webhooks_inboundevent WHERE id = %s", [event.pk])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_events_payload_is_encrypted_at_rest_and_the_migrations_convert_it_both_ways(
+    client, salesforce, kicks
+):
+    notification = ("04l000000000002AAA", "Contact", sf_contact("003000000000002AAA", "Ana", timezone.now()))
+    assert salesforce_post(client, salesforce, [notification]).status_code == 200
+    deliveries_parse()
+    event = InboundEvent.objects.get(integration=salesforce)
+    assert is_token(_stored_payload(event)) and "ana@example.com" not in _stored_payload(event)
+    assert event.payload["record"]["fields"]["Email"] == "ana@example.com"
+
+    executor = MigrationExecutor(connection)
+    leaves = executor.loader.graph.leaf_nodes()
+    try:
+        executor.migrate([("webhooks", "0010_inbound_delivery_parse_status")])  # backwards: jsonb in clear
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT payload->'record'->'fields'->>'Email' FROM webhooks_inboundevent WHERE id = %s",
+                [event.pk],
+            )
+            assert cursor.fetchone() == ("ana@example.com",)
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(leaves)
+    assert is_token(_stored_payload(event))
+    assert InboundEvent.objects.get(pk=event.pk).payload == event.payload
 
 
 class ModuleChallengeConnector(HubSpotConnector):

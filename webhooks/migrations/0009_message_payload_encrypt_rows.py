@@ -6,15 +6,7 @@ and deliverable; running it again finishes the job. Backwards it writes JSON tex
 
 from django.db import migrations
 
-from integrations.pii_rows import pii_rewrite
-
-
-def encrypt_rows(apps, schema_editor):
-    pii_rewrite(apps.get_model("webhooks", "Message"), only=["payload"])
-
-
-def clear_rows(apps, schema_editor):
-    pii_rewrite(apps.get_model("webhooks", "Message"), only=["payload"], clear=True)
+from integrations.pii_rows import pii_rewrite_operation
 
 
 class Migration(migrations.Migration):
@@ -22,4 +14,4 @@ class Migration(migrations.Migration):
 
     dependencies = [("webhooks", "0008_pii_json_copies")]
 
-    operations = [migrations.RunPython(encrypt_rows, clear_rows, elidable=False)]
+    operations = [pii_rewrite_operation("webhooks", {"Message": ["payload"]})]
