@@ -1,6 +1,7 @@
 """Fixtures the engine's tests share: each provider's emulator, and integrations wired to it."""
 
 import pytest
+from django.core.cache import cache
 
 from connectors.registry import emulator_module
 from integrations.models import Integration
@@ -25,3 +26,11 @@ def integration_for(catalog, subaccount, sandbox_url):
         return sandbox_integration(subaccount, provider, sandbox_url, **options)
 
     return make
+
+
+@pytest.fixture
+def chat_with_inbox(integration_for) -> Integration:
+    """À La Carte Chat on a fresh emulator, with the embedded inbox (SSO) on."""
+    emulator_module("alacarte").emulator.reset()
+    cache.clear()
+    return integration_for("alacarte", settings={"sso_enabled": True})

@@ -11,10 +11,8 @@ import requests
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from connectors.registry import emulator_module
 from integrations.models import Integration, Membership
 from sync import messaging
 from sync.models import Activity, EntityLink
@@ -26,10 +24,8 @@ MB = 1024 * 1024
 
 
 @pytest.fixture
-def chat(integration_for) -> Integration:
-    emulator_module("alacarte").emulator.reset()
-    cache.clear()
-    return integration_for("alacarte", settings={"sso_enabled": True})
+def chat(chat_with_inbox) -> Integration:
+    return chat_with_inbox
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ import logging
 
 import pytest
 import requests
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from connectors.base import WebhookEvent
-from connectors.registry import connector_class, emulator_module
+from connectors.registry import connector_class
 from integrations.models import Integration
 from sync import messaging
 from sync.models import Activity, Conversation, EntityLink
@@ -30,10 +29,8 @@ MB = 1024 * 1024
 
 
 @pytest.fixture
-def chat(integration_for) -> Integration:
-    emulator_module("alacarte").emulator.reset()
-    cache.clear()
-    return integration_for("alacarte", settings={"sso_enabled": True})
+def chat(chat_with_inbox) -> Integration:
+    return chat_with_inbox
 
 
 @pytest.fixture
