@@ -54,7 +54,7 @@ PYTEST_WORKERS ?= 3
 test-unit:
 	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist load -m "not e2e and not chaos" --ignore=tests/e2e --ignore=tests/chaos
 
-# The chaos suite's short form (about 3 minutes): kills, provider faults, races, webhook storms.
+# The chaos suite's short form (about 4 minutes on two cores): kills, provider faults, races, webhook storms.
 test-chaos:
 	CHAOS_SCALE=short $(VENV)/bin/pytest -q tests/chaos
 
