@@ -48,10 +48,13 @@ test: install-dev system-deps
 	$(VENV)/bin/ruff check .
 	scripts/with-test-servers.sh $(MAKE) --no-print-directory test-unit test-e2e test-chaos
 
+# pytest-xdist processes for the unit and system tests (each its own test database and Redis
+# database, see config/test_settings.py); PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= 3
 test-unit:
-	$(VENV)/bin/pytest -q -m "not e2e and not chaos" --ignore=tests/e2e --ignore=tests/chaos
+	$(VENV)/bin/pytest -q -n $(PYTEST_WORKERS) --dist load -m "not e2e and not chaos" --ignore=tests/e2e --ignore=tests/chaos
 
-# The chaos suite's short form (about 3 minutes): kills, provider faults, races, webhook storms.
+# The chaos suite's short form (about 4 minutes on two cores): kills, provider faults, races, webhook storms.
 test-chaos:
 	CHAOS_SCALE=short $(VENV)/bin/pytest -q tests/chaos
 

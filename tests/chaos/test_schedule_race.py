@@ -1,5 +1,5 @@
 """Two workers and beat racing one integration on 1-second delta schedules while its contacts
-change at the provider (2 minutes; 20 s in the short form): exactly one run at a time, every change
+change at the provider (2 minutes; 8 s in the short form): exactly one run at a time, every change
 applied, none twice."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ CHANGE_EVERY = 0.25  # seconds
 def test_beat_and_two_workers_run_one_sync_at_a_time_and_apply_every_change(
     catalog, subaccount, sandbox_url, workers, beat, record
 ):
-    seconds = scaled(12, 120)
+    seconds = scaled(8, 120)
     em = emulator_module("hubspot").emulator
     em.reset()
     em.seed("contacts", CONTACTS, None)

@@ -83,17 +83,18 @@ def test_collect_answers_204_whatever_it_gets_and_keeps_only_valid_events(config
     assert now["events"] == {config["measurementId"]: 1} and now["mp_requests"][config["measurementId"]] == 3
 
 
-def test_ten_thousand_events_take_one_request_per_batch(connector, config):
-    """400 visitors with 25 events each, in visitor order: every batch of
-    ``max_events_per_request`` is one visitor's, hence one MP request."""
+def test_a_thousand_events_take_one_request_per_batch(connector, config):
+    """40 visitors with 25 events each, in visitor order: every batch of
+    ``max_events_per_request`` is one visitor's, hence one MP request. (A thousand prove it as
+    well as ten thousand did, in a tenth of the time: each event is a row in the emulator.)"""
     size = connector.max_events_per_request
-    events = [lead_event(n, client_id=f"{n // size}.1700000000") for n in range(10_000)]
+    events = [lead_event(n, client_id=f"{n // size}.1700000000") for n in range(1_000)]
     assert not any(connector.events_problems(events))
     for start in range(0, len(events), size):
         connector.events_send(events[start : start + size])
     now = state(config)
-    assert now["mp_requests"][config["measurementId"]] == math.ceil(10_000 / size) == 400
-    assert now["events"][config["measurementId"]] == 10_000
+    assert now["mp_requests"][config["measurementId"]] == math.ceil(1_000 / size) == 40
+    assert now["events"][config["measurementId"]] == 1_000
 
 
 def test_a_contact_without_ga_cookie_is_sent_with_a_derived_client_id_and_its_user_id(connector, ga):
