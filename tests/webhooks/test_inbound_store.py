@@ -184,6 +184,12 @@ def test_a_body_unreadable_after_the_ack_is_failed_visibly_and_the_others_still_
     )
 
 
+def test_deleting_an_integration_still_deletes_its_deliveries(integration):
+    accept(integration, ["1"])
+    integration.delete()
+    assert not InboundDelivery.objects.exists()
+
+
 def test_a_drain_reads_deliveries_before_it_applies_their_events(integration):
     accept(integration, ["1", "2"])
     integration.direction = "outbound"  # processing ignores them: quick, and no provider involved
