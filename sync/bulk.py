@@ -24,11 +24,9 @@ from integrations.fields import EncryptedTextField, PiiJSONField
 
 def _reader(field: models.Field) -> Callable[[models.Model], Any]:
     """How COPY reads one field off an instance, decided once per field, not once per value."""
-    if isinstance(field, EncryptedTextField | PiiJSONField):  # personal data: COPY encrypts it too
-        return lambda obj: field.get_db_prep_save(getattr(obj, field.attname), connection)
-    if isinstance(field, models.JSONField):
-        encoder = field.encoder
-        return lambda obj: None if (v := getattr(obj, field.attname)) is None else json.dumps(v, cls=encoder)
+    to_db = _value_adapter(field)  # personal data encrypted, other JSON dumped
+    if to_db is not None:
+        return lambda obj: to_db(getattr(obj, field.attname))
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return lambda obj: field.pre_save(obj, add=True)  # sets the time, as save() would
     if type(field).pre_save is not models.Field.pre_save and not isinstance(field, models.DateField):
