@@ -29,8 +29,8 @@ def integration_for(catalog, subaccount, sandbox_url):
 
 
 @pytest.fixture
-def chat_with_inbox(integration_for) -> Integration:
-    """À La Carte Chat on a fresh emulator, with the embedded inbox (SSO) on."""
+def chat(integration_for) -> Integration:
+    """À La Carte Chat on a fresh emulator, with the embedded inbox (SSO) on (test_chat_sync.py has its own)."""
     emulator_module("alacarte").emulator.reset()
     cache.clear()
     return integration_for("alacarte", settings={"sso_enabled": True})

@@ -29,11 +29,6 @@ MB = 1024 * 1024
 
 
 @pytest.fixture
-def chat(chat_with_inbox) -> Integration:
-    return chat_with_inbox
-
-
-@pytest.fixture
 def ana(subaccount):
     return record_create(
         subaccount=subaccount,
