@@ -285,7 +285,7 @@ def _webhook_event(event: InboundEvent) -> WebhookEvent:
 
 
 def record_from_dict(data: dict | None) -> RemoteRecord | None:
-    """The RemoteRecord ``inbound.services.record_to_dict`` stored, or None for id-only events."""
+    """The RemoteRecord ``inbound.events.record_to_dict`` stored, or None for id-only events."""
     if not data:
         return None
     return RemoteRecord(
