@@ -10,6 +10,7 @@ from connectors.aitable.emulator import automation as aitable_automation
 from connectors.sandbox import delivery as sandbox_delivery
 from tests.factories import SubAccountFactory
 from tests.live_server import live_server_start
+from tests.process_logs import process_log_sections
 
 
 @pytest.hookimpl(wrapper=True)
@@ -22,6 +23,15 @@ def pytest_runtest_call(item):
     finally:
         sandbox_delivery.deliveries_wait(timeout=20.0)
         aitable_automation.deliveries_wait(timeout=20.0)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test's report carries the tails of the process logs it registered."""
+    report = yield
+    if report.when == "call" and report.failed:
+        report.sections.extend(process_log_sections(item))
+    return report
 
 
 @pytest.fixture

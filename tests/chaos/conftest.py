@@ -21,6 +21,7 @@ from connectors.sandbox.models import SandboxRecord
 from sync.models import Contact, EntityLink
 from sync.schedules import SCHEDULES, schedules_install
 from tests.chaos.report import reliability_section_write
+from tests.process_logs import process_log_register
 from tests.system.conftest import (  # noqa: F401 (fixtures used by the scenarios)
     ROOT,
     celery_settings,
@@ -101,7 +102,7 @@ class Beat:
 
 
 @pytest.fixture
-def beat(celery_settings, tmp_path):  # noqa: F811 (the imported fixture)
+def beat(celery_settings, tmp_path, request):  # noqa: F811 (the imported fixture)
     """Start beat with only the named schedules (the scenario's own, not every job's)."""
     started: list[Beat] = []
 
@@ -113,6 +114,7 @@ def beat(celery_settings, tmp_path):  # noqa: F811 (the imported fixture)
             PeriodicTask.objects.create(name=f"chaos: {task}", task=task, interval=interval)
         process = Beat(tmp_path, env or {})
         started.append(process)
+        process_log_register(request, tmp_path / "beat.log")
         return process
 
     yield start

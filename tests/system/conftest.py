@@ -17,6 +17,8 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.process_logs import process_log_register
+
 ROOT = Path(__file__).resolve().parents[2]
 LEASE_TTL = 4  # seconds: a dead worker's run is resumed quickly
 VISIBILITY = 6  # seconds: a dead worker's unacknowledged task is redelivered quickly
@@ -107,7 +109,7 @@ class Worker:
 
 
 @pytest.fixture
-def workers(celery_settings, tmp_path):
+def workers(celery_settings, tmp_path, request):
     started: list[Worker] = []
 
     def start(name: str, *, beat: bool = False, env: dict[str, str] | None = None) -> Worker:
@@ -115,6 +117,7 @@ def workers(celery_settings, tmp_path):
 
         worker = Worker(name, tmp_path, beat=beat, env=env)
         started.append(worker)
+        process_log_register(request, tmp_path / f"{name}.log")
         wait_for(
             lambda: any(name in reply for r in app.control.ping(timeout=0.5) for reply in r),
             timeout=30,
