@@ -59,7 +59,13 @@ def connector_offers(key: str, capability: type) -> bool:
 def connector_class(key: str) -> type[Connector]:
     if key not in CONNECTORS:
         raise UnknownConnector(f"No connector {key!r}: add it to CONNECTORS in connectors/registry.py")
-    return import_string(CONNECTORS[key])
+    return _imported(CONNECTORS[key])
+
+
+@functools.cache
+def _imported(dotted_path: str) -> type[Connector]:
+    """Imported once per path: the webhook receiver looks its connector up on every request."""
+    return import_string(dotted_path)
 
 
 @functools.cache

@@ -14,6 +14,7 @@ because there a single extra request earns a 429.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -47,7 +48,7 @@ def admit(key: str, rate: str) -> float | None:
     Fails open: if Redis cannot be reached the request is admitted (and logged), because refusing
     a provider's delivery over our own outage would only make it retry into the same outage.
     """
-    limit, seconds = parse_rate(rate)
+    limit, seconds = _parsed(rate)
     now = time.time()
     window = int(now // seconds)
     with _lock:
@@ -65,6 +66,11 @@ def admit(key: str, rate: str) -> float | None:
     with _lock:
         _leases[key] = _Lease(window=window, left=granted - 1)
     return None
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(rate: str) -> tuple[int, int]:
+    return parse_rate(rate)
 
 
 def _take(key: str, window: int, limit: int, seconds: int, *, slice_size: int) -> int:

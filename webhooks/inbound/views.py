@@ -20,7 +20,6 @@ from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
-from requests.structures import CaseInsensitiveDict
 
 from connectors.base import Connector, SignatureInvalid, WebhookRequest
 from connectors.netguard import ip_allowed
@@ -181,7 +180,7 @@ def _webhook_request(request: HttpRequest, body: bytes) -> WebhookRequest:
     return WebhookRequest(
         method=request.method or "POST",
         url=url,
-        headers=CaseInsensitiveDict(dict(request.headers)),
+        headers=request.headers,  # Django's own case-insensitive mapping: no copy
         body=body,
         remote_addr=client_address(request),
         query={key: request.GET.get(key, "") for key in request.GET},
