@@ -56,8 +56,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def emulator_server():
-    """gunicorn serving the app (and so the emulators) on a free loopback port."""
+def emulator_server(*, reuse_port: bool = False):
+    """gunicorn serving the app (and so the emulators) on a free loopback port. With ``reuse_port``
+    each worker listens on its own socket (SO_REUSEPORT) and the kernel spreads new connections
+    between them evenly; otherwise whichever worker wakes first accepts, and a handful of keep-alive
+    connections (wrk's) can all land on one worker while the other idles."""
     port = free_port()
     env = {**os.environ, "SANDBOX": "on", "DEBUG": "off"}
     proc = subprocess.Popen(
@@ -75,6 +78,7 @@ def emulator_server():
             "--no-control-socket",
             "--log-level",
             "warning",
+            *(["--reuse-port"] if reuse_port else []),
         ],
         cwd=ROOT,
         env=env,

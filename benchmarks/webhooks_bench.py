@@ -320,30 +320,33 @@ def _floor_verdict(ing: dict) -> str:
 
 
 # cProfile over 2,000 Salesforce Outbound Messages through Django's test client (the full middleware
-# stack, benchmarks.settings, PostgreSQL), cumulative seconds per 2,000 requests; same run measures
-# the store-floor view. Re-measure by hand when the receiver changes (see the report's note).
+# stack, benchmarks.settings, PostgreSQL), cumulative seconds per 2,000 requests; the same run measures
+# the store-floor view. Re-measured by hand when the receiver changes: `python -m benchmarks.receiver_profile`.
 RECEIVER_PROFILE = """### Receiver profile
 
 cProfile over 2,000 Outbound Messages through Django's test client (whole middleware stack, PostgreSQL),
-cumulative seconds for the 2,000. Three states of the receiver: *before* (it parsed the message and
-stored the delivery and its events in one CTE), *one INSERT* (events built by the worker, the parse
-still deciding a 400 before the ack) and *now* (no parse before the ack; Salesforce's OrganizationId
-read by a streaming parser that stops at it). In the same process the store-floor view took 0.66,
-0.59 and 0.53 ms/request.
+cumulative seconds for the 2,000 (`scripts/with-test-servers.sh .venv/bin/python -m
+benchmarks.receiver_profile` prints it). Four states of the receiver: *before* (it parsed the message
+and stored the delivery and its events in one CTE), *one INSERT* (events built by the worker, the
+parse still deciding a 400 before the ack), *no parse* (no parse before the ack; Salesforce's
+OrganizationId read by a streaming parser that stops at it) and *now* (the request's headers passed
+as Django's own case-insensitive mapping instead of two copies, the INSERT's constant columns written
+as literals: 7 parameters instead of 14, the connector class, header decisions and parsed rate
+remembered). In the same process the store-floor view took 0.66, 0.59, 0.53 and 0.53 ms/request.
 
-| entry | before | one INSERT | now |
-|---|---|---|---|
-| receiver, ms per request (test client) | 1.68 | 1.18 | 0.98 |
-| `views._deliver` (verify → [parse] → store → ack) | 3.30 | 1.76 | 1.37 |
-| store: `inbound_events_store` (delivery + events, one CTE) → `inbound_delivery_accept` (one INSERT) | 2.83 | 1.33 | 1.21 |
-| of which the SQL round trip (`psycopg cursor.execute`) | 1.45 | 0.76 | 0.68 |
-| of which ORM value adaptation (`_values`, 58,000 `get_db_prep_save`) | 0.67 | — (hand-adapted) | — |
-| model instances (`Model.__init__`, delivery + event) | 0.20 | — | — |
-| `salesforce.verify` (URL token, OrganizationId) | 0.32 (whole tree) | 0.31 (whole tree) | 0.10 (streamed to the id) |
-| `salesforce.parse` (the 400 check) | ≈0.05 | 0.05 | — (the worker's) |
-| `_webhook_request` (headers, URL, query) | 0.26 | 0.25 | 0.24 |
-| body encryption (`encrypt_json`, Fernet) | ≈0.15 | 0.19 | 0.17 |
-| function calls | 5.07 M | 3.52 M | 3.24 M |
+| entry | before | one INSERT | no parse | now |
+|---|---|---|---|---|
+| receiver, ms per request (test client) | 1.68 | 1.18 | 0.98 | 0.90 |
+| `views._deliver` (verify → [parse] → store → ack) | 3.30 | 1.76 | 1.37 | 1.38 |
+| store: `inbound_events_store` (delivery + events, one CTE) → `inbound_delivery_accept` (one INSERT) | 2.83 | 1.33 | 1.21 | 1.23 |
+| of which the SQL round trip (`psycopg cursor.execute`) | 1.45 | 0.76 | 0.68 | 0.71 |
+| of which ORM value adaptation (`_values`, 58,000 `get_db_prep_save`) | 0.67 | — (hand-adapted) | — | — |
+| model instances (`Model.__init__`, delivery + event) | 0.20 | — | — | — |
+| `salesforce.verify` (URL token, OrganizationId) | 0.32 (whole tree) | 0.31 (whole tree) | 0.10 (streamed to the id) | 0.09 |
+| `salesforce.parse` (the 400 check) | ≈0.05 | 0.05 | — (the worker's) | — |
+| `_webhook_request` (headers, URL, query) | 0.26 | 0.25 | 0.24 | 0.18 |
+| body encryption (`encrypt_json`, Fernet) | ≈0.15 | 0.19 | 0.17 | 0.17 |
+| function calls | 5.07 M | 3.52 M | 3.24 M | 3.08 M |
 
 Moved to the worker (`webhooks/inbound/parsing.py`, run first by every drain and by the sweep):
 parsing, building event rows and their JSON payloads, de-duplication (the unique insert), the
@@ -368,6 +371,12 @@ INSERTs the raw body and answers 200, serves {ing["store_floor"]["rps"]:,.0f} re
 trivial view, p99 {ing["store_floor"].get("p99_ms", 0):.1f} ms). It is the least a receiver that stores in PostgreSQL before
 answering can do; the receiver reaches {ing["share_of_floor"]:.0%} of it (goal ≥ 70 %, p99 < 50 ms: {_floor_verdict(ing)};
 median of {len(ing.get("runs", [])) or 1} alternating {ROUND_SECONDS}-s rounds (floor, then receiver), shares of the floor and receiver p99 per round: {", ".join(f"{r['share_of_floor']:.2f} / {r['p99_ms']:.0f} ms" for r in ing.get("runs", []))}). {_ingress_verdict(ing)}
+
+gunicorn runs with `--reuse-port` here: each of its two workers listens on its own socket and the
+kernel spreads wrk's 16 keep-alive connections between them. Without it whichever worker woke first
+accepted, the connections of a round could all land on one worker, and a round's rate was one of two
+values (the floor about 1,000 or 2,000 req/s) by chance, so a share compared rounds of different
+kinds.
 
 {RECEIVER_PROFILE}
 
@@ -400,7 +409,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("load_catalog", verbosity=0)
     results = {}
-    with emulator_server() as base:
+    with emulator_server(reuse_port=True) as base:
         results["ingress"] = ingress(base, max(1, options.ingress_rounds))
         print("ingress", json.dumps(results["ingress"]), flush=True)
         if options.ingress_only:
