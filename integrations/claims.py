@@ -25,6 +25,12 @@ Two paths, one promise:
 
 The condition must stop matching once the columns are set (e.g. ``locked_until`` in the future,
 ``status`` no longer pending), otherwise the next claim takes the same rows again.
+
+A queue whose rows are consumed rather than marked (the receiver's inbound receipts) is taken with
+``rows_take``: the same promise, kept by a DELETE that returns the ids it removed. The oldest rows
+are read (FOR UPDATE SKIP LOCKED where there is one, so concurrent takers read disjoint rows), then
+deleted; a row is the caller's only if its DELETE removed it, which is the re-check that makes the
+portable path exact too.
 """
 
 from __future__ import annotations
@@ -102,6 +108,34 @@ def rows_claim_recheck(
         claimed = _update_returning(queryset.filter(where, pk__in=candidates), values)
     position = {pk: i for i, pk in enumerate(candidates)}
     return sorted(claimed, key=position.__getitem__)
+
+
+def rows_take(model: type[Model], *, limit: int, fields: Sequence[str]) -> list[tuple]:
+    """Delete up to ``limit`` of ``model``'s rows, lowest primary key first, and return their
+    ``fields`` as tuples (``values_list``), in primary-key order: a queue's take. Only rows this
+    call's DELETE removed are returned; inside the caller's transaction a rollback puts them back."""
+    if limit <= 0:
+        return []
+    queryset = _queryset(model)
+    connection = connections[queryset.db]
+    candidates = queryset.order_by("pk")
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True)
+    with transaction.atomic(using=queryset.db):
+        rows = list(candidates.values_list("pk", *fields)[:limit])
+        if not rows:
+            return []
+        meta, qn = model._meta, connection.ops.quote_name
+        placeholders = ", ".join(["%s"] * len(rows))
+        with connection.cursor() as cursor:
+            # Names from the model's metadata; every value is a parameter.
+            cursor.execute(
+                f"DELETE FROM {qn(meta.db_table)} WHERE {qn(meta.pk.column)} IN ({placeholders}) "  # noqa: S608
+                f"RETURNING {qn(meta.pk.column)}",
+                [row[0] for row in rows],
+            )
+            deleted = {row[0] for row in cursor.fetchall()}
+    return [row[1:] for row in rows if row[0] in deleted]
 
 
 def _queryset(rows: QuerySet | type[Model]) -> QuerySet:

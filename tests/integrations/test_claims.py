@@ -8,12 +8,12 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from integrations.claims import rows_claim, rows_claim_recheck, rows_claim_skip_locked
+from integrations.claims import rows_claim, rows_claim_recheck, rows_claim_skip_locked, rows_take
 from integrations.leases import RowLease
 from sync.models import SyncRecordError, SyncRun
 from tests.factories import IntegrationFactory
@@ -147,6 +147,48 @@ def test_rows_claim_rechecks_on_sqlite_and_concurrent_claimers_never_share_a_row
     assert sorted(taken) == ids
     owners = dict(SyncRecordError.objects.values_list("pk", "claimed_by"))
     assert all(owners[pk] == name for name, batch in got.items() for pk in batch)
+
+
+# --- takes (a queue consumed by deleting) ----------------------------------------------------------
+
+
+def test_a_take_deletes_and_returns_the_first_rows_in_order_and_a_rollback_puts_them_back(integration):
+    ids = make_rows(integration, 5)
+
+    assert rows_take(SyncRecordError, limit=2, fields=("pk", "message")) == [(ids[0], "x"), (ids[1], "x")]
+    assert sorted(SyncRecordError.objects.values_list("pk", flat=True)) == ids[2:]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        assert [row[0] for row in rows_take(SyncRecordError, limit=10, fields=("pk",))] == ids[2:]
+        raise RuntimeError("the taker fails before it has done its work")
+    assert sorted(SyncRecordError.objects.values_list("pk", flat=True)) == ids[2:]
+    assert rows_take(SyncRecordError, limit=0, fields=("pk",)) == []
+
+
+def test_concurrent_takers_never_get_the_same_row(integration):
+    ids = make_rows(integration, 40)
+    got: dict[str, list[int]] = {"t0": [], "t1": [], "t2": []}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(got))
+
+    def work(name: str) -> None:
+        try:
+            start.wait()
+            while taken := rows_take(SyncRecordError, limit=3, fields=("pk",)):
+                got[name].extend(pk for (pk,) in taken)
+        except BaseException as exc:  # reported by the main thread below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in got]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert not errors, errors
+    assert sorted(pk for batch in got.values() for pk in batch) == ids  # every row once, none twice
+    assert not SyncRecordError.objects.exists()
 
 
 # --- leases -------------------------------------------------------------------------------------

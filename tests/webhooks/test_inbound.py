@@ -31,12 +31,12 @@ from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 from tests.sandbox import sandbox_integration
 from webhooks.inbound import throttle
-from webhooks.inbound.parsing import deliveries_parse
+from webhooks.inbound.parsing import deliveries_parse, receipts_file
 from webhooks.inbound.processing import inbound_drain, inbound_retry_due
 from webhooks.inbound.services import KICK_KEY, KICK_WINDOW, inbound_events_replay
 from webhooks.inbound.tasks import inbound_drain_task
 from webhooks.inbound.views import throttle_key
-from webhooks.models import InboundDelivery, InboundEvent
+from webhooks.models import InboundDelivery, InboundEvent, InboundReceipt
 
 # Transactional: enqueueing happens on commit, which a test wrapped in one transaction never reaches.
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
@@ -243,6 +243,7 @@ def test_behind_a_trusted_proxy_the_allowlist_reads_the_address_the_proxy_saw(
     bypassed = hubspot_post(client, hubspot, [hs_event(3)], **proxy)  # no header: not through the proxy
 
     assert [r.status_code for r in (allowed, spoofed, bypassed)] == [200, 403, 403]
+    receipts_file()  # the accepted one becomes a delivery row on a worker
     senders = dict(InboundDelivery.objects.filter(integration=hubspot).values_list("outcome", "remote_addr"))
     assert senders["accepted"] == "203.0.113.77"
     assert sorted(
@@ -299,18 +300,30 @@ def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_comm
     response = hubspot_post(client, hubspot, [hs_event(1, 101), hs_event(2, 102, "contact.deletion")])
 
     assert response.status_code == 200 and response.content == b""
-    delivery = InboundDelivery.objects.get(integration=hubspot)
-    # Acknowledged means durable: one row, as received; reading it into events is the worker's.
-    assert (delivery.outcome, delivery.verified, delivery.parse_status) == ("accepted", True, "pending")
-    assert not InboundEvent.objects.exists()
+    # Acknowledged means durable: one narrow receipt, as received, encrypted; filing it as a
+    # delivery and reading that into events is the worker's.
+    receipt = InboundReceipt.objects.get(integration=hubspot)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT envelope FROM webhooks_inboundreceipt WHERE id = %s", [receipt.pk])
+        stored = cursor.fetchone()[0]
+    assert is_token(stored) and "eventId" not in stored
+    assert json.loads(receipt.envelope["body"])[0]["eventId"] == 1  # what the worker will read
+    assert not InboundDelivery.objects.exists() and not InboundEvent.objects.exists()
     assert kicks == [{"countdown": KICK_WINDOW}]  # once, and after commit (the fixture checks)
     assert deliveries_parse() == 1
-    delivery.refresh_from_db()
+    assert not InboundReceipt.objects.exists()
+    delivery = InboundDelivery.objects.get(integration=hubspot)
+    assert (delivery.outcome, delivery.verified, delivery.method, delivery.provider) == (
+        "accepted",
+        True,
+        "POST",
+        "hubspot",
+    )
     assert (delivery.parse_status, delivery.events, delivery.duplicates) == ("parsed", 2, 0)
+    assert delivery.received_at == receipt.received_at and delivery.subaccount_id == hubspot.subaccount_id
+    assert "X-Hubspot-Signature-V3" not in delivery.headers  # credentials never stored
     # The raw body is kept for audit, encrypted at rest (some providers put credentials in it).
     assert '"eventId": 1' in delivery.body and '"objectId": 102' in delivery.body
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("SELECT body FROM webhooks_inbounddelivery WHERE id = %s", [delivery.pk])
         assert "eventId" not in cursor.fetchone()[0]

@@ -1,7 +1,8 @@
-"""The receiver's write (webhooks.inbound.insert), the worker that reads deliveries into events
-(webhooks.inbound.parsing), the integration lookup (webhooks.inbound.targets) and the debounced
-drain: one INSERT per acknowledged delivery, durable before anything is parsed; events stored once
-by the database however many workers race; an unreadable delivery failed visibly, never lost."""
+"""The receiver's write (webhooks.inbound.insert), the worker that files receipts as deliveries and
+reads those into events (webhooks.inbound.parsing), the integration lookup (webhooks.inbound.targets)
+and the debounced drain: one narrow INSERT per acknowledged delivery, durable before anything is
+parsed; each receipt filed once and events stored once however many workers race; an unreadable
+delivery failed visibly, never lost."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from webhooks.inbound import processing as inbound_processing
 from webhooks.inbound import targets as inbound_targets
 from webhooks.inbound.events import record_to_dict
 from webhooks.inbound.insert import body_bytes, stored_body
-from webhooks.inbound.parsing import deliveries_parse
+from webhooks.inbound.parsing import deliveries_parse, receipts_file
 from webhooks.inbound.processing import record_from_dict
 from webhooks.inbound.services import inbound_deliveries_reparse, inbound_delivery_accept
-from webhooks.models import InboundDelivery, InboundEvent
+from webhooks.models import InboundDelivery, InboundEvent, InboundReceipt
 
 pytestmark = [pytest.mark.urls("tests.webhooks.urls_inbound"), pytest.mark.django_db(transaction=True)]
 
@@ -40,16 +41,25 @@ def integration(subaccount):
     )
 
 
-def accept(integration, event_ids=(), *, body: bytes | None = None) -> int:
-    """What the receiver does once a delivery is verified: store it raw; returns its id."""
+def receive(integration, event_ids=(), *, body: bytes | None = None) -> int:
+    """What the receiver does once a delivery is verified: store a receipt; returns its id."""
     if body is None:
         items = [
             {"eventId": e, "subscriptionType": "contact.propertyChange", "objectId": f"r{e}"}
             for e in event_ids
         ]
         body = json.dumps(items).encode()
-    request = WebhookRequest(method="POST", url="https://x/?token=t", headers={"X-Test": "1"}, body=body)
-    return inbound_delivery_accept(integration=integration, provider="hubspot", request=request)
+    request = WebhookRequest(
+        method="POST", url="https://x/?token=t", headers={"X-Test": "1"}, body=body, remote_addr="192.0.2.7"
+    )
+    return inbound_delivery_accept(integration=integration, request=request)
+
+
+def accept(integration, event_ids=(), *, body: bytes | None = None) -> int:
+    """A delivery waiting to be parsed: received, and filed by a worker; returns the delivery's id."""
+    receive(integration, event_ids, body=body)
+    assert receipts_file() == 1
+    return InboundDelivery.objects.latest("pk").pk
 
 
 def stored_ids(integration) -> list[str]:
@@ -62,36 +72,71 @@ def counts(*delivery_ids) -> list[tuple]:
 
 
 postgresql_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the one-statement path is PostgreSQL's"
+    connection.vendor != "postgresql", reason="concurrent workers need PostgreSQL's row locks"
 )
 
 
-@pytest.mark.parametrize("path", ["one_statement", "portable"])
-def test_an_accepted_delivery_is_one_durable_row_before_anything_is_parsed(integration, path, monkeypatch):
-    if path == "portable":
-        monkeypatch.setattr(connection, "vendor", "sqlite")  # the ORM path runs on PostgreSQL too
+def test_an_accepted_delivery_is_one_narrow_durable_row_before_anything_is_parsed(integration):
     with CaptureQueriesContext(connection) as queries:
-        delivery_id = accept(integration, ["1", "2"])
-    if path == "one_statement":
-        assert len(queries) == 1
+        receipt_id = receive(integration, ["1", "2"])
+    assert len(queries) == 1 and queries[0]["sql"].startswith("INSERT")
 
-    delivery = InboundDelivery.objects.get(pk=delivery_id)
+    receipt = InboundReceipt.objects.get(pk=receipt_id)
+    assert receipt.integration_id == integration.pk and receipt.received_at is not None
+    # What was received is one encrypted envelope: nothing of the body or the sender in clear.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT envelope FROM webhooks_inboundreceipt WHERE id = %s", [receipt_id])
+        stored = cursor.fetchone()[0]
+    assert "eventId" not in stored and "192.0.2.7" not in stored and "X-Test" not in stored
+    assert receipt.envelope["remote_addr"] == "192.0.2.7"
+    assert not InboundDelivery.objects.exists() and not InboundEvent.objects.exists()  # the worker's job
+
+    assert receipts_file() == 1 and not InboundReceipt.objects.exists()
+    delivery = InboundDelivery.objects.get()
     assert (delivery.outcome, delivery.verified, delivery.parse_status, delivery.method) == (
         "accepted",
         True,
         "pending",
         "POST",
     )
-    assert (delivery.subaccount_id, delivery.headers, delivery.received_at is not None) == (
+    assert (delivery.subaccount_id, delivery.provider, delivery.headers, delivery.remote_addr) == (
         integration.subaccount_id,
+        "hubspot",
         {"X-Test": "1"},
-        True,
+        "192.0.2.7",
     )
+    assert delivery.received_at == receipt.received_at  # when it arrived, not when it was filed
     assert json.loads(delivery.body)[1]["eventId"] == "2"  # encrypted at rest, read back
     with connection.cursor() as cursor:
-        cursor.execute("SELECT body FROM webhooks_inbounddelivery WHERE id = %s", [delivery_id])
+        cursor.execute("SELECT body FROM webhooks_inbounddelivery WHERE id = %s", [delivery.pk])
         assert "eventId" not in cursor.fetchone()[0]
-    assert not InboundEvent.objects.exists()  # the worker's job
+    assert not InboundEvent.objects.exists()
+
+
+def test_receipts_are_filed_in_the_order_they_arrived_and_each_once(integration):
+    for event_id in ("1", "2", "3"):
+        receive(integration, [event_id])
+
+    assert receipts_file(limit=2) == 2 and receipts_file(limit=2) == 1 and receipts_file() == 0
+    bodies = [
+        json.loads(body)[0]["eventId"]
+        for body in InboundDelivery.objects.order_by("pk").values_list("body", flat=True)
+    ]
+    assert bodies == ["1", "2", "3"]
+
+
+def test_a_receipt_no_key_opens_is_filed_as_a_failed_delivery_and_the_others_still_are(integration):
+    bad = receive(integration, ["1"])
+    receive(integration, ["2"])
+    with connection.cursor() as cursor:  # a token written under a key since removed
+        cursor.execute(
+            "UPDATE webhooks_inboundreceipt SET envelope = %s WHERE id = %s", ["gAAAAAnot-a-token", bad]
+        )
+
+    assert deliveries_parse() == 1  # the other was filed failed: there is nothing to read in it
+    statuses = list(InboundDelivery.objects.order_by("pk").values_list("parse_status", "reason"))
+    assert statuses[0][0] == "failed" and "Cannot decrypt" in statuses[0][1]
+    assert statuses[1] == ("parsed", "") and stored_ids(integration) == ["2"]
 
 
 def test_the_worker_stores_new_events_once_and_counts_repeats_out(integration):
@@ -139,8 +184,10 @@ def test_a_worker_dying_mid_parse_leaves_the_delivery_pending_for_the_next(integ
 
 
 @postgresql_only
-def test_concurrent_workers_read_overlapping_deliveries_into_each_event_once(integration):
-    ids = [accept(integration, ["a", "b", "c"][::step]) for step in (1, -1) for _ in range(6)]
+def test_concurrent_workers_file_and_read_overlapping_deliveries_into_each_event_once(integration):
+    for step in (1, -1):
+        for _ in range(6):
+            receive(integration, ["a", "b", "c"][::step])
     barrier = threading.Barrier(4)
     taken: list[int] = []
 
@@ -158,6 +205,8 @@ def test_concurrent_workers_read_overlapping_deliveries_into_each_event_once(int
     for thread in threads:
         thread.join()
 
+    ids = list(InboundDelivery.objects.values_list("pk", flat=True))
+    assert len(ids) == 12 and not InboundReceipt.objects.exists()  # each receipt filed once
     assert sum(taken) == len(ids) and stored_ids(integration) == ["a", "b", "c"]
     assert sum(duplicates for _, _, duplicates in counts(*ids)) == 3 * len(ids) - 3
 
@@ -184,22 +233,23 @@ def test_a_body_unreadable_after_the_ack_is_failed_visibly_and_the_others_still_
     )
 
 
-def test_deleting_an_integration_still_deletes_its_deliveries(integration):
+def test_deleting_an_integration_still_deletes_its_deliveries_and_receipts(integration):
     accept(integration, ["1"])
+    receive(integration, ["2"])
     integration.delete()
-    assert not InboundDelivery.objects.exists()
+    assert not InboundDelivery.objects.exists() and not InboundReceipt.objects.exists()
 
 
-def test_a_drain_reads_deliveries_before_it_applies_their_events(integration):
-    accept(integration, ["1", "2"])
+def test_a_drain_files_and_reads_deliveries_before_it_applies_their_events(integration):
+    receive(integration, ["1", "2"])
     integration.direction = "outbound"  # processing ignores them: quick, and no provider involved
     integration.save()
     assert inbound_processing.inbound_drain().counts == {"ignored": 2}
     assert InboundDelivery.objects.get().parse_status == "parsed"
 
 
-def test_the_sweep_reads_deliveries_whose_kick_was_lost(integration):
-    accept(integration, ["1"])
+def test_the_sweep_files_and_reads_deliveries_whose_kick_was_lost(integration):
+    receive(integration, ["1"])
     integration.direction = "outbound"
     integration.save()
     later = timezone.now() + inbound_processing.PENDING_GRACE + timedelta(seconds=1)
@@ -214,9 +264,9 @@ def test_a_body_that_is_not_utf8_is_kept_byte_for_byte():
 
 def test_inside_a_transaction_the_write_rolls_back_with_it(integration):
     with pytest.raises(RuntimeError), transaction.atomic():
-        accept(integration, ["1"])
+        receive(integration, ["1"])
         raise RuntimeError("the caller fails after the write")
-    assert not InboundDelivery.objects.exists()
+    assert not InboundReceipt.objects.exists()
 
 
 # --- which integration: read once, remembered briefly, forgotten on change -------------------------

@@ -18,7 +18,15 @@ from sync.models import Conflict, EnrichmentJob, SyncRun
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory, SubAccountFactory
 from tests.sandbox import connectors_made, emulator_control
 from tests.webhooks.test_system_health import own_broker_url
-from webhooks.models import Attempt, Delivery, Endpoint, InboundDelivery, InboundEvent, Message
+from webhooks.models import (
+    Attempt,
+    Delivery,
+    Endpoint,
+    InboundDelivery,
+    InboundEvent,
+    InboundReceipt,
+    Message,
+)
 from webhooks.observability.queues import QUEUES, broker_client
 
 TOKEN = "metrics-token-9f8e7d6c5b4a"
@@ -263,6 +271,30 @@ def test_the_figures_of_a_seeded_situation(client, seeded, queues):
         assert secret not in text
     labels = {k for family in found.values() for s in family.samples for k in s.labels}
     assert labels <= {"provider", "status", "counter", "outcome", "queue", "le"}
+
+
+@pytest.mark.django_db
+@override_settings(METRICS_TOKEN="")
+def test_webhooks_waiting_for_a_worker_count_as_inbound_backlog_before_they_are_events(client):
+    """With the workers stopped nothing becomes an event: a receipt not yet filed and a delivery
+    not yet read still show as the oldest inbound wait."""
+    integration = IntegrationFactory(template=IntegrationTemplateFactory(key="hubspot"))
+    now = timezone.now()
+    InboundReceipt.objects.create(
+        integration=integration, received_at=now - timedelta(minutes=3), envelope="x"
+    )
+    assert 180 <= value(families(scrape(client)), "crm_inbound_oldest_pending_seconds") < 280
+
+    InboundDelivery.objects.create(
+        subaccount=integration.subaccount,
+        integration=integration,
+        provider="hubspot",
+        outcome="accepted",
+        verified=True,
+        parse_status="pending",
+        received_at=now - timedelta(minutes=9),
+    )
+    assert 540 <= value(families(scrape(client)), "crm_inbound_oldest_pending_seconds") < 640
 
 
 @pytest.mark.django_db

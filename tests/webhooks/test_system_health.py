@@ -98,8 +98,8 @@ def test_a_superuser_sees_workers_queues_waits_beat_and_the_charts(client, seede
     assert context["depths"] == {"default": 0, "sync": 2, "webhooks": 0, "enrichment": 0, "flows": 1}
     assert '<td>sync</td><td class="health-num">2</td>' in page
     waits = {wait.label: wait for wait in context["waits"]}
-    assert waits["Oldest pending inbound event"].text == "12 min"
-    assert waits["Oldest pending inbound event"].late  # past 5 minutes
+    assert waits["Oldest inbound webhook not yet applied"].text == "12 min"
+    assert waits["Oldest inbound webhook not yet applied"].late  # past 5 minutes
     assert waits["Oldest pending outbound delivery"].text.endswith(" s")
     assert not waits["Oldest pending outbound delivery"].late
     assert waits["Oldest due enrichment job"].text == "nothing waiting"

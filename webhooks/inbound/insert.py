@@ -1,10 +1,10 @@
-"""The receiver's one write, and the worker's write of the events it reads out of it.
+"""The receiver's one write, and the worker's write of the events it reads out of what it filed.
 
 The receiver is on the providers' clock (they time out and retry), so before its 2xx it does the
-least that keeps the promise "acknowledged means durable": one INSERT of the verified delivery as
-received (``delivery_insert``), built from a statement compiled once and values adapted by hand
-(the ORM's per-field preparation cost more than the rest of the request). In autocommit it commits
-at once; inside a caller's transaction it simply joins it.
+least that keeps the promise "acknowledged means durable": one INSERT of a narrow receipt
+(``receipt_insert``: the integration, the time, one encrypted envelope of what was received),
+built from a statement compiled once. In autocommit it commits at once; inside a caller's
+transaction it simply joins it. The worker files receipts as deliveries (``inbound.parsing``).
 
 The worker turns deliveries into events with ``events_insert``: one ``INSERT ... ON CONFLICT DO
 NOTHING RETURNING`` for a whole batch, so the unique (integration, event id) constraint decides
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import json
 from collections import Counter
 from typing import Any
 
@@ -27,98 +26,29 @@ from django.db.models import Field, Model
 from django.utils import timezone
 
 from integrations.crypto import encrypt_json
-from webhooks.models import InboundDelivery, InboundEvent
+from webhooks.models import InboundEvent, InboundReceipt
 
 # Rows per INSERT: keeps a statement under SQLite's limit on parameters (and PostgreSQL's sane).
 EVENTS_PER_STATEMENT = 500
-# The columns the receiver writes: those given per delivery are parameters, in this order; the rest
-# are the same for every verified POST and go in the statement as literals (fewer values to adapt).
-_DELIVERY_PARAMETERS = (
-    "subaccount_id",
-    "integration_id",
-    "provider",
-    "headers",
-    "body",
-    "remote_addr",
-    "received_at",
-)
-_DELIVERY_CONSTANTS = {
-    "method": "POST",
-    "verified": True,
-    "outcome": InboundDelivery.Outcome.ACCEPTED.value,
-    "reason": "",
-    "events": 0,
-    "duplicates": 0,
-    "parse_status": InboundDelivery.ParseStatus.PENDING.value,
-}
 
 
-def delivery_insert(
-    *,
-    subaccount_id: int,
-    integration_id: int,
-    provider: str,
-    headers: dict[str, str],
-    body: object,
-    remote_addr: str | None,
-) -> int:
-    """Store a verified POST, to be parsed by a worker; returns its id. The body is encrypted here."""
-    if connection.vendor != "postgresql":
-        return _delivery_insert_portable(
-            subaccount_id=subaccount_id,
-            integration_id=integration_id,
-            provider=provider,
-            headers=headers,
-            body=body,
-            remote_addr=remote_addr,
-        )
-    params = (
-        subaccount_id,
-        integration_id,
-        provider,
-        json.dumps(headers),
-        encrypt_json(body),
-        remote_addr,
-        timezone.now(),
-    )
+def receipt_insert(*, integration_id: int, headers: dict[str, str], body: object, remote_addr: str) -> int:
+    """Store a verified POST as received, to be filed and parsed by a worker; returns the receipt's
+    id. What was received (headers without credentials, the body, the sender's address) is
+    encrypted here, as one envelope: it carries personal data and, for some providers, credentials."""
+    envelope = encrypt_json({"headers": headers, "body": body, "remote_addr": remote_addr})
     with connection.cursor() as cursor:
-        cursor.execute(_delivery_statement(), params)
+        cursor.execute(_receipt_statement(), (integration_id, timezone.now(), envelope))
         return cursor.fetchone()[0]
 
 
-def _delivery_insert_portable(**fields) -> int:
-    delivery = InboundDelivery(
-        method="POST",
-        verified=True,
-        outcome=InboundDelivery.Outcome.ACCEPTED,
-        parse_status=InboundDelivery.ParseStatus.PENDING,
-        **fields,
-    )
-    delivery.save(force_insert=True)
-    return delivery.pk
-
-
 @functools.cache
-def _delivery_statement() -> str:
-    qn, meta = connection.ops.quote_name, InboundDelivery._meta
-    columns = [meta.get_field(name.removesuffix("_id")).column for name in _DELIVERY_PARAMETERS]
-    values = ["CAST(%s AS jsonb)" if name == "headers" else "%s" for name in _DELIVERY_PARAMETERS]
-    for name, value in _DELIVERY_CONSTANTS.items():
-        columns.append(meta.get_field(name).column)
-        values.append(_literal(value))
-    return (
-        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
-        f"VALUES ({', '.join(values)}) RETURNING {qn(meta.pk.column)}"
+def _receipt_statement() -> str:
+    qn, meta = connection.ops.quote_name, InboundReceipt._meta
+    columns = ", ".join(
+        qn(meta.get_field(name).column) for name in ("integration", "received_at", "envelope")
     )
-
-
-def _literal(value: str | bool | int) -> str:
-    """A constant of our own as SQL (never a value from a request)."""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    return "'" + value.replace("'", "''") + "'"
+    return f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES (%s, %s, %s) RETURNING {qn(meta.pk.column)}"
 
 
 def events_insert(events: list[InboundEvent]) -> Counter[int]:

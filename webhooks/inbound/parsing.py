@@ -1,7 +1,10 @@
 """Reading acknowledged deliveries into events, on a worker: what the receiver leaves out of its 2xx.
 
-The receiver stores each verified delivery raw (``parse_status`` pending). ``deliveries_parse``
-claims a batch of them (``integrations.claims.rows_claim``) and, in the same transaction, parses
+The receiver stores each verified delivery as a narrow receipt. ``receipts_file`` takes a batch of
+receipts (``integrations.claims.rows_take``: a receipt is a taker's only if its DELETE removed it) and, in
+the same transaction, creates their deliveries (``parse_status`` pending, received when the
+receipt was), so a receipt becomes one delivery, once. ``deliveries_parse`` files what is waiting,
+then claims a batch of pending deliveries (``integrations.claims.rows_claim``) and, in the same transaction, parses
 each with its connector, inserts its events de-duplicated on (integration, event id) and records
 how many were new. The claim and the events commit together or not at all, so a worker that dies
 mid-way leaves the deliveries pending for the next run, and a delivery is read into events exactly
@@ -16,22 +19,25 @@ import logging
 from datetime import timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from requests.structures import CaseInsensitiveDict
 
 from connectors.base import ConnectorError, WebhookEvent, WebhookRequest
 from connectors.registry import UnknownConnector, connector_class
-from integrations.claims import rows_claim
+from integrations.claims import rows_claim, rows_take
 from integrations.crypto import DecryptionError, decrypt_json
+from integrations.models import Integration
 from integrations.oauth_apps import connector_config
 from webhooks.inbound.events import event_key, event_row
 from webhooks.inbound.insert import body_bytes, events_insert
-from webhooks.models import InboundDelivery, InboundEvent
+from webhooks.models import InboundDelivery, InboundEvent, InboundReceipt
 
 logger = logging.getLogger(__name__)
 
 ParseStatus = InboundDelivery.ParseStatus
 PARSE_BATCH = 100
+FILE_BATCH = 500
 _REASON_MAX = InboundDelivery._meta.get_field("reason").max_length
 
 
@@ -39,9 +45,59 @@ class Unreadable(Exception):
     """A delivery whose body cannot be turned into events: it is marked failed, not retried."""
 
 
+def receipts_file(*, limit: int = FILE_BATCH) -> int:
+    """File up to ``limit`` receipts, oldest first, as pending deliveries; returns how many.
+
+    A receipt whose envelope no key opens any more becomes a failed delivery with the reason.
+    """
+    with transaction.atomic():
+        # The envelope as stored (a token), decrypted one by one below: a key problem fails that one.
+        token = Cast("envelope", output_field=TextField())
+        taken = rows_take(InboundReceipt, limit=limit, fields=("integration", "received_at", token))
+        if not taken:
+            return 0
+        integrations = Integration.objects.select_related("template").in_bulk({row[0] for row in taken})
+        deliveries = [
+            _filed(integrations[integration_id], received_at, envelope)
+            for integration_id, received_at, envelope in taken
+            if integration_id in integrations  # the foreign key keeps it so: deleted together
+        ]
+        InboundDelivery.objects.bulk_create(deliveries)
+    return len(taken)
+
+
+def _filed(integration: Integration, received_at, token: str) -> InboundDelivery:
+    delivery = InboundDelivery(
+        subaccount_id=integration.subaccount_id,
+        integration=integration,
+        provider=integration.template.connector,
+        method="POST",
+        verified=True,
+        outcome=InboundDelivery.Outcome.ACCEPTED,
+        parse_status=ParseStatus.PENDING,
+        received_at=received_at,
+    )
+    try:
+        received = decrypt_json(token, label="InboundReceipt.envelope")
+        if not isinstance(received, dict):
+            raise DecryptionError("InboundReceipt.envelope does not hold what the receiver writes")
+    except DecryptionError as exc:
+        delivery.parse_status, delivery.reason = ParseStatus.FAILED, str(exc)[:_REASON_MAX]
+        logger.warning(
+            "inbound receipt unreadable: filed as a failed delivery",
+            extra={"integration_id": integration.pk},
+        )
+        return delivery
+    delivery.headers = received.get("headers") or {}
+    delivery.body = received.get("body")
+    delivery.remote_addr = received.get("remote_addr") or None
+    return delivery
+
+
 def deliveries_parse(*, limit: int = PARSE_BATCH) -> int:
-    """Read up to ``limit`` pending deliveries, oldest first, into pending events; returns how many
-    deliveries this call took (parsed or failed)."""
+    """File what receipts are waiting, then read up to ``limit`` pending deliveries, oldest first,
+    into pending events; returns how many deliveries this call took (parsed or failed)."""
+    receipts_file()
     with transaction.atomic():
         claimed = rows_claim(
             InboundDelivery,

@@ -2,9 +2,10 @@
 
 The receiver (``inbound.views``) verifies first; these services never see an unverified delivery.
 ``inbound_delivery_reject`` keeps a row for each refused delivery (counted and shown in the admin);
-``inbound_delivery_accept`` keeps a verified delivery as received, in one INSERT (``inbound.insert``),
-and kicks a debounced drain run once it is committed: the worker reads it into de-duplicated events
-(``inbound.parsing``) and applies them (``inbound.processing``). ``inbound_events_replay`` puts
+``inbound_delivery_accept`` keeps a verified delivery as received, in one INSERT of a narrow receipt
+(``inbound.insert``), and kicks a debounced drain run once it is committed: the worker files it as
+a delivery, reads that into de-duplicated events (``inbound.parsing``) and applies them
+(``inbound.processing``). ``inbound_events_replay`` puts
 chosen events back in the queue, ``inbound_deliveries_reparse`` chosen failed deliveries.
 """
 
@@ -21,7 +22,7 @@ from django.db import transaction
 from connectors.base import WebhookRequest
 from integrations.kick import kick
 from integrations.models import Integration
-from webhooks.inbound.insert import delivery_insert, stored_body
+from webhooks.inbound.insert import receipt_insert, stored_body
 from webhooks.inbound.tasks import inbound_drain_task
 from webhooks.models import InboundDelivery, InboundEvent
 
@@ -107,19 +108,18 @@ def inbound_challenge_record(
     return delivery
 
 
-def inbound_delivery_accept(*, integration: Integration, provider: str, request: WebhookRequest) -> int:
+def inbound_delivery_accept(*, integration: Integration, request: WebhookRequest) -> int:
     """Store a verified delivery as received (durable once this returns in autocommit) and kick
-    processing after commit; returns its id. Parsing, de-duplication and events are the worker's."""
-    delivery_id = delivery_insert(
-        subaccount_id=integration.subaccount_id,
+    processing after commit; returns its receipt's id. Filing it as a delivery, parsing,
+    de-duplication and events are the worker's."""
+    receipt_id = receipt_insert(
         integration_id=integration.pk,
-        provider=provider,
         headers=safe_headers(request.headers),
         body=stored_body(request.body),
-        remote_addr=request.remote_addr or None,
+        remote_addr=request.remote_addr or "",
     )
     transaction.on_commit(inbound_kick)
-    return delivery_id
+    return receipt_id
 
 
 def inbound_kick() -> None:

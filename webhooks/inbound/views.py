@@ -3,9 +3,10 @@
 The order of checks is fixed here; providers supply only their connector's webhook classmethods
 (verify, parse and, where needed, ``webhook_ack`` and ``webhook_challenge``). Known live integration
 (404/410) → size (413) → rate limit (429) → sender address (403) → signature (401) → store → 2xx at
-once. The store is one INSERT of the verified delivery as received, so an acknowledged delivery is
-durable in PostgreSQL. Everything else is a worker's, after the row commits: parsing it into events,
-de-duplicating and applying them (``inbound.parsing``, ``inbound.processing``). A verified delivery
+once. The store is one INSERT of a narrow receipt of the verified delivery as received, so an
+acknowledged delivery is durable in PostgreSQL. Everything else is a worker's, after the row
+commits: filing it as a delivery, parsing that into events, de-duplicating and applying them
+(``inbound.parsing``, ``inbound.processing``). A verified delivery
 whose body the connector cannot read is therefore acknowledged, then marked failed with the reason
 (shown in the admin, logged, and re-readable after a connector fix) rather than refused: nothing a
 provider signed is lost, and the provider's clock never waits on our parsing.
@@ -93,7 +94,7 @@ def _deliver(
         _reject(integration, provider, webhook, Outcome.REJECTED, str(exc))
         body, content_type = connector.webhook_refusal()  # À La Carte Chat: {"error": ...}
         return HttpResponse(body, content_type=content_type, status=401)
-    inbound_delivery_accept(integration=integration, provider=provider, request=webhook)
+    inbound_delivery_accept(integration=integration, request=webhook)
     body, content_type = connector.webhook_ack()  # Salesforce: the SOAP Ack it retries without
     return HttpResponse(body, content_type=content_type, status=200)
 

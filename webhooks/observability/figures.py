@@ -11,7 +11,7 @@ from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q,
 from django.utils import timezone
 
 from sync.models import Conflict, EnrichmentJob, SyncRun
-from webhooks.models import Attempt, Delivery, InboundDelivery, InboundEvent
+from webhooks.models import Attempt, Delivery, InboundDelivery, InboundEvent, InboundReceipt
 
 # Attempts and deliveries of this last stretch make the latency histograms.
 WINDOW = timedelta(hours=1)
@@ -72,15 +72,28 @@ class Ages:
 
 
 def ages(now: datetime | None = None) -> Ages:
-    """The oldest pending inbound event (since stored), outbound delivery (since created) and
-    enrichment job that is due (since due: one waiting out its back-off is not late)."""
+    """The oldest inbound webhook not yet applied (since received: a receipt not yet filed, a
+    delivery not yet read, or an event not yet applied, so stopped workers show), the oldest
+    pending outbound delivery (since created) and the oldest enrichment job that is due (since
+    due: one waiting out its back-off is not late)."""
     now = now or timezone.now()
-    inbound = InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).aggregate(t=Min("created_at"))
+    inbound = {"t": _oldest_inbound()}
     outbound = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(t=Min("created_at"))
     enrichment = EnrichmentJob.objects.filter(
         status=EnrichmentJob.Status.PENDING, available_at__lte=now
     ).aggregate(t=Min("available_at"))
     return Ages(_age(inbound["t"], now), _age(outbound["t"], now), _age(enrichment["t"], now))
+
+
+def _oldest_inbound() -> datetime | None:
+    waiting = [
+        InboundReceipt.objects.aggregate(t=Min("received_at"))["t"],
+        InboundDelivery.objects.filter(parse_status=InboundDelivery.ParseStatus.PENDING).aggregate(
+            t=Min("received_at")
+        )["t"],
+        InboundEvent.objects.filter(status=InboundEvent.Status.PENDING).aggregate(t=Min("created_at"))["t"],
+    ]
+    return min((t for t in waiting if t is not None), default=None)
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ def system_health(now: datetime | None = None) -> dict:
         "depths": depths,
         "broker_problem": broker_problem,
         "waits": [
-            Wait("Oldest pending inbound event", ages.inbound_event, LATE["inbound"]),
+            Wait("Oldest inbound webhook not yet applied", ages.inbound_event, LATE["inbound"]),
             Wait("Oldest pending outbound delivery", ages.outbound_delivery, LATE["outbound"]),
             Wait("Oldest due enrichment job", ages.enrichment_job, LATE["enrichment"]),
         ],

@@ -126,7 +126,7 @@ class PlatformCollector:
             ),
             (
                 "crm_inbound_oldest_pending_seconds",
-                "Age of the oldest pending inbound event (0: none)",
+                "Age of the oldest inbound webhook not yet applied: unfiled, unread or pending (0: none)",
                 ages.inbound_event,
             ),
             (
