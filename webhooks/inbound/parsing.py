@@ -1,16 +1,17 @@
 """Reading acknowledged deliveries into events, on a worker: what the receiver leaves out of its 2xx.
 
 The receiver stores each verified delivery as a narrow receipt. ``receipts_file`` takes a batch of
-receipts (``integrations.claims.rows_take``: a receipt is a taker's only if its DELETE removed it) and, in
-the same transaction, creates their deliveries (``parse_status`` pending, received when the
-receipt was), so a receipt becomes one delivery, once. ``deliveries_parse`` files what is waiting,
-then claims a batch of pending deliveries (``integrations.claims.rows_claim``) and, in the same transaction, parses
-each with its connector, inserts its events de-duplicated on (integration, event id) and records
-how many were new. The claim and the events commit together or not at all, so a worker that dies
-mid-way leaves the deliveries pending for the next run, and a delivery is read into events exactly
-once however many runs race for it. A delivery that can no longer be read (the connector refuses
-the body, the body cannot be decrypted) is marked failed with the reason, shown in the admin, and
-can be read again from there (``inbound_deliveries_reparse``); it never blocks the others.
+receipts (``integrations.claims.rows_take``: a receipt is a taker's only if its DELETE removed it)
+and, in the same transaction, creates their deliveries (``parse_status`` pending, received when
+the receipt was), so a receipt becomes one delivery, once. ``deliveries_parse`` files what is
+waiting, then claims a batch of pending deliveries (``integrations.claims.rows_claim``) and, in
+the same transaction, parses each with its connector, inserts its events de-duplicated on
+(integration, event id) and records how many were new. The claim and the events commit together
+or not at all, so a worker that dies mid-way leaves the deliveries pending for the next run, and a
+delivery is read into events exactly once however many runs race for it. A delivery that can no
+longer be read (the connector refuses the body, the body cannot be decrypted) is marked failed
+with the reason, shown in the admin, and can be read again from there
+(``inbound_deliveries_reparse``); it never blocks the others.
 """
 
 from __future__ import annotations

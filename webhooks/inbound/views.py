@@ -6,10 +6,10 @@ The order of checks is fixed here; providers supply only their connector's webho
 once. The store is one INSERT of a narrow receipt of the verified delivery as received, so an
 acknowledged delivery is durable in PostgreSQL. Everything else is a worker's, after the row
 commits: filing it as a delivery, parsing that into events, de-duplicating and applying them
-(``inbound.parsing``, ``inbound.processing``). A verified delivery
-whose body the connector cannot read is therefore acknowledged, then marked failed with the reason
-(shown in the admin, logged, and re-readable after a connector fix) rather than refused: nothing a
-provider signed is lost, and the provider's clock never waits on our parsing.
+(``inbound.parsing``, ``inbound.processing``). A verified delivery whose body the connector cannot
+read is therefore acknowledged, then marked failed with the reason (shown in the admin, logged,
+and re-readable after a connector fix) rather than refused: nothing a provider signed is lost, and
+the provider's clock never waits on our parsing.
 """
 
 from __future__ import annotations
