@@ -327,33 +327,39 @@ RECEIVER_PROFILE = """### Receiver profile
 
 cProfile over 2,000 Outbound Messages through Django's test client (whole middleware stack, PostgreSQL),
 cumulative seconds for the 2,000 (`scripts/with-test-servers.sh .venv/bin/python -m
-benchmarks.receiver_profile` prints it). Four states of the receiver: *before* (it parsed the message
-and stored the delivery and its events in one CTE), *one INSERT* (events built by the worker, the
-parse still deciding a 400 before the ack), *no parse* (no parse before the ack; Salesforce's
-OrganizationId read by a streaming parser that stops at it) and *now* (the request's headers passed
-as Django's own case-insensitive mapping instead of two copies, the INSERT's constant columns written
-as literals: 7 parameters instead of 14, the connector class, header decisions and parsed rate
-remembered). In the same process the store-floor view took 0.66, 0.59, 0.53 and 0.53 ms/request.
+benchmarks.receiver_profile` prints it). Five states of the receiver: *before* (it parsed the
+message and stored the delivery and its events in one CTE), *one INSERT* (events built by the
+worker, the parse still deciding a 400 before the ack), *no parse* (no parse before the ack;
+Salesforce's OrganizationId read by a streaming parser that stops at it), *lighter* (the request's
+headers passed as Django's own case-insensitive mapping instead of two copies, the INSERT's
+constant columns written as literals, the connector class, header decisions and parsed rate
+remembered) and *now* (the one write is a narrow receipt: the integration, the time and one
+encrypted envelope of headers, body and sender, in a table with one index and one foreign key,
+instead of a 14-column delivery row with five indexes and two foreign keys; workers file receipts
+as deliveries). In the same process the store-floor view took 0.66, 0.59, 0.53, 0.53 and 0.54
+ms/request. The SQL round trip shows little change here, one request at a time: the narrow row
+pays under concurrency, where wrk measured 1,380-1,420 req/s for *lighter* and 1,430-1,500 for a
+narrow row.
 
-| entry | before | one INSERT | no parse | now |
-|---|---|---|---|---|
-| receiver, ms per request (test client) | 1.68 | 1.18 | 0.98 | 0.90 |
-| `views._deliver` (verify → [parse] → store → ack) | 3.30 | 1.76 | 1.37 | 1.38 |
-| store: `inbound_events_store` (delivery + events, one CTE) → `inbound_delivery_accept` (one INSERT) | 2.83 | 1.33 | 1.21 | 1.23 |
-| of which the SQL round trip (`psycopg cursor.execute`) | 1.45 | 0.76 | 0.68 | 0.71 |
-| of which ORM value adaptation (`_values`, 58,000 `get_db_prep_save`) | 0.67 | — (hand-adapted) | — | — |
-| model instances (`Model.__init__`, delivery + event) | 0.20 | — | — | — |
-| `salesforce.verify` (URL token, OrganizationId) | 0.32 (whole tree) | 0.31 (whole tree) | 0.10 (streamed to the id) | 0.09 |
-| `salesforce.parse` (the 400 check) | ≈0.05 | 0.05 | — (the worker's) | — |
-| `_webhook_request` (headers, URL, query) | 0.26 | 0.25 | 0.24 | 0.18 |
-| body encryption (`encrypt_json`, Fernet) | ≈0.15 | 0.19 | 0.17 | 0.17 |
-| function calls | 5.07 M | 3.52 M | 3.24 M | 3.08 M |
+| entry | before | one INSERT | no parse | lighter | now |
+|---|---|---|---|---|---|
+| receiver, ms per request (test client) | 1.68 | 1.18 | 0.98 | 0.90 | 0.85 |
+| `views._deliver` (verify → [parse] → store → ack) | 3.30 | 1.76 | 1.37 | 1.38 | 1.40 |
+| store: `inbound_events_store` (one CTE) → `inbound_delivery_accept` (one INSERT) | 2.83 | 1.33 | 1.21 | 1.23 | 1.24 |
+| of which the SQL round trip (`psycopg cursor.execute`) | 1.45 | 0.76 | 0.68 | 0.71 | 0.72 |
+| of which ORM value adaptation (`_values`, 58,000 `get_db_prep_save`) | 0.67 | — (hand-adapted) | — | — | — |
+| model instances (`Model.__init__`, delivery + event) | 0.20 | — | — | — | — |
+| `salesforce.verify` (URL token, OrganizationId) | 0.32 (whole tree) | 0.31 (whole tree) | 0.10 (streamed to the id) | 0.09 | 0.09 |
+| `salesforce.parse` (the 400 check) | ≈0.05 | 0.05 | — (the worker's) | — | — |
+| `_webhook_request` (headers, URL, query) | 0.26 | 0.25 | 0.24 | 0.18 | 0.18 |
+| encryption (`encrypt_json`, Fernet: the body; now the envelope) | ≈0.15 | 0.19 | 0.17 | 0.17 | 0.21 |
+| function calls | 5.07 M | 3.52 M | 3.24 M | 3.08 M | 3.05 M |
 
 Moved to the worker (`webhooks/inbound/parsing.py`, run first by every drain and by the sweep):
-parsing, building event rows and their JSON payloads, de-duplication (the unique insert), the
+filing receipts as deliveries, parsing, building event rows and their JSON payloads, de-duplication (the unique insert), the
 events' index maintenance and the delivery's event counts. Kept before the 2xx: the integration
-lookup (cached), size, rate limit, allowlist, signature, and one INSERT of the verified body,
-encrypted (it carries PII and, for some providers, credentials). A verified body the connector
+lookup (cached), size, rate limit, allowlist, signature, and one INSERT of a receipt of what was
+received, encrypted (it carries PII and, for some providers, credentials). A verified body the connector
 cannot read is failed by the worker with its reason, not refused."""
 
 
@@ -377,7 +383,10 @@ gunicorn runs with `--reuse-port` here: each of its two workers listens on its o
 kernel spreads wrk's 16 keep-alive connections between them. Without it whichever worker woke first
 accepted, the connections of a round could all land on one worker, and a round's rate was one of two
 values (the floor about 1,000 or 2,000 req/s) by chance, so a share compared rounds of different
-kinds.
+kinds. The web workers freeze their startup heap out of the garbage collector's reach
+(`config/wsgi.py`): before that, a full collection over the whole heap stopped a worker's threads
+for 85-128 ms every few seconds, and a round's p99 (floor and receiver alike) depended on whether
+one landed in it.
 
 {RECEIVER_PROFILE}
 
