@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -169,12 +168,16 @@ end
         measured_rounds.append({"webhook": measured, "store_floor": floor, "share_of_floor": share})
     measured_rounds.sort(key=lambda r: r["share_of_floor"])
     median = measured_rounds[len(measured_rounds) // 2]
+    # Receipts: no worker runs during the rounds to file them as deliveries.
+    stored = InboundReceipt.objects.filter(integration=integration).count()
+    # The load test's tens of thousands of receipts go with their integration: the end-to-end
+    # measurement after this is one event's latency on an idle system, not this backlog's.
+    integration.delete()
     return {
         **median,
         "trivial_view": baseline,
         "ratio": median["webhook"]["rps"] / baseline["rps"],
-        # Receipts: no worker runs during the rounds to file them as deliveries.
-        "stored": InboundReceipt.objects.filter(integration=integration).count(),
+        "stored": stored,
         "runs": [
             {"share_of_floor": round(r["share_of_floor"], 3), "p99_ms": r["webhook"].get("p99_ms")}
             for r in measured_rounds
@@ -291,17 +294,23 @@ def end_to_end(base: str) -> dict:
             if key in receiver.arrivals:
                 latencies.append(receiver.arrivals[key] - started)
             time.sleep(0.3)
-        latencies.sort()
+        # A sample not delivered within the wait counts as slower than all: percentiles over every
+        # sample, None when one falls beyond the wait.
+        ranked = sorted(latencies) + [None] * (E2E_SAMPLES - len(latencies))
         return {
             "samples": E2E_SAMPLES,
             "delivered": len(latencies),
-            "p50_s": statistics.median(latencies) if latencies else None,
-            "p90_s": latencies[int(0.9 * (len(latencies) - 1))] if latencies else None,
+            "p50_s": ranked[(E2E_SAMPLES - 1) // 2],
+            "p90_s": ranked[int(0.9 * (E2E_SAMPLES - 1))],
         }
     finally:
         worker.terminate()
         worker.wait(20)
         receiver.close()
+
+
+def _seconds(value: float | None) -> str:
+    return "over 15 s" if value is None else f"{value:.2f} s"
 
 
 def _ingress_verdict(ing: dict) -> str:
@@ -371,7 +380,7 @@ def write(results: dict) -> None:
 |---|---|---|---|---|---|
 | 1 | inbound ingress (verify + store + 2xx), Salesforce Outbound Messages, wrk {WRK_CONNECTIONS} connections × {WRK_SECONDS} s against gunicorn | {ing["webhook"]["rps"]:,.0f} req/s, p99 {ing["webhook"].get("p99_ms", 0):.1f} ms, {ing["webhook"]["non_2xx"]} non-2xx | trivial view `/healthz`: {ing["trivial_view"]["rps"]:,.0f} req/s, p99 {ing["trivial_view"].get("p99_ms", 0):.1f} ms | {ing["ratio"]:.2f} | ≥ 0.5, p99 < 50 ms |
 | 2 | outbound deliveries by one worker to a local receiver | {out["per_s"]:,.0f} deliveries/s ({out["succeeded"]}/{out["deliveries"]} succeeded) | bare `requests` POST loop: {out["bare_post_per_s"]:,.0f}/s | {out["ratio"]:.2f} | ≥ 500/s, ratio ≥ 0.5 |
-| 3 | HubSpot emulator webhook → record updated → outbound delivered (real worker) | p50 {e2e["p50_s"] or 0:.2f} s, p90 {e2e["p90_s"] or 0:.2f} s ({e2e["delivered"]}/{e2e["samples"]} delivered) | — | — | p90 < 2 s |
+| 3 | HubSpot emulator webhook → record updated → outbound delivered (real worker) | p50 {_seconds(e2e["p50_s"])}, p90 {_seconds(e2e["p90_s"])} ({e2e["delivered"]}/{e2e["samples"]} delivered within 15 s) | — | — | p90 < 2 s |
 
 Reference for 1, same server and load: `bench/store-floor/` (benchmarks/urls.py), a view that only
 INSERTs the raw body and answers 200, serves {ing["store_floor"]["rps"]:,.0f} req/s (ratio {ing["store_floor"]["rps"] / ing["trivial_view"]["rps"]:.2f} to the
