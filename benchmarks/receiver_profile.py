@@ -37,33 +37,19 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from benchmarks.urls import create_floor_table  # noqa: E402
-from connectors.registry import emulator_module  # noqa: E402
+from benchmarks.webhooks_bench import salesforce_receiving  # noqa: E402
 from connectors.salesforce.emulator.webhooks import outbound_message  # noqa: E402
-from integrations.models import IntegrationTemplate, SubAccount  # noqa: E402
-from integrations.services import integration_create, integration_set_status  # noqa: E402
 
 BLOCKS = 6
 HOST = "127.0.0.1"
 
 
 def receiver_url_and_bodies(count: int) -> tuple[str, list[bytes]]:
-    sub, _ = SubAccount.objects.get_or_create(slug="bench-profile", defaults={"name": "profile"})
-    emulator = emulator_module("salesforce").emulator
-    base = f"http://{HOST}"
-    config, _ = emulator.connect(f"{base}/sandbox")
-    integration = integration_create(
-        subaccount=sub,
-        template=IntegrationTemplate.objects.get(key="salesforce"),
-        name="sf-profile",
-        config=config,
-        actor="bench",
-    )
-    integration_set_status(integration=integration, status="active", actor="bench")
-    integration.refresh_from_db()
+    integration = salesforce_receiving(f"http://{HOST}", slug="bench-profile")
     bodies = [
         outbound_message(
             [(f"04lP{time.time_ns()}x{n}", "Contact", {"Id": "003000000000001AAA", "LastName": "Load"})],
-            base_url=f"{base}/sandbox/salesforce",
+            base_url=f"http://{HOST}/sandbox/salesforce",
         )
         for n in range(count)
     ]

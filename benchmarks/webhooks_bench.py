@@ -43,7 +43,7 @@ from benchmarks.run import RESULTS, emulator_server  # noqa: E402
 from benchmarks.urls import create_floor_table  # noqa: E402
 from connectors.registry import emulator_module  # noqa: E402
 from connectors.sandbox.emulator import SANDBOX_CLIENT_SECRET  # noqa: E402
-from integrations.models import IntegrationTemplate, SubAccount  # noqa: E402
+from integrations.models import Integration, IntegrationTemplate, SubAccount  # noqa: E402
 from integrations.services import integration_create, integration_set_status  # noqa: E402
 from sync.models import EntityLink  # noqa: E402
 from sync.runs import sync_run_execute, sync_run_request  # noqa: E402
@@ -111,19 +111,24 @@ def wrk(url: str, *, script: str | None = None, seconds: int = WRK_SECONDS) -> d
     return {"rps": rps, **latency, "non_2xx": int(non_2xx.group(1)) if non_2xx else 0}
 
 
-def ingress(base: str, rounds: int = INGRESS_ROUNDS) -> dict:
-    sub, _ = SubAccount.objects.get_or_create(slug="bench-ingress", defaults={"name": "ingress"})
-    em = emulator_module("salesforce").emulator
-    config, tokens = em.connect(f"{base}/sandbox")
+def salesforce_receiving(base: str, *, slug: str) -> Integration:
+    """An active Salesforce integration on the emulator, its Outbound Messages signed by URL token."""
+    sub, _ = SubAccount.objects.get_or_create(slug=slug, defaults={"name": slug})
+    config, _ = emulator_module("salesforce").emulator.connect(f"{base}/sandbox")
     integration = integration_create(
         subaccount=sub,
         template=IntegrationTemplate.objects.get(key="salesforce"),
-        name="sf-ingress",
+        name=f"sf-{slug}",
         config=config,
         actor="bench",
     )
     integration_set_status(integration=integration, status="active", actor="bench")
     integration.refresh_from_db()
+    return integration
+
+
+def ingress(base: str, rounds: int = INGRESS_ROUNDS) -> dict:
+    integration = salesforce_receiving(base, slug="bench-ingress")
     url = f"{base}/webhooks/in/salesforce/{integration.pk}/?token={integration.webhook_secret}"
     from connectors.salesforce.emulator.webhooks import outbound_message
 
