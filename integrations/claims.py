@@ -110,10 +110,11 @@ def rows_claim_recheck(
     return sorted(claimed, key=position.__getitem__)
 
 
-def rows_take(model: type[Model], *, limit: int, fields: Sequence[str]) -> list[tuple]:
+def rows_take(model: type[Model], *, limit: int, fields: Sequence[Any]) -> list[tuple]:
     """Delete up to ``limit`` of ``model``'s rows, lowest primary key first, and return their
-    ``fields`` as tuples (``values_list``), in primary-key order: a queue's take. Only rows this
-    call's DELETE removed are returned; inside the caller's transaction a rollback puts them back."""
+    ``fields`` (names or expressions, as for ``values_list``) as tuples, in primary-key order: a
+    queue's take. Only rows this call's DELETE removed are returned; inside the caller's
+    transaction a rollback puts them back."""
     if limit <= 0:
         return []
     queryset = _queryset(model)

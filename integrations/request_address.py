@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -18,4 +20,16 @@ def client_address(request: HttpRequest) -> str:
         return remote
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     forwarded = [part for part in forwarded if part]
-    return forwarded[-hops] if len(forwarded) >= hops else remote
+    if len(forwarded) < hops:
+        return remote
+    return forwarded[-hops] if _is_address(forwarded[-hops]) else remote
+
+
+def _is_address(value: str) -> bool:
+    """Whether a forwarded entry is an IP address (it is stored in an address column, and matched
+    against allowlists): anything else stands for nothing, and REMOTE_ADDR is used."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True

@@ -254,6 +254,16 @@ def test_behind_a_trusted_proxy_the_allowlist_reads_the_address_the_proxy_saw(
     ]
 
 
+def test_a_forwarded_entry_that_is_not_an_address_stands_for_nothing(client, hubspot, kicks, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    response = hubspot_post(
+        client, hubspot, [hs_event(1)], HTTP_X_FORWARDED_FOR="not-an-address", REMOTE_ADDR="10.0.0.2"
+    )
+    assert response.status_code == 200
+    receipts_file()
+    assert InboundDelivery.objects.get(integration=hubspot).remote_addr == "10.0.0.2"
+
+
 def test_over_the_rate_limit_is_429_with_retry_after(client, hubspot, kicks, settings):
     settings.WEBHOOK_INBOUND_RATE_LIMIT = "2/60"
     throttle.reset(throttle_key(hubspot.pk), "2/60")

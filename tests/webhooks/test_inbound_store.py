@@ -22,7 +22,7 @@ from webhooks.inbound import parsing as inbound_parsing
 from webhooks.inbound import processing as inbound_processing
 from webhooks.inbound import targets as inbound_targets
 from webhooks.inbound.events import record_to_dict
-from webhooks.inbound.insert import body_bytes, stored_body
+from webhooks.inbound.insert import body_bytes, receipt_insert, stored_body
 from webhooks.inbound.parsing import deliveries_parse, receipts_file
 from webhooks.inbound.processing import record_from_dict
 from webhooks.inbound.services import inbound_deliveries_reparse, inbound_delivery_accept
@@ -123,6 +123,17 @@ def test_receipts_are_filed_in_the_order_they_arrived_and_each_once(integration)
         for body in InboundDelivery.objects.order_by("pk").values_list("body", flat=True)
     ]
     assert bodies == ["1", "2", "3"]
+
+
+def test_a_sender_address_the_column_cannot_hold_is_filed_as_none_not_a_failed_batch(integration):
+    receipt_insert(integration_id=integration.pk, headers={}, body="[]", remote_addr="bogus")
+    receive(integration, ["1"])
+
+    assert receipts_file() == 2
+    assert list(InboundDelivery.objects.order_by("pk").values_list("remote_addr", flat=True)) == [
+        None,
+        "192.0.2.7",
+    ]
 
 
 def test_a_receipt_no_key_opens_is_filed_as_a_failed_delivery_and_the_others_still_are(integration):

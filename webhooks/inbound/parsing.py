@@ -16,6 +16,7 @@ with the reason, shown in the admin, and can be read again from there
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from datetime import timedelta
 
@@ -91,8 +92,16 @@ def _filed(integration: Integration, received_at, token: str) -> InboundDelivery
         return delivery
     delivery.headers = received.get("headers") or {}
     delivery.body = received.get("body")
-    delivery.remote_addr = received.get("remote_addr") or None
+    delivery.remote_addr = _address(received.get("remote_addr"))
     return delivery
+
+
+def _address(value: object) -> str | None:
+    """The sender's address for the delivery's address column; anything else would fail the batch."""
+    try:
+        return str(ipaddress.ip_address(str(value))) if value else None
+    except ValueError:
+        return None
 
 
 def deliveries_parse(*, limit: int = PARSE_BATCH) -> int:
