@@ -29,7 +29,7 @@ def pytest_runtest_call(item):
 def pytest_runtest_makereport(item, call):
     """A failing test's report carries the tails of the process logs it registered."""
     report = yield
-    if report.when == "call" and report.failed:
+    if report.when in ("setup", "call") and report.failed:  # a worker that never answered fails setup
         report.sections.extend(process_log_sections(item))
     return report
 
