@@ -22,14 +22,14 @@ def client_address(request: HttpRequest) -> str:
     forwarded = [part for part in forwarded if part]
     if len(forwarded) < hops:
         return remote
-    return forwarded[-hops] if _is_address(forwarded[-hops]) else remote
+    return address_or_none(forwarded[-hops]) or remote
 
 
-def _is_address(value: str) -> bool:
-    """Whether a forwarded entry is an IP address (it is stored in an address column, and matched
-    against allowlists): anything else stands for nothing, and REMOTE_ADDR is used."""
+def address_or_none(value: object) -> str | None:
+    """``value`` as an IP address's text, or None when it is not one. Sender addresses are stored
+    in an address column and matched against allowlists: anything else stands for nothing (here,
+    a forwarded entry that is not an address leaves REMOTE_ADDR to stand)."""
     try:
-        ipaddress.ip_address(value)
+        return str(ipaddress.ip_address(str(value).strip())) if value else None
     except ValueError:
-        return False
-    return True
+        return None

@@ -16,7 +16,6 @@ with the reason, shown in the admin, and can be read again from there
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from datetime import timedelta
 
@@ -31,6 +30,7 @@ from integrations.claims import rows_claim, rows_take
 from integrations.crypto import DecryptionError, decrypt_json
 from integrations.models import Integration
 from integrations.oauth_apps import connector_config
+from integrations.request_address import address_or_none
 from webhooks.inbound.events import event_key, event_row
 from webhooks.inbound.insert import body_bytes, events_insert
 from webhooks.models import InboundDelivery, InboundEvent, InboundReceipt
@@ -92,16 +92,9 @@ def _filed(integration: Integration, received_at, token: str) -> InboundDelivery
         return delivery
     delivery.headers = received.get("headers") or {}
     delivery.body = received.get("body")
-    delivery.remote_addr = _address(received.get("remote_addr"))
+    # Checked again here: a value the address column refuses would fail the whole batch.
+    delivery.remote_addr = address_or_none(received.get("remote_addr"))
     return delivery
-
-
-def _address(value: object) -> str | None:
-    """The sender's address for the delivery's address column; anything else would fail the batch."""
-    try:
-        return str(ipaddress.ip_address(str(value))) if value else None
-    except ValueError:
-        return None
 
 
 def deliveries_parse(*, limit: int = PARSE_BATCH) -> int:

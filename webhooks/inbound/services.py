@@ -5,8 +5,8 @@ The receiver (``inbound.views``) verifies first; these services never see an unv
 ``inbound_delivery_accept`` keeps a verified delivery as received, in one INSERT of a narrow receipt
 (``inbound.insert``), and kicks a debounced drain run once it is committed: the worker files it as
 a delivery, reads that into de-duplicated events (``inbound.parsing``) and applies them
-(``inbound.processing``). ``inbound_events_replay`` puts
-chosen events back in the queue, ``inbound_deliveries_reparse`` chosen failed deliveries.
+(``inbound.processing``). ``inbound_events_replay`` puts chosen events back in the queue,
+``inbound_deliveries_reparse`` chosen failed deliveries.
 """
 
 from __future__ import annotations

@@ -77,12 +77,11 @@ def ages(now: datetime | None = None) -> Ages:
     pending outbound delivery (since created) and the oldest enrichment job that is due (since
     due: one waiting out its back-off is not late)."""
     now = now or timezone.now()
-    inbound = {"t": _oldest_inbound()}
     outbound = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(t=Min("created_at"))
     enrichment = EnrichmentJob.objects.filter(
         status=EnrichmentJob.Status.PENDING, available_at__lte=now
     ).aggregate(t=Min("available_at"))
-    return Ages(_age(inbound["t"], now), _age(outbound["t"], now), _age(enrichment["t"], now))
+    return Ages(_age(_oldest_inbound(), now), _age(outbound["t"], now), _age(enrichment["t"], now))
 
 
 def _oldest_inbound() -> datetime | None:
