@@ -30,6 +30,7 @@ from sync.models import Change, Contact, EntityLink
 from sync.runs import sync_run_execute, sync_run_request
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
 from tests.sandbox import sandbox_integration
+from tests.sync.test_pii_encryption import raw
 from webhooks.inbound import throttle
 from webhooks.inbound.parsing import deliveries_parse, receipts_file
 from webhooks.inbound.processing import inbound_drain, inbound_retry_due
@@ -313,9 +314,7 @@ def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_comm
     # Acknowledged means durable: one narrow receipt, as received, encrypted; filing it as a
     # delivery and reading that into events is the worker's.
     receipt = InboundReceipt.objects.get(integration=hubspot)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT envelope FROM webhooks_inboundreceipt WHERE id = %s", [receipt.pk])
-        stored = cursor.fetchone()[0]
+    stored = raw("webhooks_inboundreceipt", receipt.pk, "envelope")["envelope"]
     assert is_token(stored) and "eventId" not in stored
     assert json.loads(receipt.envelope["body"])[0]["eventId"] == 1  # what the worker will read
     assert not InboundDelivery.objects.exists() and not InboundEvent.objects.exists()
@@ -334,9 +333,7 @@ def test_a_valid_delivery_is_stored_acknowledged_at_once_and_enqueued_after_comm
     assert "X-Hubspot-Signature-V3" not in delivery.headers  # credentials never stored
     # The raw body is kept for audit, encrypted at rest (some providers put credentials in it).
     assert '"eventId": 1' in delivery.body and '"objectId": 102' in delivery.body
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT body FROM webhooks_inbounddelivery WHERE id = %s", [delivery.pk])
-        assert "eventId" not in cursor.fetchone()[0]
+    assert "eventId" not in raw("webhooks_inbounddelivery", delivery.pk, "body")["body"]
     events = {e.event_id: e for e in InboundEvent.objects.filter(delivery=delivery)}
     assert set(events) == {"1", "2"}
     assert (events["2"].entity, events["2"].remote_id, events["2"].action) == ("contact", "102", "deleted")
@@ -386,9 +383,7 @@ def test_salesforce_gets_its_soap_ack_and_a_wrong_url_token_is_refused(client, s
 
 
 def _stored_payload(event: InboundEvent) -> str:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT payload FROM webhooks_inboundevent WHERE id = %s", [event.pk])
-        return cursor.fetchone()[0]
+    return raw("webhooks_inboundevent", event.pk, "payload")["payload"]
 
 
 @pytest.mark.django_db(transaction=True)

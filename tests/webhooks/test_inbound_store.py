@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from connectors.base import RemoteRecord, WebhookRequest
 from tests.factories import IntegrationFactory, IntegrationTemplateFactory
+from tests.sync.test_pii_encryption import raw
 from webhooks.inbound import parsing as inbound_parsing
 from webhooks.inbound import processing as inbound_processing
 from webhooks.inbound import targets as inbound_targets
@@ -84,9 +85,7 @@ def test_an_accepted_delivery_is_one_narrow_durable_row_before_anything_is_parse
     receipt = InboundReceipt.objects.get(pk=receipt_id)
     assert receipt.integration_id == integration.pk and receipt.received_at is not None
     # What was received is one encrypted envelope: nothing of the body or the sender in clear.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT envelope FROM webhooks_inboundreceipt WHERE id = %s", [receipt_id])
-        stored = cursor.fetchone()[0]
+    stored = raw("webhooks_inboundreceipt", receipt_id, "envelope")["envelope"]
     assert "eventId" not in stored and "192.0.2.7" not in stored and "X-Test" not in stored
     assert receipt.envelope["remote_addr"] == "192.0.2.7"
     assert not InboundDelivery.objects.exists() and not InboundEvent.objects.exists()  # the worker's job
@@ -107,9 +106,7 @@ def test_an_accepted_delivery_is_one_narrow_durable_row_before_anything_is_parse
     )
     assert delivery.received_at == receipt.received_at  # when it arrived, not when it was filed
     assert json.loads(delivery.body)[1]["eventId"] == "2"  # encrypted at rest, read back
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT body FROM webhooks_inbounddelivery WHERE id = %s", [delivery.pk])
-        assert "eventId" not in cursor.fetchone()[0]
+    assert "eventId" not in raw("webhooks_inbounddelivery", delivery.pk, "body")["body"]
     assert not InboundEvent.objects.exists()
 
 
